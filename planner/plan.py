@@ -1,0 +1,100 @@
+"""Load, solve and report one scenario: the library entry point behind ``gpuplan plan``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pulp
+
+from planner.catalog import Catalog, load_catalog
+from planner.model.build import GE, Model, build
+from planner.model.data import prepare
+from planner.model.solve import SolverOptions, run
+from planner.results import Plan, binding_limits, empty_totals, tabulate
+from planner.scenario import Scenario, check_references, load_scenario
+
+
+def _servers(model: Model) -> np.ndarray:
+    return np.array([round(v.value() or 0.0) for v in model.n], dtype=np.int64)
+
+
+def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None) -> Catalog:
+    """The catalog to plan with: an explicit one, else the scenario's, else the bundled default."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    return load_catalog(catalog if catalog is not None else scenario.catalog_path())
+
+
+def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None = None,
+          options: SolverOptions | None = None) -> Plan:
+    """Solve a scenario and return its :class:`Plan` (diagnosed when infeasible).
+
+    Args:
+        scenario: a :class:`Scenario` or the path of a scenario YAML file.
+        catalog: overrides the scenario's catalog (a folder or a loaded :class:`Catalog`).
+        options: solver, time limit and MIP gap.
+
+    Raises:
+        planner.errors.InputError: for bad input files.
+        planner.errors.SolverError: when the solver cannot run.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    options = options or SolverOptions()
+    cat = catalog_for(scenario, catalog)
+    check_references(scenario, cat)
+    data = prepare(scenario, cat)
+    model = build(data)
+    assert model.cost is not None
+    seconds = 0.0
+    message = ""
+    if scenario.objective == "min-cost":
+        model.prob.sense = pulp.LpMinimize
+        model.prob.setObjective(model.cost)
+        result = run(model.prob, options)
+        seconds, status, message = result.seconds, result.status, result.message
+        servers = _servers(model) if status in ("optimal", "feasible") else None
+    else:
+        status, servers, seconds, message = _max_compute(model, options)
+    if servers is None:
+        empty = Plan(scenario.name, scenario.objective, status, *_no_plan(data), data=data,
+                     solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message)
+        if status == "infeasible":
+            from planner.diagnose import diagnose
+
+            empty.diagnosis = diagnose(data, options)
+            empty.limits = empty.diagnosis["limits"]
+        return empty
+    purchases, periods, totals = tabulate(data, servers)
+    return Plan(scenario.name, scenario.objective, status, purchases, periods, totals, data=data,
+                solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message,
+                limits=binding_limits(data, servers))
+
+
+def _no_plan(data):
+    purchases, periods, _ = tabulate(data, np.zeros(len(data.offers), dtype=np.int64))
+    return purchases.iloc[0:0], periods.iloc[0:0], empty_totals()
+
+
+def _max_compute(model: Model, options: SolverOptions):
+    """Stage 1 maximises ``E_T``; stage 2 keeps ``E_T`` at the stage-1 value and minimises cost."""
+    prob, last = model.prob, model.compute[-1]
+    prob.sense = pulp.LpMaximize
+    prob.setObjective(last)
+    first = run(prob, options)
+    if first.status not in ("optimal", "feasible"):
+        return first.status, None, first.seconds, first.message
+    stage1 = _servers(model)
+    reached = float(pulp.value(last))
+    remaining = None if options.time_limit is None else max(options.time_limit - first.seconds, 1.0)
+    floor = reached - 1e-7 * max(1.0, abs(reached))
+    model.add("stage2_compute", last, GE, floor, "objective", "effective PFLOPS at the last period >= stage 1")
+    prob.sense = pulp.LpMinimize
+    prob.setObjective(model.cost)
+    second = run(prob, options, time_limit=remaining)
+    seconds = first.seconds + second.seconds
+    if second.status not in ("optimal", "feasible"):
+        return "feasible", stage1, seconds, "cost tie-break not finished within the time limit"
+    status = "optimal" if first.status == second.status == "optimal" else "feasible"
+    return status, _servers(model), seconds, first.message or second.message

@@ -1,0 +1,171 @@
+"""The scenario YAML file: horizon, budget, targets, power, fleet and policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator,
+                      model_validator)
+
+from planner.countries import ISO_ALPHA2
+from planner.errors import InputError
+from planner.units import parse_money, parse_quarter, quarter_name
+from planner.yamlio import read_yaml, validate
+
+Money = Annotated[float, BeforeValidator(parse_money)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _quarter_keys(value: dict | None) -> dict | None:
+    for key in value or {}:
+        parse_quarter(key)
+    return value
+
+
+class Budget(_Strict):
+    total_usd: Money | None = None
+    per_period_usd: dict[str, Money] | None = None
+    carry_over: bool = True
+
+    _quarters = field_validator("per_period_usd")(_quarter_keys)
+
+
+class Target(_Strict):
+    pflops: float | None = Field(default=None, ge=0)
+    memory_tb: float | None = Field(default=None, ge=0)
+
+
+class Power(_Strict):
+    pue: float = Field(default=1.0, ge=1.0)
+    electricity_usd_per_kwh: float = Field(default=0.0, ge=0)
+    site_capacity_mw: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    _quarters = field_validator("site_capacity_mw")(_quarter_keys)
+
+
+class FleetEntry(_Strict):
+    sku: str
+    chips: int = Field(ge=0)
+
+
+class Share(_Strict):
+    by: Literal["category", "vendor", "origin", "channel"]
+    value: str
+    measure: Literal["compute", "spend"]
+    min: Fraction | None = None
+    max: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Share:
+        if self.min is None and self.max is None:
+            raise ValueError("a share needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        return self
+
+
+class Policy(_Strict):
+    allow_license_required: bool = False
+    exclude_skus: list[str] = Field(default_factory=list)
+    exclude_channels: list[str] = Field(default_factory=list)
+    shares: list[Share] = Field(default_factory=list)
+
+
+class Scenario(_Strict):
+    """A planning scenario as the contract (section 2) defines it."""
+
+    name: str
+    catalog: str | None = None
+    destination: str
+    periods: list[str] = Field(min_length=1)
+    objective: Literal["max-compute", "min-cost"]
+    budget: Budget = Field(default_factory=Budget)
+    targets: dict[str, Target] = Field(default_factory=dict)
+    power: Power | None = None
+    fleet: list[FleetEntry] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+    #: where the file was read from (not a YAML key)
+    source: str | None = Field(default=None, exclude=True)
+
+    @field_validator("destination")
+    @classmethod
+    def _destination(cls, v: str) -> str:
+        if v not in ISO_ALPHA2:
+            raise ValueError(f"{v!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)")
+        return v
+
+    @field_validator("periods")
+    @classmethod
+    def _periods(cls, v: list[str]) -> list[str]:
+        idx = [parse_quarter(p) for p in v]
+        for a, b, name in zip(idx, idx[1:], v[1:]):
+            if b != a + 1:
+                raise ValueError(f"periods must be consecutive quarters in order: {name} follows "
+                                 f"{quarter_name(a)} (expected {quarter_name(a + 1)})")
+        return v
+
+    @model_validator(mode="after")
+    def _in_horizon(self, info: ValidationInfo) -> Scenario:
+        horizon = set(self.periods)
+        for key in self.targets:
+            parse_quarter(key)
+            if key not in horizon:
+                raise ValueError(f"targets: {key} is outside the periods {self.periods[0]}-{self.periods[-1]}")
+        for key in self.budget.per_period_usd or {}:
+            if key not in horizon:
+                raise ValueError(f"budget.per_period_usd: {key} is outside the periods "
+                                 f"{self.periods[0]}-{self.periods[-1]}")
+        return self
+
+    @property
+    def period_index(self) -> list[int]:
+        return [parse_quarter(p) for p in self.periods]
+
+    def catalog_path(self) -> Path | None:
+        """The catalog folder, resolved relative to the scenario file."""
+        if self.catalog is None:
+            return None
+        base = Path(self.source).parent if self.source else Path.cwd()
+        return (base / self.catalog).resolve()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file (catalog references are checked by :func:`planner.plan`)."""
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of keys (name, destination, periods, ...)", file=str(path))
+    data = {"name": path.stem} | data
+    scenario = validate(Scenario, data, str(path))
+    scenario.source = str(path)
+    return scenario
+
+
+def check_references(scenario: Scenario, catalog) -> None:
+    """SKUs, channels and share values named by the scenario must exist in the catalog."""
+    file = scenario.source or "scenario"
+    skus = set(catalog.chips.index)
+    for i, entry in enumerate(scenario.fleet):
+        if entry.sku not in skus:
+            raise InputError(f"sku {entry.sku!r} is not in the catalog's chips.csv", file=file,
+                             key=f"fleet[{i}].sku")
+    for i, sku in enumerate(scenario.policy.exclude_skus):
+        if sku not in skus:
+            raise InputError(f"sku {sku!r} is not in the catalog's chips.csv", file=file,
+                             key=f"policy.exclude_skus[{i}]")
+    channels = set(catalog.offers["channel"])
+    for i, ch in enumerate(scenario.policy.exclude_channels):
+        if ch not in channels:
+            raise InputError(f"channel {ch!r} is not in the catalog's offers.csv", file=file,
+                             key=f"policy.exclude_channels[{i}]")
+    values = {"category": set(catalog.chips["category"]), "vendor": set(catalog.chips["vendor"]),
+              "origin": set(catalog.chips["origin"]), "channel": channels}
+    for i, share in enumerate(scenario.policy.shares):
+        if share.value != "*" and share.value not in values[share.by]:
+            raise InputError(f"no {share.by} {share.value!r} in the catalog", file=file,
+                             key=f"policy.shares[{i}].value")
