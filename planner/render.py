@@ -1,0 +1,116 @@
+"""Terminal reports (rich) for plans; formatting only."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from planner.results import Plan
+from planner.units import format_money
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def plan_report(plan: Plan, console: Console) -> None:
+    """Scenario, status, totals, quarters, purchases, compliance exclusions, limits, diagnosis."""
+    t = plan.totals
+    style = "green" if plan.ok else "red"
+    console.print(f"[bold]Scenario[/bold] {plan.scenario}   [bold]objective[/bold] {plan.objective}   "
+                  f"[bold]status[/bold] [{style}]{plan.status}[/{style}]   "
+                  f"[dim]solver {plan.solver}, gap {plan.mip_gap:g}, {plan.seconds:.2f} s[/dim]")
+    if plan.message:
+        console.print(f"[yellow]{plan.message}[/yellow]")
+    if plan.ok:
+        per_pflops = t["capex_usd"] / t["effective_pflops"] if t["effective_pflops"] > 0 else None
+        totals = Table(title="Totals", show_header=False, title_justify="left")
+        totals.add_column("what")
+        totals.add_column("value", justify="right")
+        totals.add_row("Capex", format_money(t["capex_usd"]))
+        totals.add_row("Opex (electricity)", format_money(t["opex_usd"]))
+        totals.add_row("Effective PFLOPS (last quarter)", _num(t["effective_pflops"]))
+        totals.add_row("Memory (TB, last quarter)", _num(t["memory_tb"]))
+        totals.add_row("Chips purchased", f"{t['chips']:,}")
+        totals.add_row("Capex per effective PFLOPS", format_money(per_pflops) if per_pflops else "-")
+        console.print(totals)
+        console.print(_quarters(plan))
+        console.print(_purchases(plan))
+    _exclusions(plan, console)
+    if plan.diagnosis:
+        _diagnosis(plan, console)
+    elif plan.limits:
+        console.print("[bold]What limits this plan[/bold]")
+        for line in plan.limits:
+            console.print(f"  - {line}")
+
+
+def _quarters(plan: Plan) -> Table:
+    table = Table(title="Per quarter", title_justify="left")
+    for name in ("Quarter", "Capex", "Cum. spend", "Cum. budget", "Eff. PFLOPS", "Memory TB",
+                 "Power MW", "Site cap MW", "Opex"):
+        table.add_column(name, justify="left" if name == "Quarter" else "right")
+    for r in plan.periods.to_dict("records"):
+        budget = r["cumulative_budget_usd"]
+        table.add_row(r["period"], format_money(r["capex_usd"]), format_money(r["cumulative_capex_usd"]),
+                      format_money(budget) if budget is not None and not math.isnan(budget) else "-",
+                      _num(r["effective_pflops"]), _num(r["memory_tb"]), _num(r["power_mw"], 2),
+                      _num(r["site_capacity_mw"], 1), format_money(r["opex_usd"]))
+    return table
+
+
+def _purchases(plan: Plan) -> Table:
+    table = Table(title="Purchase schedule", title_justify="left")
+    for name in ("Order", "Delivery", "SKU", "Vendor", "Category", "Channel", "Servers", "Chips",
+                 "Unit price", "Cost"):
+        table.add_column(name, justify="right" if name in ("Servers", "Chips", "Unit price", "Cost") else "left")
+    for r in plan.purchases.to_dict("records"):
+        table.add_row(r["order_period"], r["delivery_period"], r["sku"], r["vendor"], r["category"],
+                      r["channel"], f"{r['servers']:,}", f"{r['chips']:,}", f"${r['unit_price_usd']:,.0f}",
+                      format_money(r["cost_usd"]))
+    if not len(plan.purchases):
+        table.add_row(*(["(no purchases)"] + [""] * 9))
+    return table
+
+
+def _exclusions(plan: Plan, console: Console) -> None:
+    ex = plan.excluded
+    if not len(ex):
+        return
+    comp = ex[ex["reason"].str.startswith("compliance")]
+    if not len(comp):
+        return
+    table = Table(title=f"Excluded for compliance (destination {plan.data.scenario.destination})",
+                  title_justify="left")
+    for name in ("SKU", "Status", "Rules", "Order quarters"):
+        table.add_column(name)
+    for (sku, reason, rules), group in comp.groupby(["sku", "reason", "rule_ids"], sort=True):
+        quarters = sorted(set(group["period"]))
+        table.add_row(sku, reason.removeprefix("compliance: "), rules.replace(",", ", "),
+                      f"{quarters[0]}-{quarters[-1]}" if len(quarters) > 1 else quarters[0])
+    console.print(table)
+
+
+def _diagnosis(plan: Plan, console: Console) -> None:
+    d = plan.diagnosis
+    console.print("[bold red]No plan meets every constraint.[/bold red]")
+    if d["shortfalls"]:
+        table = Table(title="Least shortfalls (lower these targets by this much to get a plan)",
+                      title_justify="left")
+        for name in ("Quarter", "Measure", "Target", "Shortfall", "Reachable"):
+            table.add_column(name, justify="left" if name in ("Quarter", "Measure") else "right")
+        for s in d["shortfalls"]:
+            table.add_row(s["period"], s["measure"], _num(s["target"]), _num(s["shortfall"], 3),
+                          _num(s["target"] - s["shortfall"], 3))
+        console.print(table)
+    for b in d["blocking"]:
+        where = b.get("period") or f"{b.get('by')} {b.get('value')}"
+        console.print(f"  blocking: {b['constraint']} ({where})")
+    if d["limits"]:
+        console.print("[bold]What holds the plan back[/bold]")
+        for line in d["limits"]:
+            console.print(f"  - {line}")
