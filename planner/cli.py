@@ -82,5 +82,5 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, solver: str, time_limit
 
         from planner.render import plan_report
 
-        plan_report(result, Console(width=max(120, Console().width)))
+        plan_report(result, Console(width=max(140, Console().width)))
     sys.exit(0 if result.ok else 1)

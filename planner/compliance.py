@@ -143,6 +143,6 @@ def status_changes(chip: Mapping, destination: str, rules: list[Rule]) -> list[t
     out: list[tuple[dt.date | None, Verdict]] = [(None, first)]
     for d in dates:
         v = chip_status(chip, destination, d, rules)
-        if (v.status, v.rule_ids) != (out[-1][1].status, out[-1][1].rule_ids):
+        if v.status != out[-1][1].status:
             out.append((d, v))
     return out

@@ -67,7 +67,8 @@ def _purchases(plan: Plan) -> Table:
     table = Table(title="Purchase schedule", title_justify="left")
     for name in ("Order", "Delivery", "SKU", "Vendor", "Category", "Channel", "Servers", "Chips",
                  "Unit price", "Cost"):
-        table.add_column(name, justify="right" if name in ("Servers", "Chips", "Unit price", "Cost") else "left")
+        table.add_column(name, no_wrap=True,
+                         justify="right" if name in ("Servers", "Chips", "Unit price", "Cost") else "left")
     for r in plan.purchases.to_dict("records"):
         table.add_row(r["order_period"], r["delivery_period"], r["sku"], r["vendor"], r["category"],
                       r["channel"], f"{r['servers']:,}", f"{r['chips']:,}", f"${r['unit_price_usd']:,.0f}",

@@ -88,22 +88,23 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
     for rec in offers[["sku", "channel", "period_index", "t", "d"]].itertuples(index=False):
         reason, ids = None, ""
         if not 0 <= rec.t < horizon:
-            reason = "outside the horizon"
+            reasons.append("outside the horizon")
+            rule_ids.append("")
+            continue
+        key = (rec.sku, rec.period_index)
+        if key not in verdicts:
+            verdicts[key] = compliance.chip_status(catalog.chip(rec.sku), scenario.destination,
+                                                   quarter_start(rec.period_index), catalog.rules)
+        v = verdicts[key]
+        if v.status not in allowed:
+            reason = f"compliance: {v.status}"
+            ids = ",".join(m.rule_id for m in v.deciding)
+        elif rec.sku in policy.exclude_skus:
+            reason = "policy: sku excluded"
+        elif rec.channel in policy.exclude_channels:
+            reason = "policy: channel excluded"
         elif rec.d >= horizon:
             reason = "lead time: delivered after the horizon"
-        else:
-            key = (rec.sku, rec.period_index)
-            if key not in verdicts:
-                verdicts[key] = compliance.chip_status(catalog.chip(rec.sku), scenario.destination,
-                                                       quarter_start(rec.period_index), catalog.rules)
-            v = verdicts[key]
-            if v.status not in allowed:
-                reason = f"compliance: {v.status}"
-                ids = ",".join(m.rule_id for m in v.deciding)
-            elif rec.sku in policy.exclude_skus:
-                reason = "policy: sku excluded"
-            elif rec.channel in policy.exclude_channels:
-                reason = "policy: channel excluded"
         reasons.append(reason)
         rule_ids.append(ids)
     offers["reason"], offers["rule_ids"] = reasons, rule_ids

@@ -1,0 +1,66 @@
+"""Shared helpers: tiny catalogs and scenarios written to a temporary folder."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from planner.catalog import CHIP_COLUMNS, OFFER_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chip(sku: str, **kw) -> dict:
+    """A chip row with easy numbers: 1000 TFLOPS, efficiency 1, 1 chip per server -> 1 PFLOPS."""
+    row = {"sku": sku, "vendor": "V", "model": sku.upper(), "category": "domestic", "origin": "CN",
+           "bf16_tflops": 1000, "fp8_tflops": "", "int8_tops": "", "memory_gb": 100,
+           "memory_bw_tbps": 1, "interconnect_gbps": 100, "die_area_mm2": "", "power_w": 1000,
+           "chips_per_server": 1, "software_efficiency": 1.0, "datacenter": "true"}
+    row.update(kw)
+    return row
+
+
+def offer(sku: str, period: str, **kw) -> dict:
+    row = {"sku": sku, "channel": "direct", "period": period, "max_units": 100, "unit_price_usd": 1000,
+           "lead_time_quarters": 0, "delivery_risk": ""}
+    row.update(kw)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def make_catalog(folder: Path, chips: list[dict], offers: list[dict], rules: list[dict] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    chip_cols = [c.name for c in CHIP_COLUMNS if c.required or any(c.name in r for r in chips)]
+    write_csv(folder / "chips.csv", chips, chip_cols)
+    write_csv(folder / "offers.csv", offers, [c.name for c in OFFER_COLUMNS])
+    (folder / "export_rules.yaml").write_text(yaml.safe_dump({"rules": rules or []}, sort_keys=False))
+    return folder
+
+
+def make_scenario(folder: Path, catalog: Path, name: str = "t", **kw) -> Path:
+    data = {"name": name, "catalog": str(catalog), "destination": "CN",
+            "periods": ["2025Q1", "2025Q2"], "objective": "max-compute"}
+    data.update(kw)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """Build (catalog, scenario) in tmp_path: ``tiny(chips, offers, rules=None, **scenario_keys)``."""
+
+    def build(chips, offers, rules=None, **scenario):
+        cat = make_catalog(tmp_path / "cat", chips, offers, rules)
+        return make_scenario(tmp_path, cat, **scenario)
+
+    return build
