@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo,
+                      field_validator, model_validator)
 
 from planner.countries import ISO_ALPHA2
 from planner.errors import InputError
@@ -89,8 +89,12 @@ class Scenario(_Strict):
     power: Power | None = None
     fleet: list[FleetEntry] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
-    #: where the file was read from (not a YAML key)
-    source: str | None = Field(default=None, exclude=True)
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file the scenario was read from (None when built in Python)."""
+        return self._source
 
     @field_validator("destination")
     @classmethod
@@ -142,7 +146,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InputError("expected a mapping of keys (name, destination, periods, ...)", file=str(path))
     data = {"name": path.stem} | data
     scenario = validate(Scenario, data, str(path))
-    scenario.source = str(path)
+    scenario._source = str(path)
     return scenario
 
 

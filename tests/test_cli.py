@@ -1,0 +1,98 @@
+"""The gpuplan command: help everywhere, exit codes, output shapes, nothing from the solver on stdout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, chip, offer
+
+from planner.cli import main
+
+BASE = str(ROOT / "budgets" / "base-7b.yaml")
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, cmd in sorted(group.commands.items()):
+        yield prefix + (name,)
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", [()] + list(all_commands(main)), ids=lambda p: " ".join(p) or "gpuplan")
+def test_every_command_has_help(path):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_plan_json_shape_and_exit_code():
+    result = CliRunner().invoke(main, ["plan", BASE, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data) == ["scenario", "status", "objective", "totals", "periods", "purchases"]
+    assert data["status"] == "optimal" and data["scenario"] == "base-7b"
+    assert list(data["totals"]) == ["capex_usd", "opex_usd", "effective_pflops", "memory_tb", "chips"]
+    assert [p["period"] for p in data["periods"]] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    assert list(data["periods"][0]) == ["period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb",
+                                        "power_mw"]
+    assert list(data["purchases"][0]) == ["order_period", "delivery_period", "sku", "vendor", "category",
+                                          "channel", "servers", "chips", "unit_price_usd", "cost_usd"]
+    assert sum(p["cost_usd"] for p in data["purchases"]) == pytest.approx(data["totals"]["capex_usd"], abs=0.01)
+
+
+def test_plan_table_report():
+    result = CliRunner().invoke(main, ["plan", BASE])
+    assert result.exit_code == 0
+    for text in ("Scenario base-7b", "status optimal", "Per quarter", "Purchase schedule",
+                 "Excluded for compliance (destination CN)", "us-3a090a-2023", "What limits this plan"):
+        assert text in result.output
+
+
+def test_plan_csv_schedule():
+    result = CliRunner().invoke(main, ["plan", BASE, "--format", "csv"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == ("order_period,delivery_period,sku,vendor,model,category,channel,servers,chips,"
+                        "unit_price_usd,cost_usd")
+    assert len(lines) > 5
+
+
+def test_infeasible_exits_1_with_diagnosis(tiny):
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], objective="min-cost",
+                targets={"2025Q1": {"pflops": 3}})
+    result = CliRunner().invoke(main, ["plan", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["status"] == "infeasible" and data["purchases"] == []
+    assert data["diagnosis"]["shortfalls"] == [{"period": "2025Q1", "measure": "pflops", "target": 3,
+                                                "shortfall": 1.0}]
+    table = CliRunner().invoke(main, ["plan", str(path)])
+    assert table.exit_code == 1 and "Least shortfalls" in table.output
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndestination: CN\nperiods: [2025Q1]\nobjective: max-compute\nbudgt: {}\n")
+    result = CliRunner().invoke(main, ["plan", str(bad)])
+    assert result.exit_code == 2
+    assert result.output == f"error: {bad}, key budgt: unknown key (did you mean 'budget'?); expected one of " \
+        "budget, catalog, destination, fleet, name, objective, periods, policy, power, targets\n"
+
+
+def test_missing_scenario_file(tmp_path):
+    result = CliRunner().invoke(main, ["plan", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert result.output == f"error: {tmp_path / 'nope.yaml'}: file not found\n"
+
+
+def test_solver_prints_nothing_on_stdout():
+    """A real process: stdout must be exactly the JSON (highspy 1.16 prints a banner otherwise)."""
+    out = subprocess.run([sys.executable, "-m", "planner", "plan", BASE, "--format", "json"],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["status"] == "optimal"
+    assert out.stderr == ""
