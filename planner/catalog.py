@@ -189,13 +189,27 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
 
 
 def load_rules(path: Path, skus: set[str], collect: list[InputError] | None = None) -> list[Rule]:
-    """Read ``export_rules.yaml``; rule ids must be unique and listed SKUs must exist."""
+    """Read ``export_rules.yaml``; rule ids must be unique and listed SKUs must exist.
+
+    With ``collect`` each rule is checked on its own and every problem is appended.
+    """
     from planner.yamlio import read_yaml, validate
 
     data = read_yaml(path)
-    parsed = validate(RuleFile, data, str(path))
+    if collect is None:
+        rules = validate(RuleFile, data, str(path)).rules
+    else:
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            collect.append(InputError("expected a top-level key rules with a list of rules", file=str(path)))
+            return []
+        rules = []
+        for i, item in enumerate(data["rules"]):
+            try:
+                rules.append(validate(Rule, item, str(path), prefix=("rules", i)))
+            except InputError as err:
+                collect.append(err)
     seen: set[str] = set()
-    for i, rule in enumerate(parsed.rules):
+    for i, rule in enumerate(rules):
         where = {"file": str(path), "key": f"rules[{i}]"}
         problems = []
         if rule.id in seen:
@@ -209,4 +223,4 @@ def load_rules(path: Path, skus: set[str], collect: list[InputError] | None = No
             if collect is None:
                 raise err
             collect.append(err)
-    return parsed.rules
+    return rules

@@ -78,9 +78,180 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, solver: str, time_limit
 
         click.echo(schedule_csv(result), nl=False)
     else:
-        from rich.console import Console
+        from planner.render import console, plan_report
 
-        from planner.render import plan_report
-
-        plan_report(result, Console(width=max(140, Console().width)))
+        plan_report(result, console())
     sys.exit(0 if result.ok else 1)
+
+
+CATALOG_DIR = click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+
+
+def _catalog(folder: Path | None):
+    from planner.catalog import load_catalog
+
+    return load_catalog(folder)
+
+
+def _date(value: str | None):
+    import datetime as dt
+
+    from planner.units import parse_date
+
+    if value is None:
+        return dt.date.today()
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--date") from None
+
+
+def _destination(value: str) -> str:
+    from planner.countries import ISO_ALPHA2
+
+    if value not in ISO_ALPHA2:
+        raise click.BadParameter(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US)",
+                                 param_hint="--destination")
+    return value
+
+
+@main.group()
+def catalog() -> None:
+    """Inspect, check and build chip catalogs (FOLDER defaults to the bundled catalogs/default)."""
+
+
+@catalog.command()
+@CATALOG_DIR
+@reports_errors
+def validate(folder: Path | None) -> None:
+    """List every problem in a catalog folder (exit 2 when there is any)."""
+    from planner.catalog import load_catalog
+
+    problems: list[InputError] = []
+    try:
+        cat = load_catalog(folder, collect=problems)
+    except InputError as exc:      # a problem that stops reading (missing file or columns)
+        problems.append(exc)
+        cat = None
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(2)
+    assert cat is not None
+    click.echo(f"{cat.folder}: OK ({len(cat.chips)} chips, {len(cat.offers)} offers, {len(cat.rules)} rules)")
+
+
+@catalog.command()
+@CATALOG_DIR
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@reports_errors
+def show(folder: Path | None, fmt: str) -> None:
+    """Chips with the figures a buyer compares, and the units offered per quarter."""
+    from planner.catalog_report import chip_figures, offers_by_quarter
+
+    cat = _catalog(folder)
+    figures, offers = chip_figures(cat), offers_by_quarter(cat)
+    if fmt == "json":
+        click.echo(json.dumps({"chips": _records(figures),
+                               "offers_per_quarter": {sku: {q: int(v) for q, v in row.items()}
+                                                      for sku, row in offers.iterrows()}}, indent=2))
+    elif fmt == "csv":
+        from planner.export import frame_csv
+
+        click.echo(frame_csv(figures), nl=False)
+    else:
+        from planner.render import catalog_tables, console
+
+        out = console()
+        for table in catalog_tables(figures, offers):
+            out.print(table)
+
+
+def _records(df) -> list[dict]:
+    import math
+
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else
+                 round(v, 6) if isinstance(v, float) else v) for k, v in rec.items()}
+            for rec in df.to_dict("records")]
+
+
+@catalog.command("compliance")
+@CATALOG_DIR
+@click.option("--destination", required=True, help="ISO country code where the chips are deployed.")
+@click.option("--date", "on", default=None, help="YYYY-MM-DD (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@reports_errors
+def compliance_cmd(folder: Path | None, destination: str, on: str | None, fmt: str) -> None:
+    """The export status of every chip for a destination on a date, and the rules behind it."""
+    from planner.catalog_report import compliance_listing
+
+    listing = compliance_listing(_catalog(folder), _destination(destination), _date(on))
+    if fmt == "json":
+        click.echo(json.dumps({**listing, "chips": [{k: c[k] for k in ("sku", "model", "tpp", "pd", "status",
+                                                                        "rules")} for c in listing["chips"]]},
+                              indent=2))
+    else:
+        from planner.render import compliance_table, console
+
+        console().print(compliance_table(listing))
+
+
+@catalog.command()
+@CATALOG_DIR
+@click.option("--destination", required=True, help="ISO country code where the chips are deployed.")
+@click.option("--sku", default=None, help="Only this chip.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@reports_errors
+def timeline(folder: Path | None, destination: str, sku: str | None, fmt: str) -> None:
+    """The dates on which each chip's status changes for a destination."""
+    from planner.catalog_report import timeline as build
+
+    cat = _catalog(folder)
+    if sku is not None and sku not in cat.chips.index:
+        raise InputError(f"sku {sku!r} is not in {cat.folder / 'chips.csv'}", key="--sku")
+    rows = build(cat, _destination(destination), sku)
+    if fmt == "json":
+        click.echo(json.dumps({"destination": destination, "changes": rows}, indent=2))
+    else:
+        from planner.render import console, timeline_table
+
+        console().print(timeline_table(destination, rows))
+
+
+@catalog.command("import-epoch")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Catalog folder to write chips.csv into (created if missing; its parent must exist).")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML with `manufacturers:` and `skus:` overrides (origin, category, efficiency...).")
+@click.option("--chips-per-server", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--host-overhead-w", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Watts added to each chip's TDP for its share of host and network.")
+@reports_errors
+def import_epoch_cmd(csv_file: Path, out_dir: Path, mapping: Path | None, chips_per_server: int,
+                     host_overhead_w: float) -> None:
+    """Build chips.csv from Epoch AI's Machine Learning Hardware CSV (CC BY 4.0)."""
+    from planner.epoch import CREDIT, chips_csv_text, import_epoch
+    from planner.fileio import write_text
+
+    overrides = None
+    if mapping is not None:
+        from planner.yamlio import read_yaml
+
+        overrides = read_yaml(mapping)
+        if not isinstance(overrides, dict) or set(overrides) - {"manufacturers", "skus"}:
+            raise InputError("expected the keys manufacturers and/or skus", file=str(mapping))
+    report = import_epoch(csv_file, overrides, chips_per_server, host_overhead_w)
+    if not out_dir.parent.is_dir():
+        raise InputError(f"output folder {out_dir.parent} does not exist; create it first", file=str(out_dir))
+    out_dir.mkdir(exist_ok=True)
+    write_text(out_dir / "chips.csv", chips_csv_text(report.chips))
+    click.echo(f"wrote {out_dir / 'chips.csv'}: {len(report.chips)} chips; data: {CREDIT}")
+    for row, name, why in report.skipped:
+        click.echo(f"  skipped row {row} ({name}): {why}")
+    agree = report.tpp_checked - len(report.tpp_mismatches)
+    click.echo(f"TPP agrees with Epoch's 'Total processing performance' for {agree} of "
+               f"{report.tpp_checked} rows that have it")
+    for sku, ours, theirs in report.tpp_mismatches:
+        click.echo(f"  {sku}: TPP {ours:,.1f} from the rates, Epoch gives {theirs:,.1f}")

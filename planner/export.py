@@ -31,3 +31,8 @@ def schedule_csv(plan: Plan) -> str:
             row.append(safe_cell(v))
         writer.writerow(row)
     return buf.getvalue()
+
+
+def frame_csv(df) -> str:
+    """Any result table as CSV text, formula-safe."""
+    return df.map(safe_cell).to_csv(index=False, lineterminator="\n")

@@ -115,3 +115,49 @@ def _diagnosis(plan: Plan, console: Console) -> None:
         console.print("[bold]What holds the plan back[/bold]")
         for line in d["limits"]:
             console.print(f"  - {line}")
+
+
+def console() -> Console:
+    """A console wide enough for the reports even when stdout is not a terminal."""
+    return Console(width=max(160, Console().width))
+
+
+def catalog_tables(figures, offers) -> list[Table]:
+    chips = Table(title="Chips", title_justify="left")
+    heads = [("SKU", "sku"), ("Vendor", "vendor"), ("Category", "category"), ("Eff. PFLOPS", "eff_pflops"),
+             ("TPP", "tpp"), ("PD", "pd"), ("Cheapest $", "cheapest_usd"), ("$/eff. PFLOPS", "usd_per_eff_pflops"),
+             ("W/eff. PFLOPS", "w_per_eff_pflops"), ("GB per $1k", "memory_gb_per_kusd")]
+    for head, _ in heads:
+        chips.add_column(head, no_wrap=True, justify="left" if head in ("SKU", "Vendor", "Category") else "right")
+    digits = {"eff_pflops": 3, "tpp": 0, "pd": 2, "cheapest_usd": 0, "usd_per_eff_pflops": 0,
+              "w_per_eff_pflops": 0, "memory_gb_per_kusd": 2}
+    for rec in figures.to_dict("records"):
+        chips.add_row(*[str(rec[k]) if k not in digits else _num(rec[k], digits[k]) for _, k in heads])
+    units = Table(title="Units offered per order quarter (all channels)", title_justify="left")
+    units.add_column("SKU", no_wrap=True)
+    for q in offers.columns:
+        units.add_column(str(q), justify="right")
+    for sku, row in offers.iterrows():
+        units.add_row(sku, *[f"{int(v):,}" if v else "-" for v in row])
+    return [chips, units]
+
+
+def compliance_table(listing: dict) -> Table:
+    table = Table(title=f"Export status for destination {listing['destination']} on {listing['date']}",
+                  title_justify="left")
+    for name in ("SKU", "Model", "TPP", "PD", "Status", "Why"):
+        table.add_column(name, justify="right" if name in ("TPP", "PD") else "left")
+    colour = {"allowed": "green", "license-required": "yellow", "prohibited": "red"}
+    for c in listing["chips"]:
+        table.add_row(c["sku"], c["model"], _num(c["tpp"], 0), _num(c["pd"], 2),
+                      f"[{colour[c['status']]}]{c['status']}[/]", "\n".join(c["why"]) or "no rule matches")
+    return table
+
+
+def timeline_table(destination: str, rows: list[dict]) -> Table:
+    table = Table(title=f"Status changes for destination {destination}", title_justify="left")
+    for name in ("SKU", "From", "Status", "Rules"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-")
+    return table

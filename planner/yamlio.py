@@ -45,14 +45,15 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
-def validate(model: type[M], data: Any, file: str, context: Any = None) -> M:
-    """Validate ``data`` against ``model``; the first problem becomes an InputError with its key path."""
+def validate(model: type[M], data: Any, file: str, prefix: tuple = ()) -> M:
+    """Validate ``data`` against ``model``; the first problem becomes an InputError with its key path
+    (``prefix`` is prepended, for an item validated on its own)."""
     try:
-        return model.model_validate(data, context=context)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        key = _key_path(loc) or None
+        key = _key_path(prefix + loc) or None
         if err["type"] == "extra_forbidden":
             fields = _fields_at(model, loc[:-1])
             msg = f"unknown key{suggest(str(loc[-1]), fields)}"
