@@ -150,6 +150,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
 
     chips_path, offers_path = folder / "chips.csv", folder / "offers.csv"
     chips = read_table(chips_path, CHIP_COLUMNS, NOTE_COLUMNS, collect)
+    all_chip_skus = chips.attrs["keys"]
     for rec in chips.to_dict("records"):
         if rec["origin"] not in ISO_ALPHA2:
             fail(InputError(f"{rec['origin']!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)",
@@ -162,14 +163,14 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     chips = chips.drop_duplicates("sku").set_index("sku", drop=False)
     chips.index.name = None
 
+    known_skus = set(chips.index) | all_chip_skus
     offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect)
     keep = []
     for rec in offers.to_dict("records"):
-        ok = True
-        if rec["sku"] not in chips.index:
+        ok = rec["sku"] in chips.index
+        if rec["sku"] not in known_skus:
             fail(InputError(f"sku {rec['sku']!r} is not in chips.csv", file=str(offers_path),
                             row=rec["_row"], column="sku"))
-            ok = False
         try:
             parse_quarter(rec["period"])
         except ValueError as exc:
@@ -183,7 +184,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
         fail(InputError(f"a second offer for sku {rec['sku']!r}, channel {rec['channel']!r}, period "
                         f"{rec['period']}; merge the two rows", file=str(offers_path), row=rec["_row"]))
 
-    rules = load_rules(folder / "export_rules.yaml", set(chips.index), collect)
+    rules = load_rules(folder / "export_rules.yaml", known_skus, collect)
     return Catalog(folder, _derive_chip_columns(chips), offers.drop_duplicates(["sku", "channel", "period"]),
                    rules)
 

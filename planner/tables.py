@@ -146,5 +146,8 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
         row["_row"] = i + 2
         if ok:
             records.append(row)
-    return pd.DataFrame.from_records(records, columns=[c.name for c in columns]
-                                     + [n for n in extra_ok if n in df.columns] + ["_row"])
+    out = pd.DataFrame.from_records(records, columns=[c.name for c in columns]
+                                    + [n for n in extra_ok if n in df.columns] + ["_row"])
+    # values of the first column in every row, bad rows too: references to them are not errors
+    out.attrs["keys"] = {str(v).strip() for v in df[columns[0].name]}
+    return out
