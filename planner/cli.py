@@ -30,6 +30,12 @@ def reports_errors(fn):
         except PlannerError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:  # a bug, not the user's input: say so in one line
+            click.echo(f"gpuplan: internal error ({type(exc).__name__}: {exc}); please report it with the "
+                       "input files", err=True)
+            sys.exit(1)
 
     return wrapper
 

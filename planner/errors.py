@@ -7,6 +7,11 @@ class PlannerError(ValueError):
     """Base class of every error gpuplan reports to a user (never a traceback)."""
 
 
+def one_line(text: str) -> str:
+    """Escape control characters (line breaks included) so that a message stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class InputError(PlannerError):
     """A bad input file, with where it is and what to fix.
 
@@ -26,7 +31,7 @@ class InputError(PlannerError):
             where.append(f"column {column}")
         if key:
             where.append(f"key {key}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        super().__init__(one_line(f"{', '.join(where)}: {message}" if where else message))
 
 
 class SolverError(PlannerError):

@@ -8,6 +8,7 @@ import numpy as np
 import pulp
 
 from planner.catalog import Catalog, load_catalog
+from planner.errors import InputError
 from planner.model.build import GE, Model, build
 from planner.model.data import prepare
 from planner.model.solve import SolverOptions, run
@@ -23,7 +24,13 @@ def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None)
     """The catalog to plan with: an explicit one, else the scenario's, else the bundled default."""
     if isinstance(catalog, Catalog):
         return catalog
-    return load_catalog(catalog if catalog is not None else scenario.catalog_path())
+    if catalog is None and scenario.catalog is not None:
+        folder = scenario.catalog_path()
+        if folder is None or not folder.is_dir():
+            raise InputError(f"catalog folder {scenario.catalog!r} not found (resolved to {folder}, "
+                             "relative to the scenario file)", file=scenario.source, key="catalog")
+        return load_catalog(folder)
+    return load_catalog(catalog)
 
 
 def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import difflib
 import math
 from collections.abc import Callable
@@ -87,6 +88,12 @@ def _cell(col: Column, raw: str, where: dict) -> object:
     return value
 
 
+def _header(path: Path) -> list[str]:
+    """The header row as written (pandas renames a repeated column to ``name.1``)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return next(csv.reader(f), [])
+
+
 def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = (),
                collect: list[InputError] | None = None) -> pd.DataFrame:
     """Read ``path`` with every cell checked against ``columns``.
@@ -108,7 +115,9 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
         raise InputError("file is empty; expected a header row and data rows", file=label) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label) from None
-    df.columns = [str(c).strip() for c in df.columns]
+    header = _header(path)
+    df.columns = [str(c).strip() for c in header] if len(header) == len(df.columns) else \
+        [str(c).strip() for c in df.columns]
     known = {c.name for c in columns} | set(extra_ok)
 
     def fail(err: InputError) -> None:

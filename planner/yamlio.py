@@ -69,14 +69,13 @@ def validate(model: type[M], data: Any, file: str, prefix: tuple = ()) -> M:
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the (nested) model at ``loc``, for "did you mean" suggestions."""
+    """Field names of the (nested) model at ``loc``, for "did you mean" suggestions; list indexes
+    and mapping keys (such as quarters) on the way are stepped over."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
+        field = getattr(current, "model_fields", {}).get(part) if isinstance(part, str) else None
         if field is None:
-            return []
+            continue
         current = _inner_model(field.annotation)
         if current is None:
             return []

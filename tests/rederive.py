@@ -89,7 +89,9 @@ def check_plan(plan: Plan) -> None:
     for share in sc.policy.shares:
         groups = group_compute if share.measure == "compute" else group_spend
         total = E[-1] if share.measure == "compute" else sum(C)
-        values = ([v for (by, v) in groups if by == share.by] if share.value == "*" else [share.value])
+        # "*": every value among the usable offers and the fleet (fleet has no channel)
+        present = set(data.offers[share.by]) | (set(data.fleet[share.by]) if share.by != "channel" else set())
+        values = sorted(present) if share.value == "*" else [share.value]
         for v in values:
             g = groups.get((share.by, v), 0.0)
             if share.min is not None:

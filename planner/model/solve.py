@@ -21,12 +21,13 @@ SOLVERS = ("highs", "cbc")
 
 @contextlib.contextmanager
 def stdout_fd_silenced():
-    """Silence C-level writes to fd 1 (highspy 1.16 prints a banner even with msg=False)."""
-    try:
+    """Silence C-level writes to fd 1 (highspy 1.16 prints a banner even with msg=False).
+
+    The C library writes to fd 1 whatever ``sys.stdout`` is, so fd 1 is what gets silenced.
+    """
+    with contextlib.suppress(AttributeError, ValueError, OSError):
         sys.stdout.flush()
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):
-        fd = 1
+    fd = 1
     saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, fd)
@@ -100,6 +101,9 @@ class SolveOutcome:
 def make_solver(options: SolverOptions, time_limit: float | None = None, mip: bool = True):
     limit = options.time_limit if time_limit is None else time_limit
     if options.solver == "highs":
+        if not QuietHiGHS(msg=False).available():
+            raise SolverError("the HiGHS solver (highspy) is not installed; run pip install highspy "
+                              "or use --solver cbc")
         return QuietHiGHS(msg=False, mip=mip, gapRel=options.mip_gap, timeLimit=limit, threads=THREADS,
                           random_seed=0)
     if options.solver == "cbc":
