@@ -69,16 +69,28 @@ def main() -> None:
               help="Catalog folder (overrides the scenario's `catalog`).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="table: terminal report; json: the contract's JSON; csv: the purchase schedule.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json.")
 @solver_options
 @reports_errors
-def plan(scenario: Path, catalog: Path | None, fmt: str, solver: str, time_limit: float | None,
-         mip_gap: float) -> None:
+def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, solver: str,
+         time_limit: float | None, mip_gap: float) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
+    from planner.export import check_out, plan_json, write_plan
     from planner.plan import solve
 
+    if out is not None:
+        check_out(out)
     result = solve(scenario, catalog, _options(solver, time_limit, mip_gap))
+    if result.message and not result.ok:
+        click.echo(f"gpuplan: {result.message}", err=True)
+    if out is not None:
+        if result.ok:
+            write_plan(result, out)
+        else:
+            click.echo(f"gpuplan: no plan ({result.status}); {out} not written", err=True)
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(plan_json(result), nl=False)
     elif fmt == "csv":
         from planner.export import schedule_csv
 
@@ -88,6 +100,88 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, solver: str, time_limit
 
         plan_report(result, console())
     sys.exit(0 if result.ok else 1)
+
+
+@main.command("compare")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Catalog folder for every scenario (overrides their `catalog`).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a workbook (.xlsx) with the comparison and each schedule.")
+@solver_options
+@reports_errors
+def compare_cmd(scenarios: tuple[Path, ...], catalog: Path | None, fmt: str, out: Path | None, solver: str,
+                time_limit: float | None, mip_gap: float) -> None:
+    """Solve several scenarios and show them side by side, with what differs in their inputs."""
+    from planner.analysis import compare
+    from planner.export import check_out
+
+    if out is not None:
+        check_out(out, (".xlsx",))
+    comparison = compare(list(scenarios), catalog, _options(solver, time_limit, mip_gap))
+    if out is not None:
+        from planner.workbook import write_compare_workbook
+
+        write_compare_workbook(comparison, out)
+    if fmt == "json":
+        click.echo(json.dumps({"scenarios": [p.to_dict() for p in comparison.plans]}, indent=2))
+    else:
+        from planner.render import comparison_tables, console
+
+        con = console()
+        for table in comparison_tables(comparison):
+            con.print(table)
+    sys.exit(0 if all(p.ok for p in comparison.plans) else 1)
+
+
+@main.command("sweep")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--budget", "budget_range", required=True, help="FROM:TO:N, e.g. 3B:10B:8 (K/M/B suffixes).")
+@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (spawned, one HiGHS thread each).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG chart of the frontier (PFLOPS against budget, by category).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the points to a workbook (.xlsx).")
+@solver_options
+@reports_errors
+def sweep_cmd(scenario: Path, budget_range: str, catalog: Path | None, jobs: int, fmt: str, plot: Path | None,
+              out: Path | None, solver: str, time_limit: float | None, mip_gap: float) -> None:
+    """Solve SCENARIO at N total budgets from FROM to TO (per-quarter budgets scale in proportion)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from planner.analysis import parse_range, sweep
+    from planner.export import check_out
+    from planner.scenario import load_scenario
+
+    budgets = parse_range(budget_range)
+    if plot is not None:
+        check_out(plot, (".png",))
+    if out is not None:
+        check_out(out, (".xlsx",))
+    loaded = load_scenario(scenario)
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"sweeping {loaded.name}", total=len(budgets))
+        points = sweep(loaded, budgets, catalog, _options(solver, time_limit, mip_gap), jobs,
+                       progress=lambda n: bar.advance(task, n))
+    if plot is not None:
+        from planner.charts import frontier_png
+
+        frontier_png(points, loaded.name, plot)
+    if out is not None:
+        from planner.workbook import write_sweep_workbook
+
+        write_sweep_workbook(loaded.name, points, out)
+    if fmt == "json":
+        click.echo(json.dumps({"points": points}, indent=2))
+    else:
+        from planner.render import console, sweep_table
+
+        console().print(sweep_table(loaded.name, points))
 
 
 CATALOG_DIR = click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))

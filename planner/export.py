@@ -1,11 +1,17 @@
-"""Writers for plans: CSV text with formula-safe cells."""
+"""Writers for plans: CSV and JSON text with formula-safe cells, and ``--out`` files by suffix."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
+from planner.errors import InputError
+from planner.fileio import check_output, write_text
 from planner.results import PURCHASE_COLUMNS, Plan
+
+SUFFIXES = (".xlsx", ".csv", ".json")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,3 +42,28 @@ def schedule_csv(plan: Plan) -> str:
 def frame_csv(df) -> str:
     """Any result table as CSV text, formula-safe."""
     return df.map(safe_cell).to_csv(index=False, lineterminator="\n")
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), indent=2) + "\n"
+
+
+def check_out(path: Path, allowed: tuple[str, ...] = SUFFIXES) -> None:
+    """Refuse an unknown suffix or a missing folder before any work is done."""
+    if path.suffix.lower() not in allowed:
+        raise InputError(f"unknown output type {path.suffix or '(none)'!r}; use {', '.join(allowed)}",
+                         file=str(path))
+    check_output(path)
+
+
+def write_plan(plan: Plan, path: Path, explain: dict | None = None) -> None:
+    """Write ``plan`` to ``path`` by its suffix, atomically."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        from planner.workbook import write_plan_workbook
+
+        write_plan_workbook(plan, path, explain)
+    elif suffix == ".csv":
+        write_text(path, schedule_csv(plan))
+    else:
+        write_text(path, plan_json(plan))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,8 @@ def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None 
         status, servers, seconds, message = _max_compute(model, options)
     if servers is None:
         empty = Plan(scenario.name, scenario.objective, status, *_no_plan(data), data=data,
-                     solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message)
+                     solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message,
+                     inputs=input_hashes(scenario, cat))
         if status == "infeasible":
             from planner.diagnose import diagnose
 
@@ -76,12 +78,24 @@ def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None 
     purchases, periods, totals = tabulate(data, servers)
     return Plan(scenario.name, scenario.objective, status, purchases, periods, totals, data=data,
                 solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message,
-                limits=binding_limits(data, servers))
+                limits=binding_limits(data, servers), servers=servers, inputs=input_hashes(scenario, cat))
+
+
+def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:
+    """SHA-256 of every input file, for the record in exported workbooks."""
+    files = [Path(scenario.source)] if scenario.source else []
+    files += [catalog.folder / name for name in ("chips.csv", "offers.csv", "export_rules.yaml")]
+    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
 
 
 def _no_plan(data):
     purchases, periods, _ = tabulate(data, np.zeros(len(data.offers), dtype=np.int64))
     return purchases.iloc[0:0], periods.iloc[0:0], empty_totals()
+
+
+def stage2_floor(reached: float) -> float:
+    """The compute the cost tie-break must keep: the stage-1 value, less solver tolerance."""
+    return reached - (1e-6 + 1e-9 * abs(reached))
 
 
 def _max_compute(model: Model, options: SolverOptions):
@@ -95,7 +109,7 @@ def _max_compute(model: Model, options: SolverOptions):
     stage1 = _servers(model)
     reached = float(pulp.value(last))
     remaining = None if options.time_limit is None else max(options.time_limit - first.seconds, 1.0)
-    floor = reached - 1e-7 * max(1.0, abs(reached))
+    floor = stage2_floor(reached)
     model.add("stage2_compute", last, GE, floor, "objective", "effective PFLOPS at the last period >= stage 1")
     prob.sense = pulp.LpMinimize
     prob.setObjective(model.cost)

@@ -161,3 +161,47 @@ def timeline_table(destination: str, rows: list[dict]) -> Table:
     for r in rows:
         table.add_row(r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-")
     return table
+
+
+def comparison_tables(comparison) -> list[Table]:
+    table = Table(title="Scenarios side by side", title_justify="left")
+    table.add_column("Metric", no_wrap=True)
+    for col in comparison.table.columns:
+        table.add_column(str(col), justify="right")
+    for metric, row in comparison.table.iterrows():
+        cells = []
+        for v in row:
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                cells.append("-")
+            elif isinstance(v, str):
+                cells.append(v)
+            elif metric.endswith("_usd"):
+                cells.append(format_money(v))
+            elif metric.endswith("_share"):
+                cells.append(f"{v:.1%}")
+            else:
+                cells.append(_num(v, 0 if metric.endswith("chips") else 1))
+        table.add_row(str(metric), *cells)
+    out = [table]
+    if len(comparison.differences):
+        diff = Table(title="What differs between the inputs", title_justify="left")
+        for col in comparison.differences.columns:
+            diff.add_column(str(col))
+        for rec in comparison.differences.itertuples(index=False):
+            diff.add_row(*[str(v) for v in rec])
+        out.append(diff)
+    return out
+
+
+def sweep_table(scenario: str, points: list[dict]) -> Table:
+    table = Table(title=f"Budget sweep: {scenario}", title_justify="left")
+    categories = sorted({c for p in points for c in p["mix_pflops"]})
+    for name in ("Total budget", "Status", "Capex", "Eff. PFLOPS", "$/PFLOPS", *categories):
+        table.add_column(name, justify="left" if name == "Status" else "right")
+    for p in points:
+        t = p["totals"]
+        table.add_row(format_money(p["total_usd"]), p["status"], format_money(t["capex_usd"]),
+                      _num(t["effective_pflops"]),
+                      format_money(t["capex_usd"] / t["effective_pflops"]) if t["effective_pflops"] else "-",
+                      *[_num(p["mix_pflops"].get(c)) for c in categories])
+    return table

@@ -34,6 +34,39 @@ class Plan:
     message: str = ""
     diagnosis: dict[str, Any] | None = None
     limits: list[str] = field(default_factory=list)
+    servers: np.ndarray | None = None            # whole servers per usable offer (data.offers order)
+    inputs: dict[str, str] = field(default_factory=dict)   # input file -> sha256
+
+    def capacity_by(self, key: str) -> pd.DataFrame:
+        """Installed effective PFLOPS per quarter (rows) by ``key`` (category, vendor, origin, channel;
+        columns), fleet included (the fleet's channel is ``fleet``)."""
+        data = self.data
+        assert data is not None
+        frame = pd.DataFrame(0.0, index=data.periods, columns=[])
+        for rec in data.fleet.to_dict("records"):
+            group = "fleet" if key == "channel" else rec[key]
+            frame[group] = frame.get(group, 0.0) + rec["chips"] * rec["eff_pflops"]
+        if self.servers is not None:
+            o = data.offers
+            chips = self.servers * o["chips_per_server"].to_numpy()
+            eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
+            for i in np.flatnonzero(chips):
+                group = o[key].iat[i]
+                column = frame.get(group, pd.Series(0.0, index=data.periods))
+                delivered = np.arange(data.horizon) >= o["d"].iat[i]
+                frame[group] = column + eff[i] * delivered
+        frame.index.name = "period"
+        return frame.reindex(sorted(frame.columns), axis=1)
+
+    def spend_by(self, key: str) -> pd.DataFrame:
+        """Capex per order quarter (rows) by ``key`` (columns)."""
+        data = self.data
+        assert data is not None
+        table = self.purchases.pivot_table(index="order_period", columns=key, values="cost_usd", aggfunc="sum",
+                                           fill_value=0.0)
+        table = table.reindex(data.periods, fill_value=0.0)
+        table.index.name = "period"
+        return table.reindex(sorted(table.columns), axis=1)
 
     @property
     def ok(self) -> bool:

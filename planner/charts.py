@@ -1,0 +1,43 @@
+"""Matplotlib charts for slides (imported only when a chart is asked for)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner.fileio import atomic_path
+
+CATEGORY_COLOURS = {"domestic": "#c0392b", "export-compliant": "#2e86c1", "full-spec": "#7f8c8d"}
+
+
+def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
+    """Effective PFLOPS against total budget, stacked by chip category, with the total on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [p for p in points if p["status"] in ("optimal", "feasible")]
+    ok.sort(key=lambda p: p["total_usd"])
+    x = [p["total_usd"] / 1e9 for p in ok]
+    categories = sorted({c for p in ok for c in p["mix_pflops"]})
+    fig, ax = plt.subplots(figsize=(10, 5.6), dpi=150)
+    if ok:
+        stacks = [[p["mix_pflops"].get(c, 0.0) / 1000 for p in ok] for c in categories]
+        ax.stackplot(x, stacks, labels=categories, alpha=0.85,
+                     colors=[CATEGORY_COLOURS.get(c, None) for c in categories])
+        total = [p["totals"]["effective_pflops"] / 1000 for p in ok]
+        ax.plot(x, total, color="black", marker="o", linewidth=2, label="total")
+        spent = [p["totals"]["capex_usd"] / 1e9 for p in ok]
+        for xi, ti, si in zip(x, total, spent):
+            if si < xi * 0.98:
+                ax.annotate(f"spends ${si:.1f}B", (xi, ti), textcoords="offset points", xytext=(0, 8),
+                            ha="center", fontsize=7, color="#555555")
+    ax.set_xlabel("Total budget (USD billions)")
+    ax.set_ylabel("Effective PFLOPS at the last quarter (thousands)")
+    ax.set_title(f"{scenario}: compute bought per budget, by chip category")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", frameon=False)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
