@@ -226,9 +226,9 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict | None = None) -> 
         book.stacked_chart(ws, "Capacity", cap_frame.iloc[:, : n_cat + 1], "Effective PFLOPS by category",
                            "PFLOPS", f"{chr(ord('A') + min(len(cap_frame.columns) + 1, 20))}2")
         if plan.ok:
-            by_vendor = plan.spend_by("vendor").add_prefix("capex_")
-            by_category = plan.spend_by("category").add_prefix("capex_")
-            spend = by_vendor.join(by_category, rsuffix="_category")
+            by_vendor = plan.spend_by("vendor").add_prefix("vendor_").add_suffix("_usd")
+            by_category = plan.spend_by("category").add_prefix("category_").add_suffix("_usd")
+            spend = pd.concat([by_vendor, by_category], axis=1)
             per = plan.periods.set_index("period")
             spend["capex_total_usd"] = per["capex_usd"]
             if data.budget_per_period is not None:
