@@ -102,6 +102,39 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, solve
     sys.exit(0 if result.ok else 1)
 
 
+@main.command("explain")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the plan workbook (.xlsx) with Explain sheets.")
+@solver_options
+@reports_errors
+def explain_cmd(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, solver: str,
+                time_limit: float | None, mip_gap: float) -> None:
+    """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
+    from planner.explain import explain_plan
+    from planner.export import check_out
+    from planner.plan import solve
+
+    if out is not None:
+        check_out(out, (".xlsx",))
+    options = _options(solver, time_limit, mip_gap)
+    solved = solve(scenario, catalog, options)
+    result = explain_plan(solved, options)
+    if out is not None and solved.ok:
+        from planner.workbook import write_plan_workbook
+
+        write_plan_workbook(solved, out, explain=result)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        from planner.render import console, explain_report
+
+        explain_report(result, console())
+    sys.exit(0 if result["status"] in ("optimal", "feasible") else 1)
+
+
 @main.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -205,3 +205,47 @@ def sweep_table(scenario: str, points: list[dict]) -> Table:
                       format_money(t["capex_usd"] / t["effective_pflops"]) if t["effective_pflops"] else "-",
                       *[_num(p["mix_pflops"].get(c)) for c in categories])
     return table
+
+
+def explain_report(result: dict, console: Console) -> None:
+    """Limits, binding constraints, marginal values and chips not bought, in words and numbers."""
+    console.print(f"[bold]Scenario[/bold] {result['scenario']}   [bold]objective[/bold] {result['objective']}   "
+                  f"[bold]status[/bold] {result['status']}")
+    if "marginal" not in result:
+        console.print("No plan to explain; see the diagnosis:")
+        for line in result.get("limits", []):
+            console.print(f"  - {line}")
+        return
+    marginal = result["marginal"]
+    if marginal:
+        first = marginal[0]
+        if first["what"].startswith("extra $1B") and first["milp_resolved"] is not None:
+            verb = "buys" if result["objective"] == "max-compute" else "changes the cost by"
+            console.print(f"The next $1B {verb} [bold]{first['milp_resolved']:,.1f}[/bold] "
+                          f"{first['unit'].split(' per')[0]} (dual estimate {first['dual']:,.1f}).")
+    table = Table(title="Marginal values (dual: LP relaxation, local; re-solved: limit moved, solved again)",
+                  title_justify="left")
+    for name in ("Limit moved", "Unit", "Dual", "LP re-solved", "MILP re-solved"):
+        table.add_column(name, justify="left" if name in ("Limit moved", "Unit") else "right")
+    for m in marginal:
+        table.add_row(m["what"], m["unit"], _num(m["dual"], 2), _num(m["lp_resolved"], 2),
+                      _num(m["milp_resolved"], 2))
+    console.print(table)
+    bind = Table(title="Binding constraints", title_justify="left")
+    for name in ("Family", "Constraint", "Slack"):
+        bind.add_column(name, justify="right" if name == "Slack" else "left")
+    for b in result["binding"]:
+        if b["binding"]:
+            bind.add_row(b["family"], b["constraint"], _num(b["slack"], 2))
+    console.print(bind)
+    nb = Table(title="Chips not bought, and why", title_justify="left")
+    nb.add_column("SKU", no_wrap=True)
+    nb.add_column("Why not")
+    for n in result["not_bought"]:
+        nb.add_row(n["sku"], n["reason"])
+    console.print(nb)
+    console.print("[bold]What limits this plan[/bold]")
+    for line in result["limits"]:
+        console.print(f"  - {line}")
+    for note in result["notes"]:
+        console.print(f"[dim]{note}[/dim]")

@@ -1,0 +1,277 @@
+"""Why the plan is what it is: binding constraints, marginal values, and chips not bought.
+
+Marginal values come two ways and both are reported. *Dual-based*: every decision is a
+whole number of servers, so fixing the integers leaves no LP to price; the duals are taken
+from the LP relaxation of the model (they are local: valid while the LP basis holds).
+*Re-solved*: the limit is moved and the model solved again, as an LP (agrees with the dual
+while the basis does not change) and as the MILP (what the plan would really gain).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner.model.build import Model, build
+from planner.model.data import ModelData, prepare
+from planner.model.solve import SolverOptions, run
+from planner.plan import catalog_for, solve
+from planner.results import Plan
+from planner.scenario import Scenario, check_references, load_scenario
+
+NOTE = ("Dual-based figures come from the LP relaxation (all decisions are whole servers, so the LP with "
+        "the integers fixed has nothing left to price); they are local, valid while the LP basis does not "
+        "change. Re-solved figures move the limit and solve again: as an LP (matches the dual while the basis "
+        "holds) and as the MILP (what the plan really gains).")
+
+
+def _objective(model: Model) -> None:
+    prob = model.prob
+    if model.data.scenario.objective == "max-compute":
+        prob.sense = pulp.LpMaximize
+        prob.setObjective(model.compute[-1])
+    else:
+        prob.sense = pulp.LpMinimize
+        prob.setObjective(model.cost)
+
+
+def _stage1(data: ModelData, options: SolverOptions, mip: bool) -> tuple[str, float | None, Model]:
+    """Solve the first-stage objective (E_T for max-compute, cost for min-cost)."""
+    model = build(data)
+    _objective(model)
+    result = run(model.prob, options, mip=mip)
+    value = pulp.value(model.prob.objective) if result.status in ("optimal", "feasible") else None
+    return result.status, value, model
+
+
+def _duals(model: Model) -> dict[str, float]:
+    """d objective / d rhs in the problem's own sense (pulp.HiGHS reports min-form signs)."""
+    flip = -1.0 if model.prob.sense == pulp.LpMaximize else 1.0
+    return {c.name: flip * (c.pi or 0.0) for c in model.prob.constraints()}
+
+
+def _reduced(model: Model) -> dict[str, float]:
+    flip = -1.0 if model.prob.sense == pulp.LpMaximize else 1.0
+    return {v.name: flip * (v.dj or 0.0) for v in model.n}
+
+
+def _moved(data: ModelData, **changes) -> ModelData:
+    return replace(data, **changes)
+
+
+def _delta(data: ModelData, base: tuple[float | None, float | None], options: SolverOptions, **changes):
+    """(LP, MILP) change of the first-stage objective when the data change."""
+    moved = _moved(data, **changes)
+    out = []
+    for mip, before in zip((False, True), base):
+        status, value, _ = _stage1(moved, options, mip)
+        out.append(None if value is None or before is None else value - before)
+    return tuple(out)
+
+
+def binding(plan: Plan) -> list[dict[str, Any]]:
+    """Every constraint of the solved plan with its slack in the user's units; supply caps of
+    offers bought out are listed too."""
+    data = plan.data
+    assert data is not None and plan.servers is not None
+    model = build(data)
+    values = {v.name: float(s) for v, s in zip(model.n, plan.servers)}
+    out = []
+    for c in model.prob.constraints():
+        family, description = model.rows[c.name]
+        lhs = sum(coef * values.get(v.name, 0.0) for v, coef in c.items()) + c.constant
+        slack = -lhs if c.sense == pulp.LpConstraintLE else lhs          # lhs (+constant) (sense) 0
+        coefs = [abs(a) for a in c.values() if a]
+        smallest = min(coefs) if coefs else 0.0
+        out.append({"family": family, "constraint": description, "slack": round(slack, 6),
+                    "binding": bool(slack <= max(1e-6, 1e-9 * abs(c.constant)) or
+                                    (c.sense == pulp.LpConstraintLE and slack < smallest))})
+    o = data.offers
+    for i in np.flatnonzero(plan.servers >= o["max_servers"].to_numpy()):
+        out.append({"family": "supply", "constraint": f"{o['sku'].iat[i]} via {o['channel'].iat[i]} in "
+                    f"{data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} chips offered",
+                    "slack": 0.0, "binding": True})
+    return out
+
+
+def explain(scenario: Scenario | str, catalog=None, options: SolverOptions | None = None) -> dict[str, Any]:
+    """Solve the scenario and explain the plan (see the module docstring)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    options = options or SolverOptions()
+    cat = catalog_for(scenario, catalog)
+    check_references(scenario, cat)
+    return explain_plan(solve(scenario, cat, options), options)
+
+
+def explain_plan(plan: Plan, options: SolverOptions | None = None) -> dict[str, Any]:
+    """The explanation of a solved plan: binding constraints, marginal values, chips not bought."""
+    assert plan.data is not None
+    options = options or SolverOptions()
+    scenario, cat = plan.data.scenario, plan.data.catalog
+    out: dict[str, Any] = {"scenario": scenario.name, "status": plan.status, "objective": scenario.objective,
+                           "unit": "effective PFLOPS" if scenario.objective == "max-compute" else "USD",
+                           "notes": [NOTE], "limits": plan.limits}
+    if not plan.ok:
+        out["diagnosis"] = plan.diagnosis
+        return out
+    data = prepare(scenario, cat)
+    lp_status, lp_value, lp_model = _stage1(data, options, mip=False)
+    _, mip_value, _ = _stage1(data, options, mip=True)
+    duals, reduced = _duals(lp_model), _reduced(lp_model)
+    base = (lp_value, mip_value)
+    out["binding"] = binding(plan)
+    out["marginal"] = _marginals(data, lp_model, duals, reduced, base, plan, options)
+    out["not_bought"] = _not_bought(data, lp_model, duals, plan)
+    return out
+
+
+def _entry(what: str, unit: str, dual: float | None, lp: float | None, mip: float | None,
+           scale: float = 1.0) -> dict[str, Any]:
+    def r(x):
+        return None if x is None else round(x * scale, 6) + 0.0   # + 0.0 turns -0.0 into 0.0
+    return {"what": what, "unit": unit, "dual": r(dual), "lp_resolved": r(lp), "milp_resolved": r(mip)}
+
+
+def _marginals(data, model, duals, reduced, base, plan, options) -> list[dict[str, Any]]:
+    unit = "PFLOPS" if data.scenario.objective == "max-compute" else "USD of cost"
+    out = []
+    step = 1e9
+    if data.total_budget is not None or data.budget_per_period is not None:
+        changes: dict[str, Any] = {}
+        dual = 0.0
+        if data.total_budget is not None:
+            changes["total_budget"] = data.total_budget + step
+            dual += duals.get("budget_total", 0.0) * step
+        if data.budget_per_period is not None:
+            total = data.total_budget or sum(data.budget_per_period)
+            factor = 1 + step / total if total else 1.0
+            changes["budget_per_period"] = [b * factor for b in data.budget_per_period]
+            running = 0.0
+            for p, name in enumerate(data.periods):
+                running += data.budget_per_period[p]
+                key = f"budget_cum_{name}" if data.scenario.budget.carry_over else f"budget_{name}"
+                extra = (running if data.scenario.budget.carry_over else data.budget_per_period[p]) * (factor - 1)
+                dual += duals.get(key, 0.0) * extra
+        lp, mip = _delta(data, base, options, **changes)
+        out.append(_entry("extra $1B of total budget (per-quarter budgets scaled in proportion)",
+                          f"{unit} per $1B", dual, lp, mip))
+    for p, name in enumerate(data.periods):
+        if data.site_cap[p] is None:
+            continue
+        caps = list(data.site_cap)
+        caps[p] = caps[p] + 1.0
+        lp, mip = _delta(data, base, options, site_cap=caps)
+        out.append(_entry(f"extra MW of site power in {name}", f"{unit} per MW",
+                          duals.get(f"power_{name}", 0.0), lp, mip))
+    o = data.offers
+    assert plan.servers is not None
+    for i in np.flatnonzero(plan.servers >= o["max_servers"].to_numpy()):
+        cps = int(o["chips_per_server"].iat[i])
+        extra_servers = math.ceil(1000 / cps)
+        offers = o.copy()
+        offers.loc[i, "max_servers"] += extra_servers
+        lp, mip = _delta(data, base, options, offers=offers)
+        scale = 1000 / (extra_servers * cps)
+        out.append(_entry(f"extra 1,000 chips of {o['sku'].iat[i]} via {o['channel'].iat[i]} in "
+                          f"{data.periods[o['t'].iat[i]]}", f"{unit} per 1,000 chips",
+                          reduced.get(model.n[i].name, 0.0) * extra_servers, lp, mip, scale))
+    last_compute = float(pulp.value(model.compute[-1]) or 0.0)
+    last_spend = float(sum(pulp.value(c) or 0.0 for c in model.capex))
+    for k, share in enumerate(data.scenario.policy.shares):
+        names = [n for n in model.rows if n.startswith(f"share_{k}_")]
+        measure_all = last_compute if share.measure == "compute" else last_spend
+        dual = 0.0
+        for n in names:
+            frac = share.min if n.endswith("_min") else share.max
+            # g - frac * all (sense) 0: removing the share moves the rhs by frac * all (local)
+            sign = 1.0 if n.endswith("_min") else -1.0
+            dual += -sign * duals.get(n, 0.0) * (frac or 0.0) * measure_all
+        shares = [s for j, s in enumerate(data.scenario.policy.shares) if j != k]
+        policy = data.scenario.policy.model_copy(update={"shares": shares})
+        moved = data.scenario.model_copy(update={"policy": policy})
+        lp, mip = _delta(data, base, options, scenario=moved)
+        bound = f">= {share.min:g}" if share.min is not None else f"<= {share.max:g}"
+        out.append(_entry(f"dropping the share rule {share.by} {share.value} {share.measure} {bound}",
+                          f"{unit} gained", dual, lp, mip))
+    return out
+
+
+def _not_bought(data: ModelData, model: Model, duals: dict[str, float], plan: Plan) -> list[dict[str, Any]]:
+    """For each catalog chip the plan does not buy: why not, and at what price it would enter."""
+    bought = set(plan.purchases["sku"])
+    ex, offers = data.excluded, data.offers
+    catalog_offers = data.catalog.offers
+    price_rows = {name for name, (family, _) in model.rows.items()
+                  if family in ("budget", "cumulative budget", "period budget")}
+    for k, share in enumerate(data.scenario.policy.shares):
+        if share.measure == "spend":
+            price_rows |= {n for n in model.rows if n.startswith(f"share_{k}_")}
+    column: dict[str, dict[str, float]] = {}
+    for c in model.prob.constraints():
+        for v, a in c.items():
+            column.setdefault(v.name, {})[c.name] = a
+    objective = dict(model.prob.objective.items())
+    out = []
+    for sku in data.catalog.chips.index:
+        if sku in bought:
+            continue
+        mine = ex[ex["sku"] == sku]
+        usable = offers.index[offers["sku"] == sku]
+        if sku not in set(catalog_offers["sku"]):
+            out.append({"sku": sku, "reason": "no offer in the catalog"})
+        elif len(usable) == 0:
+            comp = mine[mine["reason"].str.startswith("compliance")]
+            if len(comp):
+                rules = sorted({r for ids in comp["rule_ids"] for r in ids.split(",") if r})
+                status = comp["reason"].iloc[0].removeprefix("compliance: ")
+                out.append({"sku": sku, "reason": f"excluded by compliance: {status} for "
+                            f"{data.scenario.destination} under {', '.join(rules)}"})
+            elif len(mine[mine["reason"].str.startswith("policy")]):
+                out.append({"sku": sku, "reason": "excluded by the scenario's policy"})
+            elif len(mine[mine["reason"].str.startswith("lead time")]):
+                out.append({"sku": sku, "reason": "no usable offer in the horizon: delivered after "
+                            f"{data.periods[-1]} (lead time)"})
+            else:
+                out.append({"sku": sku, "reason": "no offer in the horizon (or less than one server offered)"})
+        else:
+            best = None
+            for i in usable:
+                var = model.n[i]
+                col = column.get(var.name, {})
+                server_price = float(offers["server_price"].iat[i])
+                s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
+                other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
+                if data.scenario.objective == "max-compute":
+                    entry = (objective.get(var, 0.0) - other) / s if s > 1e-15 else None
+                else:
+                    opex = objective.get(var, 0.0) - server_price
+                    entry = (other - opex) / (1 - s) if 1 - s > 1e-12 else None
+                if entry is not None:
+                    per_chip = entry / int(offers["chips_per_server"].iat[i])
+                    if best is None or per_chip > best[0]:
+                        best = (per_chip, float(offers["unit_price_usd"].iat[i]), offers["channel"].iat[i],
+                                data.periods[offers["t"].iat[i]])
+            if best is None or best[0] <= 0:
+                out.append({"sku": sku, "reason": "worse value: no price makes it enter while the other limits "
+                            "(power, shares, supply) hold the plan back"})
+            else:
+                out.append({"sku": sku, "reason": f"worse value: would enter at about ${best[0]:,.0f} per chip "
+                            f"(now ${best[1]:,.0f} via {best[2]} in {best[3]})",
+                            "entry_price_usd": round(best[0], 2), "price_usd": best[1]})
+    return out
+
+
+def explain_frames(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The explanation as tables for a workbook's Explain sheets."""
+    frames = {"Explain": pd.DataFrame(result.get("marginal", []),
+                                      columns=["what", "unit", "dual", "lp_resolved", "milp_resolved"])}
+    frames["Explain binding"] = pd.DataFrame(result.get("binding", []),
+                                             columns=["family", "constraint", "slack", "binding"])
+    frames["Explain not bought"] = pd.DataFrame(result.get("not_bought", []), columns=["sku", "reason"])
+    return frames
