@@ -71,17 +71,21 @@ def main() -> None:
               help="table: terminal report; json: the contract's JSON; csv: the purchase schedule.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json.")
+@click.option("--write-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the model solved (first stage for max-compute) to FILE.mps or FILE.lp.")
 @solver_options
 @reports_errors
-def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, solver: str,
-         time_limit: float | None, mip_gap: float) -> None:
+def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write_model: Path | None,
+         solver: str, time_limit: float | None, mip_gap: float) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
     from planner.export import check_out, plan_json, write_plan
     from planner.plan import solve
 
     if out is not None:
         check_out(out)
-    result = solve(scenario, catalog, _options(solver, time_limit, mip_gap))
+    if write_model is not None:
+        check_out(write_model, (".mps", ".lp"))
+    result = solve(scenario, catalog, _options(solver, time_limit, mip_gap), write_model)
     if result.message and not result.ok:
         click.echo(f"gpuplan: {result.message}", err=True)
     if out is not None:

@@ -35,13 +35,15 @@ def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None)
 
 
 def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None = None,
-          options: SolverOptions | None = None) -> Plan:
+          options: SolverOptions | None = None, write_model: Path | None = None) -> Plan:
     """Solve a scenario and return its :class:`Plan` (diagnosed when infeasible).
 
     Args:
         scenario: a :class:`Scenario` or the path of a scenario YAML file.
         catalog: overrides the scenario's catalog (a folder or a loaded :class:`Catalog`).
         options: solver, time limit and MIP gap.
+        write_model: also write the model that is solved (the first stage for max-compute)
+            to this ``.mps`` or ``.lp`` file.
 
     Raises:
         planner.errors.InputError: for bad input files.
@@ -60,11 +62,12 @@ def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None 
     if scenario.objective == "min-cost":
         model.prob.sense = pulp.LpMinimize
         model.prob.setObjective(model.cost)
+        _write_model(model, write_model)
         result = run(model.prob, options)
         seconds, status, message = result.seconds, result.status, result.message
         servers = _servers(model) if status in ("optimal", "feasible") else None
     else:
-        status, servers, seconds, message = _max_compute(model, options)
+        status, servers, seconds, message = _max_compute(model, options, write_model)
     if servers is None:
         empty = Plan(scenario.name, scenario.objective, status, *_no_plan(data), data=data,
                      solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message,
@@ -98,11 +101,25 @@ def stage2_floor(reached: float) -> float:
     return reached - (1e-6 + 1e-9 * abs(reached))
 
 
-def _max_compute(model: Model, options: SolverOptions):
+def _write_model(model: Model, path: Path | None) -> None:
+    """Write the problem as it is about to be solved (MPS keeps the objective sense)."""
+    if path is None:
+        return
+    from planner.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".lp":
+            model.prob.writeLP(str(tmp))
+        else:
+            model.prob.writeMPS(str(tmp), with_objsense=True)
+
+
+def _max_compute(model: Model, options: SolverOptions, write_model: Path | None = None):
     """Stage 1 maximises ``E_T``; stage 2 keeps ``E_T`` at the stage-1 value and minimises cost."""
     prob, last = model.prob, model.compute[-1]
     prob.sense = pulp.LpMaximize
     prob.setObjective(last)
+    _write_model(model, write_model)
     first = run(prob, options)
     if first.status not in ("optimal", "feasible"):
         return first.status, None, first.seconds, first.message

@@ -104,3 +104,31 @@ def test_library_solve_writes_nothing_to_fd1(capfd, tiny):
 
     solve(tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 5000}))
     assert capfd.readouterr().out == ""
+
+
+def test_help_and_catalog_commands_do_not_import_the_heavy_libraries():
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom planner.cli import main\n"
+            "for args in (['--help'], ['catalog', 'validate'], ['catalog', 'compliance', '--destination', 'CN',"
+            " '--date', '2025-01-01'], ['catalog', 'timeline', '--destination', 'CN'], ['catalog', 'show']):\n"
+            "    assert CliRunner().invoke(main, args).exit_code == 0, args\n"
+            "heavy = [m for m in ('pulp', 'highspy', 'matplotlib', 'xlsxwriter') if m in sys.modules]\n"
+            "print(heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("suffix", [".mps", ".lp"])
+def test_write_model_is_the_model_solved(tmp_path, suffix):
+    import highspy
+
+    model = tmp_path / f"m{suffix}"
+    result = CliRunner().invoke(main, ["plan", BASE, "--format", "json", "--write-model", str(model)])
+    assert result.exit_code == 0
+    plan = json.loads(result.output)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(model))
+    h.run()
+    fleet = 20000 * 0.989 + 10000 * 0.312            # the fleet's constant compute is not in the file
+    assert h.getInfo().objective_function_value + fleet == pytest.approx(plan["totals"]["effective_pflops"],
+                                                                          rel=1e-4)
