@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -117,8 +118,13 @@ class Catalog:
     offers: pd.DataFrame
     rules: list[Rule] = field(default_factory=list)
 
+    @cached_property
+    def _records(self) -> dict[str, dict]:
+        return self.chips.to_dict("index")
+
     def chip(self, sku: str) -> dict:
-        return self.chips.loc[sku].to_dict() | {"sku": sku}
+        """The chip's row as a dict (a copy)."""
+        return dict(self._records[sku])
 
 
 def _derive_chip_columns(chips: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +155,8 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
         collect.append(err)
 
     chips_path, offers_path = folder / "chips.csv", folder / "offers.csv"
-    chips = read_table(chips_path, CHIP_COLUMNS, NOTE_COLUMNS, collect)
-    all_chip_skus = chips.attrs["keys"]
+    all_chip_skus: set[str] = set()
+    chips = read_table(chips_path, CHIP_COLUMNS, NOTE_COLUMNS, collect, all_chip_skus)
     for rec in chips.to_dict("records"):
         if rec["origin"] not in ISO_ALPHA2:
             fail(InputError(f"{rec['origin']!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)",

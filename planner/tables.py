@@ -8,32 +8,29 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
 
-Check = Callable[[float], str | None]
+@dataclass(frozen=True)
+class Check:
+    """A condition on a number: ``ok`` works on a float or a whole numpy array."""
+
+    ok: Callable[[Any], Any]
+    message: str
+
+    def __call__(self, v: float) -> str | None:
+        return None if self.ok(v) else self.message
 
 
-def positive(v: float) -> str | None:
-    return None if v > 0 else "must be > 0"
-
-
-def non_negative(v: float) -> str | None:
-    return None if v >= 0 else "must be >= 0"
-
-
-def fraction_open_closed(v: float) -> str | None:
-    return None if 0 < v <= 1 else "must be in (0, 1]"
-
-
-def fraction_closed_open(v: float) -> str | None:
-    return None if 0 <= v < 1 else "must be in [0, 1)"
-
-
-def at_least_one(v: float) -> str | None:
-    return None if v >= 1 else "must be >= 1"
+positive = Check(lambda v: v > 0, "must be > 0")
+non_negative = Check(lambda v: v >= 0, "must be >= 0")
+fraction_open_closed = Check(lambda v: (v > 0) & (v <= 1), "must be in (0, 1]")
+fraction_closed_open = Check(lambda v: (v >= 0) & (v < 1), "must be in [0, 1)")
+at_least_one = Check(lambda v: v >= 1, "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -94,8 +91,32 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
+def _fast_column(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Convert a whole column at once; cells that may be wrong are flagged for :func:`_cell`."""
+    if isinstance(col.kind, tuple):
+        return text.astype(object), ~text.isin(col.kind).to_numpy()
+    if col.kind == "str":
+        return text.astype(object), (text == "").to_numpy()
+    if col.kind == "bool":
+        low = text.str.lower()
+        values = low.map({"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False})
+        return values.astype(object), values.isna().to_numpy()
+    nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype(float)
+    arr = nums.to_numpy()
+    suspect = ~np.isfinite(arr)
+    if col.kind == "int":
+        suspect |= np.where(np.isfinite(arr), arr != np.floor(np.nan_to_num(arr)), True)
+    if col.check is not None:
+        with np.errstate(invalid="ignore"):
+            suspect |= ~np.asarray(col.check.ok(arr), dtype=bool)
+    values = nums.astype(object) if col.kind == "int" or col.may_be_empty else nums
+    if col.kind == "int":
+        values = pd.Series([int(v) if np.isfinite(v) else None for v in arr], dtype=object)
+    return values, suspect
+
+
 def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = (),
-               collect: list[InputError] | None = None) -> pd.DataFrame:
+               collect: list[InputError] | None = None, all_keys: set[str] | None = None) -> pd.DataFrame:
     """Read ``path`` with every cell checked against ``columns``.
 
     Args:
@@ -104,6 +125,7 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
         extra_ok: further columns that are allowed and kept as text.
         collect: when given, problems are appended here and reading goes on
             (bad rows are dropped); otherwise the first problem is raised.
+        all_keys: when given, receives the first column's value of every row, bad rows too.
     """
     label = str(path)
     if not path.is_file():
@@ -139,24 +161,31 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
     if df.empty:
         raise InputError("has a header but no data rows", file=label)
     df = df.loc[:, ~df.columns.duplicated()]
-    records = []
-    for i, raw in enumerate(df.to_dict("records")):
-        row, ok = {}, True
-        for col in columns:
-            where = {"file": label, "row": i + 2, "column": col.name}
+    if all_keys is not None:
+        # every row's key, bad rows too: references to a bad row are not errors of their own
+        all_keys.update(df[columns[0].name].str.strip())
+    n = len(df)
+    data: dict[str, pd.Series] = {}
+    bad = np.zeros(n, dtype=bool)
+    problems: list[tuple[int, int, InputError]] = []
+    for j, col in enumerate(columns):
+        if col.name not in df.columns:
+            data[col.name] = pd.Series([col.default] * n, dtype=object)
+            continue
+        text = df[col.name].str.strip().reset_index(drop=True)
+        values, suspect = _fast_column(col, text)
+        for i in np.flatnonzero(suspect):
             try:
-                row[col.name] = _cell(col, raw[col.name], where) if col.name in raw else col.default
+                values.iat[i] = _cell(col, text.iat[i], {"file": label, "row": i + 2, "column": col.name})
             except InputError as err:
-                ok = False
-                fail(err)
-        for name in extra_ok:
-            if name in raw:
-                row[name] = raw[name].strip()
-        row["_row"] = i + 2
-        if ok:
-            records.append(row)
-    out = pd.DataFrame.from_records(records, columns=[c.name for c in columns]
-                                    + [n for n in extra_ok if n in df.columns] + ["_row"])
-    # values of the first column in every row, bad rows too: references to them are not errors
-    out.attrs["keys"] = {str(v).strip() for v in df[columns[0].name]}
-    return out
+                problems.append((i, j, err))
+                bad[i] = True
+        data[col.name] = values
+    for _, _, err in sorted(problems, key=lambda p: (p[0], p[1])):
+        fail(err)
+    for name in extra_ok:
+        if name in df.columns:
+            data[name] = df[name].str.strip().reset_index(drop=True)
+    data["_row"] = pd.Series(np.arange(n) + 2)
+    out = pd.DataFrame(data)
+    return out[~bad].reset_index(drop=True)

@@ -135,6 +135,9 @@ def outcome(prob: pulp.LpProblem, tol: float = 1e-6) -> str:
 def run(prob: pulp.LpProblem, options: SolverOptions, time_limit: float | None = None,
         mip: bool = True) -> SolveOutcome:
     """Solve ``prob`` in place and map the result to an outcome (never prints)."""
+    if not prob.variables():  # nothing to buy: the empty plan is the only one
+        ok = all(c.valid(1e-9) for c in prob.constraints())
+        return SolveOutcome("optimal" if ok else "infeasible", 0.0)
     solver = make_solver(options, time_limit, mip)
     start = time.perf_counter()
     try:
