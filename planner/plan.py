@@ -11,7 +11,7 @@ import pulp
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
 from planner.model.build import GE, Model, build
-from planner.model.data import prepare
+from planner.model.data import ModelData, prepare
 from planner.model.solve import SolverOptions, run
 from planner.results import Plan, binding_limits, empty_totals, tabulate
 from planner.scenario import Scenario, check_references, load_scenario
@@ -54,11 +54,15 @@ def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None 
     options = options or SolverOptions()
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
-    data = prepare(scenario, cat)
+    return solve_data(prepare(scenario, cat), options, write_model, inputs=input_hashes(scenario, cat))
+
+
+def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None = None,
+               inputs: dict[str, str] | None = None) -> Plan:
+    """Build, solve and report prepared model data (used by :func:`solve` and the stress tests)."""
+    scenario = data.scenario
     model = build(data)
     assert model.cost is not None
-    seconds = 0.0
-    message = ""
     if scenario.objective == "min-cost":
         model.prob.sense = pulp.LpMinimize
         model.prob.setObjective(model.cost)
@@ -68,20 +72,24 @@ def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None 
         servers = _servers(model) if status in ("optimal", "feasible") else None
     else:
         status, servers, seconds, message = _max_compute(model, options, write_model)
+    common = {"solver": options.solver, "mip_gap": options.mip_gap, "seconds": seconds,
+              "message": message, "inputs": inputs or {}}
     if servers is None:
-        empty = Plan(scenario.name, scenario.objective, status, *_no_plan(data), data=data,
-                     solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message,
-                     inputs=input_hashes(scenario, cat))
+        empty = Plan(scenario.name, scenario.objective, status, *_no_plan(data), data=data, **common)
         if status == "infeasible":
             from planner.diagnose import diagnose
 
             empty.diagnosis = diagnose(data, options)
             empty.limits = empty.diagnosis["limits"]
         return empty
+    return plan_from_servers(data, servers, status, **common)
+
+
+def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra) -> Plan:
+    """A :class:`Plan` for whole servers per usable offer of ``data``."""
     purchases, periods, totals = tabulate(data, servers)
-    return Plan(scenario.name, scenario.objective, status, purchases, periods, totals, data=data,
-                solver=options.solver, mip_gap=options.mip_gap, seconds=seconds, message=message,
-                limits=binding_limits(data, servers), servers=servers, inputs=input_hashes(scenario, cat))
+    return Plan(data.scenario.name, data.scenario.objective, status, purchases, periods, totals, data=data,
+                limits=binding_limits(data, servers), servers=servers, **extra)
 
 
 def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:

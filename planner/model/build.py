@@ -84,6 +84,7 @@ class Model:
     rows: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: relaxation variables added by a diagnosis: name -> (variable, family, description, weight)
     slacks: dict[str, tuple[pulp.LpVariable, str, str, float]] = field(default_factory=dict)
+    prefix: str = ""
 
     @property
     def n_array(self) -> np.ndarray:
@@ -94,7 +95,7 @@ class Model:
     def add(self, name: str, expr: pulp.LpAffineExpression, sense: int, rhs: float,
             family: str, description: str, elastic: bool = False, weight: float = 1.0) -> None:
         """Add ``expr (sense) rhs``; with ``elastic`` a penalised slack may relax it."""
-        name = _safe(name)
+        name = _safe(self.prefix + name)
         if name in self.rows:
             raise ValueError(f"constraint {name} added twice")
         if elastic:
@@ -119,14 +120,22 @@ def _expr(model: Model, coef: np.ndarray, mask: np.ndarray | None = None,
     return e
 
 
-def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
+def build(data: ModelData, relax: frozenset[str] = frozenset(), prob: Problem | None = None,
+          prefix: str = "") -> Model:
     """Build the model; ``relax`` names families to make elastic (``targets``, ``power``, ``shares``)
-    or to drop (``no-targets``), for the diagnosis of infeasible scenarios."""
-    prob = Problem("gpuplan", pulp.LpMinimize)
+    or to drop (``no-targets``), for the diagnosis of infeasible scenarios.
+
+    With ``prob`` and ``prefix`` the model is added to an existing problem under prefixed
+    names (one branch of a robust plan). An offer with a ``fixed`` server count (orders
+    already committed) has its variable fixed there.
+    """
+    prob = prob if prob is not None else Problem("gpuplan", pulp.LpMinimize)
     o = data.offers
-    n = [prob.add_variable(f"n_{i:06d}", lowBound=0, upBound=int(ub), cat=pulp.LpInteger)
-         for i, ub in enumerate(o["max_servers"])]
-    model = Model(data, prob, n, o["chips_per_server"].to_numpy(np.int64))
+    fixed = o["fixed"].to_numpy(float) if "fixed" in o else np.full(len(o), np.nan)
+    n = [prob.add_variable(f"{prefix}n_{i:06d}", lowBound=0 if np.isnan(f) else int(f),
+                           upBound=int(ub) if np.isnan(f) else int(f), cat=pulp.LpInteger)
+         for i, (ub, f) in enumerate(zip(o["max_servers"], fixed))]
+    model = Model(data, prob, n, o["chips_per_server"].to_numpy(np.int64), prefix=prefix)
     define_capacity(model)
     define_budget(model)
     if "no-targets" not in relax:

@@ -1,0 +1,263 @@
+"""Shock files: dated changes to export rules, supply, prices, lead times, efficiency or budget.
+
+A shock takes effect on its ``date`` (or the first day of its ``quarter``). Orders placed in
+quarters that start before that day are committed; the shock changes what can be ordered
+from then on:
+
+- ``rule``: an export rule added to the catalog's rules from the shock date (``effective``
+  defaults to it). Committed orders still undelivered on that date whose chip is then not
+  allowed at the destination are *stranded*: paid for, never delivered.
+- ``supply_cut``: ``max_units`` of the matching offers times ``1 - fraction``.
+- ``price``: ``unit_price_usd`` of the matching offers times ``factor``.
+- ``lead_time``: ``lead_time_quarters`` of the matching offers plus ``add_quarters``.
+- ``efficiency``: ``software_efficiency`` of the matching chips times ``factor`` (installed
+  chips too); targets of quarters before the shock are history and are not re-checked.
+- ``budget_cut``: budgets of the quarters from the shock on times ``1 - fraction``, and the
+  unspent part of the total budget likewise.
+
+Offers and chips are matched by ``by`` (sku, vendor, channel or category) and ``value``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from planner.catalog import Catalog, Clause, Rule
+from planner.countries import ISO_ALPHA2
+from planner.errors import InputError
+from planner.scenario import Scenario
+from planner.units import parse_date, parse_quarter, quarter_start
+from planner.yamlio import read_yaml, validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Selector(_Strict):
+    by: Literal["sku", "vendor", "channel", "category"]
+    value: str
+
+
+class SupplyCut(Selector):
+    fraction: float = Field(gt=0, le=1)
+
+
+class PriceChange(Selector):
+    factor: float = Field(gt=0)
+
+
+class LeadTime(Selector):
+    add_quarters: int = Field(ge=1)
+
+
+class Efficiency(Selector):
+    by: Literal["sku", "vendor", "category"]
+    factor: float = Field(gt=0, le=1)
+
+
+class BudgetCut(_Strict):
+    fraction: float = Field(gt=0, lt=1)
+
+
+class ShockRule(_Strict):
+    """An export rule as in ``export_rules.yaml``; ``effective`` defaults to the shock date."""
+
+    id: str
+    title: str = ""
+    origins: list[str] = Field(min_length=1)
+    destinations: list[str] = Field(min_length=1)
+    effective: dt.date | None = None
+    ends: dt.date | None = None
+    status: Literal["allowed", "license-required", "prohibited"]
+    when_any: list[Clause] = Field(default_factory=list)
+    skus: list[str] = Field(default_factory=list)
+    source: str = ""
+
+    @field_validator("effective", "ends", mode="before")
+    @classmethod
+    def _date(cls, v: object) -> object:
+        return None if v is None else parse_date(v)
+
+    @field_validator("origins", "destinations")
+    @classmethod
+    def _countries(cls, v: list[str]) -> list[str]:
+        for code in v:
+            if code not in ISO_ALPHA2:
+                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)")
+        return v
+
+
+EFFECTS = ("rule", "supply_cut", "price", "lead_time", "efficiency", "budget_cut")
+
+
+class Shock(_Strict):
+    name: str
+    date: dt.date | None = None
+    quarter: str | None = None
+    probability: float | None = Field(default=None, ge=0, le=1)
+    rule: ShockRule | None = None
+    supply_cut: SupplyCut | None = None
+    price: PriceChange | None = None
+    lead_time: LeadTime | None = None
+    efficiency: Efficiency | None = None
+    budget_cut: BudgetCut | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: object) -> object:
+        return None if v is None else parse_date(v)
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_quarter(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Shock:
+        if (self.date is None) == (self.quarter is None):
+            raise ValueError(f"shock {self.name!r} needs exactly one of date or quarter")
+        given = [e for e in EFFECTS if getattr(self, e) is not None]
+        if len(given) != 1:
+            raise ValueError(f"shock {self.name!r} needs exactly one of {', '.join(EFFECTS)} (got "
+                             f"{', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def effect(self) -> str:
+        return next(e for e in EFFECTS if getattr(self, e) is not None)
+
+    @property
+    def starts(self) -> dt.date:
+        """The day the shock takes effect."""
+        return self.date if self.date is not None else quarter_start(parse_quarter(self.quarter))
+
+    def describe(self) -> str:
+        e = getattr(self, self.effect)
+        if self.effect == "rule":
+            what = f"rule {e.id}: {e.status} for {', '.join(e.skus) or 'matching chips'} in {', '.join(e.destinations)}"
+        elif self.effect == "supply_cut":
+            what = f"supply of {e.by} {e.value} cut by {e.fraction:.0%}"
+        elif self.effect == "price":
+            what = f"prices of {e.by} {e.value} x {e.factor:g}"
+        elif self.effect == "lead_time":
+            what = f"lead time of {e.by} {e.value} + {e.add_quarters} quarter(s)"
+        elif self.effect == "efficiency":
+            what = f"software efficiency of {e.by} {e.value} x {e.factor:g}"
+        else:
+            what = f"budget cut by {e.fraction:.0%}"
+        return f"{what} from {self.starts.isoformat()}"
+
+
+class ShockFile(_Strict):
+    name: str
+    shocks: list[Shock] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> ShockFile:
+        total = sum(s.probability or 0.0 for s in self.shocks)
+        if total > 1 + 1e-9:
+            raise ValueError(f"shock probabilities add up to {total:g}, more than 1")
+        names = [s.name for s in self.shocks]
+        if len(set(names)) != len(names):
+            raise ValueError("shock names must be unique")
+        return self
+
+
+def load_shocks(path: str | Path) -> ShockFile:
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping with name and shocks", file=str(path))
+    shocks = validate(ShockFile, {"name": path.stem} | data, str(path))
+    shocks._source = str(path)  # type: ignore[attr-defined]
+    return shocks
+
+
+def check_shock_references(shocks: ShockFile, catalog: Catalog, file: str) -> None:
+    """Selectors and rule SKUs must name things the catalog has."""
+    values = {"sku": set(catalog.chips.index), "vendor": set(catalog.chips["vendor"]),
+              "category": set(catalog.chips["category"]), "channel": set(catalog.offers["channel"])}
+    for i, shock in enumerate(shocks.shocks):
+        effect = getattr(shock, shock.effect)
+        if isinstance(effect, Selector) and effect.value not in values[effect.by]:
+            raise InputError(f"no {effect.by} {effect.value!r} in the catalog", file=file,
+                             key=f"shocks[{i}].{shock.effect}.value")
+        if shock.effect == "rule":
+            for sku in effect.skus:
+                if sku not in values["sku"]:
+                    raise InputError(f"sku {sku!r} is not in the catalog's chips.csv", file=file,
+                                     key=f"shocks[{i}].rule.skus")
+
+
+def _matches(frame: pd.DataFrame, chips: pd.DataFrame, sel: Selector) -> pd.Series:
+    if sel.by in ("sku", "channel"):
+        return frame[sel.by] == sel.value
+    return frame["sku"].map(chips[sel.by]) == sel.value
+
+
+@dataclass
+class Shocked:
+    """A shock applied: the catalog and scenario to re-plan with, and where the cut falls."""
+
+    shock: Shock
+    catalog: Catalog
+    scenario: Scenario
+    first: int            # index in the horizon of the first quarter whose orders can change
+
+
+def first_open_quarter(scenario: Scenario, day: dt.date) -> int:
+    """Index of the first quarter of the horizon that starts on or after ``day``."""
+    starts = [quarter_start(q) for q in scenario.period_index]
+    return next((i for i, s in enumerate(starts) if s >= day), len(starts))
+
+
+def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: float = 0.0) -> Shocked:
+    """The catalog and scenario after the shock (orders from its date on)."""
+    day = shock.starts
+    first = first_open_quarter(scenario, day)
+    chips, offers, rules = catalog.chips.copy(), catalog.offers.copy(), list(catalog.rules)
+    later = offers["period_index"].map(lambda q: quarter_start(q) >= day)
+    effect = getattr(shock, shock.effect)
+    if shock.effect == "rule":
+        data = effect.model_dump()
+        data["effective"] = data["effective"] or day
+        rules.append(Rule.model_validate(data))
+    elif shock.effect == "supply_cut":
+        hit = later & _matches(offers, chips, effect)
+        offers.loc[hit, "max_units"] = (offers.loc[hit, "max_units"] * (1 - effect.fraction)).astype(int)
+    elif shock.effect == "price":
+        hit = later & _matches(offers, chips, effect)
+        offers.loc[hit, "unit_price_usd"] = offers.loc[hit, "unit_price_usd"] * effect.factor
+    elif shock.effect == "lead_time":
+        hit = later & _matches(offers, chips, effect)
+        offers.loc[hit, "lead_time_quarters"] = offers.loc[hit, "lead_time_quarters"] + effect.add_quarters
+    elif shock.effect == "efficiency":
+        hit = chips[effect.by] == effect.value
+        chips.loc[hit, "software_efficiency"] = chips.loc[hit, "software_efficiency"] * effect.factor
+        chips["eff_pflops"] = chips["bf16_tflops"] * chips["software_efficiency"] / 1000.0
+    new_catalog = Catalog(catalog.folder, chips, offers, rules)
+    new_scenario = scenario
+    if shock.effect == "budget_cut":
+        budget = scenario.budget.model_copy()
+        keep = 1 - effect.fraction
+        if budget.per_period_usd is not None:
+            budget.per_period_usd = {p: v * keep if i >= first else v
+                                     for i, p in enumerate(scenario.periods) if (v := budget.per_period_usd.get(p))
+                                     is not None}
+        if budget.total_usd is not None:
+            budget.total_usd = committed_spend + max(budget.total_usd - committed_spend, 0.0) * keep
+        new_scenario = scenario.model_copy(update={"budget": budget})
+    if shock.effect == "efficiency" and scenario.targets:
+        targets = {p: t for p, t in scenario.targets.items() if scenario.periods.index(p) >= first}
+        new_scenario = new_scenario.model_copy(update={"targets": targets})
+    new_scenario._source = scenario.source
+    return Shocked(shock, new_catalog, new_scenario, first)
