@@ -41,3 +41,33 @@ def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def branches_png(result: dict, path: Path) -> None:
+    """Effective PFLOPS over quarters per branch (no shock, then each shock): base plan and robust plan."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("Base plan", result["base"], result.get("base_exposure", []))]
+    if result.get("robust", {}).get("periods"):
+        panels.append(("Robust plan", result["robust"], result.get("robust_exposure", [])))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), dpi=150, sharey=True, squeeze=False)
+    for ax, (title, plan, exposure) in zip(axes[0], panels):
+        quarters = [p["period"] for p in plan["periods"]]
+        ax.plot(quarters, [p["effective_pflops"] / 1000 for p in plan["periods"]], color="black", linewidth=2.5,
+                marker="o", label="no shock")
+        for e in exposure:
+            if e["periods"]:
+                ax.plot([p["period"] for p in e["periods"]], [p["effective_pflops"] / 1000 for p in e["periods"]],
+                        marker=".", linestyle="--", label=e["shock"])
+        ax.set_title(f"{title}: {result['scenario']}")
+        ax.set_xlabel("Quarter")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("Effective PFLOPS installed (thousands)")
+    axes[0][-1].legend(loc="upper left", fontsize=7, frameon=False)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

@@ -73,10 +73,12 @@ def main() -> None:
               help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json.")
 @click.option("--write-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the model solved (first stage for max-compute) to FILE.mps or FILE.lp.")
+@click.option("--robust", "robust_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Plan to stay feasible under every shock in this shock file (see `gpuplan stress`).")
 @solver_options
 @reports_errors
 def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write_model: Path | None,
-         solver: str, time_limit: float | None, mip_gap: float) -> None:
+         robust_file: Path | None, solver: str, time_limit: float | None, mip_gap: float) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
     from planner.export import check_out, plan_json, write_plan
     from planner.plan import solve
@@ -85,7 +87,15 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write
         check_out(out)
     if write_model is not None:
         check_out(write_model, (".mps", ".lp"))
-    result = solve(scenario, catalog, _options(solver, time_limit, mip_gap), write_model)
+    if robust_file is not None:
+        if write_model is not None:
+            raise InputError("--write-model writes the single-scenario model; leave it out with --robust",
+                             key="--write-model")
+        from planner.stress import robust_plan
+
+        result = robust_plan(scenario, robust_file, catalog, _options(solver, time_limit, mip_gap))
+    else:
+        result = solve(scenario, catalog, _options(solver, time_limit, mip_gap), write_model)
     if result.message and not result.ok:
         click.echo(f"gpuplan: {result.message}", err=True)
     if out is not None:
@@ -137,6 +147,57 @@ def explain_cmd(scenario: Path, catalog: Path | None, fmt: str, out: Path | None
 
         explain_report(result, console())
     sys.exit(0 if result["status"] in ("optimal", "feasible") else 1)
+
+
+@main.command("stress")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--shocks", "shocks_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Shock file (YAML): see budgets/shocks/.")
+@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a workbook (.xlsx): exposure, stranded orders, recovery, branches.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG chart of effective PFLOPS over quarters per branch.")
+@click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
+@solver_options
+@reports_errors
+def stress_cmd(scenario: Path, shocks_file: Path, catalog: Path | None, fmt: str, out: Path | None,
+               plot: Path | None, no_robust: bool, solver: str, time_limit: float | None, mip_gap: float) -> None:
+    """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
+    from planner.export import check_out
+    from planner.stress import stress
+
+    if out is not None:
+        check_out(out, (".xlsx",))
+    if plot is not None:
+        check_out(plot, (".png",))
+    result = stress(scenario, shocks_file, catalog, _options(solver, time_limit, mip_gap), not no_robust)
+    if out is not None:
+        from planner.workbook import write_stress_workbook
+
+        write_stress_workbook(result, out)
+    if plot is not None:
+        from planner.charts import branches_png
+
+        branches_png(result, plot)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=_json_default))
+    else:
+        from planner.render import console, stress_report
+
+        stress_report(result, console())
+    sys.exit(0 if result["base"]["status"] in ("optimal", "feasible") else 1)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @main.command("compare")

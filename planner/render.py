@@ -41,12 +41,26 @@ def plan_report(plan: Plan, console: Console) -> None:
         console.print(_quarters(plan))
         console.print(_purchases(plan))
     _exclusions(plan, console)
+    if "robust" in plan.extra:
+        _robust(plan.extra["robust"], console)
     if plan.diagnosis:
         _diagnosis(plan, console)
     elif plan.limits:
         console.print("[bold]What limits this plan[/bold]")
         for line in plan.limits:
             console.print(f"  - {line}")
+
+
+def _robust(info: dict, console: Console) -> None:
+    console.print(f"[bold]Robust plan[/bold] against {info['shocks']} ({info['objective']} objective): "
+                  f"{info['status']}")
+    p = info.get("price_of_robustness")
+    if p:
+        console.print(f"  price of robustness: {_num(p['given_up'], 1)} {p['unit']} ({p['relative']:.2%}) against "
+                      f"the base plan when no shock comes")
+    for b in info.get("branches", []):
+        console.print(f"  branch {b['shock']} (orders from {b['first_open_quarter']} re-planned): {b['status']}, "
+                      f"{_num(b['effective_pflops'])} effective PFLOPS")
 
 
 def _quarters(plan: Plan) -> Table:
@@ -249,3 +263,54 @@ def explain_report(result: dict, console: Console) -> None:
         console.print(f"  - {line}")
     for note in result["notes"]:
         console.print(f"[dim]{note}[/dim]")
+
+
+def stress_report(result: dict, console: Console) -> None:
+    """Per shock: compute lost or extra cost, stranded spend, recovery; base plan against robust plan."""
+    from planner.stress import exposure_frame
+
+    base = result["base"]
+    console.print(f"[bold]Stress test[/bold] {result['scenario']} against {result['shocks']}   "
+                  f"base plan {base['status']}, {_num(base['totals']['effective_pflops'])} effective PFLOPS, "
+                  f"{format_money(base['totals']['capex_usd'])} capex")
+    if "base_exposure" not in result:
+        console.print("The base scenario has no plan; see `gpuplan plan` for its diagnosis.")
+        return
+    rob = result.get("robust", {})
+    if rob.get("price_of_robustness"):
+        p = rob["price_of_robustness"]
+        console.print(f"Robust plan: {rob['status']}; price of robustness {_num(p['given_up'], 1)} {p['unit']} "
+                      f"({p['relative']:.2%}) when no shock comes.")
+    table = Table(title="Exposure per shock: base plan against robust plan", title_justify="left")
+    for name in ("Shock", "Prob.", "Base: status", "Base: PFLOPS lost", "Base: stranded", "Robust: status",
+                 "Robust: PFLOPS lost", "Robust: stranded"):
+        table.add_column(name, justify="left" if name in ("Shock",) else "right")
+    for r in exposure_frame(result).to_dict("records"):
+        table.add_row(r["shock"], "-" if r["probability"] is None or r["probability"] != r["probability"]
+                      else f"{r['probability']:.0%}", r["base_status"], _num(r["base_pflops_lost"]),
+                      format_money(r["base_stranded_usd"]), str(r["robust_status"] or "-"),
+                      _num(r["robust_pflops_lost"]), format_money(r["robust_stranded_usd"] or 0.0))
+    console.print(table)
+    for e in result["base_exposure"]:
+        console.print(f"\n[bold]{e['shock']}[/bold]: {e['description']}; orders from "
+                      f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.")
+        if e["status"] not in ("optimal", "feasible"):
+            console.print(f"  [red]no plan after the shock ({e['status']})[/red]")
+            for s in (e.get("diagnosis") or {}).get("shortfalls", []):
+                console.print(f"  target missed: {s['measure']} in {s['period']} short by {_num(s['shortfall'], 1)}")
+            continue
+        console.print(f"  base plan: {_num(e['compute_lost_pflops'])} effective PFLOPS lost at the last quarter, "
+                      f"cost change {format_money(e['extra_cost_usd'])}, stranded {format_money(e['stranded_usd'])}")
+        for s in e["stranded"]:
+            console.print(f"  stranded: {s['chips']:,} {s['sku']} ordered {s['order_period']} via {s['channel']} "
+                          f"({format_money(s['cost_usd'])})")
+        if e["recovery"]:
+            rec = pd_summary(e["recovery"])
+            console.print(f"  recovery purchases: {rec}")
+
+
+def pd_summary(purchases: list[dict]) -> str:
+    by_sku: dict[str, int] = {}
+    for p in purchases:
+        by_sku[p["sku"]] = by_sku.get(p["sku"], 0) + int(p["chips"])
+    return ", ".join(f"{n:,} {sku}" for sku, n in sorted(by_sku.items(), key=lambda kv: -kv[1]))

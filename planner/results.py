@@ -36,6 +36,7 @@ class Plan:
     limits: list[str] = field(default_factory=list)
     servers: np.ndarray | None = None            # whole servers per usable offer (data.offers order)
     inputs: dict[str, str] = field(default_factory=dict)   # input file -> sha256
+    extra: dict[str, Any] = field(default_factory=dict)    # further top-level JSON keys (e.g. robust)
 
     def capacity_by(self, key: str) -> pd.DataFrame:
         """Installed effective PFLOPS per quarter (rows) by ``key`` (category, vendor, origin, channel;
@@ -96,6 +97,7 @@ class Plan:
             out["diagnosis"] = self.diagnosis
         if self.message:
             out["message"] = self.message
+        out.update(self.extra)
         return out
 
 

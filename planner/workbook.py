@@ -293,3 +293,29 @@ def write_compare_workbook(comparison, path: Path) -> None:
             used.add(name)
             book.frame(name, plan.purchases)
         book.close()
+
+
+def write_stress_workbook(result: dict, path: Path) -> None:
+    """Exposure (base against robust, per shock), stranded orders, recovery purchases, branches."""
+    from planner.stress import exposure_frame
+
+    def rows(kind: str, key: str) -> pd.DataFrame:
+        out = []
+        for plan in ("base", "robust"):
+            for e in result.get(f"{plan}_exposure", []):
+                out += [{"plan": plan, "shock": e["shock"], **r} for r in e[key]]
+        return pd.DataFrame(out)
+
+    branches = {"no shock (base plan)": {p["period"]: p["effective_pflops"] for p in result["base"]["periods"]}}
+    for plan in ("base", "robust"):
+        for e in result.get(f"{plan}_exposure", []):
+            branches[f"{e['shock']} ({plan} plan)"] = {p["period"]: p["effective_pflops"] for p in e["periods"]}
+    with atomic_path(path) as tmp:
+        book = Book(tmp)
+        book.frame("Exposure", exposure_frame(result))
+        book.frame("Stranded", rows("stranded", "stranded"))
+        book.frame("Recovery", rows("recovery", "recovery"))
+        frame = pd.DataFrame(branches)
+        frame.index.name = "period"
+        book.frame("Branches PFLOPS", frame.reset_index())
+        book.close()

@@ -1,0 +1,295 @@
+"""Stress tests against shocks, and robust plans that hold up under every listed shock.
+
+``stress``: solve the base plan; for each shock keep the orders placed before its date
+(committed and paid), re-plan the rest under the shock, and report compute lost or extra
+cost, targets missed, stranded spend (committed orders that can no longer be delivered)
+and the recovery purchases.
+
+``robust``: one model with a branch per shock plus the no-shock branch. Orders placed
+before a shock's date are the same in that shock's branch and in the base branch
+(non-anticipativity); later orders may differ. Every branch must meet every constraint.
+The objective is the base branch's, or the expected one when shocks have probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner import compliance
+from planner.catalog import Catalog
+from planner.model.build import GE, LE, Problem, build
+from planner.model.data import ModelData, prepare
+from planner.model.solve import SolverOptions, run
+from planner.plan import catalog_for, plan_from_servers, solve_data, stage2_floor
+from planner.results import Plan
+from planner.scenario import Scenario, check_references, load_scenario
+from planner.shocks import ShockFile, Shocked, apply, check_shock_references, load_shocks
+from planner.units import quarter_start
+
+KEY = ["sku", "channel", "period_index"]
+
+
+def _keys(data: ModelData) -> list[tuple]:
+    return list(data.offers[KEY].itertuples(index=False, name=None))
+
+
+def branch_data(shocked: Shocked, committed: dict[tuple, int] | None = None) -> tuple[ModelData, np.ndarray]:
+    """Model data for a shock branch, and the mask of its stranded offers.
+
+    Stranded: ordered before the shock, delivered in a quarter that starts on or after it, and
+    not allowed at the destination on that day under the shocked rules. They are paid for and
+    bring no compute, memory or power. With ``committed`` (servers by offer key) the orders
+    placed before the shock are fixed.
+    """
+    data = prepare(shocked.scenario, shocked.catalog)
+    o = data.offers.copy()
+    day = shocked.shock.starts
+    allowed = ({"allowed", "license-required"} if shocked.scenario.policy.allow_license_required
+               else {"allowed"})
+    before = (o["t"] < shocked.first).to_numpy()
+    stranded = np.zeros(len(o), dtype=bool)
+    start = data.scenario.period_index[0]
+    for i in np.flatnonzero(before):
+        delivered = quarter_start(start + int(o["d"].iat[i]))
+        if delivered >= day:
+            status = compliance.chip_status(shocked.catalog.chip(o["sku"].iat[i]), data.scenario.destination,
+                                            delivered, shocked.catalog.rules).status
+            stranded[i] = status not in allowed
+    o.loc[stranded, "q"] = 0.0
+    o.loc[stranded, "power_mw"] = 0.0
+    if committed is not None:
+        o["fixed"] = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
+        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], o.loc[before, "fixed"])
+    data.offers = o
+    return data, stranded
+
+
+def _committed(plan: Plan) -> dict[tuple, int]:
+    assert plan.data is not None and plan.servers is not None
+    return {k: int(s) for k, s in zip(_keys(plan.data), plan.servers) if s > 0}
+
+
+def _committed_spend(plan: Plan, first: int) -> float:
+    o = plan.data.offers
+    cost = plan.servers * o["server_price"].to_numpy(float)
+    return float(cost[(o["t"] < first).to_numpy()].sum())
+
+
+def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, Any]:
+    """The plan after the shock: committed orders kept, the rest re-planned."""
+    data, stranded = branch_data(shocked, _committed(plan))
+    after = solve_data(data, options)
+    o = data.offers
+    fixed = o["fixed"].fillna(0).to_numpy(int)
+    stranded_cost = fixed * o["server_price"].to_numpy(float) * stranded
+    base_t, new_t = plan.totals, after.totals
+    out: dict[str, Any] = {
+        "shock": shocked.shock.name, "description": shocked.shock.describe(),
+        "first_open_quarter": data.periods[shocked.first] if shocked.first < data.horizon else None,
+        "probability": shocked.shock.probability, "status": after.status,
+        "effective_pflops": new_t["effective_pflops"] if after.ok else None,
+        "compute_lost_pflops": base_t["effective_pflops"] - new_t["effective_pflops"] if after.ok else None,
+        "extra_cost_usd": ((new_t["capex_usd"] + new_t["opex_usd"]) - (base_t["capex_usd"] + base_t["opex_usd"])
+                           if after.ok else None),
+        "stranded_usd": float(stranded_cost.sum()),
+        "stranded": [{"order_period": data.periods[o["t"].iat[i]], "sku": o["sku"].iat[i],
+                      "channel": o["channel"].iat[i], "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
+                      "cost_usd": float(stranded_cost[i])} for i in np.flatnonzero(stranded_cost > 0)],
+        "recovery": (after.purchases[after.purchases["order_period"].map(data.periods.index) >= shocked.first]
+                     .to_dict("records") if after.ok else []),
+        "periods": after.periods[["period", "effective_pflops"]].to_dict("records") if after.ok else [],
+        "diagnosis": after.diagnosis,
+    }
+    return out
+
+
+@dataclass
+class RobustPlan:
+    plan: Plan                          # the base (no-shock) branch
+    branches: dict[str, Plan] = field(default_factory=dict)   # shock name -> that branch's plan
+    first: dict[str, int] = field(default_factory=dict)       # shock name -> first open quarter
+    status: str = "optimal"
+
+
+def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: SolverOptions,
+           base: Plan | None = None) -> RobustPlan:
+    """One plan that stays feasible under every shock (see the module docstring)."""
+    base_data = prepare(scenario, catalog)
+    prob = Problem("robust", pulp.LpMinimize)
+    models = [build(base_data, prob=prob, prefix="b0_")]
+    shocked_list = []
+    for k, shock in enumerate(shocks.shocks, start=1):
+        shocked = apply(shock, scenario, catalog, committed_spend=0.0)
+        if shock.effect == "budget_cut":      # the unspent total is cut: a row of its own, below
+            shocked.scenario.budget.total_usd = scenario.budget.total_usd
+        data, _ = branch_data(shocked)
+        models.append(build(data, prob=prob, prefix=f"b{k}_"))
+        shocked_list.append(shocked)
+    base_index = {key: i for i, key in enumerate(_keys(base_data))}
+    for k, (shocked, model) in enumerate(zip(shocked_list, models[1:]), start=1):
+        data = model.data
+        for i, key in enumerate(_keys(data)):
+            if data.offers["t"].iat[i] < shocked.first:
+                j = base_index.get(key)
+                other = models[0].n[j] if j is not None else None
+                expr = pulp.LpAffineExpression([(model.n[i], 1.0)] + ([(other, -1.0)] if other is not None else []))
+                prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"na_{k}_{i:06d}", 0.0))
+        if shocked.shock.effect == "budget_cut" and scenario.budget.total_usd is not None:
+            f = shocked.shock.budget_cut.fraction
+            price = data.offers["server_price"].to_numpy(float)
+            early = (data.offers["t"] < shocked.first).to_numpy()
+            coef = price - f * price * early        # spend - f * committed <= total * (1 - f)
+            expr = pulp.LpAffineExpression(zip(model.n, coef.tolist()))
+            prob.addConstraint(pulp.LpConstraint(expr, LE, f"b{k}_budget_cut_total",
+                                                 scenario.budget.total_usd * (1 - f)))
+    probs = [s.probability for s in shocks.shocks]
+    expected = any(p is not None for p in probs)
+    weights = ([1 - sum(p or 0.0 for p in probs)] + [p or 0.0 for p in probs]) if expected \
+        else [1.0] + [0.0] * len(shocks.shocks)
+
+    def combined(exprs: list, ws: list[float]) -> pulp.LpAffineExpression:
+        total = pulp.LpAffineExpression()
+        for e, w in zip(exprs, ws):
+            if w:
+                for v, c in e.items():
+                    total.addterm(v, w * c)
+                total.constant += w * e.constant
+        return total
+
+    costs = combined([m.cost for m in models], [w if expected else 1.0 for w in weights])
+    if scenario.objective == "max-compute":
+        goal = combined([m.compute[-1] for m in models], weights)
+        prob.sense = pulp.LpMaximize
+        prob.setObjective(goal)
+        first = run(prob, options)
+        if first.status not in ("optimal", "feasible"):
+            return RobustPlan(_empty(base_data, first.status, base), status=first.status)
+        floor = stage2_floor(float(pulp.value(goal)))
+        prob.addConstraint(pulp.LpConstraint(goal.copy(), GE, "robust_stage2", floor))
+    prob.sense = pulp.LpMinimize
+    prob.setObjective(costs)
+    result = run(prob, options)
+    if result.status not in ("optimal", "feasible"):
+        return RobustPlan(_empty(base_data, result.status, base), status=result.status)
+    plans = [plan_from_servers(m.data, np.array([round(v.value() or 0) for v in m.n], dtype=np.int64),
+                               result.status) for m in models]
+    return RobustPlan(plans[0], {s.name: p for s, p in zip(shocks.shocks, plans[1:])},
+                      {s.shock.name: s.first for s in shocked_list}, result.status)
+
+
+def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
+    from planner.plan import _no_plan
+
+    return Plan(data.scenario.name, data.scenario.objective, status, *_no_plan(data), data=data)
+
+
+def objective_value(plan: Plan) -> float:
+    t = plan.totals
+    return t["effective_pflops"] if plan.objective == "max-compute" else t["capex_usd"] + t["opex_usd"]
+
+
+def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
+           options: SolverOptions | None = None, with_robust: bool = True) -> dict[str, Any]:
+    """Base plan and (optionally) robust plan, each re-planned under every shock."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if not isinstance(shocks, ShockFile):
+        shocks = load_shocks(shocks)
+    options = options or SolverOptions()
+    cat = catalog_for(scenario, catalog)
+    check_references(scenario, cat)
+    check_shock_references(shocks, cat, getattr(shocks, "_source", "shocks"))
+    base = solve_data(prepare(scenario, cat), options)
+    out: dict[str, Any] = {"scenario": scenario.name, "shocks": shocks.name, "objective": scenario.objective,
+                           "base": {"status": base.status, "totals": base.to_dict()["totals"],
+                                    "periods": base.periods[["period", "effective_pflops"]].to_dict("records")}}
+    if not base.ok:
+        out["base"]["diagnosis"] = base.diagnosis
+        return out
+    out["base_exposure"] = [replan(base, apply(s, scenario, cat, 0.0 if s.effect != "budget_cut" else
+                                               _committed_spend(base, _first(s, scenario))), options)
+                            for s in shocks.shocks]
+    if with_robust:
+        rob = robust(scenario, shocks, cat, options, base)
+        out["robust"] = {"status": rob.status}
+        if rob.plan.ok:
+            out["robust"].update({
+                "totals": rob.plan.to_dict()["totals"],
+                "periods": rob.plan.periods[["period", "effective_pflops"]].to_dict("records"),
+                "price_of_robustness": price_of_robustness(base, rob.plan),
+                "purchases": rob.plan.to_dict()["purchases"]})
+            out["robust_exposure"] = [
+                replan(rob.plan, apply(s, scenario, cat, 0.0 if s.effect != "budget_cut" else
+                                       _committed_spend(rob.plan, _first(s, scenario))), options)
+                for s in shocks.shocks]
+    return out
+
+
+def _first(shock, scenario: Scenario) -> int:
+    from planner.shocks import first_open_quarter
+
+    return first_open_quarter(scenario, shock.starts)
+
+
+def price_of_robustness(base: Plan, robust_plan: Plan) -> dict[str, Any]:
+    """What the robust plan gives up against the base plan when no shock comes."""
+    b, r = objective_value(base), objective_value(robust_plan)
+    if base.objective == "max-compute":
+        return {"unit": "effective PFLOPS", "base": b, "robust": r, "given_up": b - r,
+                "relative": (b - r) / b if b else 0.0}
+    return {"unit": "USD of cost", "base": b, "robust": r, "given_up": r - b, "relative": (r - b) / b if b else 0.0}
+
+
+def exposure_frame(result: dict[str, Any]) -> pd.DataFrame:
+    """Base plan's exposure against the robust plan's, per shock, in one table."""
+    rows = []
+    robust_rows = {e["shock"]: e for e in result.get("robust_exposure", [])}
+    for e in result.get("base_exposure", []):
+        r = robust_rows.get(e["shock"], {})
+        rows.append({"shock": e["shock"], "what": e["description"], "probability": e["probability"],
+                     "base_status": e["status"], "base_pflops_lost": e["compute_lost_pflops"],
+                     "base_extra_cost_usd": e["extra_cost_usd"], "base_stranded_usd": e["stranded_usd"],
+                     "robust_status": r.get("status"), "robust_pflops_lost": r.get("compute_lost_pflops"),
+                     "robust_extra_cost_usd": r.get("extra_cost_usd"), "robust_stranded_usd": r.get("stranded_usd")})
+    return pd.DataFrame(rows)
+
+
+def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
+                options: SolverOptions | None = None) -> Plan:
+    """The robust plan's base branch as a :class:`Plan`, with the branches and the price of
+    robustness under the ``robust`` key of its JSON."""
+    from planner.plan import input_hashes
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if not isinstance(shocks, ShockFile):
+        shocks = load_shocks(shocks)
+    options = options or SolverOptions()
+    cat = catalog_for(scenario, catalog)
+    check_references(scenario, cat)
+    check_shock_references(shocks, cat, getattr(shocks, "_source", "shocks"))
+    base = solve_data(prepare(scenario, cat), options)
+    rob = robust(scenario, shocks, cat, options, base)
+    plan = rob.plan
+    plan.solver, plan.mip_gap, plan.inputs = options.solver, options.mip_gap, input_hashes(scenario, cat)
+    info: dict[str, Any] = {"shocks": shocks.name, "status": rob.status,
+                            "objective": "expected" if any(s.probability is not None for s in shocks.shocks)
+                            else "base branch"}
+    if plan.ok and base.ok:
+        info["price_of_robustness"] = price_of_robustness(base, plan)
+        info["branches"] = [{"shock": name, "first_open_quarter": plan.data.periods[rob.first[name]]
+                             if rob.first[name] < plan.data.horizon else None, "status": p.status,
+                             "effective_pflops": round(p.totals["effective_pflops"], 6),
+                             "capex_usd": round(p.totals["capex_usd"], 2)}
+                            for name, p in rob.branches.items()]
+    elif not plan.ok:
+        plan.limits = ["no plan meets every constraint in every shock branch; `gpuplan stress` shows which "
+                       "shock leaves the base plan without a recovery"]
+    plan.extra["robust"] = info
+    return plan
