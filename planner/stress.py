@@ -162,18 +162,26 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
                 total.constant += w * e.constant
         return total
 
-    costs = combined([m.cost for m in models], [w if expected else 1.0 for w in weights])
+    # stage 1: the (expected) objective; stage 2: at that value, the least cost over all branches,
+    # which also pins down the branches' recovery orders
     if scenario.objective == "max-compute":
         goal = combined([m.compute[-1] for m in models], weights)
         prob.sense = pulp.LpMaximize
-        prob.setObjective(goal)
-        first = run(prob, options)
-        if first.status not in ("optimal", "feasible"):
-            return RobustPlan(_empty(base_data, first.status, base), status=first.status)
-        floor = stage2_floor(float(pulp.value(goal)))
-        prob.addConstraint(pulp.LpConstraint(goal.copy(), GE, "robust_stage2", floor))
+    else:
+        goal = combined([m.cost for m in models], weights)
+        prob.sense = pulp.LpMinimize
+    prob.setObjective(goal)
+    first = run(prob, options)
+    if first.status not in ("optimal", "feasible"):
+        return RobustPlan(_empty(base_data, first.status, base), status=first.status)
+    reached = float(pulp.value(goal))
+    if scenario.objective == "max-compute":
+        prob.addConstraint(pulp.LpConstraint(goal.copy(), GE, "robust_stage2", stage2_floor(reached)))
+    else:
+        prob.addConstraint(pulp.LpConstraint(goal.copy(), LE, "robust_stage2",
+                                             reached + 1e-6 + 1e-9 * abs(reached)))
     prob.sense = pulp.LpMinimize
-    prob.setObjective(costs)
+    prob.setObjective(combined([m.cost for m in models], [1.0] * len(models)))
     result = run(prob, options)
     if result.status not in ("optimal", "feasible"):
         return RobustPlan(_empty(base_data, result.status, base), status=result.status)
