@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -171,20 +172,23 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
 
     known_skus = set(chips.index) | all_chip_skus
     offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect)
-    keep = []
-    for rec in offers.to_dict("records"):
-        ok = rec["sku"] in chips.index
-        if rec["sku"] not in known_skus:
+    parts = offers["period"].str.extract(r"^(\d{4})Q([1-4])$")
+    period_index = parts[0].astype(float) * 4 + parts[1].astype(float) - 1
+    bad_sku = ~offers["sku"].isin(known_skus).to_numpy()
+    bad_period = period_index.isna().to_numpy()
+    for i in np.flatnonzero(bad_sku | bad_period):       # in row order, sku before period
+        rec = offers.iloc[i]
+        if bad_sku[i]:
             fail(InputError(f"sku {rec['sku']!r} is not in chips.csv", file=str(offers_path),
-                            row=rec["_row"], column="sku"))
-        try:
-            parse_quarter(rec["period"])
-        except ValueError as exc:
-            fail(InputError(str(exc), file=str(offers_path), row=rec["_row"], column="period"))
-            ok = False
-        keep.append(ok)
-    offers = offers[keep].reset_index(drop=True) if len(offers) else offers
-    offers["period_index"] = [parse_quarter(p) for p in offers["period"]]
+                            row=int(rec["_row"]), column="sku"))
+        if bad_period[i]:
+            try:
+                parse_quarter(rec["period"])
+            except ValueError as exc:
+                fail(InputError(str(exc), file=str(offers_path), row=int(rec["_row"]), column="period"))
+    keep = offers["sku"].isin(chips.index).to_numpy() & ~bad_period
+    offers = offers[keep].reset_index(drop=True)
+    offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
     dups = offers[offers.duplicated(["sku", "channel", "period"], keep="first")]
     for rec in dups.to_dict("records"):
         fail(InputError(f"a second offer for sku {rec['sku']!r}, channel {rec['channel']!r}, period "

@@ -117,6 +117,8 @@ def _expr(model: Model, coef: np.ndarray, mask: np.ndarray | None = None,
     idx = np.flatnonzero(coef if mask is None else coef * mask)
     e = pulp.LpAffineExpression(zip(model.n_array[idx].tolist(), coef[idx].tolist()))
     e.constant = constant
+    # the same terms as arrays, for the bulk hand-off to HiGHS (model.solve.QuietHiGHS)
+    e.gp_terms = (model.n_array, idx, coef[idx])
     return e
 
 

@@ -69,18 +69,31 @@ class QuietHiGHS(pulp.HiGHS):
         cons = list(lp._constraints.values())
         m = len(cons)
         starts, rlb, rub = np.empty(m, np.int32), np.empty(m), np.empty(m)
-        idx: list[int] = []
-        val: list[float] = []
+        idx_parts: list[np.ndarray] = []
+        val_parts: list[np.ndarray] = []
+        columns: dict[int, np.ndarray] = {}
+        count = 0
         for i, c in enumerate(cons):
             c.index = i
-            starts[i] = len(idx)
-            for v, a in c.items():
-                if a != 0:
-                    idx.append(v.index)
-                    val.append(a)
+            starts[i] = count
+            terms = getattr(c.expr, "gp_terms", None)
+            if terms is not None and len(terms[1]) == len(c.expr):   # built from arrays, untouched since
+                owners, pos, coef = terms
+                if id(owners) not in columns:
+                    columns[id(owners)] = np.fromiter((v.index for v in owners), np.int32, len(owners))
+                cols, vals = columns[id(owners)][pos], coef
+            else:
+                items = [(v.index, a) for v, a in c.items() if a != 0]
+                cols = np.fromiter((j for j, _ in items), np.int32, len(items))
+                vals = np.fromiter((a for _, a in items), float, len(items))
+            idx_parts.append(cols)
+            val_parts.append(np.asarray(vals, float))
+            count += len(cols)
             lo, up = c.getLb(), c.getUb()
             rlb[i] = -inf if lo is None else lo
             rub[i] = inf if up is None else up
+        idx = np.concatenate(idx_parts) if idx_parts else np.empty(0, np.int32)
+        val = np.concatenate(val_parts) if val_parts else np.empty(0)
         h.addRows(m, rlb, rub, len(idx), starts, np.asarray(idx, np.int32), np.asarray(val, float))
 
 
