@@ -100,7 +100,7 @@ class Rule(BaseModel):
     def _shape(self) -> Rule:
         if not self.when_any and not self.skus:
             raise ValueError(f"rule {self.id!r} needs when_any thresholds or a skus list")
-        if self.ends is not None and self.ends <= self.effective:
+        if self.ends is not None and self.effective is not None and self.ends <= self.effective:
             raise ValueError(f"rule {self.id!r}: ends ({self.ends}) must be after effective ({self.effective})")
         return self
 

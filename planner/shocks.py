@@ -28,8 +28,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from planner.catalog import Catalog, Clause, Rule
-from planner.countries import ISO_ALPHA2
+from planner.catalog import Catalog, Rule
 from planner.errors import InputError
 from planner.scenario import Scenario
 from planner.units import parse_date, parse_quarter, quarter_start
@@ -66,32 +65,10 @@ class BudgetCut(_Strict):
     fraction: float = Field(gt=0, lt=1)
 
 
-class ShockRule(_Strict):
+class ShockRule(Rule):
     """An export rule as in ``export_rules.yaml``; ``effective`` defaults to the shock date."""
 
-    id: str
-    title: str = ""
-    origins: list[str] = Field(min_length=1)
-    destinations: list[str] = Field(min_length=1)
-    effective: dt.date | None = None
-    ends: dt.date | None = None
-    status: Literal["allowed", "license-required", "prohibited"]
-    when_any: list[Clause] = Field(default_factory=list)
-    skus: list[str] = Field(default_factory=list)
-    source: str = ""
-
-    @field_validator("effective", "ends", mode="before")
-    @classmethod
-    def _date(cls, v: object) -> object:
-        return None if v is None else parse_date(v)
-
-    @field_validator("origins", "destinations")
-    @classmethod
-    def _countries(cls, v: list[str]) -> list[str]:
-        for code in v:
-            if code not in ISO_ALPHA2:
-                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)")
-        return v
+    effective: dt.date | None = None  # type: ignore[assignment]
 
 
 EFFECTS = ("rule", "supply_cut", "price", "lead_time", "efficiency", "budget_cut")

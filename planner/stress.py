@@ -202,9 +202,8 @@ def objective_value(plan: Plan) -> float:
     return t["effective_pflops"] if plan.objective == "max-compute" else t["capex_usd"] + t["opex_usd"]
 
 
-def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
-           options: SolverOptions | None = None, with_robust: bool = True) -> dict[str, Any]:
-    """Base plan and (optionally) robust plan, each re-planned under every shock."""
+def _inputs(scenario, shocks, catalog, options):
+    """Load and check the scenario, shock file and catalog; solve the base plan."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if not isinstance(shocks, ShockFile):
@@ -213,7 +212,13 @@ def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, cata
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
     check_shock_references(shocks, cat, getattr(shocks, "_source", "shocks"))
-    base = solve_data(prepare(scenario, cat), options)
+    return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
+
+
+def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
+           options: SolverOptions | None = None, with_robust: bool = True) -> dict[str, Any]:
+    """Base plan and (optionally) robust plan, each re-planned under every shock."""
+    scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
     out: dict[str, Any] = {"scenario": scenario.name, "shocks": shocks.name, "objective": scenario.objective,
                            "base": {"status": base.status, "totals": base.to_dict()["totals"],
                                     "periods": base.periods[["period", "effective_pflops"]].to_dict("records")}}
@@ -274,15 +279,7 @@ def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
     robustness under the ``robust`` key of its JSON."""
     from planner.plan import input_hashes
 
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    if not isinstance(shocks, ShockFile):
-        shocks = load_shocks(shocks)
-    options = options or SolverOptions()
-    cat = catalog_for(scenario, catalog)
-    check_references(scenario, cat)
-    check_shock_references(shocks, cat, getattr(shocks, "_source", "shocks"))
-    base = solve_data(prepare(scenario, cat), options)
+    scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
     rob = robust(scenario, shocks, cat, options, base)
     plan = rob.plan
     plan.solver, plan.mip_gap, plan.inputs = options.solver, options.mip_gap, input_hashes(scenario, cat)
