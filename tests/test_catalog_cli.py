@@ -153,6 +153,9 @@ def test_import_epoch_mapping_overrides(tmp_path):
 
 
 def test_import_epoch_output_parent_must_exist(tmp_path):
-    result = run("catalog", "import-epoch", EPOCH, "--out", tmp_path / "no" / "such")
+    src = tmp_path / "e.csv"
+    src.write_text("Hardware name,Manufacturer,Tensor-FP16/BF16 performance (FLOP/s),Memory (bytes),"
+                   "Memory bandwidth (byte/s),TDP (W)\nChip X,NVIDIA,2e14,6.4e10,2e12,300\n")
+    result = run("catalog", "import-epoch", src, "--out", tmp_path / "no" / "such")
     assert result.exit_code == 2
     assert "does not exist" in result.output
