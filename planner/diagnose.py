@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.model.build import build
+from planner.model.build import build, share_groups
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions, run
 from planner.results import binding_limits, tabulate
@@ -59,6 +59,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     limits: list[str] = []
     if result.status in ("optimal", "feasible"):
         shares = data.scenario.policy.shares
+        groups = share_groups(model)
         for name, (var, family, description, _) in model.slacks.items():
             if (var.value() or 0.0) <= 1e-7:
                 continue
@@ -68,8 +69,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
                 limits.append(f"power: the fleet and the purchases need more than the site capacity in {period} "
                               f"({description})")
             else:
-                k = int(name.split("_")[1])
-                value = description.split(f"{shares[k].by} ", 1)[1].rsplit(" ", 2)[0]
+                k, value = groups[int(name.split("_")[2])]      # share_{k}_{group}_{bound}
                 entry = {"constraint": "share", "by": shares[k].by, "value": value}
                 if entry not in blocking:
                     blocking.append(entry)

@@ -205,9 +205,36 @@ def binding_limits(data: ModelData, servers: np.ndarray) -> list[str]:
         pol = ex[ex["reason"].str.startswith("policy")]
         if len(pol):
             out.append(f"policy: {len(set(pol['sku']))} chip(s) excluded by the scenario's policy")
-    if data.scenario.policy.shares:
-        out.append(f"policy shares: {len(data.scenario.policy.shares)} share rule(s) apply at "
-                   f"{data.periods[-1]}")
+    out.extend(_binding_shares(data, servers))
+    return out
+
+
+def _binding_shares(data: ModelData, servers: np.ndarray) -> list[str]:
+    """Share rules the plan sits on (within one server of the bound)."""
+    o = data.offers
+    chips = servers * o["chips_per_server"].to_numpy()
+    compute = chips * (o["q"] * o["eff_pflops"]).to_numpy()
+    spend = chips * o["unit_price_usd"].to_numpy(float)
+    out = []
+    for share in data.scenario.policy.shares:
+        values = sorted(set(o[share.by]) | (set(data.fleet[share.by]) if share.by != "channel" else set())) \
+            if share.value == "*" else [share.value]
+        for value in values:
+            member = (o[share.by] == value).to_numpy()
+            if share.measure == "compute":
+                fleet = data.fleet[data.fleet[share.by] == value] if share.by != "channel" else data.fleet.iloc[0:0]
+                group = float(compute[member].sum() + (fleet["chips"] * fleet["eff_pflops"]).sum())
+                total = float(compute.sum()) + data.fleet_sum("eff_pflops")
+                step = float((o["q"] * o["eff_pflops"] * o["chips_per_server"]).max()) if len(o) else 0.0
+            else:
+                group, total = float(spend[member].sum()), float(spend.sum())
+                step = float(o["server_price"].max()) if len(o) else 0.0
+            if total <= 0:
+                continue
+            for bound, frac in (("floor", share.min), ("cap", share.max)):
+                if frac is not None and abs(group - frac * total) <= step:
+                    out.append(f"policy: {share.by} {value} {share.measure} share is at its {bound} of "
+                               f"{frac:.0%} ({group / total:.1%})")
     return out
 
 

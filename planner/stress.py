@@ -13,6 +13,7 @@ The objective is the base branch's, or the expected one when shocks have probabi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,9 +281,11 @@ def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
     from planner.plan import input_hashes
 
     scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
+    started = time.perf_counter()
     rob = robust(scenario, shocks, cat, options, base)
     plan = rob.plan
     plan.solver, plan.mip_gap, plan.inputs = options.solver, options.mip_gap, input_hashes(scenario, cat)
+    plan.seconds = time.perf_counter() - started
     info: dict[str, Any] = {"shocks": shocks.name, "status": rob.status,
                             "objective": "expected" if any(s.probability is not None for s in shocks.shocks)
                             else "base branch"}

@@ -150,6 +150,7 @@ def test_min_share_of_domestic_compute(tiny):
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("f", "direct", "2025Q1"): 2, ("d", "direct", "2025Q1"): 2}
+    assert "policy: category domestic compute share is at its floor of 50% (50.0%)" in plan.limits
 
 
 def test_max_share_of_spend_per_vendor(tiny):
