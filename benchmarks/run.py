@@ -34,7 +34,6 @@ from planner.model.data import prepare
 from planner.model.build import build
 from planner.model.solve import SolverOptions, run
 from planner.results import tabulate
-from planner.plan import _servers
 from planner.export import plan_json
 from planner.workbook import write_plan_workbook
 from planner.plan import solve

@@ -18,7 +18,6 @@ from planner.results import Plan, tabulate
 from planner.scenario import Scenario, load_scenario
 from planner.units import parse_money
 
-
 # ---------------------------------------------------------------- compare
 
 @dataclass

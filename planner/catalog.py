@@ -15,8 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from planner import compliance
 from planner.countries import ISO_ALPHA2
 from planner.errors import InputError
-from planner.tables import (Column, at_least_one, fraction_closed_open, fraction_open_closed,
-                            non_negative, positive, read_table)
+from planner.tables import (
+    Column,
+    at_least_one,
+    fraction_closed_open,
+    fraction_open_closed,
+    non_negative,
+    positive,
+    read_table,
+)
 from planner.units import parse_date, parse_quarter
 
 CATEGORIES = ("full-spec", "export-compliant", "domestic")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pulp
 
 from planner.model.build import build, share_groups
@@ -16,10 +15,6 @@ from planner.results import binding_limits, tabulate
 
 def _ceil6(x: float) -> float:
     return math.ceil(x * 1e6 - 1e-9) / 1e6
-
-
-def _servers(model) -> np.ndarray:
-    return np.array([round(v.value() or 0.0) for v in model.n], dtype=np.int64)
 
 
 def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
@@ -35,7 +30,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     model.prob.setObjective(pulp.LpAffineExpression([(s, w) for s, _, _, w in model.slacks.values()]))
     result = run(model.prob, options)
     if result.status in ("optimal", "feasible"):
-        servers = _servers(model)
+        servers = model.servers()
         _, periods, _ = tabulate(data, servers)
         shortfalls = []
         for p, name in enumerate(data.periods):
@@ -74,7 +69,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
                 if entry not in blocking:
                     blocking.append(entry)
                 limits.append(f"policy share cannot be met: {description}")
-        limits.extend(binding_limits(data, _servers(model)))
+        limits.extend(binding_limits(data, model.servers()))
     else:
         limits.append(f"the solver could not analyse the scenario ({result.status})")
     return {"shortfalls": [], "blocking": blocking, "limits": limits}

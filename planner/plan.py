@@ -17,10 +17,6 @@ from planner.results import Plan, binding_limits, empty_totals, tabulate
 from planner.scenario import Scenario, check_references, load_scenario
 
 
-def _servers(model: Model) -> np.ndarray:
-    return np.array([round(v.value() or 0.0) for v in model.n], dtype=np.int64)
-
-
 def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None) -> Catalog:
     """The catalog to plan with: an explicit one, else the scenario's, else the bundled default."""
     if isinstance(catalog, Catalog):
@@ -69,7 +65,7 @@ def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None
         _write_model(model, write_model)
         result = run(model.prob, options)
         seconds, status, message = result.seconds, result.status, result.message
-        servers = _servers(model) if status in ("optimal", "feasible") else None
+        servers = model.servers() if status in ("optimal", "feasible") else None
     else:
         status, servers, seconds, message = _max_compute(model, options, write_model)
     common = {"solver": options.solver, "mip_gap": options.mip_gap, "seconds": seconds,
@@ -131,7 +127,7 @@ def _max_compute(model: Model, options: SolverOptions, write_model: Path | None 
     first = run(prob, options)
     if first.status not in ("optimal", "feasible"):
         return first.status, None, first.seconds, first.message
-    stage1 = _servers(model)
+    stage1 = model.servers()
     reached = float(pulp.value(last))
     remaining = None if options.time_limit is None else max(options.time_limit - first.seconds, 1.0)
     floor = stage2_floor(reached)
@@ -143,4 +139,4 @@ def _max_compute(model: Model, options: SolverOptions, write_model: Path | None 
     if second.status not in ("optimal", "feasible"):
         return "feasible", stage1, seconds, "cost tie-break not finished within the time limit"
     status = "optimal" if first.status == second.status == "optimal" else "feasible"
-    return status, _servers(model), seconds, first.message or second.message
+    return status, model.servers(), seconds, first.message or second.message

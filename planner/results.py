@@ -10,7 +10,6 @@ import pandas as pd
 
 from planner.model.data import ModelData
 
-
 PURCHASE_COLUMNS = ["order_period", "delivery_period", "sku", "vendor", "model", "category", "channel",
                     "servers", "chips", "unit_price_usd", "cost_usd"]
 PERIOD_COLUMNS = ["period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb", "power_mw",

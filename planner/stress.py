@@ -30,7 +30,7 @@ from planner.model.solve import SolverOptions, run
 from planner.plan import catalog_for, plan_from_servers, solve_data, stage2_floor
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
-from planner.shocks import ShockFile, Shocked, apply, check_shock_references, load_shocks
+from planner.shocks import Shocked, ShockFile, apply, check_shock_references, load_shocks
 from planner.units import quarter_start
 
 KEY = ["sku", "channel", "period_index"]
@@ -186,7 +186,7 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
     result = run(prob, options)
     if result.status not in ("optimal", "feasible"):
         return RobustPlan(_empty(base_data, result.status, base), status=result.status)
-    plans = [plan_from_servers(m.data, np.array([round(v.value() or 0) for v in m.n], dtype=np.int64),
+    plans = [plan_from_servers(m.data, m.servers(),
                                result.status) for m in models]
     return RobustPlan(plans[0], {s.name: p for s, p in zip(shocks.shocks, plans[1:])},
                       {s.shock.name: s.first for s in shocked_list}, result.status)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from planner.errors import InputError
 
+
 @dataclass(frozen=True)
 class Check:
     """A condition on a number: ``ok`` works on a float or a whole numpy array."""

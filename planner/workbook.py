@@ -147,7 +147,7 @@ def summary_rows(plan: Plan) -> list[tuple[str, Any]]:
          if t["effective_pflops"] else None),
         ("solver", plan.solver), ("MIP relative gap", plan.mip_gap), ("solve time (s)", round(plan.seconds, 3)),
         ("gpuplan version", gpuplan_version()),
-        ("written at (UTC)", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
+        ("written at (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
     ]
     if plan.message:
         rows.append(("message", plan.message))

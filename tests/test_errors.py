@@ -52,7 +52,7 @@ def scenario(**changes):
 
 
 DELETE = object()
-C, O, R, S = "cat/chips.csv", "cat/offers.csv", "cat/export_rules.yaml", "s.yaml"
+C, O, R, S = "cat/chips.csv", "cat/offers.csv", "cat/export_rules.yaml", "s.yaml"  # noqa: E741
 CASES = [
     # files
     ("missing chips.csv", lambda t: (t / C).unlink(), f"{C}: file not found"),

@@ -86,6 +86,10 @@ class Model:
     slacks: dict[str, tuple[pulp.LpVariable, str, str, float]] = field(default_factory=dict)
     prefix: str = ""
 
+    def servers(self) -> np.ndarray:
+        """Whole servers per usable offer in the last solution."""
+        return np.array([round(v.value() or 0.0) for v in self.n], dtype=np.int64)
+
     @property
     def n_array(self) -> np.ndarray:
         if not hasattr(self, "_n_array"):
