@@ -69,7 +69,7 @@ def _delta(data: ModelData, base: tuple[float | None, float | None], options: So
     moved = _moved(data, **changes)
     out = []
     for mip, before in zip((False, True), base):
-        status, value, _ = _stage1(moved, options, mip)
+        _, value, _ = _stage1(moved, options, mip)
         out.append(None if value is None or before is None else value - before)
     return tuple(out)
 
@@ -121,7 +121,7 @@ def explain_plan(plan: Plan, options: SolverOptions | None = None) -> dict[str, 
         out["diagnosis"] = plan.diagnosis
         return out
     data = prepare(scenario, cat)
-    lp_status, lp_value, lp_model = _stage1(data, options, mip=False)
+    _, lp_value, lp_model = _stage1(data, options, mip=False)
     _, mip_value, _ = _stage1(data, options, mip=True)
     duals, reduced = _duals(lp_model), _reduced(lp_model)
     base = (lp_value, mip_value)
