@@ -18,7 +18,7 @@ import pandas as pd
 import pulp
 
 from planner.model.build import Model, build
-from planner.model.data import ModelData, prepare
+from planner.model.data import ModelData
 from planner.model.solve import SolverOptions, run
 from planner.plan import catalog_for, solve
 from planner.results import Plan
@@ -113,14 +113,14 @@ def explain_plan(plan: Plan, options: SolverOptions | None = None) -> dict[str, 
     """The explanation of a solved plan: binding constraints, marginal values, chips not bought."""
     assert plan.data is not None
     options = options or SolverOptions()
-    scenario, cat = plan.data.scenario, plan.data.catalog
+    scenario = plan.data.scenario
     out: dict[str, Any] = {"scenario": scenario.name, "status": plan.status, "objective": scenario.objective,
                            "unit": "effective PFLOPS" if scenario.objective == "max-compute" else "USD",
                            "notes": [NOTE], "limits": plan.limits}
     if not plan.ok:
         out["diagnosis"] = plan.diagnosis
         return out
-    data = prepare(scenario, cat)
+    data = plan.data
     _, lp_value, lp_model = _stage1(data, options, mip=False)
     _, mip_value, _ = _stage1(data, options, mip=True)
     duals, reduced = _duals(lp_model), _reduced(lp_model)

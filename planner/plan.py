@@ -85,7 +85,7 @@ def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra
     """A :class:`Plan` for whole servers per usable offer of ``data``."""
     purchases, periods, totals = tabulate(data, servers)
     return Plan(data.scenario.name, data.scenario.objective, status, purchases, periods, totals, data=data,
-                limits=binding_limits(data, servers), servers=servers, **extra)
+                limits=binding_limits(data, servers, (periods, totals)), servers=servers, **extra)
 
 
 def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:

@@ -305,11 +305,11 @@ def stress_report(result: dict, console: Console) -> None:
             console.print(f"  stranded: {s['chips']:,} {s['sku']} ordered {s['order_period']} via {s['channel']} "
                           f"({format_money(s['cost_usd'])})")
         if e["recovery"]:
-            rec = pd_summary(e["recovery"])
+            rec = _chips_by_sku(e["recovery"])
             console.print(f"  recovery purchases: {rec}")
 
 
-def pd_summary(purchases: list[dict]) -> str:
+def _chips_by_sku(purchases: list[dict]) -> str:
     by_sku: dict[str, int] = {}
     for p in purchases:
         by_sku[p["sku"]] = by_sku.get(p["sku"], 0) + int(p["chips"])

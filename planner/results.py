@@ -156,12 +156,13 @@ def tabulate(data: ModelData, servers: np.ndarray) -> tuple[pd.DataFrame, pd.Dat
     return purchases, periods, totals
 
 
-def binding_limits(data: ModelData, servers: np.ndarray) -> list[str]:
+def binding_limits(data: ModelData, servers: np.ndarray,
+                   tables: tuple[pd.DataFrame, dict[str, float]] | None = None) -> list[str]:
     """Plain-language reasons that hold the plan back: budget, supply, power, lead times,
-    compliance and policy exclusions."""
+    compliance and policy exclusions. ``tables`` is ``(periods, totals)`` when already tabulated."""
     o = data.offers
     servers = np.asarray(servers, dtype=np.int64)
-    _, periods, totals = tabulate(data, servers)
+    periods, totals = tables if tables is not None else tabulate(data, servers)[1:]
     out = []
     cheapest = float(o["server_price"].min()) if len(o) else 0.0
     if data.total_budget is not None and totals["capex_usd"] > data.total_budget - cheapest:

@@ -110,10 +110,9 @@ def _fast_column(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if col.check is not None:
         with np.errstate(invalid="ignore"):
             suspect |= ~np.asarray(col.check.ok(arr), dtype=bool)
-    values = nums.astype(object) if col.kind == "int" or col.may_be_empty else nums
     if col.kind == "int":
-        values = pd.Series([int(v) if np.isfinite(v) else None for v in arr], dtype=object)
-    return values, suspect
+        return pd.Series([int(v) if np.isfinite(v) else None for v in arr], dtype=object), suspect
+    return (nums.astype(object) if col.may_be_empty else nums), suspect
 
 
 def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = (),

@@ -258,7 +258,7 @@ def write_sweep_workbook(scenario: str, points: list[dict], path: Path) -> None:
     for p in points:
         rows.append({"total_usd": p["total_usd"], "status": p["status"], **{
             k: v for k, v in p["totals"].items()}, **{f"{c}_pflops": v for c, v in p["mix_pflops"].items()}})
-    frame = pd.DataFrame(rows).rename(columns={"capex_usd": "capex_usd", "effective_pflops": "effective_pflops"})
+    frame = pd.DataFrame(rows)
     with atomic_path(path) as tmp:
         book = Book(tmp)
         ws = book.frame("Sweep", frame)

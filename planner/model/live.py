@@ -18,6 +18,7 @@ import pulp
 from planner.model.build import build
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions, make_solver, stdout_fd_silenced
+from planner.plan import stage2_floor
 
 BUDGET_FAMILIES = ("budget", "cumulative budget", "period budget")
 
@@ -100,8 +101,6 @@ class LiveModel:
                 return PointResult(first, None, time.perf_counter() - begin)
             x = np.asarray(h.getSolution().col_value)
             reached = float(self.compute @ x) + self.compute_constant
-            from planner.plan import stage2_floor
-
             h.changeRowBounds(self.stage2_row, stage2_floor(reached) - self.compute_constant, highspy.kHighsInf)
             start = x
         second = self._run(highspy.ObjSense.kMinimize, self.cost, start)
