@@ -32,7 +32,7 @@ from planner.catalog import load_catalog
 from planner.scenario import load_scenario, check_references
 from planner.model.data import prepare
 from planner.model.build import build
-from planner.model.solve import SolverOptions, run
+from planner.model.solve import SolverOptions, optimize, scenario_goal
 from planner.results import tabulate
 from planner.export import plan_json
 from planner.workbook import write_plan_workbook
@@ -41,18 +41,16 @@ t_import = time.perf_counter() - t0
 path, gap, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
 t = time.perf_counter(); s = load_scenario(path); cat = load_catalog(s.catalog_path()); check_references(s, cat)
 t_load = time.perf_counter() - t
-t = time.perf_counter(); data = prepare(s, cat); model = build(data)
-import pulp
-model.prob.setObjective(model.cost)
+t = time.perf_counter(); data = prepare(s, cat); model = build(data); goal = scenario_goal(model.main)
 t_build = time.perf_counter() - t
-t = time.perf_counter(); result = run(model.prob, SolverOptions(mip_gap=gap)); t_solve = time.perf_counter() - t
+t = time.perf_counter(); result = optimize(model, goal, SolverOptions(mip_gap=gap)); t_solve = time.perf_counter() - t
 t = time.perf_counter()
 plan = solve(s, cat, SolverOptions(mip_gap=gap))
 t_plan = time.perf_counter() - t
 t = time.perf_counter(); (out / "p.json").write_text(plan_json(plan)); write_plan_workbook(plan, out / "p.xlsx")
 t_write = time.perf_counter() - t
 print(json.dumps({"import": t_import, "load": t_load, "build": t_build, "solve": t_solve, "write": t_write,
-                  "offers": len(data.offers), "rows": len(model.prob.constraints()), "status": result.status,
+                  "offers": len(data.offers), "rows": len(model.rows), "status": result.status.value,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

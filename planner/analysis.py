@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ import pandas as pd
 
 from planner.catalog import Catalog
 from planner.errors import InputError
+from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
-from planner.results import Plan, tabulate
+from planner.results import Plan, empty_totals, round_value, tabulate
 from planner.scenario import Scenario, load_scenario
 from planner.units import parse_money
 
@@ -111,70 +112,87 @@ def with_budget(scenario: Scenario, total: float) -> Scenario:
         factor = total / base if base else 0.0
         budget.per_period_usd = {k: v * factor for k, v in per.items()}
     budget.total_usd = total
-    out = scenario.model_copy(update={"budget": budget})
-    out._source = scenario.source
-    return out
+    return scenario.model_copy(update={"budget": budget})
 
 
-def budget_rhs(scenario: Scenario) -> dict[str, float]:
-    """Right-hand sides of the budget rows by constraint name (see model.build.define_budget)."""
-    b = scenario.budget
-    rhs = {"budget_total": float(b.total_usd)} if b.total_usd is not None else {}
-    if b.per_period_usd is not None:
-        running = 0.0
-        for p in scenario.periods:
-            value = float(b.per_period_usd.get(p, 0.0))
-            running += value
-            rhs[f"budget_cum_{p}" if b.carry_over else f"budget_{p}"] = running if b.carry_over else value
-    return rhs
-
-
-def _point(plan_data, total: float, status: str, servers: np.ndarray | None) -> dict[str, Any]:
-    from planner.results import _num, empty_totals
-
+def _point(data: ModelData, total: float, status: str, servers: np.ndarray | None) -> dict[str, Any]:
     if servers is None:
         return {"total_usd": round(total, 2), "status": status, "totals": empty_totals(), "mix_pflops": {},
                 "_servers": None}
-    _, _, totals = tabulate(plan_data, servers)
-    plan = Plan("", plan_data.scenario.objective, status, pd.DataFrame(), pd.DataFrame(), totals, data=plan_data,
+    _, _, totals = tabulate(data, servers)
+    plan = Plan("", data.scenario.objective, status, pd.DataFrame(), pd.DataFrame(), totals, data=data,
                 servers=servers)
     mix = plan.capacity_by("category").iloc[-1]
     return {"total_usd": round(total, 2), "status": status,
-            "totals": {k: _num(v, k) for k, v in totals.items()},
-            "mix_pflops": {k: _num(v, "pflops") for k, v in mix.items()}, "_servers": servers}
+            "totals": {k: round_value(v, k) for k, v in totals.items()},
+            "mix_pflops": {k: round_value(v, "pflops") for k, v in mix.items()}, "_servers": servers}
+
+
+class _LiveSweep:
+    """One scenario's model in a live HiGHS backend, re-solved at each budget.
+
+    Every point sees the same model (the stage-2 row is registered, free, before the first
+    solve) and the solver starts from scratch at each point, so a point's plan does not depend
+    on which points were solved before it (nor on how the points are split over processes).
+    """
+
+    def __init__(self, scenario: Scenario, catalog: Catalog, options: SolverOptions) -> None:
+        from planner.model.backends import HighsBackend
+        from planner.model.build import build
+        from planner.model.data import prepare
+        from planner.model.solve import register_stage2, scenario_goal
+
+        self.scenario, self.options = scenario, options
+        self.data = prepare(scenario, catalog)
+        self.model = build(self.data)
+        self.goal = scenario_goal(self.model.main)
+        register_stage2(self.model, self.goal)
+        self.backend = HighsBackend(self.model, options)
+
+    def solve(self, total: float, start: np.ndarray | None = None) -> dict[str, Any]:
+        from planner.model.build import INF, budget_bounds
+        from planner.model.data import budget_fields
+        from planner.model.solve import optimize
+
+        scenario = with_budget(self.scenario, total)
+        data = replace(self.data, scenario=scenario, **budget_fields(scenario))
+        for key, value in budget_bounds(data).items():
+            row = self.model.find(key)
+            assert row is not None, key
+            self.backend.set_row_bounds(row, -INF, value)
+        x0 = None
+        if start is not None:
+            x0 = np.asarray(self.model.col_lower, dtype=np.float64)
+            x0[self.model.main.cols] = start
+        outcome = optimize(self.model, self.goal, self.options, backend=self.backend, start=x0)
+        servers = self.model.main.servers(outcome.x) if outcome.x is not None else None
+        return _point(data, total, outcome.status.value, servers)
 
 
 def _sweep_chunk(scenario: Scenario, catalog: Catalog, options: SolverOptions, budgets: list[float],
-                 tick: Callable[[], None] | None = None, start: np.ndarray | None = None) -> list[dict]:
-    from planner.model.data import prepare
-    from planner.model.live import LiveModel
-
-    data = prepare(with_budget(scenario, budgets[0]), catalog)
-    live = LiveModel(data, options)
-    live.previous = start
+                 tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+    live = _LiveSweep(scenario, catalog, options)
     out = []
     for total in budgets:
-        result = live.solve(budget_rhs(with_budget(scenario, total)))
-        out.append(_point(data, total, result.status, result.servers))
+        out.append(live.solve(total))
         if tick:
             tick()
     return out
 
 
-def _worker(args: tuple) -> list[dict]:
-    """Process-pool entry: rebuild from parameters (never PuLP objects), return plain data."""
+def _worker(args: tuple[dict[str, Any], str | None, str, SolverOptions, list[float]]) -> list[dict[str, Any]]:
+    """Process-pool entry: rebuild from parameters (never PuLP or HiGHS objects), return plain data."""
     scenario_dict, source, catalog_folder, options, budgets = args
     from planner.catalog import load_catalog
 
-    scenario = Scenario.model_validate(scenario_dict)
-    scenario._source = source
+    scenario = Scenario.from_dict(scenario_dict, source)
     return _sweep_chunk(scenario, load_catalog(catalog_folder), options, budgets)
 
 
 def sweep(scenario: Scenario | str | Path, budgets: list[float], catalog: str | Path | Catalog | None = None,
           options: SolverOptions | None = None, jobs: int = 1,
           progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Solve the scenario at each total budget (ascending), reusing one live HiGHS model per worker.
+    """Solve the scenario at each total budget, reusing one live HiGHS model per worker.
 
     Returns ``{"total_usd", "status", "totals", "mix_pflops"}`` per budget, in the order given.
     """
@@ -196,13 +214,14 @@ def sweep(scenario: Scenario | str | Path, budgets: list[float], catalog: str | 
     else:
         points = _parallel(scenario, cat, options, ascending, jobs, progress)
     points = _keep_monotone(scenario, cat, options, points)
-    result = [None] * len(budgets)
-    for i, p in zip(order, points):
+    result: list[dict[str, Any]] = [{}] * len(budgets)
+    for i, p in zip(order, points, strict=True):
         result[i] = {k: v for k, v in p.items() if k != "_servers"}
-    return result  # type: ignore[return-value]
+    return result
 
 
-def _parallel(scenario, cat, options, ascending, jobs, progress) -> list[dict]:
+def _parallel(scenario: Scenario, cat: Catalog, options: SolverOptions, ascending: list[float], jobs: int,
+              progress: Callable[[int], None] | None) -> list[dict[str, Any]]:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -212,32 +231,28 @@ def _parallel(scenario, cat, options, ascending, jobs, progress) -> list[dict]:
     args = [(params, scenario.source, str(cat.folder), options, chunk) for chunk in chunks]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(_worker, a) for a in args]
-        out: list[dict] = []
-        for future, chunk in zip(futures, chunks):
+        out: list[dict[str, Any]] = []
+        for future, chunk in zip(futures, chunks, strict=True):
             out.extend(future.result())
             if progress:
                 progress(len(chunk))
     return out
 
 
-def _keep_monotone(scenario, cat, options, points: list[dict]) -> list[dict]:
+def _keep_monotone(scenario: Scenario, cat: Catalog, options: SolverOptions,
+                   points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Max-compute: a plan feasible at a budget stays feasible at a larger one, so a point below its
-    predecessor (possible within the MIP gap, across chunks) is re-solved from the predecessor's plan."""
+    predecessor (possible within the MIP gap) is re-solved starting from the predecessor's plan.
+    The pass runs in order over the finished points, so it gives the same result however the
+    points were computed."""
     if scenario.objective != "max-compute":
         return points
+    live: _LiveSweep | None = None
     for i in range(1, len(points)):
         prev, cur = points[i - 1], points[i]
         if prev["_servers"] is None:
             continue
         if cur["_servers"] is None or cur["totals"]["effective_pflops"] < prev["totals"]["effective_pflops"] - 1e-6:
-            from planner.model.data import prepare
-            from planner.model.live import LiveModel
-
-            data = prepare(with_budget(scenario, cur["total_usd"]), cat)
-            live = LiveModel(data, options)
-            base = np.zeros(live.h.getNumCol())
-            base[live.cols] = prev["_servers"]
-            live.previous = base
-            result = live.solve(budget_rhs(with_budget(scenario, cur["total_usd"])))
-            points[i] = _point(data, cur["total_usd"], result.status, result.servers)
+            live = live or _LiveSweep(scenario, cat, options)
+            points[i] = live.solve(cur["total_usd"], start=prev["_servers"])
     return points

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pulp
+import numpy as np
 
-from planner.model.build import build, share_groups
+from planner.model.build import Model, build
 from planner.model.data import ModelData
-from planner.model.solve import SolverOptions, run
+from planner.model.keys import Family
+from planner.model.linear import Lin, Sense
+from planner.model.solve import Goal, Outcome, SolverOptions, optimize
 from planner.results import binding_limits, tabulate
 
 
@@ -17,20 +19,25 @@ def _ceil6(x: float) -> float:
     return math.ceil(x * 1e6 - 1e-9) / 1e6
 
 
+def _least_slack(model: Model, options: SolverOptions, weighted: bool) -> Outcome:
+    cols = np.array([col for col, _ in model.slacks.values()], dtype=np.int64)
+    weights = np.array([w if weighted else 1.0 for _, w in model.slacks.values()])
+    return optimize(model, Goal(Sense.MINIMIZE, Lin.of(cols, weights)), options)
+
+
 def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     """The contract's ``diagnosis`` object (section 5).
 
-    First the targets are made elastic and ``sum shortfall / target`` is minimised with
-    every other constraint kept; the shortfalls are recomputed from the whole-server plan
-    found and rounded up, so lowering each target by its shortfall is feasible. When even
-    that has no solution, targets are dropped and power caps and shares made elastic: the
-    ones that must be violated are the blocking constraints.
+    First the targets are made elastic and ``sum shortfall / target`` is minimised with every
+    other constraint kept; the shortfalls are recomputed from the whole-server plan found and
+    rounded up, so lowering each target by its shortfall is feasible. When even that has no
+    solution, targets are dropped and power caps and shares made elastic: the ones that must
+    be violated are the blocking constraints.
     """
     model = build(data, relax=frozenset({"targets"}))
-    model.prob.setObjective(pulp.LpAffineExpression([(s, w) for s, _, _, w in model.slacks.values()]))
-    result = run(model.prob, options)
-    if result.status in ("optimal", "feasible"):
-        servers = model.servers()
+    result = _least_slack(model, options, weighted=True)
+    if result.x is not None:
+        servers = model.main.servers(result.x)
         _, periods, _ = tabulate(data, servers)
         shortfalls = []
         for p, name in enumerate(data.periods):
@@ -48,28 +55,26 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
         return {"shortfalls": shortfalls, "blocking": [], "limits": binding_limits(data, servers)}
 
     model = build(data, relax=frozenset({"no-targets", "power", "shares"}))
-    model.prob.setObjective(pulp.LpAffineExpression([(s, 1.0) for s, _, _, _ in model.slacks.values()]))
-    result = run(model.prob, options)
+    result = _least_slack(model, options, weighted=False)
     blocking: list[dict[str, Any]] = []
     limits: list[str] = []
-    if result.status in ("optimal", "feasible"):
-        shares = data.scenario.policy.shares
-        groups = share_groups(model)
-        for name, (var, family, description, _) in model.slacks.items():
-            if (var.value() or 0.0) <= 1e-7:
-                continue
-            if family == "power":
-                period = name.removeprefix("power_")
-                blocking.append({"constraint": "power", "period": period})
-                limits.append(f"power: the fleet and the purchases need more than the site capacity in {period} "
-                              f"({description})")
-            else:
-                k, value = groups[int(name.split("_")[2])]      # share_{k}_{group}_{bound}
-                entry = {"constraint": "share", "by": shares[k].by, "value": value}
-                if entry not in blocking:
-                    blocking.append(entry)
-                limits.append(f"policy share cannot be met: {description}")
-        limits.extend(binding_limits(data, model.servers()))
-    else:
-        limits.append(f"the solver could not analyse the scenario ({result.status})")
+    if result.x is None:
+        return {"shortfalls": [], "blocking": [],
+                "limits": [f"the solver could not analyse the scenario ({result.status.value})"]}
+    shares = data.scenario.policy.shares
+    for key, (col, _) in model.slacks.items():
+        if result.x[col] <= 1e-7:
+            continue
+        row = model.find(key)
+        description = row.description if row is not None else ""
+        if key.family == Family.POWER:
+            blocking.append({"constraint": "power", "period": key.period})
+            limits.append(f"power: the fleet and the purchases need more than the site capacity in {key.period} "
+                          f"({description})")
+        elif key.family == Family.SHARE and key.share is not None:
+            entry = {"constraint": "share", "by": shares[key.share].by, "value": key.group}
+            if entry not in blocking:
+                blocking.append(entry)
+            limits.append(f"policy share cannot be met: {description}")
+    limits.extend(binding_limits(data, model.main.servers(result.x)))
     return {"shortfalls": [], "blocking": blocking, "limits": limits}

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pulp
 
-from planner.model.build import Model, build
+from planner.model.build import LE, Model, Part, build
 from planner.model.data import ModelData
-from planner.model.solve import SolverOptions, run
+from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
+from planner.model.linear import FloatArray
+from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
 from planner.plan import catalog_for, solve
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
@@ -30,48 +31,42 @@ NOTE = ("Dual-based figures come from the LP relaxation (all decisions are whole
         "holds) and as the MILP (what the plan really gains).")
 
 
-def _objective(model: Model) -> None:
-    prob = model.prob
-    if model.data.scenario.objective == "max-compute":
-        prob.sense = pulp.LpMaximize
-        prob.setObjective(model.compute[-1])
-    else:
-        prob.sense = pulp.LpMinimize
-        prob.setObjective(model.cost)
+def _goal(part: Part) -> Goal:
+    """Stage 1 of the scenario's objective (E_T for max-compute, cost for min-cost)."""
+    goal = scenario_goal(part)
+    return Goal(goal.sense, goal.lin)
 
 
-def _stage1(data: ModelData, options: SolverOptions, mip: bool) -> tuple[str, float | None, Model]:
-    """Solve the first-stage objective (E_T for max-compute, cost for min-cost)."""
+def _stage1(data: ModelData, options: SolverOptions, mip: bool) -> tuple[float | None, Model, Outcome]:
+    """Solve the first-stage objective as a MILP or as its LP relaxation."""
     model = build(data)
-    _objective(model)
-    result = run(model.prob, options, mip=mip)
-    value = pulp.value(model.prob.objective) if result.status in ("optimal", "feasible") else None
-    return result.status, value, model
+    result = optimize(model, _goal(model.main), options, mip=mip)
+    return result.value, model, result
 
 
-def _duals(model: Model) -> dict[str, float]:
-    """d objective / d rhs in the problem's own sense (pulp.HiGHS reports min-form signs)."""
-    flip = -1.0 if model.prob.sense == pulp.LpMaximize else 1.0
-    return {c.name: flip * (c.pi or 0.0) for c in model.prob.constraints()}
+def _duals(model: Model, result: Outcome) -> dict[RowKey, float]:
+    """d objective / d rhs in the objective's own sense, by row."""
+    if result.row_duals is None:
+        return {}
+    return {row.key: float(result.row_duals[row.index]) for row in model.rows}
 
 
-def _reduced(model: Model) -> dict[str, float]:
-    flip = -1.0 if model.prob.sense == pulp.LpMaximize else 1.0
-    return {v.name: flip * (v.dj or 0.0) for v in model.n}
+def _reduced(model: Model, result: Outcome) -> FloatArray:
+    """Reduced cost per usable offer (in the objective's own sense)."""
+    if result.col_duals is None:
+        return np.zeros(len(model.main.cols))
+    return np.asarray(result.col_duals[model.main.cols], dtype=np.float64)
 
 
-def _moved(data: ModelData, **changes) -> ModelData:
-    return replace(data, **changes)
-
-
-def _delta(data: ModelData, base: tuple[float | None, float | None], options: SolverOptions, **changes):
+def _delta(data: ModelData, base: tuple[float | None, float | None], options: SolverOptions,
+           **changes: Any) -> tuple[float | None, float | None]:
     """(LP, MILP) change of the first-stage objective when the data change."""
-    moved = _moved(data, **changes)
+    moved = replace(data, **changes)
     out = []
-    for mip, before in zip((False, True), base):
-        _, value, _ = _stage1(moved, options, mip)
+    for mip, before in zip((False, True), base, strict=True):
+        value, _, _ = _stage1(moved, options, mip)
         out.append(None if value is None or before is None else value - before)
-    return tuple(out)
+    return out[0], out[1]
 
 
 def binding(plan: Plan) -> list[dict[str, Any]]:
@@ -80,17 +75,15 @@ def binding(plan: Plan) -> list[dict[str, Any]]:
     data = plan.data
     assert data is not None and plan.servers is not None
     model = build(data)
-    values = {v.name: float(s) for v, s in zip(model.n, plan.servers)}
+    x = np.zeros(model.n_cols)
+    x[model.main.cols] = plan.servers
     out = []
-    for c in model.prob.constraints():
-        family, description = model.rows[c.name]
-        lhs = sum(coef * values.get(v.name, 0.0) for v, coef in c.items()) + c.constant
-        slack = -lhs if c.sense == pulp.LpConstraintLE else lhs          # lhs (+constant) (sense) 0
-        coefs = [abs(a) for a in c.values() if a]
-        smallest = min(coefs) if coefs else 0.0
-        out.append({"family": family, "constraint": description, "slack": round(slack, 6),
-                    "binding": bool(slack <= max(1e-6, 1e-9 * abs(c.constant)) or
-                                    (c.sense == pulp.LpConstraintLE and slack < smallest))})
+    for row in model.rows:
+        slack = row.slack(x)
+        smallest = float(np.min(np.abs(row.lin.coef))) if len(row.lin) else 0.0
+        rhs = abs(row.rhs)
+        out.append({"family": row.key.family.value, "constraint": row.description, "slack": round(slack, 6),
+                    "binding": bool(slack <= max(1e-6, 1e-9 * rhs) or (row.sense == LE and slack < smallest))})
     o = data.offers
     for i in np.flatnonzero(plan.servers >= o["max_servers"].to_numpy()):
         out.append({"family": "supply", "constraint": f"{o['sku'].iat[i]} via {o['channel'].iat[i]} in "
@@ -121,12 +114,12 @@ def explain_plan(plan: Plan, options: SolverOptions | None = None) -> dict[str, 
         out["diagnosis"] = plan.diagnosis
         return out
     data = plan.data
-    _, lp_value, lp_model = _stage1(data, options, mip=False)
-    _, mip_value, _ = _stage1(data, options, mip=True)
-    duals, reduced = _duals(lp_model), _reduced(lp_model)
+    lp_value, lp_model, lp_result = _stage1(data, options, mip=False)
+    mip_value, _, _ = _stage1(data, options, mip=True)
+    duals, reduced = _duals(lp_model, lp_result), _reduced(lp_model, lp_result)
     base = (lp_value, mip_value)
     out["binding"] = binding(plan)
-    out["marginal"] = _marginals(data, lp_model, duals, reduced, base, plan, options)
+    out["marginal"] = _marginals(data, lp_model, lp_result, duals, reduced, base, plan, options)
     out["not_bought"] = _not_bought(data, lp_model, duals, plan)
     return out
 
@@ -138,7 +131,9 @@ def _entry(what: str, unit: str, dual: float | None, lp: float | None, mip: floa
     return {"what": what, "unit": unit, "dual": r(dual), "lp_resolved": r(lp), "milp_resolved": r(mip)}
 
 
-def _marginals(data, model, duals, reduced, base, plan, options) -> list[dict[str, Any]]:
+def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray,
+               base: tuple[float | None, float | None], plan: Plan,
+               options: SolverOptions) -> list[dict[str, Any]]:
     unit = "PFLOPS" if data.scenario.objective == "max-compute" else "USD of cost"
     out = []
     step = 1e9
@@ -147,28 +142,30 @@ def _marginals(data, model, duals, reduced, base, plan, options) -> list[dict[st
         dual = 0.0
         if data.total_budget is not None:
             changes["total_budget"] = data.total_budget + step
-            dual += duals.get("budget_total", 0.0) * step
+            dual += duals.get(model.row(Family.BUDGET_TOTAL).key, 0.0) * step
         if data.budget_per_period is not None:
             total = data.total_budget or sum(data.budget_per_period)
             factor = 1 + step / total if total else 1.0
             changes["budget_per_period"] = [b * factor for b in data.budget_per_period]
             running = 0.0
+            carry = data.scenario.budget.carry_over
             for p, name in enumerate(data.periods):
                 running += data.budget_per_period[p]
-                key = f"budget_cum_{name}" if data.scenario.budget.carry_over else f"budget_{name}"
-                extra = (running if data.scenario.budget.carry_over else data.budget_per_period[p]) * (factor - 1)
-                dual += duals.get(key, 0.0) * extra
+                row = model.row(Family.BUDGET_CUMULATIVE if carry else Family.BUDGET_PERIOD, period=name)
+                extra = (running if carry else data.budget_per_period[p]) * (factor - 1)
+                dual += duals.get(row.key, 0.0) * extra
         lp, mip = _delta(data, base, options, **changes)
         out.append(_entry("extra $1B of total budget (per-quarter budgets scaled in proportion)",
                           f"{unit} per $1B", dual, lp, mip))
     for p, name in enumerate(data.periods):
-        if data.site_cap[p] is None:
+        cap = data.site_cap[p]
+        if cap is None:
             continue
         caps = list(data.site_cap)
-        caps[p] = caps[p] + 1.0
+        caps[p] = cap + 1.0
         lp, mip = _delta(data, base, options, site_cap=caps)
         out.append(_entry(f"extra MW of site power in {name}", f"{unit} per MW",
-                          duals.get(f"power_{name}", 0.0), lp, mip))
+                          duals.get(model.row(Family.POWER, period=name).key, 0.0), lp, mip))
     o = data.offers
     assert plan.servers is not None
     for i in np.flatnonzero(plan.servers >= o["max_servers"].to_numpy()):
@@ -180,18 +177,18 @@ def _marginals(data, model, duals, reduced, base, plan, options) -> list[dict[st
         scale = 1000 / (extra_servers * cps)
         out.append(_entry(f"extra 1,000 chips of {o['sku'].iat[i]} via {o['channel'].iat[i]} in "
                           f"{data.periods[o['t'].iat[i]]}", f"{unit} per 1,000 chips",
-                          reduced.get(model.n[i].name, 0.0) * extra_servers, lp, mip, scale))
-    last_compute = float(pulp.value(model.compute[-1]) or 0.0)
-    last_spend = float(sum(pulp.value(c) or 0.0 for c in model.capex))
+                          float(reduced[i]) * extra_servers, lp, mip, scale))
+    x = result.x if result.x is not None else np.zeros(model.n_cols)
+    last_compute = model.main.compute[-1].value(x)
+    last_spend = sum(c.value(x) for c in model.main.capex)
     for k, share in enumerate(data.scenario.policy.shares):
-        names = [n for n in model.rows if n.startswith(f"share_{k}_")]
         measure_all = last_compute if share.measure == "compute" else last_spend
         dual = 0.0
-        for n in names:
-            frac = share.min if n.endswith("_min") else share.max
+        for row in model.rows_of(Family.SHARE, share=k):
+            frac = share.min if row.key.bound == "min" else share.max
             # g - frac * all (sense) 0: removing the share moves the rhs by frac * all (local)
-            sign = 1.0 if n.endswith("_min") else -1.0
-            dual += -sign * duals.get(n, 0.0) * (frac or 0.0) * measure_all
+            sign = 1.0 if row.key.bound == "min" else -1.0
+            dual += -sign * duals.get(row.key, 0.0) * (frac or 0.0) * measure_all
         shares = [s for j, s in enumerate(data.scenario.policy.shares) if j != k]
         policy = data.scenario.policy.model_copy(update={"shares": shares})
         moved = data.scenario.model_copy(update={"policy": policy})
@@ -202,27 +199,26 @@ def _marginals(data, model, duals, reduced, base, plan, options) -> list[dict[st
     return out
 
 
-def _not_bought(data: ModelData, model: Model, duals: dict[str, float], plan: Plan) -> list[dict[str, Any]]:
+def _not_bought(data: ModelData, model: Model, duals: dict[RowKey, float], plan: Plan) -> list[dict[str, Any]]:
     """For each catalog chip the plan does not buy: why not, and at what price it would enter."""
     bought = set(plan.purchases["sku"])
     ex, offers = data.excluded, data.offers
     catalog_offers = data.catalog.offers
-    price_rows = {name for name, (family, _) in model.rows.items()
-                  if family in ("budget", "cumulative budget", "period budget")}
-    for k, share in enumerate(data.scenario.policy.shares):
-        if share.measure == "spend":
-            price_rows |= {n for n in model.rows if n.startswith(f"share_{k}_")}
-    column: dict[str, dict[str, float]] = {}
-    for c in model.prob.constraints():
-        for v, a in c.items():
-            column.setdefault(v.name, {})[c.name] = a
-    objective = dict(model.prob.objective.items())
-    out = []
+    spend_shares = {k for k, s in enumerate(data.scenario.policy.shares) if s.measure == "spend"}
+    price_rows = {row.key for row in model.rows
+                  if row.key.family in BUDGET_FAMILIES or (row.key.family == Family.SHARE
+                                                            and row.key.share in spend_shares)}
+    column: dict[int, dict[RowKey, float]] = {}
+    for row in model.rows:
+        for j, a in zip(row.lin.idx.tolist(), row.lin.coef.tolist(), strict=True):
+            column.setdefault(j, {})[row.key] = a
+    objective = _goal(model.main).lin.dense(model.n_cols)
+    out: list[dict[str, Any]] = []
     for sku in data.catalog.chips.index:
         if sku in bought:
             continue
         mine = ex[ex["sku"] == sku]
-        usable = offers.index[offers["sku"] == sku]
+        usable = np.flatnonzero((offers["sku"] == sku).to_numpy())
         if sku not in set(catalog_offers["sku"]):
             out.append({"sku": sku, "reason": "no offer in the catalog"})
         elif len(usable) == 0:
@@ -242,15 +238,15 @@ def _not_bought(data: ModelData, model: Model, duals: dict[str, float], plan: Pl
         else:
             best = None
             for i in usable:
-                var = model.n[i]
-                col = column.get(var.name, {})
+                j = int(model.main.cols[i])
+                col = column.get(j, {})
                 server_price = float(offers["server_price"].iat[i])
                 s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
                 other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
                 if data.scenario.objective == "max-compute":
-                    entry = (objective.get(var, 0.0) - other) / s if s > 1e-15 else None
+                    entry = (objective[j] - other) / s if s > 1e-15 else None
                 else:
-                    opex = objective.get(var, 0.0) - server_price
+                    opex = objective[j] - server_price
                     entry = (other - opex) / (1 - s) if 1 - s > 1e-12 else None
                 if entry is not None:
                     per_chip = entry / int(offers["chips_per_server"].iat[i])

@@ -6,13 +6,12 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import pulp
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
-from planner.model.build import GE, Model, build
+from planner.model.build import build
 from planner.model.data import ModelData, prepare
-from planner.model.solve import SolverOptions, run
+from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
 from planner.results import Plan, binding_limits, empty_totals, tabulate
 from planner.scenario import Scenario, check_references, load_scenario
 
@@ -58,27 +57,23 @@ def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None
     """Build, solve and report prepared model data (used by :func:`solve` and the stress tests)."""
     scenario = data.scenario
     model = build(data)
-    assert model.cost is not None
-    if scenario.objective == "min-cost":
-        model.prob.sense = pulp.LpMinimize
-        model.prob.setObjective(model.cost)
-        _write_model(model, write_model)
-        result = run(model.prob, options)
-        seconds, status, message = result.seconds, result.status, result.message
-        servers = model.servers() if status in ("optimal", "feasible") else None
-    else:
-        status, servers, seconds, message = _max_compute(model, options, write_model)
-    common = {"solver": options.solver, "mip_gap": options.mip_gap, "seconds": seconds,
-              "message": message, "inputs": inputs or {}}
-    if servers is None:
-        empty = Plan(scenario.name, scenario.objective, status, *_no_plan(data), data=data, **common)
-        if status == "infeasible":
+    goal = scenario_goal(model.main)
+    if write_model is not None:
+        from planner.model.backends import write_model as write
+
+        write(model, goal.sense, goal.lin, write_model)
+    outcome = optimize(model, goal, options)
+    common = {"solver": options.solver, "mip_gap": options.mip_gap, "seconds": outcome.seconds,
+              "message": outcome.message, "inputs": inputs or {}}
+    if outcome.x is None:
+        empty = Plan(scenario.name, scenario.objective, outcome.status.value, *_no_plan(data), data=data, **common)
+        if outcome.status == Status.INFEASIBLE:
             from planner.diagnose import diagnose
 
             empty.diagnosis = diagnose(data, options)
             empty.limits = empty.diagnosis["limits"]
         return empty
-    return plan_from_servers(data, servers, status, **common)
+    return plan_from_servers(data, model.main.servers(outcome.x), outcome.status.value, **common)
 
 
 def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra) -> Plan:
@@ -98,45 +93,3 @@ def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:
 def _no_plan(data):
     purchases, periods, _ = tabulate(data, np.zeros(len(data.offers), dtype=np.int64))
     return purchases.iloc[0:0], periods.iloc[0:0], empty_totals()
-
-
-def stage2_floor(reached: float) -> float:
-    """The compute the cost tie-break must keep: the stage-1 value, less solver tolerance."""
-    return reached - (1e-6 + 1e-9 * abs(reached))
-
-
-def _write_model(model: Model, path: Path | None) -> None:
-    """Write the problem as it is about to be solved (MPS keeps the objective sense)."""
-    if path is None:
-        return
-    from planner.fileio import atomic_path
-
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".lp":
-            model.prob.writeLP(str(tmp))
-        else:
-            model.prob.writeMPS(str(tmp), with_objsense=True)
-
-
-def _max_compute(model: Model, options: SolverOptions, write_model: Path | None = None):
-    """Stage 1 maximises ``E_T``; stage 2 keeps ``E_T`` at the stage-1 value and minimises cost."""
-    prob, last = model.prob, model.compute[-1]
-    prob.sense = pulp.LpMaximize
-    prob.setObjective(last)
-    _write_model(model, write_model)
-    first = run(prob, options)
-    if first.status not in ("optimal", "feasible"):
-        return first.status, None, first.seconds, first.message
-    stage1 = model.servers()
-    reached = float(pulp.value(last))
-    remaining = None if options.time_limit is None else max(options.time_limit - first.seconds, 1.0)
-    floor = stage2_floor(reached)
-    model.add("stage2_compute", last, GE, floor, "objective", "effective PFLOPS at the last period >= stage 1")
-    prob.sense = pulp.LpMinimize
-    prob.setObjective(model.cost)
-    second = run(prob, options, time_limit=remaining)
-    seconds = first.seconds + second.seconds
-    if second.status not in ("optimal", "feasible"):
-        return "feasible", stage1, seconds, "cost tie-break not finished within the time limit"
-    status = "optimal" if first.status == second.status == "optimal" else "feasible"
-    return status, model.servers(), seconds, first.message or second.message

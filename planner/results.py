@@ -83,12 +83,12 @@ class Plan:
             "scenario": self.scenario,
             "status": self.status,
             "objective": self.objective,
-            "totals": {k: _num(v, k) for k, v in self.totals.items()},
-            "periods": [{k: (v if k == "period" else _num(v, k)) for k, v in rec.items()
+            "totals": {k: round_value(v, k) for k, v in self.totals.items()},
+            "periods": [{k: (v if k == "period" else round_value(v, k)) for k, v in rec.items()
                          if k in ("period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb",
                                   "power_mw")}
                         for rec in self.periods.to_dict("records")],
-            "purchases": [{k: _num(v, k) if isinstance(v, (float, np.floating, np.integer)) else v
+            "purchases": [{k: round_value(v, k) if isinstance(v, (float, np.floating, np.integer)) else v
                            for k, v in rec.items() if k != "model"}
                           for rec in self.purchases.to_dict("records")],
         }
@@ -100,7 +100,7 @@ class Plan:
         return out
 
 
-def _num(value: Any, key: str) -> float | int:
+def round_value(value: Any, key: str) -> float | int:
     """Round money to cents and other quantities to 6 decimals; counts stay integers."""
     if key in ("servers", "chips"):
         return int(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -98,6 +98,13 @@ class Scenario(_Strict):
     fleet: list[FleetEntry] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
     _source: str | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> Scenario:
+        """A scenario from its ``model_dump`` (e.g. sent to a worker process) and the file it came from."""
+        scenario = cls.model_validate(data)
+        scenario._source = source
+        return scenario
 
     @property
     def source(self) -> str | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from planner.catalog import Catalog, Rule
 from planner.errors import InputError
@@ -137,6 +137,12 @@ class Shock(_Strict):
 class ShockFile(_Strict):
     name: str
     shocks: list[Shock] = Field(min_length=1)
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file the shocks were read from (None when built in Python)."""
+        return self._source
 
     @model_validator(mode="after")
     def _probabilities(self) -> ShockFile:
@@ -155,7 +161,7 @@ def load_shocks(path: str | Path) -> ShockFile:
     if not isinstance(data, dict):
         raise InputError("expected a mapping with name and shocks", file=str(path))
     shocks = validate(ShockFile, {"name": path.stem} | data, str(path))
-    shocks._source = str(path)  # type: ignore[attr-defined]
+    shocks._source = str(path)
     return shocks
 
 
@@ -236,5 +242,4 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
     if shock.effect == "efficiency" and scenario.targets:
         targets = {p: t for p, t in scenario.targets.items() if scenario.periods.index(p) >= first}
         new_scenario = new_scenario.model_copy(update={"targets": targets})
-    new_scenario._source = scenario.source
     return Shocked(shock, new_catalog, new_scenario, first)

@@ -14,20 +14,20 @@ The objective is the base branch's, or the expected one when shocks have probabi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from planner import compliance
 from planner.catalog import Catalog
-from planner.model.build import GE, LE, Problem, build
+from planner.model.build import Model, Part, add_scenario, define_branch_budget_cut, define_nonanticipativity
 from planner.model.data import ModelData, prepare
-from planner.model.solve import SolverOptions, run
-from planner.plan import catalog_for, plan_from_servers, solve_data, stage2_floor
+from planner.model.linear import Lin, Sense
+from planner.model.solve import Goal, SolverOptions, optimize
+from planner.plan import catalog_for, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
 from planner.shocks import Shocked, ShockFile, apply, check_shock_references, load_shocks
@@ -64,11 +64,11 @@ def branch_data(shocked: Shocked, committed: dict[tuple, int] | None = None) -> 
             stranded[i] = status not in allowed
     o.loc[stranded, "q"] = 0.0
     o.loc[stranded, "power_mw"] = 0.0
+    fixed = None
     if committed is not None:
-        o["fixed"] = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
-        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], o.loc[before, "fixed"])
-    data.offers = o
-    return data, stranded
+        fixed = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
+        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], fixed[before]).astype(np.int64)
+    return replace(data, offers=o, fixed=fixed), stranded
 
 
 def _committed(plan: Plan) -> dict[tuple, int]:
@@ -87,7 +87,7 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
     data, stranded = branch_data(shocked, _committed(plan))
     after = solve_data(data, options)
     o = data.offers
-    fixed = o["fixed"].fillna(0).to_numpy(int)
+    fixed = np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(o))).astype(np.int64)
     stranded_cost = fixed * o["server_price"].to_numpy(float) * stranded
     base_t, new_t = plan.totals, after.totals
     out: dict[str, Any] = {
@@ -122,74 +122,41 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
            base: Plan | None = None) -> RobustPlan:
     """One plan that stays feasible under every shock (see the module docstring)."""
     base_data = prepare(scenario, catalog)
-    prob = Problem("robust", pulp.LpMinimize)
-    models = [build(base_data, prob=prob, prefix="b0_")]
+    model = Model()
+    base_part = add_scenario(model, base_data, branch="b0")
+    parts: list[Part] = []
     shocked_list = []
     for k, shock in enumerate(shocks.shocks, start=1):
         shocked = apply(shock, scenario, catalog, committed_spend=0.0)
-        if shock.effect == "budget_cut":      # the unspent total is cut: a row of its own, below
-            shocked.scenario.budget.total_usd = scenario.budget.total_usd
+        if shock.budget_cut is not None:      # the unspent total is cut: a row of its own, below
+            budget = shocked.scenario.budget.model_copy(update={"total_usd": scenario.budget.total_usd})
+            shocked = replace(shocked, scenario=shocked.scenario.model_copy(update={"budget": budget}))
         data, _ = branch_data(shocked)
-        models.append(build(data, prob=prob, prefix=f"b{k}_"))
+        part = add_scenario(model, data, branch=f"b{k}")
+        define_nonanticipativity(model, base_part, part, shocked.first)
+        if shock.budget_cut is not None and scenario.budget.total_usd is not None:
+            define_branch_budget_cut(model, part, shock.budget_cut.fraction, shocked.first,
+                                     scenario.budget.total_usd)
+        parts.append(part)
         shocked_list.append(shocked)
-    base_index = {key: i for i, key in enumerate(_keys(base_data))}
-    for k, (shocked, model) in enumerate(zip(shocked_list, models[1:]), start=1):
-        data = model.data
-        for i, key in enumerate(_keys(data)):
-            if data.offers["t"].iat[i] < shocked.first:
-                j = base_index.get(key)
-                other = models[0].n[j] if j is not None else None
-                expr = pulp.LpAffineExpression([(model.n[i], 1.0)] + ([(other, -1.0)] if other is not None else []))
-                prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"na_{k}_{i:06d}", 0.0))
-        if shocked.shock.effect == "budget_cut" and scenario.budget.total_usd is not None:
-            f = shocked.shock.budget_cut.fraction
-            price = data.offers["server_price"].to_numpy(float)
-            early = (data.offers["t"] < shocked.first).to_numpy()
-            coef = price - f * price * early        # spend - f * committed <= total * (1 - f)
-            expr = pulp.LpAffineExpression(zip(model.n, coef.tolist()))
-            prob.addConstraint(pulp.LpConstraint(expr, LE, f"b{k}_budget_cut_total",
-                                                 scenario.budget.total_usd * (1 - f)))
     probs = [s.probability for s in shocks.shocks]
     expected = any(p is not None for p in probs)
     weights = ([1 - sum(p or 0.0 for p in probs)] + [p or 0.0 for p in probs]) if expected \
         else [1.0] + [0.0] * len(shocks.shocks)
-
-    def combined(exprs: list, ws: list[float]) -> pulp.LpAffineExpression:
-        total = pulp.LpAffineExpression()
-        for e, w in zip(exprs, ws):
-            if w:
-                for v, c in e.items():
-                    total.addterm(v, w * c)
-                total.constant += w * e.constant
-        return total
-
+    every = [base_part, *parts]
     # stage 1: the (expected) objective; stage 2: at that value, the least cost over all branches,
     # which also pins down the branches' recovery orders
+    total_cost = Lin.total([p.cost for p in every])
     if scenario.objective == "max-compute":
-        goal = combined([m.compute[-1] for m in models], weights)
-        prob.sense = pulp.LpMaximize
+        goal = Goal(Sense.MAXIMIZE, Lin.total([p.compute[-1] for p in every], weights), total_cost)
     else:
-        goal = combined([m.cost for m in models], weights)
-        prob.sense = pulp.LpMinimize
-    prob.setObjective(goal)
-    first = run(prob, options)
-    if first.status not in ("optimal", "feasible"):
-        return RobustPlan(_empty(base_data, first.status, base), status=first.status)
-    reached = float(pulp.value(goal))
-    if scenario.objective == "max-compute":
-        prob.addConstraint(pulp.LpConstraint(goal.copy(), GE, "robust_stage2", stage2_floor(reached)))
-    else:
-        prob.addConstraint(pulp.LpConstraint(goal.copy(), LE, "robust_stage2",
-                                             reached + 1e-6 + 1e-9 * abs(reached)))
-    prob.sense = pulp.LpMinimize
-    prob.setObjective(combined([m.cost for m in models], [1.0] * len(models)))
-    result = run(prob, options)
-    if result.status not in ("optimal", "feasible"):
-        return RobustPlan(_empty(base_data, result.status, base), status=result.status)
-    plans = [plan_from_servers(m.data, m.servers(),
-                               result.status) for m in models]
-    return RobustPlan(plans[0], {s.name: p for s, p in zip(shocks.shocks, plans[1:])},
-                      {s.shock.name: s.first for s in shocked_list}, result.status)
+        goal = Goal(Sense.MINIMIZE, Lin.total([p.cost for p in every], weights), total_cost)
+    result = optimize(model, goal, options)
+    if result.x is None:
+        return RobustPlan(_empty(base_data, result.status.value, base), status=result.status.value)
+    plans = [plan_from_servers(p.data, p.servers(result.x), result.status.value) for p in every]
+    return RobustPlan(plans[0], {s.name: p for s, p in zip(shocks.shocks, plans[1:], strict=True)},
+                      {s.shock.name: s.first for s in shocked_list}, result.status.value)
 
 
 def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
@@ -212,7 +179,7 @@ def _inputs(scenario, shocks, catalog, options):
     options = options or SolverOptions()
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
-    check_shock_references(shocks, cat, getattr(shocks, "_source", "shocks"))
+    check_shock_references(shocks, cat, shocks.source or "shocks")
     return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
 
 

@@ -1,231 +1,299 @@
-"""The MILP, built as a recipe: variables, then one ``define_*`` per constraint family.
+"""The MILP, built as a recipe: columns, then one ``define_*`` per constraint family.
 
-Notation (contract, section 3): ``n_o`` whole servers bought in offer ``o``,
-``x_o = chips_per_server * n_o`` chips; ``d(o)`` the delivery period.
+Notation (contract, section 3): ``n_o`` whole servers bought in option ``o``,
+``x_o = chips_per_server * n_o`` chips, ``d(o)`` the delivery period, ``t(o)`` the order
+period. Every row is registered under a :class:`~planner.model.keys.RowKey`; callers find
+rows with :meth:`Model.row` and never see solver names.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import pulp
 
 from planner.model.data import ModelData
+from planner.model.keys import Family, RowKey
+from planner.model.linear import FloatArray, IntArray, Lin
 
-pulp.set_v4_migration_warnings(False)
-LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+INF = float("inf")
+LE, GE, EQ = "<=", ">=", "=="
 
 
-class Problem(pulp.LpProblem):
-    """An LpProblem whose variables are registered once, when created.
+@dataclass
+class Row:
+    """One registered row: ``lower <= lin <= upper`` (the form's constant included)."""
 
-    PuLP registers every variable of a row again on each ``addConstraint`` and walks
-    every row on each ``variables()`` call: O(nonzeros) Python work each time, which
-    dominated the build at 25,000 offers. Every variable here comes from
-    :meth:`add_variable`, so rows need no registering and the list is sorted once.
-    """
+    key: RowKey
+    name: str
+    lin: Lin
+    lower: float
+    upper: float
+    description: str
+    index: int
 
-    def add_variable(self, name, lowBound=None, upBound=None, cat=pulp.LpContinuous):  # noqa: N803
-        v = super().add_variable(name, lowBound, upBound, cat)
-        self._register_variable(v)
-        self._sorted = False
-        return v
+    @property
+    def sense(self) -> str:
+        if self.lower == self.upper:
+            return EQ
+        return GE if self.upper == INF else LE
 
-    def addConstraint(self, constraint, name=None):  # noqa: N802 (PuLP's name)
-        if name:
-            constraint.name = name
-        if constraint.name in self._constraints:
-            raise pulp.PulpError(f"overlapping constraint names: {constraint.name}")
-        self._constraints[constraint.name] = constraint
-        self.modifiedConstraints.append(constraint)
+    @property
+    def rhs(self) -> float:
+        """The bound the row's sense refers to."""
+        return self.upper if self.sense == LE else self.lower
 
-    def variables(self):
-        if not getattr(self, "_sorted", False):
-            self._variables.sort(key=lambda v: v.name)
-            self._sorted = True
-        return self._variables
+    def activity(self, x: FloatArray) -> float:
+        return self.lin.value(x)
+
+    def slack(self, x: FloatArray) -> float:
+        """Room left at ``x`` in the row's own direction (negative when violated)."""
+        value = self.activity(x)
+        if self.sense == LE:
+            return self.upper - value
+        if self.sense == GE:
+            return value - self.lower
+        return -abs(value - self.lower)
 
 
 class PerPeriod:
-    """Expressions per period, built on first use (a family no constraint needs costs nothing)."""
+    """One linear form per period, built on first use (a family no row needs costs nothing)."""
 
-    def __init__(self, horizon: int, make) -> None:
-        self._make, self._n, self._cache = make, horizon, {}
+    def __init__(self, horizon: int, make: Callable[[int], Lin]) -> None:
+        self._make, self._n = make, horizon
+        self._cache: dict[int, Lin] = {}
 
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, p: int) -> pulp.LpAffineExpression:
+    def __getitem__(self, p: int) -> Lin:
         p = p % self._n
         if p not in self._cache:
             self._cache[p] = self._make(p)
         return self._cache[p]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Lin]:
         return (self[p] for p in range(self._n))
 
 
 @dataclass
-class Model:
-    """A built problem with the handles the solve and the reports need."""
+class Part:
+    """One scenario's columns and forms inside a model (a robust plan has one part per branch)."""
 
     data: ModelData
-    prob: pulp.LpProblem
-    n: list[pulp.LpVariable]
-    chips_per_var: np.ndarray
-    compute: PerPeriod | None = None            # E_p
-    memory: PerPeriod | None = None             # M_p
-    power: PerPeriod | None = None              # P_p
-    capex: PerPeriod | None = None              # C_t
-    cost: pulp.LpAffineExpression | None = None                            # sum C + sum opex
-    #: constraint name -> (family, description) for reports
-    rows: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: relaxation variables added by a diagnosis: name -> (variable, family, description, weight)
-    slacks: dict[str, tuple[pulp.LpVariable, str, str, float]] = field(default_factory=dict)
-    prefix: str = ""
+    cols: IntArray
+    branch: str | None
+    compute: PerPeriod
+    memory: PerPeriod
+    power: PerPeriod
+    capex: PerPeriod
+    cost: Lin
 
-    def servers(self) -> np.ndarray:
-        """Whole servers per usable offer in the last solution."""
-        return np.array([round(v.value() or 0.0) for v in self.n], dtype=np.int64)
+    def servers(self, x: FloatArray) -> IntArray:
+        """Whole servers per usable option at column values ``x``."""
+        return np.rint(x[self.cols]).astype(np.int64)
+
+
+@dataclass
+class Model:
+    """Columns and registered rows; the parts (scenarios) that own the columns."""
+
+    col_names: list[str] = field(default_factory=list)
+    col_lower: list[float] = field(default_factory=list)
+    col_upper: list[float] = field(default_factory=list)
+    col_integer: list[bool] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    #: elastic rows: key -> (slack column, weight in the diagnosis objective)
+    slacks: dict[RowKey, tuple[int, float]] = field(default_factory=dict)
+    _by_key: dict[RowKey, Row] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
 
     @property
-    def n_array(self) -> np.ndarray:
-        if not hasattr(self, "_n_array"):
-            self._n_array = np.array(self.n, dtype=object)
-        return self._n_array
+    def n_cols(self) -> int:
+        return len(self.col_names)
 
-    def add(self, name: str, expr: pulp.LpAffineExpression, sense: int, rhs: float,
-            family: str, description: str, elastic: bool = False, weight: float = 1.0) -> None:
-        """Add ``expr (sense) rhs``; with ``elastic`` a penalised slack may relax it."""
-        name = _safe(self.prefix + name)
-        if name in self.rows:
-            raise ValueError(f"constraint {name} added twice")
+    @property
+    def main(self) -> Part:
+        """The first (for a single scenario, the only) part."""
+        return self.parts[0]
+
+    def add_columns(self, names: list[str], lower: list[float], upper: list[float],
+                    integer: bool) -> IntArray:
+        """Append columns; returns their indices."""
+        start = self.n_cols
+        self.col_names += names
+        self.col_lower += lower
+        self.col_upper += upper
+        self.col_integer += [integer] * len(names)
+        return np.arange(start, self.n_cols, dtype=np.int64)
+
+    def add(self, key: RowKey, lin: Lin, sense: str, rhs: float, description: str,
+            elastic: bool = False, weight: float = 1.0) -> Row:
+        """Register ``lin (sense) rhs``; with ``elastic`` a penalised slack column may relax it."""
+        if key in self._by_key:
+            raise ValueError(f"row {key} added twice")
+        name = key.solver_name()
+        if name in self._names:
+            name = f"{name}_{len(self.rows)}"
         if elastic:
-            s = self.prob.add_variable(f"slack_{name}", lowBound=0)
-            expr = expr.copy()
-            expr.addterm(s, 1.0 if sense == GE else -1.0)
-            self.slacks[name] = (s, family, description, weight)
-        self.prob.addConstraint(pulp.LpConstraint(expr, sense, name, rhs))
-        self.rows[name] = (family, description)
+            col = int(self.add_columns([f"slack_{name}"], [0.0], [INF], integer=False)[0])
+            one = Lin(np.array([col], dtype=np.int64), np.array([1.0 if sense == GE else -1.0]))
+            lin = lin + one
+            self.slacks[key] = (col, weight)
+        value = rhs - lin.constant
+        lin = Lin(lin.idx, lin.coef)
+        lower = value if sense in (GE, EQ) else -INF
+        upper = value if sense in (LE, EQ) else INF
+        row = Row(key, name, lin, lower, upper, description, len(self.rows))
+        self.rows.append(row)
+        self._by_key[key] = row
+        self._names.add(name)
+        return row
+
+    def rows_of(self, family: Family, **coords: object) -> list[Row]:
+        """Every row of ``family`` whose key has the given coordinates, in build order."""
+        return [r for r in self.rows if r.key.family == family and r.key.matches(**coords)]
+
+    def row(self, family: Family, **coords: object) -> Row:
+        """The one row of ``family`` with the given coordinates; raises LookupError otherwise."""
+        found = self.rows_of(family, **coords)
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} rows of family {family.value!r} with {coords}; expected one")
+        return found[0]
+
+    def find(self, key: RowKey) -> Row | None:
+        return self._by_key.get(key)
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+# ------------------------------------------------------------------ the recipe
 
+def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
+    """The model of one scenario.
 
-def _expr(model: Model, coef: np.ndarray, mask: np.ndarray | None = None,
-          constant: float = 0.0) -> pulp.LpAffineExpression:
-    """``sum coef_o n_o`` over the offers in ``mask``, plus a constant (one bulk construction)."""
-    idx = np.flatnonzero(coef if mask is None else coef * mask)
-    e = pulp.LpAffineExpression(zip(model.n_array[idx].tolist(), coef[idx].tolist()))
-    e.constant = constant
-    # the same terms as arrays, for the bulk hand-off to HiGHS (model.solve.QuietHiGHS)
-    e.gp_terms = (model.n_array, idx, coef[idx])
-    return e
-
-
-def build(data: ModelData, relax: frozenset[str] = frozenset(), prob: Problem | None = None,
-          prefix: str = "") -> Model:
-    """Build the model; ``relax`` names families to make elastic (``targets``, ``power``, ``shares``)
-    or to drop (``no-targets``), for the diagnosis of infeasible scenarios.
-
-    With ``prob`` and ``prefix`` the model is added to an existing problem under prefixed
-    names (one branch of a robust plan). An offer with a ``fixed`` server count (orders
-    already committed) has its variable fixed there.
+    ``relax`` names families to make elastic (``targets``, ``power``, ``shares``) or to drop
+    (``no-targets``), for the diagnosis of infeasible scenarios.
     """
-    prob = prob if prob is not None else Problem("gpuplan", pulp.LpMinimize)
-    o = data.offers
-    fixed = o["fixed"].to_numpy(float) if "fixed" in o else np.full(len(o), np.nan)
-    n = [prob.add_variable(f"{prefix}n_{i:06d}", lowBound=0 if np.isnan(f) else int(f),
-                           upBound=int(ub) if np.isnan(f) else int(f), cat=pulp.LpInteger)
-         for i, (ub, f) in enumerate(zip(o["max_servers"], fixed))]
-    model = Model(data, prob, n, o["chips_per_server"].to_numpy(np.int64), prefix=prefix)
-    define_capacity(model)
-    define_budget(model)
-    if "no-targets" not in relax:
-        define_targets(model, elastic="targets" in relax)
-    define_power(model, elastic="power" in relax)
-    define_shares(model, elastic="shares" in relax)
+    model = Model()
+    add_scenario(model, data, relax)
     return model
 
 
-def define_capacity(model: Model) -> None:
-    """Installed quantities per period and the cost (no constraints).
+def add_scenario(model: Model, data: ModelData, relax: frozenset[str] = frozenset(),
+                 branch: str | None = None) -> Part:
+    """Add one scenario's columns and rows to ``model`` (under ``branch`` in a robust plan)."""
+    part = define_columns(model, data, branch)
+    define_budget(model, part)
+    if "no-targets" not in relax:
+        define_targets(model, part, elastic="targets" in relax)
+    define_power(model, part, elastic="power" in relax)
+    define_shares(model, part, elastic="shares" in relax)
+    model.parts.append(part)
+    return part
+
+
+def define_columns(model: Model, data: ModelData, branch: str | None = None) -> Part:
+    """Columns ``n_o`` (integer, ``0 <= n_o <= max_servers_o``, or fixed where an order is
+    committed) and the forms the rows use (no rows):
 
     ``E_p = fleet + sum_{d(o)<=p} q_o eff x_o``; ``M_p`` alike with memory;
     ``P_p = fleet + sum_{d(o)<=p} power_w pue/1e6 x_o`` (every ordered chip);
-    ``C_t = sum_{o in t} price_o x_o``; opex_p = ``P_p * 1000 * 2190 * $/kWh``.
+    ``C_t = sum_{t(o)=t} price_o x_o``; cost = ``sum_t C_t + sum_p P_p * 1000 * 2190 * $/kWh``.
     """
-    data, o = model.data, model.data.offers
-    cps = model.chips_per_var.astype(float)
+    o = data.offers
+    prefix = f"{branch}_" if branch else ""
+    upper = o["max_servers"].to_numpy(np.float64)
+    fixed = data.fixed if data.fixed is not None else np.full(len(o), np.nan)
+    lower = np.where(np.isnan(fixed), 0.0, fixed)
+    upper = np.where(np.isnan(fixed), upper, fixed)
+    cols = model.add_columns([f"{prefix}n_{i:06d}" for i in range(len(o))], lower.tolist(), upper.tolist(),
+                             integer=True)
+    cps = o["chips_per_server"].to_numpy(np.float64)
     d, t = o["d"].to_numpy(), o["t"].to_numpy()
-    eff = (o["q"] * o["eff_pflops"]).to_numpy() * cps
-    mem = (o["q"] * o["mem_tb"]).to_numpy() * cps
-    pwr = o["power_mw"].to_numpy() * cps
-    price = o["server_price"].to_numpy(float)
+    eff = (o["q"] * o["eff_pflops"]).to_numpy(np.float64) * cps
+    mem = (o["q"] * o["mem_tb"]).to_numpy(np.float64) * cps
+    pwr = o["power_mw"].to_numpy(np.float64) * cps
+    price = o["server_price"].to_numpy(np.float64)
     f_eff, f_mem, f_pwr = (data.fleet_sum(c) for c in ("eff_pflops", "mem_tb", "power_mw"))
-    H = data.horizon
-    model.compute = PerPeriod(H, lambda p: _expr(model, eff, d <= p, f_eff))
-    model.memory = PerPeriod(H, lambda p: _expr(model, mem, d <= p, f_mem))
-    model.power = PerPeriod(H, lambda p: _expr(model, pwr, d <= p, f_pwr))
-    model.capex = PerPeriod(H, lambda p: _expr(model, price, t == p))
-    periods_in_service = data.horizon - d
-    opex = pwr * periods_in_service * data.opex_per_mw()
-    model.cost = _expr(model, price + opex, None, f_pwr * data.horizon * data.opex_per_mw())
+    horizon = data.horizon
+    opex = pwr * (horizon - d) * data.opex_per_mw()
+    return Part(
+        data, cols, branch,
+        compute=PerPeriod(horizon, lambda p: Lin.of(cols, eff, d <= p, f_eff)),
+        memory=PerPeriod(horizon, lambda p: Lin.of(cols, mem, d <= p, f_mem)),
+        power=PerPeriod(horizon, lambda p: Lin.of(cols, pwr, d <= p, f_pwr)),
+        capex=PerPeriod(horizon, lambda p: Lin.of(cols, price, t == p)),
+        cost=Lin.of(cols, price + opex, None, f_pwr * horizon * data.opex_per_mw()),
+    )
 
 
-def define_budget(model: Model) -> None:
-    """``sum_t C_t <= total``; with per-period budgets, cumulative caps under carry-over,
-    else ``C_t <= budget_t``."""
-    data = model.data
-    price = data.offers["server_price"].to_numpy(float)
+def define_budget(model: Model, part: Part) -> None:
+    """``sum_t C_t <= total``; with per-period budgets, ``sum_{t'<=t} C_t' <= sum_{t'<=t} budget_t'``
+    under carry-over, else ``C_t <= budget_t``."""
+    data = part.data
+    price = data.offers["server_price"].to_numpy(np.float64)
     t = data.offers["t"].to_numpy()
     if data.total_budget is not None:
-        model.add("budget_total", _expr(model, price), LE, data.total_budget, "budget",
-                  "total capex <= total budget")
+        model.add(RowKey(Family.BUDGET_TOTAL, branch=part.branch), Lin.of(part.cols, price), LE,
+                  data.total_budget, "total capex <= total budget")
     if data.budget_per_period is None:
         return
     for p, name in enumerate(data.periods):
         if data.scenario.budget.carry_over:
-            model.add(f"budget_cum_{name}", _expr(model, price, t <= p), LE, sum(data.budget_per_period[:p + 1]),
-                      "cumulative budget", f"cumulative capex through {name} <= cumulative budget")
+            model.add(RowKey(Family.BUDGET_CUMULATIVE, period=name, branch=part.branch),
+                      Lin.of(part.cols, price, t <= p), LE, sum(data.budget_per_period[:p + 1]),
+                      f"cumulative capex through {name} <= cumulative budget")
         else:
-            model.add(f"budget_{name}", model.capex[p], LE, data.budget_per_period[p], "period budget",
-                      f"capex in {name} <= budget of {name}")
+            model.add(RowKey(Family.BUDGET_PERIOD, period=name, branch=part.branch), part.capex[p], LE,
+                      data.budget_per_period[p], f"capex in {name} <= budget of {name}")
 
 
-def define_targets(model: Model, elastic: bool = False) -> None:
-    """``E_p >= pflops_p`` and ``M_p >= memory_tb_p``; elastic slacks weigh 1/target."""
-    data = model.data
+def budget_bounds(data: ModelData) -> dict[RowKey, float]:
+    """Right-hand sides of the budget rows :func:`define_budget` makes for ``data`` (for re-solves
+    of a live model at another budget)."""
+    out: dict[RowKey, float] = {}
+    if data.total_budget is not None:
+        out[RowKey(Family.BUDGET_TOTAL)] = data.total_budget
+    if data.budget_per_period is not None:
+        for p, name in enumerate(data.periods):
+            if data.scenario.budget.carry_over:
+                out[RowKey(Family.BUDGET_CUMULATIVE, period=name)] = sum(data.budget_per_period[:p + 1])
+            else:
+                out[RowKey(Family.BUDGET_PERIOD, period=name)] = data.budget_per_period[p]
+    return out
+
+
+def define_targets(model: Model, part: Part, elastic: bool = False) -> None:
+    """``E_p >= pflops_p`` and ``M_p >= memory_tb_p``; elastic slacks weigh ``1/target``."""
+    data = part.data
     for p, name in enumerate(data.periods):
         target = data.scenario.targets.get(name)
         if target is None:
             continue
-        for measure, value, exprs in (("pflops", target.pflops, model.compute),
-                                      ("memory_tb", target.memory_tb, model.memory)):
+        for measure, value, forms in (("pflops", target.pflops, part.compute),
+                                      ("memory_tb", target.memory_tb, part.memory)):
             if value is None:
                 continue
-            model.add(f"target_{measure}_{name}", exprs[p], GE, value, "target",
-                      f"{measure} in {name} >= {value:g}", elastic=elastic and value > 0,
+            model.add(RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch), forms[p], GE,
+                      value, f"{measure} in {name} >= {value:g}", elastic=elastic and value > 0,
                       weight=1.0 / value if value > 0 else 0.0)
 
 
-def define_power(model: Model, elastic: bool = False) -> None:
+def define_power(model: Model, part: Part, elastic: bool = False) -> None:
     """``P_p <= site_capacity_mw_p`` where a cap applies."""
-    data = model.data
+    data = part.data
     for p, name in enumerate(data.periods):
         cap = data.site_cap[p]
         if cap is not None:
-            model.add(f"power_{name}", model.power[p], LE, cap, "power", f"power in {name} <= {cap:g} MW",
-                      elastic=elastic)
+            model.add(RowKey(Family.POWER, period=name, branch=part.branch), part.power[p], LE, cap,
+                      f"power in {name} <= {cap:g} MW", elastic=elastic)
 
 
-def share_groups(model: Model) -> list[tuple[int, str]]:
+def share_groups(data: ModelData) -> list[tuple[int, str]]:
     """``(share index, value)`` for each group a share constrains; ``*`` expands to the values
-    present among usable offers and the fleet."""
-    data, out = model.data, []
+    present among usable options and the fleet."""
+    out: list[tuple[int, str]] = []
     for k, share in enumerate(data.scenario.policy.shares):
         if share.value == "*":
             values = set(data.offers[share.by])
@@ -237,15 +305,15 @@ def share_groups(model: Model) -> list[tuple[int, str]]:
     return out
 
 
-def define_shares(model: Model, elastic: bool = False) -> None:
+def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
     """At the last period T: ``measure_g >= min * measure_all`` and ``measure_g <= max * measure_all``;
-    compute is ``E_T`` (fleet included, fleet has no channel), spend is total capex."""
-    data, o = model.data, model.data.offers
-    cps = model.chips_per_var.astype(float)
+    compute is ``E_T`` (fleet included; the fleet has no channel), spend is total capex."""
+    data, o = part.data, part.data.offers
+    cps = o["chips_per_server"].to_numpy(np.float64)
     last = data.horizon - 1
-    eff = (o["q"] * o["eff_pflops"]).to_numpy() * cps * (o["d"].to_numpy() <= last)
-    price = o["server_price"].to_numpy(float)
-    for j, (k, value) in enumerate(share_groups(model)):
+    eff = (o["q"] * o["eff_pflops"]).to_numpy(np.float64) * cps * (o["d"].to_numpy() <= last)
+    price = o["server_price"].to_numpy(np.float64)
+    for k, value in share_groups(data):
         share = data.scenario.policy.shares[k]
         member = (o[share.by] == value).to_numpy()
         if share.measure == "compute":
@@ -258,6 +326,35 @@ def define_shares(model: Model, elastic: bool = False) -> None:
             if frac is None:
                 continue
             # measure_g - frac * measure_all (sense) 0
-            expr = _expr(model, coef * member - frac * coef, None, group_const - frac * total_const)
+            lin = Lin.of(part.cols, coef * member - frac * coef, None, group_const - frac * total_const)
             desc = f"{share.measure} share of {share.by} {value} {'>=' if sense == GE else '<='} {frac:g}"
-            model.add(f"share_{k}_{j}_{bound}", expr, sense, 0.0, "share", desc, elastic=elastic)
+            model.add(RowKey(Family.SHARE, share=k, group=value, bound=bound, branch=part.branch), lin, sense,
+                      0.0, desc, elastic=elastic)
+
+
+# ------------------------------------------------------------------ robust plans
+
+def define_nonanticipativity(model: Model, base: Part, branch: Part, first: int) -> None:
+    """Orders placed before a shock (``t(o) < first``) are the same in the shock's branch and in the
+    base branch: ``n_o^branch - n_o^base = 0`` (``n_o^branch = 0`` for an option the base lacks)."""
+    keys = ["sku", "channel", "period_index"]
+    base_index = {k: i for i, k in enumerate(base.data.offers[keys].itertuples(index=False, name=None))}
+    o = branch.data.offers
+    for i, key in enumerate(o[keys].itertuples(index=False, name=None)):
+        if o["t"].iat[i] >= first:
+            continue
+        j = base_index.get(key)
+        cols = np.array([branch.cols[i]] + ([base.cols[j]] if j is not None else []), dtype=np.int64)
+        coef = np.array([1.0] + ([-1.0] if j is not None else []))
+        order = np.argsort(cols)
+        model.add(RowKey(Family.NONANTICIPATIVITY, branch=branch.branch, item=i), Lin(cols[order], coef[order]),
+                  EQ, 0.0, f"order {key[0]} via {key[1]} placed before the shock: same as in the base branch")
+
+
+def define_branch_budget_cut(model: Model, part: Part, fraction: float, first: int, total: float) -> None:
+    """A budget cut of ``fraction`` from quarter ``first``: ``spend - fraction * committed <=
+    total * (1 - fraction)``, i.e. the unspent part of the total budget cut by ``fraction``."""
+    price = part.data.offers["server_price"].to_numpy(np.float64)
+    early = (part.data.offers["t"] < first).to_numpy()
+    model.add(RowKey(Family.BRANCH_BUDGET, branch=part.branch), Lin.of(part.cols, price - fraction * price * early),
+              LE, total * (1 - fraction), f"capex after a {fraction:.0%} cut of the unspent budget")

@@ -10,6 +10,7 @@ these reasons are kept in ``excluded`` with the reason, for the reports.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ class ModelData:
     site_cap: list[float | None]  # MW per period, None = no cap
     budget_per_period: list[float] | None
     total_budget: float | None
+    #: servers fixed per usable offer (orders already committed); NaN where free
+    fixed: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
@@ -123,8 +126,14 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                          columns=["sku", "chips"])
     fleet = fleet.join(chips[cols], on="sku")
 
+    return ModelData(scenario, catalog, list(scenario.periods), usable, excluded, fleet, pue, kwh,
+                     site_caps(scenario), **budget_fields(scenario))
+
+
+def budget_fields(scenario: Scenario) -> dict[str, Any]:
+    """``budget_per_period`` (a period missing from ``per_period_usd`` has budget 0) and
+    ``total_budget`` of the scenario, as :class:`ModelData` holds them."""
     per_period = None
     if scenario.budget.per_period_usd is not None:
         per_period = [float(scenario.budget.per_period_usd.get(p, 0.0)) for p in scenario.periods]
-    return ModelData(scenario, catalog, list(scenario.periods), usable, excluded, fleet, pue, kwh,
-                     site_caps(scenario), per_period, scenario.budget.total_usd)
+    return {"budget_per_period": per_period, "total_budget": scenario.budget.total_usd}

@@ -1,168 +1,160 @@
-"""Solver choice and options, and one mapping from PuLP's two status fields to an outcome."""
+"""Solver options, outcomes, and :func:`optimize`: the one place a model is solved.
+
+``optimize`` runs both stages of a two-stage goal (max-compute: maximise ``E_T``, then the
+least cost that keeps it; a robust plan: its objective, then the least total cost) with one
+set of tolerances, on either backend (:mod:`planner.model.backends`): HiGHS in-process
+(a live model that can be re-solved with new bounds) or CBC through PuLP.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
-import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
-import pulp
 
-from planner.errors import SolverError
+from planner.model.build import GE, INF, LE, Model, Part, Row
+from planner.model.keys import Family, RowKey
+from planner.model.linear import FloatArray, Lin, Sense
 
-#: one HiGHS ``threads`` value per process (HiGHS refuses to change it; see guide/pulp.md 2.6)
-THREADS = 1
 SOLVERS = ("highs", "cbc")
+#: stage 2 keeps stage 1's value within this tolerance: ``abs + rel * |value|``
+STAGE2_ABS, STAGE2_REL = 1e-6, 1e-9
 
 
-@contextlib.contextmanager
-def stdout_fd_silenced():
-    """Silence C-level writes to fd 1 (highspy 1.16 prints a banner even with msg=False).
+class Status(StrEnum):
+    """The outcome of a solve, read once from the solver's own fields."""
 
-    The C library writes to fd 1 whatever ``sys.stdout`` is, so fd 1 is what gets silenced.
-    """
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        sys.stdout.flush()
-    fd = 1
-    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"          # a limit stopped the solver with a solution
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    ERROR = "error"
 
-
-class QuietHiGHS(pulp.HiGHS):
-    """pulp.HiGHS whose ``msg=False`` really prints nothing, with the model handed over in bulk."""
-
-    name = "HiGHS"
-
-    def createAndConfigureSolver(self, lp):  # noqa: N802 (PuLP's name)
-        with stdout_fd_silenced():
-            super().createAndConfigureSolver(lp)
-
-    def buildSolverModel(self, lp):  # noqa: N802
-        import highspy
-
-        h, inf = lp.solverModel, highspy.kHighsInf
-        variables = lp.variables()
-        n = len(variables)
-        for i, v in enumerate(variables):
-            v.index = i
-        mult = -1.0 if lp.sense == pulp.LpMaximize else 1.0
-        lb = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in variables), float, n)
-        ub = np.fromiter((inf if v.upBound is None else v.upBound for v in variables), float, n)
-        cost = np.fromiter((lp.objective.get(v, 0.0) for v in variables), float, n) * mult
-        h.addVars(n, lb, ub)
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        if self.mip:
-            ints = np.fromiter((v.index for v in variables if v.cat == pulp.LpInteger), np.int32)
-            if ints.size:
-                h.changeColsIntegrality(ints.size, ints,
-                                        np.full(ints.size, int(highspy.HighsVarType.kInteger), np.uint8))
-        cons = list(lp._constraints.values())
-        m = len(cons)
-        starts, rlb, rub = np.empty(m, np.int32), np.empty(m), np.empty(m)
-        idx_parts: list[np.ndarray] = []
-        val_parts: list[np.ndarray] = []
-        columns: dict[int, np.ndarray] = {}
-        count = 0
-        for i, c in enumerate(cons):
-            c.index = i
-            starts[i] = count
-            terms = getattr(c.expr, "gp_terms", None)
-            if terms is not None and len(terms[1]) == len(c.expr):   # built from arrays, untouched since
-                owners, pos, coef = terms
-                if id(owners) not in columns:
-                    columns[id(owners)] = np.fromiter((v.index for v in owners), np.int32, len(owners))
-                cols, vals = columns[id(owners)][pos], coef
-            else:
-                items = [(v.index, a) for v, a in c.items() if a != 0]
-                cols = np.fromiter((j for j, _ in items), np.int32, len(items))
-                vals = np.fromiter((a for _, a in items), float, len(items))
-            idx_parts.append(cols)
-            val_parts.append(np.asarray(vals, float))
-            count += len(cols)
-            lo, up = c.getLb(), c.getUb()
-            rlb[i] = -inf if lo is None else lo
-            rub[i] = inf if up is None else up
-        idx = np.concatenate(idx_parts) if idx_parts else np.empty(0, np.int32)
-        val = np.concatenate(val_parts) if val_parts else np.empty(0)
-        h.addRows(m, rlb, rub, len(idx), starts, np.asarray(idx, np.int32), np.asarray(val, float))
+    @property
+    def ok(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
 
 
 @dataclass(frozen=True)
 class SolverOptions:
+    """Which solver, and how long and how precisely it may work."""
+
     solver: str = "highs"
     time_limit: float | None = None
     mip_gap: float = 1e-4
 
 
+@dataclass(frozen=True)
+class Goal:
+    """What to optimise: ``lin`` in ``sense``, then (when given) the least ``tie_break`` among the
+    solutions that keep ``lin`` at the value reached."""
+
+    sense: Sense
+    lin: Lin
+    tie_break: Lin | None = None
+
+
 @dataclass
-class SolveOutcome:
-    status: str          # optimal | feasible | infeasible | unbounded | error
+class RunResult:
+    """One solver run: status, column values and (for LPs) duals in the objective's own sense."""
+
+    status: Status
+    x: FloatArray | None
     seconds: float
     message: str = ""
+    row_duals: FloatArray | None = None
+    col_duals: FloatArray | None = None
 
 
-def make_solver(options: SolverOptions, time_limit: float | None = None, mip: bool = True):
-    limit = options.time_limit if time_limit is None else time_limit
-    if options.solver == "highs":
-        if not QuietHiGHS(msg=False).available():
-            raise SolverError("the HiGHS solver (highspy) is not installed; run pip install highspy "
-                              "or use --solver cbc")
-        return QuietHiGHS(msg=False, mip=mip, gapRel=options.mip_gap, timeLimit=limit, threads=THREADS,
-                          random_seed=0)
-    if options.solver == "cbc":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            solver = pulp.PULP_CBC_CMD(msg=False, mip=mip, gapRel=options.mip_gap, timeLimit=limit,
-                                       threads=1)
-        if not solver.available():
-            raise SolverError("the CBC solver is not available in this installation; "
-                              "use --solver highs or install PuLP with its bundled CBC")
-        return solver
-    raise SolverError(f"unknown solver {options.solver!r}; use one of {', '.join(SOLVERS)}")
+@dataclass
+class Outcome:
+    """The result of :func:`optimize`."""
+
+    status: Status
+    x: FloatArray | None
+    value: float | None          # the goal's value (stage 1)
+    seconds: float
+    message: str = ""
+    row_duals: FloatArray | None = None
+    col_duals: FloatArray | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
 
 
-def outcome(prob: pulp.LpProblem, tol: float = 1e-6) -> str:
-    """Read ``status`` and ``sol_status`` together (a time-limited run also says "Optimal")."""
-    st, ss = prob.status, prob.sol_status
-    if st == pulp.LpStatusOptimal and ss == pulp.LpSolutionOptimal:
-        return "optimal"
-    if st == pulp.LpStatusOptimal and ss == pulp.LpSolutionIntegerFeasible:
-        return "feasible" if prob.valid(tol) else "error"
-    if st == pulp.LpStatusInfeasible:
-        return "infeasible"
-    if st == pulp.LpStatusUnbounded:
-        return "unbounded"
-    return "error"
+def scenario_goal(part: Part) -> Goal:
+    """The contract's objective for the part's scenario (section 3)."""
+    if part.data.scenario.objective == "max-compute":
+        return Goal(Sense.MAXIMIZE, part.compute[-1], part.cost)
+    return Goal(Sense.MINIMIZE, part.cost)
 
 
-def run(prob: pulp.LpProblem, options: SolverOptions, time_limit: float | None = None,
-        mip: bool = True) -> SolveOutcome:
-    """Solve ``prob`` in place and map the result to an outcome (never prints)."""
-    if not prob.variables():  # nothing to buy: the empty plan is the only one
-        ok = all(c.valid(1e-9) for c in prob.constraints())
-        return SolveOutcome("optimal" if ok else "infeasible", 0.0)
-    solver = make_solver(options, time_limit, mip)
-    start = time.perf_counter()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prob.solve(solver)
-    except pulp.PulpSolverError as exc:
-        raise SolverError(f"the {options.solver} solver failed ({exc}); try --solver "
-                          f"{'cbc' if options.solver == 'highs' else 'highs'}") from None
-    seconds = time.perf_counter() - start
-    status = outcome(prob)
-    if status == "error" and options.time_limit is not None:
-        return SolveOutcome(status, seconds, f"no solution found within the time limit of "
-                                             f"{options.time_limit:g} s; raise --time-limit")
-    return SolveOutcome(status, seconds)
+def stage2_bound(sense: Sense, reached: float) -> float:
+    """The value stage 2 must keep: stage 1's, less (for max) or plus (for min) the tolerance."""
+    tol = STAGE2_ABS + STAGE2_REL * abs(reached)
+    return reached - tol if sense == Sense.MAXIMIZE else reached + tol
+
+
+def optimize(model: Model, goal: Goal, options: SolverOptions, backend: Backend | None = None,
+             mip: bool = True, start: FloatArray | None = None) -> Outcome:
+    """Solve ``model`` for ``goal``; both stages when the goal has a tie-break.
+
+    ``--time-limit`` applies to each stage; stage 2 gets what stage 1 left (at least 1 s). When
+    stage 2 finds nothing in time, stage 1's solution is returned with status ``feasible``.
+    """
+    from planner.model.backends import open_backend
+
+    backend = backend or open_backend(model, options)
+    stage2 = model.find(RowKey(Family.STAGE2))
+    if stage2 is not None:                       # a live model re-solved: release the last floor
+        backend.set_row_bounds(stage2, -INF, INF)
+    first = backend.run(goal.sense, goal.lin, mip=mip, time_limit=options.time_limit, start=start)
+    if not first.status.ok or first.x is None:
+        return Outcome(first.status, None, None, first.seconds, first.message)
+    reached = goal.lin.value(first.x)
+    if goal.tie_break is None:
+        return Outcome(first.status, first.x, reached, first.seconds, first.message, first.row_duals,
+                       first.col_duals)
+    bound = stage2_bound(goal.sense, reached) - goal.lin.constant
+    stage2 = register_stage2(model, goal)
+    backend.set_row_bounds(stage2, *((bound, INF) if goal.sense == Sense.MAXIMIZE else (-INF, bound)))
+    remaining = None if options.time_limit is None else max(options.time_limit - first.seconds, 1.0)
+    second = backend.run(Sense.MINIMIZE, goal.tie_break, mip=mip, time_limit=remaining, start=first.x)
+    seconds = first.seconds + second.seconds
+    if not second.status.ok or second.x is None:
+        return Outcome(Status.FEASIBLE, first.x, reached, seconds,
+                       "cost tie-break not finished within the time limit")
+    status = Status.OPTIMAL if first.status == second.status == Status.OPTIMAL else Status.FEASIBLE
+    return Outcome(status, second.x, reached, seconds, first.message or second.message)
+
+
+def register_stage2(model: Model, goal: Goal) -> Row:
+    """The row that keeps stage 1's value in stage 2 (free until :func:`optimize` bounds it).
+
+    Registering it before the first solve of a live model makes every re-solve see the same rows.
+    """
+    row = model.find(RowKey(Family.STAGE2))
+    if row is None:
+        row = model.add(RowKey(Family.STAGE2), Lin(goal.lin.idx, goal.lin.coef),
+                        GE if goal.sense == Sense.MAXIMIZE else LE, INF if goal.sense == Sense.MINIMIZE else -INF,
+                        "objective of stage 1 kept in stage 2")
+    return row
+
+
+class Backend:
+    """A solver holding the model: runs it for an objective and edits row bounds in place."""
+
+    def run(self, sense: Sense, objective: Lin, mip: bool = True, time_limit: float | None = None,
+            start: FloatArray | None = None) -> RunResult:
+        raise NotImplementedError
+
+    def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
+        raise NotImplementedError
+
+
+def empty_solution(model: Model) -> FloatArray:
+    """Column values of the empty plan (every column at its lower bound)."""
+    return np.asarray(model.col_lower, dtype=np.float64)

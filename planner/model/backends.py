@@ -1,0 +1,303 @@
+"""The two solver backends behind :func:`planner.model.solve.optimize`, and PuLP export.
+
+- :class:`HighsBackend`: a live in-process HiGHS model, handed the columns and rows in bulk
+  from the model's arrays, solved in place and re-solved after bound or objective changes
+  (sweeps, explain's re-solves, robust stages).
+- :class:`CbcBackend`: PuLP's bundled CBC, through a PuLP problem built from the same arrays.
+
+:func:`to_pulp` is the one conversion to PuLP (for CBC, ``--write-model`` and the test that
+checks the bulk hand-off against PuLP's own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pulp
+
+from planner.errors import SolverError
+from planner.model.build import EQ, GE, INF, LE, Model, Row
+from planner.model.linear import FloatArray, Lin, Sense
+from planner.model.solve import SOLVERS, Backend, RunResult, SolverOptions, Status
+
+pulp.set_v4_migration_warnings(False)
+#: one HiGHS ``threads`` value per process (HiGHS refuses to change it; guide/pulp.md 2.6)
+THREADS = 1
+SEED = 0
+
+
+@contextlib.contextmanager
+def stdout_fd_silenced() -> Iterator[None]:
+    """Silence C-level writes to fd 1 (highspy 1.16 prints a banner when a solver is created).
+
+    The C library writes to fd 1 whatever ``sys.stdout`` is, so fd 1 is what gets silenced.
+    """
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def open_backend(model: Model, options: SolverOptions) -> Backend:
+    """The backend for ``options.solver``."""
+    if options.solver == "highs":
+        return HighsBackend(model, options)
+    if options.solver == "cbc":
+        return CbcBackend(model, options)
+    raise SolverError(f"unknown solver {options.solver!r}; use one of {', '.join(SOLVERS)}")
+
+
+def _trivial(model: Model) -> RunResult:
+    """A model without columns: the empty plan, feasible or not."""
+    x = np.zeros(0)
+    ok = all(r.lower - 1e-9 <= r.lin.value(x) <= r.upper + 1e-9 for r in model.rows)
+    return RunResult(Status.OPTIMAL if ok else Status.INFEASIBLE, x if ok else None, 0.0)
+
+
+def _time_message(limit: float | None) -> str:
+    return "" if limit is None else f"no solution found within the time limit of {limit:g} s; raise --time-limit"
+
+
+class HighsBackend(Backend):
+    """The model in a live ``highspy.Highs`` object (one thread, fixed seed: repeatable)."""
+
+    def __init__(self, model: Model, options: SolverOptions) -> None:
+        try:
+            import highspy
+        except ImportError:                                  # pragma: no cover - a broken install
+            raise SolverError("the HiGHS solver (highspy) is not installed; run pip install highspy "
+                              "or use --solver cbc") from None
+        self._hs = highspy
+        self.model, self.options = model, options
+        with stdout_fd_silenced():
+            self.h = highspy.Highs()
+        for key, value in (("output_flag", False), ("threads", THREADS), ("random_seed", SEED),
+                           ("mip_rel_gap", float(options.mip_gap))):
+            self.h.setOptionValue(key, value)
+        self._cols = self._rows = 0
+        self._mip = True
+        self.sync()
+
+    def sync(self) -> None:
+        """Hand over the columns and rows added to the model since the last call, in bulk."""
+        h, m = self.h, self.model
+        n = m.n_cols
+        if n > self._cols:
+            new = np.arange(self._cols, n, dtype=np.int32)
+            h.addVars(len(new), np.asarray(m.col_lower[self._cols:]), np.asarray(m.col_upper[self._cols:]))
+            ints = new[np.asarray(m.col_integer[self._cols:], dtype=bool)]
+            if ints.size and self._mip:
+                h.changeColsIntegrality(ints.size, ints, np.full(ints.size, self._integer(), np.uint8))
+            self._cols = n
+        rows = m.rows[self._rows:]
+        if rows:
+            starts = np.cumsum([0] + [len(r.lin) for r in rows[:-1]]).astype(np.int32)
+            idx = np.concatenate([r.lin.idx for r in rows]).astype(np.int32)
+            val = np.concatenate([r.lin.coef for r in rows])
+            h.addRows(len(rows), np.array([r.lower for r in rows]), np.array([r.upper for r in rows]), len(idx),
+                      starts, idx, val)
+            self._rows = len(m.rows)
+
+    def _integer(self) -> int:
+        return int(self._hs.HighsVarType.kInteger)
+
+    def _set_mip(self, mip: bool) -> None:
+        if mip == self._mip:
+            return
+        ints = np.flatnonzero(np.asarray(self.model.col_integer, dtype=bool)).astype(np.int32)
+        if ints.size:
+            kind = self._integer() if mip else int(self._hs.HighsVarType.kContinuous)
+            self.h.changeColsIntegrality(ints.size, ints, np.full(ints.size, kind, np.uint8))
+        self._mip = mip
+
+    def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
+        row.lower, row.upper = lower, upper
+        if row.index < self._rows:
+            self.h.changeRowBounds(row.index, lower, upper)
+
+    def set_col_bounds(self, col: int, lower: float, upper: float) -> None:
+        self.model.col_lower[col], self.model.col_upper[col] = lower, upper
+        if col < self._cols:
+            self.h.changeColBounds(col, lower, upper)
+
+    def run(self, sense: Sense, objective: Lin, mip: bool = True, time_limit: float | None = None,
+            start: FloatArray | None = None) -> RunResult:
+        if self.model.n_cols == 0:
+            return _trivial(self.model)
+        hs, h = self._hs, self.h
+        self.sync()
+        self._set_mip(mip)
+        n = self.model.n_cols
+        h.changeObjectiveSense(hs.ObjSense.kMaximize if sense == Sense.MAXIMIZE else hs.ObjSense.kMinimize)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), objective.dense(n))
+        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else INF)
+        h.clearSolver()                  # every run starts from scratch: results do not depend on history
+        if start is not None:
+            sol = hs.HighsSolution()
+            sol.col_value = list(np.asarray(start, dtype=np.float64))
+            sol.value_valid = True
+            h.setSolution(sol)
+        begin = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - begin
+        status = self._status(mip)
+        if not status.ok:
+            msg = _time_message(time_limit) if status == Status.ERROR else ""
+            return RunResult(status, None, seconds, msg)
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=np.float64)
+        if mip:
+            return RunResult(status, x, seconds)
+        return RunResult(status, x, seconds, row_duals=np.asarray(sol.row_dual, dtype=np.float64),
+                         col_duals=np.asarray(sol.col_dual, dtype=np.float64))
+
+    def _status(self, mip: bool) -> Status:
+        ms, st = self._hs.HighsModelStatus, self.h.getModelStatus()
+        feasible = self.h.getInfo().primal_solution_status == 2
+        if st == ms.kOptimal:
+            return Status.OPTIMAL
+        if st in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+            return Status.INFEASIBLE
+        if st == ms.kUnbounded:
+            return Status.UNBOUNDED
+        limits = (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit, ms.kObjectiveBound,
+                  ms.kObjectiveTarget)
+        if st in limits and feasible and mip:
+            return Status.FEASIBLE
+        return Status.ERROR
+
+
+class CbcBackend(Backend):
+    """PuLP's bundled CBC on a PuLP problem rebuilt from the model for each run."""
+
+    def __init__(self, model: Model, options: SolverOptions) -> None:
+        self.model, self.options = model, options
+
+    def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
+        row.lower, row.upper = lower, upper
+
+    def run(self, sense: Sense, objective: Lin, mip: bool = True, time_limit: float | None = None,
+            start: FloatArray | None = None) -> RunResult:
+        if self.model.n_cols == 0:
+            return _trivial(self.model)
+        prob, variables = to_pulp(self.model, sense, objective)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            solver = pulp.PULP_CBC_CMD(msg=False, mip=mip, gapRel=self.options.mip_gap, timeLimit=time_limit,
+                                       threads=1)
+            if not solver.available():
+                raise SolverError("the CBC solver is not available in this installation; "
+                                  "use --solver highs or install PuLP with its bundled CBC")
+            begin = time.perf_counter()
+            try:
+                prob.solve(solver)
+            except pulp.PulpSolverError as exc:
+                raise SolverError(f"the cbc solver failed ({exc}); try --solver highs") from None
+        seconds = time.perf_counter() - begin
+        status = _pulp_outcome(prob)
+        if not status.ok:
+            return RunResult(status, None, seconds, _time_message(time_limit) if status == Status.ERROR else "")
+        x = np.array([v.varValue or 0.0 for v in variables], dtype=np.float64)
+        if mip:
+            return RunResult(status, x, seconds)
+        pi = {c.name: c.pi or 0.0 for c in prob.constraints()}
+        return RunResult(status, x, seconds,
+                         row_duals=np.array([pi.get(r.name, 0.0) for r in self.model.rows], dtype=np.float64),
+                         col_duals=np.array([v.dj or 0.0 for v in variables], dtype=np.float64))
+
+
+def _pulp_outcome(prob: pulp.LpProblem, tol: float = 1e-6) -> Status:
+    """Read PuLP's ``status`` and ``sol_status`` together (a time-limited run also says "Optimal")."""
+    st, ss = prob.status, prob.sol_status
+    if st == pulp.LpStatusOptimal and ss == pulp.LpSolutionOptimal:
+        return Status.OPTIMAL
+    if st == pulp.LpStatusOptimal and ss == pulp.LpSolutionIntegerFeasible:
+        return Status.FEASIBLE if prob.valid(tol) else Status.ERROR
+    if st == pulp.LpStatusInfeasible:
+        return Status.INFEASIBLE
+    if st == pulp.LpStatusUnbounded:
+        return Status.UNBOUNDED
+    return Status.ERROR
+
+
+class _Problem(pulp.LpProblem):  # type: ignore[misc]
+    """An LpProblem whose variables are registered once, when created.
+
+    PuLP registers every variable of a row again on each ``addConstraint`` and walks every row
+    on each ``variables()`` call: O(nonzeros) Python work each time.
+    """
+
+    def add_variable(self, name: str, lowBound: float | None = None,  # noqa: N803 (PuLP's names)
+                     upBound: float | None = None, cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+        v = super().add_variable(name, lowBound, upBound, cat)
+        self._register_variable(v)
+        self._sorted = False
+        return v
+
+    def addConstraint(self, constraint: pulp.LpConstraint, name: str | None = None) -> None:  # noqa: N802
+        if constraint.name in self._constraints:
+            raise pulp.PulpError(f"overlapping constraint names: {constraint.name}")
+        self._constraints[constraint.name] = constraint
+        self.modifiedConstraints.append(constraint)
+
+    def variables(self) -> list[pulp.LpVariable]:
+        if not getattr(self, "_sorted", False):
+            self._variables.sort(key=lambda v: v.name)
+            self._sorted = True
+        result: list[pulp.LpVariable] = self._variables
+        return result
+
+
+def to_pulp(model: Model, sense: Sense, objective: Lin) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The model as a PuLP problem (variables in column order) with ``objective`` in ``sense``."""
+    prob = _Problem("gpuplan", pulp.LpMaximize if sense == Sense.MAXIMIZE else pulp.LpMinimize)
+    variables = [prob.add_variable(name, None if lo == -INF else lo, None if up == INF else up,
+                                   pulp.LpInteger if integer else pulp.LpContinuous)
+                 for name, lo, up, integer in zip(model.col_names, model.col_lower, model.col_upper,
+                                                  model.col_integer, strict=True)]
+    objects = np.array(variables, dtype=object)
+
+    def expr(lin: Lin) -> pulp.LpAffineExpression:
+        e = pulp.LpAffineExpression(zip(objects[lin.idx].tolist(), lin.coef.tolist(), strict=True))
+        e.constant = lin.constant
+        return e
+
+    prob.setObjective(expr(objective))
+    senses = {LE: pulp.LpConstraintLE, GE: pulp.LpConstraintGE, EQ: pulp.LpConstraintEQ}
+    for row in model.rows:
+        if row.lower == -INF and row.upper == INF:       # a free row (a stage-2 row not in use)
+            continue
+        prob.addConstraint(pulp.LpConstraint(expr(row.lin), senses[row.sense], row.name, row.rhs))
+    return prob, variables
+
+
+def write_model(model: Model, sense: Sense, objective: Lin, path: Path) -> None:
+    """Write the model with ``objective`` as ``.lp`` or ``.mps`` (MPS keeps the sense), atomically."""
+    from planner.fileio import atomic_path
+
+    prob, _ = to_pulp(model, sense, objective)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".lp":
+            prob.writeLP(str(tmp))
+        else:
+            prob.writeMPS(str(tmp), with_objsense=True)
+
+
+def highs_lp(backend: HighsBackend) -> Any:
+    """The HiGHS model as HiGHS holds it (for tests of the hand-off)."""
+    backend.sync()
+    return backend.h.getLp()
