@@ -119,7 +119,7 @@ def _point(data: ModelData, total: float, status: str, servers: np.ndarray | Non
     if servers is None:
         return {"total_usd": round(total, 2), "status": status, "totals": empty_totals(), "mix_pflops": {},
                 "_servers": None}
-    _, _, totals = tabulate(data, servers)
+    _, _, totals, _ = tabulate(data, servers)
     plan = Plan("", data.scenario.objective, status, pd.DataFrame(), pd.DataFrame(), totals, data=data,
                 servers=servers)
     mix = plan.capacity_by("category").iloc[-1]

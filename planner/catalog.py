@@ -6,14 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from planner import compliance
-from planner.countries import ISO_ALPHA2
+from planner.countries import ISO_ALPHA2, country_code
 from planner.errors import InputError
 from planner.tables import (
     Column,
@@ -46,6 +47,7 @@ CHIP_COLUMNS = [
     Column("chips_per_server", "int", check=at_least_one),
     Column("software_efficiency", "float", check=fraction_open_closed),
     Column("datacenter", "bool", required=False, may_be_empty=True, default=True),
+    Column("tags", required=False, may_be_empty=True, default=""),
 ]
 OFFER_COLUMNS = [
     Column("sku"), Column("channel"), Column("period"),
@@ -53,7 +55,12 @@ OFFER_COLUMNS = [
     Column("unit_price_usd", "float", check=positive),
     Column("lead_time_quarters", "int", check=non_negative),
     Column("delivery_risk", "float", may_be_empty=True, check=fraction_closed_open, default=0.0),
+    Column("kind", ("buy", "lease"), required=False, may_be_empty=True, default="buy"),
+    Column("ships_to", required=False, may_be_empty=True, default=""),
+    Column("term_quarters", "int", required=False, may_be_empty=True, check=at_least_one, default=None),
 ]
+#: what tells two offers apart (a second row with the same key is an error)
+OFFER_KEY = ["sku", "channel", "period", "kind", "ships_to", "term_quarters"]
 #: free-text columns the bundled catalog uses to cite its sources.
 NOTE_COLUMNS = ("sources", "notes")
 
@@ -61,33 +68,77 @@ NOTE_COLUMNS = ("sources", "notes")
 class Clause(BaseModel):
     """One clause of ``when_any``: every condition given must hold."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     tpp_min: float | None = None
     tpp_below: float | None = None
     pd_min: float | None = None
     pd_below: float | None = None
     interconnect_min_gbps: float | None = None
+    memory_bw_min_tbps: float | None = None
+    memory_bw_below_tbps: float | None = None
     datacenter: bool | None = None
+    tag: str | None = None
+    not_tag: str | None = None
 
 
-def _country_list(value: list[str]) -> list[str]:
-    for code in value:
-        if code not in ISO_ALPHA2:
-            raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)")
-    return value
+class License(BaseModel):
+    """Licence terms of a license-required rule (every key optional)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    fee_pct: float = Field(default=0.0, ge=0)
+    lag_quarters: int = Field(default=0, ge=0)
+    approval: float = Field(default=1.0, gt=0, le=1)
+
+
+def _places(value: list[object], info: ValidationInfo, star: bool = True) -> list[str]:
+    """Country codes, group names (from the file's ``groups``) and, where allowed, ``"*"``."""
+    lenient = info.context is None or "groups" not in info.context    # groups checked later (shock rules)
+    groups = {} if lenient else info.context["groups"]
+    out = []
+    for item in value:
+        text = str(item).strip().upper() if isinstance(item, str) else item
+        if star and text == "*":
+            out.append("*")
+        elif isinstance(text, str) and (text in groups or (lenient and text and text not in ISO_ALPHA2
+                                                           and not _is_code_like(text))):
+            out.append(text)
+        else:
+            try:
+                out.append(country_code(item))
+            except ValueError as exc:
+                if not groups:
+                    raise
+                raise ValueError(f"{exc} or a group of this file ({', '.join(sorted(groups))})") from None
+    return out
+
+
+def _is_code_like(text: str) -> bool:
+    """Two letters: meant as a country code (so an unknown one is an error, not a group name)."""
+    return len(text) == 2 and text.isalpha()
+
+
+def unknown_places(rule: Rule, groups: dict[str, list[str]]) -> list[str]:
+    """Names in a rule's country lists that are neither country codes, ``*`` nor groups of ``groups``."""
+    names = [*rule.destinations, *rule.exclude_destinations, *(rule.headquarters or [])]
+    return [n for n in names if n != "*" and n not in ISO_ALPHA2 and n not in groups]
 
 
 class Rule(BaseModel):
     """An effective-dated export-control rule (see the contract, section 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     id: str
     title: str = ""
+    issuer: str = ""
     origins: list[str] = Field(min_length=1)
     destinations: list[str] = Field(min_length=1)
+    exclude_destinations: list[str] = Field(default_factory=list)
+    headquarters: list[str] | None = None
+    applies_to: list[Literal["buy", "lease"]] = Field(default_factory=lambda: ["buy"], min_length=1)
     effective: dt.date
     ends: dt.date | None = None
     status: Literal["allowed", "license-required", "prohibited"]
+    license: License | None = None
     when_any: list[Clause] = Field(default_factory=list)
     skus: list[str] = Field(default_factory=list)
     source: str = ""
@@ -98,10 +149,20 @@ class Rule(BaseModel):
     def _date(cls, v: object) -> object:
         return None if v is None else parse_date(v)
 
-    @field_validator("origins", "destinations")
+    @field_validator("origins", mode="before")
     @classmethod
-    def _countries(cls, v: list[str]) -> list[str]:
-        return _country_list(v)
+    def _origins(cls, v: object) -> object:
+        return [country_code(c) for c in v] if isinstance(v, list) else v
+
+    @field_validator("destinations", "headquarters", mode="before")
+    @classmethod
+    def _destinations(cls, v: object, info: ValidationInfo) -> object:
+        return _places(v, info) if isinstance(v, list) else v
+
+    @field_validator("exclude_destinations", mode="before")
+    @classmethod
+    def _excluded(cls, v: object, info: ValidationInfo) -> object:
+        return _places(v, info, star=False) if isinstance(v, list) else v
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:
@@ -109,30 +170,68 @@ class Rule(BaseModel):
             raise ValueError(f"rule {self.id!r} needs when_any thresholds or a skus list")
         if self.ends is not None and self.effective is not None and self.ends <= self.effective:
             raise ValueError(f"rule {self.id!r}: ends ({self.ends}) must be after effective ({self.effective})")
+        if self.license is not None and self.status != "license-required":
+            raise ValueError(f"rule {self.id!r}: license terms apply only to status license-required "
+                             f"(the status is {self.status})")
         return self
 
 
+def _group_map(value: object) -> dict[str, list[str]]:
+    """``groups:`` with names and member codes upper-cased; a name may not be a country code or ``*``."""
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of group names to lists of country codes")
+    out: dict[str, list[str]] = {}
+    for name, members in value.items():
+        key = str(name).strip().upper()
+        if key in ISO_ALPHA2 or key == "*" or not key:
+            raise ValueError(f"group name {name!r} is a country code or '*'; choose another name")
+        if not isinstance(members, list) or not members:
+            raise ValueError(f"group {name!r}: expected a non-empty list of country codes")
+        out[key] = [country_code(m) for m in members]
+    return out
+
+
 class RuleFile(BaseModel):
+    """``export_rules.yaml``: optional country groups and the rules."""
+
     model_config = ConfigDict(extra="forbid")
+    groups: dict[str, list[str]] = Field(default_factory=dict)
     rules: list[Rule]
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _groups(cls, v: object) -> object:
+        return {} if v is None else _group_map(v)
 
 
 @dataclass
 class Catalog:
-    """Chips and offers as DataFrames (one row per chip / offer) and the export rules."""
+    """Chips and offers as DataFrames (one row per chip / offer), the export rules and country groups."""
 
     folder: Path
     chips: pd.DataFrame
     offers: pd.DataFrame
     rules: list[Rule] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     @cached_property
-    def _records(self) -> dict[str, dict]:
-        return self.chips.to_dict("index")
+    def _records(self) -> dict[str, dict[str, Any]]:
+        return {str(k): v for k, v in self.chips.to_dict("index").items()}
 
-    def chip(self, sku: str) -> dict:
+    @cached_property
+    def compiled(self) -> list[compliance.Compiled]:
+        """The rules with their country groups expanded, ready to evaluate."""
+        return compliance.compile_rules(self.rules, self.groups)
+
+    def chip(self, sku: str) -> dict[str, Any]:
         """The chip's row as a dict (a copy)."""
         return dict(self._records[sku])
+
+    def with_changes(self, chips: pd.DataFrame | None = None, offers: pd.DataFrame | None = None,
+                     rules: list[Rule] | None = None) -> Catalog:
+        """A copy with some parts replaced (shocks)."""
+        return Catalog(self.folder, self.chips if chips is None else chips, self.offers if offers is None else offers,
+                       list(self.rules) if rules is None else rules, self.groups)
 
 
 def _derive_chip_columns(chips: pd.DataFrame) -> pd.DataFrame:
@@ -165,6 +264,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     chips_path, offers_path = folder / "chips.csv", folder / "offers.csv"
     all_chip_skus: set[str] = set()
     chips = read_table(chips_path, CHIP_COLUMNS, NOTE_COLUMNS, collect, all_chip_skus)
+    chips["origin"] = chips["origin"].str.upper()
     for rec in chips.to_dict("records"):
         if rec["origin"] not in ISO_ALPHA2:
             fail(InputError(f"{rec['origin']!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)",
@@ -178,7 +278,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     chips.index.name = None
 
     known_skus = set(chips.index) | all_chip_skus
-    offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect)
+    offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect, allow_empty=True)
     parts = offers["period"].str.extract(r"^(\d{4})Q([1-4])$")
     period_index = parts[0].astype(float) * 4 + parts[1].astype(float) - 1
     bad_sku = ~offers["sku"].isin(known_skus).to_numpy()
@@ -193,37 +293,87 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
                 parse_quarter(rec["period"])
             except ValueError as exc:
                 fail(InputError(str(exc), file=str(offers_path), row=int(rec["_row"]), column="period"))
-    keep = offers["sku"].isin(chips.index).to_numpy() & ~bad_period
+    bad_terms = _check_v2_offers(offers, str(offers_path), fail)
+    keep = offers["sku"].isin(chips.index).to_numpy() & ~bad_period & ~bad_terms
     offers = offers[keep].reset_index(drop=True)
     offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
-    dups = offers[offers.duplicated(["sku", "channel", "period"], keep="first")]
+    offers["ships_to"] = [_ships_to(v) for v in offers["ships_to"]]
+    offers["term_quarters"] = [int(v) if k == "lease" else None
+                               for k, v in zip(offers["kind"], offers["term_quarters"], strict=True)]
+    key = offers[OFFER_KEY].astype(str)
+    dups = offers[key.duplicated(keep="first").to_numpy()]
     for rec in dups.to_dict("records"):
-        fail(InputError(f"a second offer for sku {rec['sku']!r}, channel {rec['channel']!r}, period "
-                        f"{rec['period']}; merge the two rows", file=str(offers_path), row=rec["_row"]))
+        fail(InputError(f"a second {rec['kind']} offer for sku {rec['sku']!r}, channel {rec['channel']!r}, "
+                        f"period {rec['period']}; merge the two rows", file=str(offers_path), row=rec["_row"]))
+    offers = offers[~key.duplicated(keep="first").to_numpy()].reset_index(drop=True)
+    offers["offer_id"] = np.arange(len(offers), dtype=np.int64)
 
-    rules = load_rules(folder / "export_rules.yaml", known_skus, collect)
-    return Catalog(folder, _derive_chip_columns(chips), offers.drop_duplicates(["sku", "channel", "period"]),
-                   rules)
+    rules, groups = load_rules(folder / "export_rules.yaml", known_skus, collect)
+    return Catalog(folder, _derive_chip_columns(chips), offers, rules, groups)
 
 
-def load_rules(path: Path, skus: set[str], collect: list[InputError] | None = None) -> list[Rule]:
-    """Read ``export_rules.yaml``; rule ids must be unique and listed SKUs must exist.
+def _ships_to(text: str) -> tuple[str, ...]:
+    """``ships_to`` as upper-case codes (empty: ships anywhere)."""
+    return tuple(sorted({c.upper() for c in text.replace(";", " ").split()}))
+
+
+def _check_v2_offers(offers: pd.DataFrame, file: str, fail: Any) -> npt.NDArray[np.bool_]:
+    """Country codes in ``ships_to``; a lease needs ``term_quarters`` and exactly one ``ships_to`` code.
+    Returns the rows with a problem."""
+    bad = np.zeros(len(offers), dtype=bool)
+    for i, rec in enumerate(offers[["kind", "ships_to", "term_quarters", "_row"]].to_dict("records")):
+        where = {"file": file, "row": int(rec["_row"])}
+        codes = rec["ships_to"].replace(";", " ").split()
+        for code in codes:
+            if code.upper() not in ISO_ALPHA2:
+                fail(InputError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, MY, US)",
+                                column="ships_to", **where))
+                bad[i] = True
+        if rec["kind"] != "lease":
+            continue
+        if rec["term_quarters"] is None:
+            fail(InputError("a lease offer needs term_quarters (the quarters of service it commits to)",
+                            column="term_quarters", **where))
+            bad[i] = True
+        if len({c.upper() for c in codes}) != 1:
+            fail(InputError(f"a lease offer ships to exactly one country (where the rented chips run), got "
+                            f"{rec['ships_to']!r}", column="ships_to", **where))
+            bad[i] = True
+    return bad
+
+
+def load_rules(path: Path, skus: set[str],
+               collect: list[InputError] | None = None) -> tuple[list[Rule], dict[str, list[str]]]:
+    """Read ``export_rules.yaml``: its country groups and rules; rule ids must be unique and listed
+    SKUs must exist.
 
     With ``collect`` each rule is checked on its own and every problem is appended.
     """
     from planner.yamlio import read_yaml, validate
 
     data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        err = InputError("expected a top-level key rules with a list of rules", file=str(path))
+        if collect is None:
+            raise err
+        collect.append(err)
+        return [], {}
+    try:
+        groups = _group_map(data.get("groups") or {})
+    except ValueError as exc:
+        err = InputError(str(exc), file=str(path), key="groups")
+        if collect is None:
+            raise err from None
+        collect.append(err)
+        groups = {}
+    context = {"groups": groups}
     if collect is None:
-        rules = validate(RuleFile, data, str(path)).rules
+        rules = validate(RuleFile, data, str(path), context=context).rules
     else:
-        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-            collect.append(InputError("expected a top-level key rules with a list of rules", file=str(path)))
-            return []
         rules = []
         for i, item in enumerate(data["rules"]):
             try:
-                rules.append(validate(Rule, item, str(path), prefix=("rules", i)))
+                rules.append(validate(Rule, item, str(path), prefix=("rules", i), context=context))
             except InputError as err:
                 collect.append(err)
     seen: set[str] = set()
@@ -241,4 +391,4 @@ def load_rules(path: Path, skus: set[str], collect: list[InputError] | None = No
             if collect is None:
                 raise err
             collect.append(err)
-    return rules
+    return rules, groups

@@ -34,24 +34,37 @@ def offers_by_quarter(catalog: Catalog) -> pd.DataFrame:
     return pivot.reindex(sorted(pivot.columns), axis=1)
 
 
-def compliance_listing(catalog: Catalog, destination: str, on: dt.date) -> dict[str, Any]:
-    """The status of every chip for ``destination`` on ``on``, with the matching rules and clauses."""
+def _license(v: compliance.Verdict) -> dict[str, Any] | None:
+    if v.status != "license-required":
+        return None
+    return {"fee_pct": v.terms.fee_pct, "lag_quarters": v.terms.lag_quarters, "approval": v.terms.approval}
+
+
+def compliance_listing(catalog: Catalog, destination: str, on: dt.date, headquarters: str | None = None,
+                       kind: str = "buy") -> dict[str, Any]:
+    """The status of every chip for ``destination`` on ``on`` (for a buyer headquartered in
+    ``headquarters``, default the destination, and a ``kind`` of offer), with the matching rules,
+    clauses and licence terms."""
+    hq = headquarters or destination
     chips = []
     for rec in catalog.chips.to_dict("records"):
-        v = compliance.chip_status(rec, destination, on, catalog.rules)
+        v = compliance.chip_status(rec, destination, on, catalog.compiled, hq, kind)
         chips.append({"sku": rec["sku"], "model": rec["model"], "tpp": round(float(rec["tpp"]), 6),
                       "pd": None if pd.isna(rec["pd"]) else round(float(rec["pd"]), 6),
-                      "status": v.status, "rules": v.rule_ids,
+                      "status": v.status, "rules": v.rule_ids, "license": _license(v),
                       "why": [f"{m.rule_id} ({m.status}): {m.reason}" for m in v.matches]})
-    return {"destination": destination, "date": on.isoformat(), "chips": chips}
+    return {"destination": destination, "headquarters": hq, "kind": kind, "date": on.isoformat(),
+            "unnamed": not any(c.destinations is None or destination in c.destinations for c in catalog.compiled),
+            "chips": chips}
 
 
-def timeline(catalog: Catalog, destination: str, sku: str | None = None) -> list[dict[str, Any]]:
+def timeline(catalog: Catalog, destination: str, sku: str | None = None, headquarters: str | None = None,
+             kind: str = "buy") -> list[dict[str, Any]]:
     """For each chip (or one), the dates its status changes for ``destination``, from the rules."""
     out = []
     skus = [sku] if sku else list(catalog.chips.index)
     for s in skus:
-        for day, v in compliance.status_changes(catalog.chip(s), destination, catalog.rules):
+        for day, v in compliance.status_changes(catalog.chip(s), destination, catalog.compiled, headquarters, kind):
             out.append({"sku": s, "date": day.isoformat() if day else None, "status": v.status,
-                        "rules": v.rule_ids})
+                        "rules": v.rule_ids, "license": _license(v)})
     return out

@@ -1,5 +1,8 @@
 """ISO 3166-1 alpha-2 country codes, for checking destinations and origins."""
 
+from __future__ import annotations
+
+
 ISO_ALPHA2 = frozenset(
     """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE
@@ -17,3 +20,13 @@ ISO_ALPHA2 = frozenset(
     VN VU WF WS YE YT ZA ZM ZW
     """.split()
 )
+
+
+def country_code(code: object) -> str:
+    """An ISO 3166-1 alpha-2 code in any case, upper-cased; raises ValueError otherwise."""
+    text = code.strip().upper() if isinstance(code, str) else None
+    if text is None or text not in ISO_ALPHA2:
+        hint = " (YAML reads an unquoted NO, ON, Y or N as true/false: quote it, e.g. 'NO')" \
+            if isinstance(code, bool) else ""
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK){hint}")
+    return text

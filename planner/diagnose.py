@@ -38,7 +38,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     result = _least_slack(model, options, weighted=True)
     if result.x is not None:
         servers = model.main.servers(result.x)
-        _, periods, _ = tabulate(data, servers)
+        _, periods, _, _ = tabulate(data, servers)
         shortfalls = []
         for p, name in enumerate(data.periods):
             target = data.scenario.targets.get(name)
@@ -68,9 +68,9 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
         row = model.find(key)
         description = row.description if row is not None else ""
         if key.family == Family.POWER:
-            blocking.append({"constraint": "power", "period": key.period})
-            limits.append(f"power: the fleet and the purchases need more than the site capacity in {key.period} "
-                          f"({description})")
+            blocking.append({"constraint": "power", "period": key.period, "site": key.site})
+            limits.append(f"power: the fleet and the purchases need more than the capacity of site {key.site} in "
+                          f"{key.period} ({description})")
         elif key.family == Family.SHARE and key.share is not None:
             entry = {"constraint": "share", "by": shares[key.share].by, "value": key.group}
             if entry not in blocking:

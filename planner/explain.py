@@ -85,7 +85,8 @@ def binding(plan: Plan) -> list[dict[str, Any]]:
         out.append({"family": row.key.family.value, "constraint": row.description, "slack": round(slack, 6),
                     "binding": bool(slack <= max(1e-6, 1e-9 * rhs) or (row.sense == LE and slack < smallest))})
     o = data.offers
-    for i in np.flatnonzero(plan.servers >= o["max_servers"].to_numpy()):
+    taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
+    for i in np.flatnonzero((taken >= o["max_servers"].to_numpy()) & ~o["offer_id"].duplicated().to_numpy()):
         out.append({"family": "supply", "constraint": f"{o['sku'].iat[i]} via {o['channel'].iat[i]} in "
                     f"{data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} chips offered",
                     "slack": 0.0, "binding": True})
@@ -157,30 +158,42 @@ def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKe
         lp, mip = _delta(data, base, options, **changes)
         out.append(_entry("extra $1B of total budget (per-quarter budgets scaled in proportion)",
                           f"{unit} per $1B", dual, lp, mip))
-    for p, name in enumerate(data.periods):
-        cap = data.site_cap[p]
-        if cap is None:
-            continue
-        caps = list(data.site_cap)
-        caps[p] = cap + 1.0
-        lp, mip = _delta(data, base, options, site_cap=caps)
-        out.append(_entry(f"extra MW of site power in {name}", f"{unit} per MW",
-                          duals.get(model.row(Family.POWER, period=name).key, 0.0), lp, mip))
+    for k, site in enumerate(data.sites):
+        for p, name in enumerate(data.periods):
+            cap = site.caps[p]
+            if cap is None:
+                continue
+            caps = list(site.caps)
+            caps[p] = cap + 1.0
+            sites = [replace(s, caps=caps) if j == k else s for j, s in enumerate(data.sites)]
+            lp, mip = _delta(data, base, options, sites=sites)
+            where = f"at {site.name} " if len(data.sites) > 1 else "of site power "
+            out.append(_entry(f"extra MW {where}in {name}", f"{unit} per MW",
+                              duals.get(model.row(Family.POWER, period=name, site=site.name).key, 0.0), lp, mip))
     o = data.offers
     assert plan.servers is not None
-    for i in np.flatnonzero(plan.servers >= o["max_servers"].to_numpy()):
+    taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
+    seen: set[int] = set()
+    for i in np.flatnonzero(taken >= o["max_servers"].to_numpy()):
+        offer_id = int(o["offer_id"].iat[i])
+        if offer_id in seen:
+            continue
+        seen.add(offer_id)
         cps = int(o["chips_per_server"].iat[i])
         extra_servers = math.ceil(1000 / cps)
         offers = o.copy()
-        offers.loc[i, "max_servers"] += extra_servers
+        same = (offers["offer_id"] == offer_id).to_numpy()
+        offers.loc[same, "max_servers"] += extra_servers
         lp, mip = _delta(data, base, options, offers=offers)
         scale = 1000 / (extra_servers * cps)
+        shared = model.find(RowKey(Family.SUPPLY, item=offer_id))
+        dual = duals.get(shared.key, 0.0) if shared is not None else float(reduced[i])
         out.append(_entry(f"extra 1,000 chips of {o['sku'].iat[i]} via {o['channel'].iat[i]} in "
                           f"{data.periods[o['t'].iat[i]]}", f"{unit} per 1,000 chips",
-                          float(reduced[i]) * extra_servers, lp, mip, scale))
+                          dual * extra_servers, lp, mip, scale))
     x = result.x if result.x is not None else np.zeros(model.n_cols)
     last_compute = model.main.compute[-1].value(x)
-    last_spend = sum(c.value(x) for c in model.main.capex)
+    last_spend = model.main.commitment.value(x)
     for k, share in enumerate(data.scenario.policy.shares):
         measure_all = last_compute if share.measure == "compute" else last_spend
         dual = 0.0

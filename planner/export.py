@@ -34,6 +34,8 @@ def schedule_csv(plan: Plan) -> str:
             v = rec[col]
             if col.endswith("_usd"):
                 v = f"{float(v):.2f}"
+            elif col == "license_rules":
+                v = str(v).replace(",", ";")
             row.append(safe_cell(v))
         writer.writerow(row)
     return buf.getvalue()

@@ -78,9 +78,10 @@ def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None
 
 def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra) -> Plan:
     """A :class:`Plan` for whole servers per usable offer of ``data``."""
-    purchases, periods, totals = tabulate(data, servers)
+    purchases, periods, totals, sites = tabulate(data, servers)
     return Plan(data.scenario.name, data.scenario.objective, status, purchases, periods, totals, data=data,
-                limits=binding_limits(data, servers, (periods, totals)), servers=servers, **extra)
+                limits=binding_limits(data, servers, (periods, totals, sites)), servers=servers, sites=sites,
+                **extra)
 
 
 def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:
@@ -91,5 +92,5 @@ def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:
 
 
 def _no_plan(data):
-    purchases, periods, _ = tabulate(data, np.zeros(len(data.offers), dtype=np.int64))
+    purchases, periods, _, _ = tabulate(data, np.zeros(len(data.offers), dtype=np.int64))
     return purchases.iloc[0:0], periods.iloc[0:0], empty_totals()

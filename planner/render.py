@@ -70,7 +70,7 @@ def _quarters(plan: Plan) -> Table:
         table.add_column(name, justify="left" if name == "Quarter" else "right")
     for r in plan.periods.to_dict("records"):
         budget = r["cumulative_budget_usd"]
-        table.add_row(r["period"], format_money(r["capex_usd"]), format_money(r["cumulative_capex_usd"]),
+        table.add_row(r["period"], format_money(r["capex_usd"]), format_money(r["cumulative_spend_usd"]),
                       format_money(budget) if budget is not None and not math.isnan(budget) else "-",
                       _num(r["effective_pflops"]), _num(r["memory_tb"]), _num(r["power_mw"], 2),
                       _num(r["site_capacity_mw"], 1), format_money(r["opex_usd"]))

@@ -1,4 +1,4 @@
-"""A solved plan as DataFrames (unit-suffixed columns) and as the contract's JSON."""
+"""A solved plan as DataFrames (unit-suffixed columns) and as the contract's JSON (section 4)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from planner.model.data import ModelData
+from planner.units import parse_quarter, quarter_name
 
-PURCHASE_COLUMNS = ["order_period", "delivery_period", "sku", "vendor", "model", "category", "channel",
-                    "servers", "chips", "unit_price_usd", "cost_usd"]
-PERIOD_COLUMNS = ["period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb", "power_mw",
-                  "cumulative_capex_usd", "cumulative_budget_usd", "site_capacity_mw"]
+PURCHASE_COLUMNS = ["order_period", "delivery_period", "sku", "vendor", "model", "category", "channel", "servers",
+                    "chips", "unit_price_usd", "cost_usd", "kind", "site", "country", "compliance", "license_rules",
+                    "term_quarters", "end_period"]
+PERIOD_COLUMNS = ["period", "capex_usd", "lease_usd", "opex_usd", "effective_pflops", "owned_pflops",
+                  "leased_pflops", "memory_tb", "power_mw", "cumulative_spend_usd", "cumulative_budget_usd",
+                  "site_capacity_mw"]
+SITE_COLUMNS = ["site", "country", "period", "power_mw", "capacity_mw", "effective_pflops"]
+#: JSON keys of a period (contract section 4)
+PERIOD_KEYS = ("period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb", "power_mw", "lease_usd")
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass
 class Plan:
-    """The answer for one scenario. ``purchases`` and ``periods`` are empty unless a plan exists."""
+    """The answer for one scenario. ``purchases`` and ``periods`` are empty unless a plan exists.
+
+    ``purchases`` has one row per purchase or lease (leases have ``term_quarters`` and
+    ``end_period``); ``periods`` one row per quarter; ``sites`` one row per site and quarter.
+    """
 
     scenario: str
     objective: str
@@ -33,40 +45,60 @@ class Plan:
     message: str = ""
     diagnosis: dict[str, Any] | None = None
     limits: list[str] = field(default_factory=list)
-    servers: np.ndarray | None = None            # whole servers per usable offer (data.offers order)
+    servers: IntArray | None = None            # whole servers per usable option (data.offers order)
     inputs: dict[str, str] = field(default_factory=dict)   # input file -> sha256
     extra: dict[str, Any] = field(default_factory=dict)    # further top-level JSON keys (e.g. robust)
+    sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"Plan({self.scenario!r}, {self.objective}, {self.status}: {t['effective_pflops']:,.1f} effective "
+                f"PFLOPS, capex ${t['capex_usd']:,.0f}, leases ${t.get('lease_usd', 0.0):,.0f}, "
+                f"{len(self.purchases)} purchase lines)")
 
     def capacity_by(self, key: str) -> pd.DataFrame:
-        """Installed effective PFLOPS per quarter (rows) by ``key`` (category, vendor, origin, channel;
-        columns), fleet included (the fleet's channel is ``fleet``)."""
+        """Installed effective PFLOPS per quarter (rows) by ``key`` (columns): category, vendor, origin,
+        channel, site, country or kind; fleet included (its channel is ``fleet``; a lease's site is
+        ``leased``)."""
         data = self.data
         assert data is not None
-        frame = pd.DataFrame(0.0, index=data.periods, columns=[])
+        columns: dict[str, npt.NDArray[np.float64]] = {}
+
+        def add(group: str, values: npt.NDArray[np.float64]) -> None:
+            columns[group] = columns.get(group, np.zeros(data.horizon)) + values
+
         for rec in data.fleet.to_dict("records"):
-            group = "fleet" if key == "channel" else rec[key]
-            frame[group] = frame.get(group, 0.0) + rec["chips"] * rec["eff_pflops"]
-        if self.servers is not None:
+            group = "fleet" if key == "channel" else str(rec[key])
+            add(group, np.full(data.horizon, rec["chips"] * rec["eff_pflops"]))
+        if self.servers is not None and len(data.offers):
             o = data.offers
             chips = self.servers * o["chips_per_server"].to_numpy()
             eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
+            p = np.arange(data.horizon)
             for i in np.flatnonzero(chips):
-                group = o[key].iat[i]
-                column = frame.get(group, pd.Series(0.0, index=data.periods))
-                delivered = np.arange(data.horizon) >= o["d"].iat[i]
-                frame[group] = column + eff[i] * delivered
-        frame.index.name = "period"
-        return frame.reindex(sorted(frame.columns), axis=1)
+                value = o[key].iat[i]
+                group = "leased" if value is None else str(value)
+                add(group, eff[i] * ((p >= o["d"].iat[i]) & (p <= o["stop"].iat[i])))
+        frame = pd.DataFrame({k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period"))
+        return frame
 
     def spend_by(self, key: str) -> pd.DataFrame:
-        """Capex per order quarter (rows) by ``key`` (columns)."""
+        """Payments per quarter (rows) by ``key`` (columns): capex in the order quarter, lease
+        payments in each quarter of service within the horizon."""
         data = self.data
         assert data is not None
-        table = self.purchases.pivot_table(index="order_period", columns=key, values="cost_usd", aggfunc="sum",
-                                           fill_value=0.0)
-        table = table.reindex(data.periods, fill_value=0.0)
-        table.index.name = "period"
-        return table.reindex(sorted(table.columns), axis=1)
+        columns: dict[str, npt.NDArray[np.float64]] = {}
+        if self.servers is not None and len(data.offers):
+            o = data.offers
+            pay = self.servers * o["server_price"].to_numpy(np.float64)
+            p = np.arange(data.horizon)
+            lease = (o["kind"] == "lease").to_numpy()
+            for i in np.flatnonzero(pay):
+                value = o[key].iat[i]
+                group = "leased" if value is None else str(value)
+                when = ((p >= o["d"].iat[i]) & (p <= o["end"].iat[i])) if lease[i] else (p == o["t"].iat[i])
+                columns[group] = columns.get(group, np.zeros(data.horizon)) + pay[i] * when
+        return pd.DataFrame({k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period"))
 
     @property
     def ok(self) -> bool:
@@ -74,7 +106,7 @@ class Plan:
 
     @property
     def excluded(self) -> pd.DataFrame:
-        """Offers dropped before the solve, with the reason (compliance, policy, lead time)."""
+        """Options dropped before the solve, with the reason (compliance, policy, lead time...)."""
         return self.data.excluded if self.data is not None else pd.DataFrame()
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,13 +116,10 @@ class Plan:
             "status": self.status,
             "objective": self.objective,
             "totals": {k: round_value(v, k) for k, v in self.totals.items()},
-            "periods": [{k: (v if k == "period" else round_value(v, k)) for k, v in rec.items()
-                         if k in ("period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb",
-                                  "power_mw")}
+            "periods": [{k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in PERIOD_KEYS}
                         for rec in self.periods.to_dict("records")],
-            "purchases": [{k: round_value(v, k) if isinstance(v, (float, np.floating, np.integer)) else v
-                           for k, v in rec.items() if k != "model"}
-                          for rec in self.purchases.to_dict("records")],
+            "purchases": [purchase_json(rec) for rec in self.purchases.to_dict("records")],
+            "sites": sites_json(self),
         }
         if self.diagnosis is not None:
             out["diagnosis"] = self.diagnosis
@@ -100,9 +129,42 @@ class Plan:
         return out
 
 
+def purchase_json(rec: dict[str, Any]) -> dict[str, Any]:
+    """One purchase line as the contract writes it (a purchase has no term or end)."""
+    out: dict[str, Any] = {}
+    for key in PURCHASE_COLUMNS:
+        value = rec[key]
+        if key in ("term_quarters", "end_period") and rec["kind"] != "lease":
+            continue
+        if key == "license_rules":
+            value = [r for r in str(value).split(",") if r]
+        elif key == "term_quarters":
+            value = int(value)
+        elif isinstance(value, (float, np.floating, np.integer, int)) and not isinstance(value, bool):
+            value = round_value(value, key)
+        out[key] = value
+    return out
+
+
+def sites_json(plan: Plan) -> list[dict[str, Any]]:
+    """The top-level ``sites`` list: per site, power, capacity and compute per period."""
+    if plan.data is None:
+        return []
+    out = []
+    for site in plan.data.sites:
+        rows = plan.sites[plan.sites["site"] == site.name] if len(plan.sites) else plan.sites
+        out.append({"name": site.name, "country": site.country, "periods": [
+            {"period": r["period"], "power_mw": round_value(r["power_mw"], "power_mw"),
+             "capacity_mw": None if r["capacity_mw"] is None or pd.isna(r["capacity_mw"])
+             else round_value(r["capacity_mw"], "capacity_mw"),
+             "effective_pflops": round_value(r["effective_pflops"], "effective_pflops")}
+            for r in rows.to_dict("records")]})
+    return out
+
+
 def round_value(value: Any, key: str) -> float | int:
     """Round money to cents and other quantities to 6 decimals; counts stay integers."""
-    if key in ("servers", "chips"):
+    if key in ("servers", "chips", "leased_chips") or key.endswith("_chips"):
         return int(value)
     digits = 2 if key.endswith("_usd") else 6
     r = round(float(value), digits)
@@ -110,131 +172,180 @@ def round_value(value: Any, key: str) -> float | int:
 
 
 def empty_totals() -> dict[str, float]:
-    return {"capex_usd": 0.0, "opex_usd": 0.0, "effective_pflops": 0.0, "memory_tb": 0.0, "chips": 0}
+    return {"capex_usd": 0.0, "opex_usd": 0.0, "effective_pflops": 0.0, "memory_tb": 0.0, "chips": 0,
+            "lease_usd": 0.0, "leased_chips": 0}
 
 
-def tabulate(data: ModelData, servers: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Purchases, per-period figures and totals recomputed exactly from whole servers."""
+def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float],
+                                                           pd.DataFrame]:
+    """Purchases, per-period figures, totals and per-site figures, recomputed exactly from whole servers."""
     o = data.offers
     servers = np.asarray(servers, dtype=np.int64)
-    chips = servers * o["chips_per_server"].to_numpy(np.int64)
-    cost = chips * o["unit_price_usd"].to_numpy(float)
+    cps = o["chips_per_server"].to_numpy(np.int64)
+    chips = servers * cps
+    price = o["price"].to_numpy(np.float64)
+    lease = (o["kind"] == "lease").to_numpy()
+    term = o["term"].to_numpy(np.int64)
+    cost = chips * price * np.where(lease, term, 1)
+    d, t, end = o["d"].to_numpy(np.int64), o["t"].to_numpy(np.int64), o["end"].to_numpy(np.int64)
+    stop = o["stop"].to_numpy(np.int64)
+    start = parse_quarter(data.periods[0])
     bought = servers > 0
     purchases = pd.DataFrame({
-        "order_period": [data.periods[t] for t in o["t"][bought]],
-        "delivery_period": [data.periods[d] for d in o["d"][bought]],
-        "sku": o["sku"][bought].to_list(), "vendor": o["vendor"][bought].to_list(),
-        "model": o["model"][bought].to_list(), "category": o["category"][bought].to_list(),
-        "channel": o["channel"][bought].to_list(), "servers": servers[bought],
-        "chips": chips[bought], "unit_price_usd": o["unit_price_usd"][bought].to_numpy(float),
+        "order_period": [data.periods[i] for i in t[bought]],
+        "delivery_period": [data.periods[i] for i in d[bought]],
+        **{k: o[k][bought].to_list() for k in ("sku", "vendor", "model", "category", "channel", "kind", "site",
+                                               "country")},
+        "compliance": o["status"][bought].to_list(), "license_rules": o["license_rules"][bought].to_list(),
+        "servers": servers[bought], "chips": chips[bought], "unit_price_usd": price[bought],
         "cost_usd": cost[bought],
+        "term_quarters": [int(v) if is_lease else None for v, is_lease in zip(term[bought], lease[bought],
+                                                                               strict=True)],
+        "end_period": [quarter_name(start + int(e)) if is_lease else None
+                       for e, is_lease in zip(end[bought], lease[bought], strict=True)],
     }, columns=PURCHASE_COLUMNS)
-    d, t = o["d"].to_numpy(), o["t"].to_numpy()
-    eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
-    mem = chips * (o["q"] * o["mem_tb"]).to_numpy()
-    pwr = chips * o["power_mw"].to_numpy()
-    rows, cum, cum_budget = [], 0.0, 0.0
+    eff = chips * (o["q"] * o["eff_pflops"]).to_numpy(np.float64)
+    mem = chips * (o["q"] * o["mem_tb"]).to_numpy(np.float64)
+    pwr = chips * o["power_mw"].to_numpy(np.float64)
+    site = o["site_index"].to_numpy(np.int64)
+    pay = chips * price
+    rows, site_rows, cum, cum_budget = [], [], 0.0, 0.0
+    opex_total = 0.0
     for p, name in enumerate(data.periods):
-        delivered = d <= p
-        capex = float(cost[t == p].sum())
-        power = data.fleet_sum("power_mw") + float(pwr[delivered].sum())
-        cum += capex
+        serving = (d <= p) & (p <= stop)
+        capex = float(cost[~lease & (t == p)].sum())
+        lease_pay = float(pay[lease & (d <= p) & (p <= end)].sum())
+        power = opex = 0.0
+        for k, s in enumerate(data.sites):
+            at = site == k
+            site_power = data.fleet_sum("power_mw", k) + float(pwr[at & (d <= p)].sum())
+            power += site_power
+            opex += site_power * s.opex_per_mw()
+            site_rows.append({"site": s.name, "country": s.country, "period": name, "power_mw": site_power,
+                              "capacity_mw": s.caps[p],
+                              "effective_pflops": data.fleet_sum("eff_pflops", k) + float(eff[at & (d <= p)].sum())})
+        opex_total += opex
+        cum += capex + lease_pay
         if data.budget_per_period is not None:
             cum_budget += data.budget_per_period[p]
+        owned = data.fleet_sum("eff_pflops") + float(eff[~lease & serving].sum())
+        leased = float(eff[lease & serving].sum())
+        caps = [s.caps[p] for s in data.sites]
         rows.append({
-            "period": name, "capex_usd": capex, "opex_usd": power * data.opex_per_mw(),
-            "effective_pflops": data.fleet_sum("eff_pflops") + float(eff[delivered].sum()),
-            "memory_tb": data.fleet_sum("mem_tb") + float(mem[delivered].sum()),
-            "power_mw": power, "cumulative_capex_usd": cum,
+            "period": name, "capex_usd": capex, "lease_usd": lease_pay, "opex_usd": opex,
+            "effective_pflops": owned + leased, "owned_pflops": owned, "leased_pflops": leased,
+            "memory_tb": data.fleet_sum("mem_tb") + float(mem[serving].sum()),
+            "power_mw": power, "cumulative_spend_usd": cum,
             "cumulative_budget_usd": cum_budget if data.budget_per_period is not None else data.total_budget,
-            "site_capacity_mw": data.site_cap[p],
+            "site_capacity_mw": sum(c for c in caps if c is not None) if all(c is not None for c in caps) else None,
         })
     periods = pd.DataFrame(rows, columns=PERIOD_COLUMNS)
-    totals = {"capex_usd": float(cost.sum()), "opex_usd": float(periods["opex_usd"].sum()),
+    totals = {"capex_usd": float(cost[~lease].sum()), "opex_usd": opex_total,
               "effective_pflops": float(periods["effective_pflops"].iloc[-1]),
-              "memory_tb": float(periods["memory_tb"].iloc[-1]), "chips": int(chips.sum())}
-    return purchases, periods, totals
+              "memory_tb": float(periods["memory_tb"].iloc[-1]), "chips": int(chips[~lease].sum()),
+              "lease_usd": float(cost[lease].sum()), "leased_chips": int(chips[lease].sum())}
+    return purchases, periods, totals, pd.DataFrame(site_rows, columns=SITE_COLUMNS)
 
 
-def binding_limits(data: ModelData, servers: np.ndarray,
-                   tables: tuple[pd.DataFrame, dict[str, float]] | None = None) -> list[str]:
+def binding_limits(data: ModelData, servers: IntArray,
+                   tables: tuple[pd.DataFrame, dict[str, float], pd.DataFrame] | None = None) -> list[str]:
     """Plain-language reasons that hold the plan back: budget, supply, power, lead times,
-    compliance and policy exclusions. ``tables`` is ``(periods, totals)`` when already tabulated."""
+    compliance and policy exclusions. ``tables`` is ``(periods, totals, sites)`` when already tabulated."""
     o = data.offers
     servers = np.asarray(servers, dtype=np.int64)
-    periods, totals = tables if tables is not None else tabulate(data, servers)[1:]
-    out = []
+    if tables is None:
+        _, periods, totals, sites = tabulate(data, servers)
+    else:
+        periods, totals, sites = tables
+    out: list[str] = []
     cheapest = float(o["server_price"].min()) if len(o) else 0.0
-    if data.total_budget is not None and totals["capex_usd"] > data.total_budget - cheapest:
-        out.append(f"budget: total spend {totals['capex_usd']:,.0f} USD is at the total budget of "
-                   f"{data.total_budget:,.0f} USD")
+    spent = totals["capex_usd"] + totals.get("lease_usd", 0.0)
+    if data.total_budget is not None and spent > data.total_budget - cheapest:
+        out.append(f"budget: total spend {spent:,.0f} USD is at the total budget of {data.total_budget:,.0f} USD")
     if data.budget_per_period is not None:
         for p, rec in enumerate(periods.to_dict("records")):
-            cap = rec["cumulative_budget_usd"]
-            spent = rec["cumulative_capex_usd"] if data.scenario.budget.carry_over else rec["capex_usd"]
-            if not data.scenario.budget.carry_over:
-                cap = data.budget_per_period[p]
-            if cap is not None and spent > cap - cheapest and cap > 0:
-                kind = "cumulative spend" if data.scenario.budget.carry_over else "spend"
-                out.append(f"budget: {kind} is at its cap from {rec['period']}")
+            carry = data.scenario.budget.carry_over
+            cap = rec["cumulative_budget_usd"] if carry else data.budget_per_period[p]
+            used = rec["cumulative_spend_usd"] if carry else rec["capex_usd"] + rec["lease_usd"]
+            if cap is not None and used > cap - cheapest and cap > 0:
+                out.append(f"budget: {'cumulative spend' if carry else 'spend'} is at its cap from {rec['period']}")
                 break
-    out_of_stock = servers >= o["max_servers"].to_numpy()
-    if out_of_stock.any():
-        names = [f"{r.sku} via {r.channel} in {data.periods[r.t]}" for r in o[out_of_stock].itertuples()]
-        shown = "; ".join(names[:6]) + (f"; and {len(names) - 6} more" if len(names) > 6 else "")
-        out.append(f"supply: {len(names)} offer(s) bought out: {shown}")
-    biggest = float(o["power_mw"].max() * o["chips_per_server"].max()) if len(o) else 0.0
-    for rec in periods.to_dict("records"):
-        cap = rec["site_capacity_mw"]
-        if cap is not None and not np.isnan(cap) and rec["power_mw"] > cap - biggest:
-            out.append(f"power: {rec['power_mw']:,.1f} MW of the {cap:,.1f} MW site capacity used in "
+    out.extend(_bought_out(data, servers))
+    biggest = float((o["power_mw"] * o["chips_per_server"]).max()) if len(o) else 0.0
+    for rec in sites.to_dict("records"):
+        cap = rec["capacity_mw"]
+        if cap is not None and not pd.isna(cap) and rec["power_mw"] > cap - biggest:
+            where = f" at {rec['site']}" if len(data.sites) > 1 else ""
+            out.append(f"power: {rec['power_mw']:,.1f} MW of the {cap:,.1f} MW site capacity{where} used in "
                        f"{rec['period']}")
-    ex = data.excluded
-    if len(ex):
-        late = ex[ex["reason"].str.startswith("lead time")]
-        if len(late):
-            out.append(f"lead times: {len(late)} offer(s) would be delivered after {data.periods[-1]} "
-                       f"({', '.join(sorted(set(late['sku']))[:6])})")
-        comp = ex[ex["reason"].str.startswith("compliance")]
-        if len(comp):
-            skus = sorted(set(comp["sku"]))
-            rules = sorted({r for ids in comp["rule_ids"] for r in ids.split(",") if r})
-            out.append(f"compliance: {len(skus)} chip(s) not buyable for {data.scenario.destination} "
-                       f"({', '.join(skus[:8])}{', ...' if len(skus) > 8 else ''}) under "
-                       f"{', '.join(rules)}")
-        pol = ex[ex["reason"].str.startswith("policy")]
-        if len(pol):
-            out.append(f"policy: {len(set(pol['sku']))} chip(s) excluded by the scenario's policy")
+    out.extend(_exclusions(data))
     out.extend(_binding_shares(data, servers))
     return out
 
 
-def _binding_shares(data: ModelData, servers: np.ndarray) -> list[str]:
-    """Share rules the plan sits on (within one server of the bound)."""
+def _bought_out(data: ModelData, servers: IntArray) -> list[str]:
+    """Offers whose whole supply the plan takes (over every site it ships to)."""
     o = data.offers
-    chips = servers * o["chips_per_server"].to_numpy()
-    compute = chips * (o["q"] * o["eff_pflops"]).to_numpy()
-    spend = chips * o["unit_price_usd"].to_numpy(float)
+    if not len(o):
+        return []
+    taken = pd.Series(servers, index=o.index).groupby(o["offer_id"]).sum()
+    first = o.drop_duplicates("offer_id").set_index("offer_id")
+    out_of_stock = first[taken.reindex(first.index).to_numpy() >= first["max_servers"].to_numpy()]
+    if not len(out_of_stock):
+        return []
+    names = [f"{r.sku} via {r.channel} in {data.periods[r.t]}" for r in out_of_stock.itertuples()]
+    shown = "; ".join(names[:6]) + (f"; and {len(names) - 6} more" if len(names) > 6 else "")
+    return [f"supply: {len(names)} offer(s) bought out: {shown}"]
+
+
+def _exclusions(data: ModelData) -> list[str]:
+    ex = data.excluded
+    if not len(ex):
+        return []
     out = []
-    for share in data.scenario.policy.shares:
-        values = sorted(set(o[share.by]) | (set(data.fleet[share.by]) if share.by != "channel" else set())) \
-            if share.value == "*" else [share.value]
-        for value in values:
-            member = (o[share.by] == value).to_numpy()
-            if share.measure == "compute":
-                fleet = data.fleet[data.fleet[share.by] == value] if share.by != "channel" else data.fleet.iloc[0:0]
-                group = float(compute[member].sum() + (fleet["chips"] * fleet["eff_pflops"]).sum())
-                total = float(compute.sum()) + data.fleet_sum("eff_pflops")
-                step = float((o["q"] * o["eff_pflops"] * o["chips_per_server"]).max()) if len(o) else 0.0
-            else:
-                group, total = float(spend[member].sum()), float(spend.sum())
-                step = float(o["server_price"].max()) if len(o) else 0.0
-            if total <= 0:
-                continue
-            for bound, frac in (("floor", share.min), ("cap", share.max)):
-                if frac is not None and abs(group - frac * total) <= step:
-                    out.append(f"policy: {share.by} {value} {share.measure} share is at its {bound} of "
-                               f"{frac:.0%} ({group / total:.1%})")
+    late = ex[ex["reason"].str.startswith("lead time")]
+    if len(late):
+        out.append(f"lead times: {len(late.drop_duplicates('offer_id'))} offer(s) would be delivered after "
+                   f"{data.periods[-1]} ({', '.join(sorted(set(late['sku']))[:6])})")
+    comp = ex[ex["reason"].str.startswith("compliance")]
+    for country, group in comp.groupby("country", sort=True):
+        skus = sorted(set(group["sku"]))
+        rules = sorted({r for ids in group["rule_ids"] for r in ids.split(",") if r})
+        out.append(f"compliance: {len(skus)} chip(s) not usable in {country} ({', '.join(skus[:8])}"
+                   f"{', ...' if len(skus) > 8 else ''}) under {', '.join(rules)}")
+    pol = ex[ex["reason"].str.startswith("policy")]
+    if len(pol):
+        out.append(f"policy: {len(set(pol['sku']))} chip(s) excluded by the scenario's policy")
     return out
 
 
+def _binding_shares(data: ModelData, servers: IntArray) -> list[str]:
+    """Share rules the plan sits on (within one server of the bound)."""
+    from planner.model.build import Coefficients, group_values, share_groups
+
+    o = data.offers
+    if not len(o):
+        return []
+    c = Coefficients.of(data)
+    compute = servers * c.eff * c.serving(data.horizon - 1)
+    spend = servers * c.commitment
+    out = []
+    for k, value in share_groups(data):
+        share = data.scenario.policy.shares[k]
+        values, fleet = group_values(data, share.by)
+        member = np.array([v is not None and str(v) == value for v in values], dtype=bool)
+        if share.measure == "compute":
+            mine = fleet[fleet[share.by].astype(str) == value]
+            group = float(compute[member].sum() + (mine["chips"] * mine["eff_pflops"]).sum())
+            total = float(compute.sum()) + data.fleet_sum("eff_pflops")
+            step = float(c.eff.max())
+        else:
+            group, total = float(spend[member].sum()), float(spend.sum())
+            step = float(c.commitment.max())
+        if total <= 0:
+            continue
+        for bound, frac in (("floor", share.min), ("cap", share.max)):
+            if frac is not None and abs(group - frac * total) <= step:
+                out.append(f"policy: {share.by} {value} {share.measure} share is at its {bound} of "
+                           f"{frac:.0%} ({group / total:.1%})")
+    return out

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from planner.countries import ISO_ALPHA2
+from planner.countries import country_code
 from planner.errors import InputError
 from planner.units import parse_money, parse_quarter, quarter_name
 from planner.yamlio import read_yaml, validate
@@ -59,10 +59,35 @@ class Power(_Strict):
 class FleetEntry(_Strict):
     sku: str
     chips: int = Field(ge=0)
+    site: str | None = None
+
+
+class Buyer(_Strict):
+    """Who buys: the country of the buyer's headquarters (rules may depend on it)."""
+
+    headquarters: str
+
+    _code = field_validator("headquarters", mode="before")(country_code)
+
+
+class Site(_Strict):
+    """A data center the planner can deploy owned chips to (contract v2)."""
+
+    name: str = Field(min_length=1)
+    country: str
+    pue: float = Field(default=1.0, ge=1.0)
+    electricity_usd_per_kwh: float = Field(default=0.0, ge=0)
+    capacity_mw: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    _code = field_validator("country", mode="before")(country_code)
+    _quarters = field_validator("capacity_mw")(_quarter_keys)
+
+
+SHARE_GROUPS = ("category", "vendor", "origin", "channel", "site", "country", "kind")
 
 
 class Share(_Strict):
-    by: Literal["category", "vendor", "origin", "channel"]
+    by: Literal["category", "vendor", "origin", "channel", "site", "country", "kind"]
     value: str
     measure: Literal["compute", "spend"]
     min: Fraction | None = None
@@ -85,11 +110,14 @@ class Policy(_Strict):
 
 
 class Scenario(_Strict):
-    """A planning scenario as the contract (section 2) defines it."""
+    """A planning scenario as the contract (section 2) defines it: one ``destination`` with ``power``
+    (version 1), or ``sites`` (version 2)."""
 
     name: str
     catalog: str | None = None
-    destination: str
+    destination: str | None = None
+    buyer: Buyer | None = None
+    sites: list[Site] | None = None
     periods: list[str] = Field(min_length=1)
     objective: Literal["max-compute", "min-cost"]
     budget: Budget = Field(default_factory=Budget)
@@ -111,12 +139,10 @@ class Scenario(_Strict):
         """The file the scenario was read from (None when built in Python)."""
         return self._source
 
-    @field_validator("destination")
+    @field_validator("destination", mode="before")
     @classmethod
-    def _destination(cls, v: str) -> str:
-        if v not in ISO_ALPHA2:
-            raise ValueError(f"{v!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)")
-        return v
+    def _destination(cls, v: object) -> object:
+        return None if v is None else country_code(v)
 
     @field_validator("periods")
     @classmethod
@@ -127,6 +153,42 @@ class Scenario(_Strict):
                 raise ValueError(f"periods must be consecutive quarters in order: {name} follows "
                                  f"{quarter_name(a)} (expected {quarter_name(a + 1)})")
         return v
+
+    @model_validator(mode="after")
+    def _where(self) -> Scenario:
+        if (self.destination is None) == (self.sites is None):
+            raise ValueError("give either destination (with an optional power section) or sites, not both"
+                             if self.sites is not None else "give destination (a country code) or a list of sites")
+        if self.sites is not None:
+            if self.power is not None:
+                raise ValueError("power belongs to the destination form; with sites give each site's pue, "
+                                 "electricity_usd_per_kwh and capacity_mw")
+            if not self.sites:
+                raise ValueError("sites: at least one site is required")
+            names = [site.name for site in self.sites]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    raise ValueError(f"sites[{i}].name: site {name!r} appears twice; site names must be unique")
+        names = [site.name for site in self.site_list()]
+        for i, entry in enumerate(self.fleet):
+            if entry.site is not None and entry.site not in names:
+                raise ValueError(f"fleet[{i}].site: no site {entry.site!r} (sites: {', '.join(names)})")
+        return self
+
+    def site_list(self) -> list[Site]:
+        """The scenario's sites; the version-1 form is one site named after its destination."""
+        if self.sites is not None:
+            return list(self.sites)
+        assert self.destination is not None
+        power = self.power or Power()
+        return [Site(name=self.destination, country=self.destination, pue=power.pue,
+                     electricity_usd_per_kwh=power.electricity_usd_per_kwh,
+                     capacity_mw=dict(power.site_capacity_mw))]
+
+    @property
+    def headquarters(self) -> str:
+        """The buyer's headquarters: ``buyer.headquarters``, else the first site's country."""
+        return self.buyer.headquarters if self.buyer is not None else self.site_list()[0].country
 
     @model_validator(mode="after")
     def _in_horizon(self, info: ValidationInfo) -> Scenario:
@@ -182,9 +244,17 @@ def check_references(scenario: Scenario, catalog) -> None:
         if ch not in channels:
             raise InputError(f"channel {ch!r} is not in the catalog's offers.csv", file=file,
                              key=f"policy.exclude_channels[{i}]")
+    sites = scenario.site_list()
+    countries = {site.country for site in sites}
+    countries |= {c for kind, codes in zip(catalog.offers["kind"], catalog.offers["ships_to"], strict=True)
+                  if kind == "lease" for c in codes}
     values = {"category": set(catalog.chips["category"]), "vendor": set(catalog.chips["vendor"]),
-              "origin": set(catalog.chips["origin"]), "channel": channels}
+              "origin": set(catalog.chips["origin"]), "channel": channels, "site": {site.name for site in sites},
+              "country": countries, "kind": {"buy", "lease"}}
     for i, share in enumerate(scenario.policy.shares):
         if share.value != "*" and share.value not in values[share.by]:
-            raise InputError(f"no {share.by} {share.value!r} in the catalog", file=file,
+            where = "scenario" if share.by in ("site", "kind") else "catalog"
+            if share.by == "country":
+                where = "scenario's sites or the catalog's lease offers"
+            raise InputError(f"no {share.by} {share.value!r} in the {where}", file=file,
                              key=f"policy.shares[{i}].value")

@@ -28,7 +28,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from planner.catalog import Catalog, Rule
+from planner.catalog import Catalog, Rule, unknown_places
 from planner.errors import InputError
 from planner.scenario import Scenario
 from planner.units import parse_date, parse_quarter, quarter_start
@@ -175,6 +175,9 @@ def check_shock_references(shocks: ShockFile, catalog: Catalog, file: str) -> No
             raise InputError(f"no {effect.by} {effect.value!r} in the catalog", file=file,
                              key=f"shocks[{i}].{shock.effect}.value")
         if shock.effect == "rule":
+            for name in unknown_places(effect, catalog.groups):
+                raise InputError(f"{name!r} is not a country code, \"*\" or a group of the catalog's "
+                                 f"export_rules.yaml", file=file, key=f"shocks[{i}].rule")
             for sku in effect.skus:
                 if sku not in values["sku"]:
                     raise InputError(f"sku {sku!r} is not in the catalog's chips.csv", file=file,
@@ -195,6 +198,7 @@ class Shocked:
     catalog: Catalog
     scenario: Scenario
     first: int            # index in the horizon of the first quarter whose orders can change
+    before: Catalog       # the catalog committed orders were placed under (the shocked chips, the old rules)
 
 
 def first_open_quarter(scenario: Scenario, day: dt.date) -> int:
@@ -227,7 +231,7 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
         hit = chips[effect.by] == effect.value
         chips.loc[hit, "software_efficiency"] = chips.loc[hit, "software_efficiency"] * effect.factor
         chips["eff_pflops"] = chips["bf16_tflops"] * chips["software_efficiency"] / 1000.0
-    new_catalog = Catalog(catalog.folder, chips, offers, rules)
+    new_catalog = catalog.with_changes(chips, offers, rules)
     new_scenario = scenario
     if shock.effect == "budget_cut":
         budget = scenario.budget.model_copy()
@@ -242,4 +246,4 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
     if shock.effect == "efficiency" and scenario.targets:
         targets = {p: t for p, t in scenario.targets.items() if scenario.periods.index(p) >= first}
         new_scenario = new_scenario.model_copy(update={"targets": targets})
-    return Shocked(shock, new_catalog, new_scenario, first)
+    return Shocked(shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules)))

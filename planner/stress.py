@@ -19,56 +19,80 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from planner import compliance
 from planner.catalog import Catalog
 from planner.model.build import Model, Part, add_scenario, define_branch_budget_cut, define_nonanticipativity
-from planner.model.data import ModelData, prepare
+from planner.model.data import OPTION_ORDER, ModelData, prepare
 from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
 from planner.shocks import Shocked, ShockFile, apply, check_shock_references, load_shocks
-from planner.units import quarter_start
+from planner.units import quarter_end, quarter_start
 
-KEY = ["sku", "channel", "period_index"]
+KEY = ["offer_id", "site_index"]
 
 
 def _keys(data: ModelData) -> list[tuple]:
     return list(data.offers[KEY].itertuples(index=False, name=None))
 
 
-def branch_data(shocked: Shocked, committed: dict[tuple, int] | None = None) -> tuple[ModelData, np.ndarray]:
-    """Model data for a shock branch, and the mask of its stranded offers.
+def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None = None
+                ) -> tuple[ModelData, npt.NDArray[np.bool_]]:
+    """Model data for a shock branch, and the mask of its stranded options.
 
-    Stranded: ordered before the shock, delivered in a quarter that starts on or after it, and
-    not allowed at the destination on that day under the shocked rules. They are paid for and
-    bring no compute, memory or power. With ``committed`` (servers by offer key) the orders
-    placed before the shock are fixed.
+    Options ordered (or leases signed) before the shock are those the old rules allowed; the
+    rest are re-derived under the shock. Stranded: a purchase ordered before the shock,
+    delivered in a quarter that starts on or after it, whose status over its window under the
+    shocked rules is no longer allowed (paid for, never delivered: no compute, memory or
+    power); a lease signed before the shock that a shocked rule covers (``applies_to: [lease]``)
+    serves nothing from the shock on, but is paid to its end. With ``committed`` (servers by
+    option key) the orders placed before the shock are fixed.
     """
-    data = prepare(shocked.scenario, shocked.catalog)
-    o = data.offers.copy()
+    post = prepare(shocked.scenario, shocked.catalog)
+    pre = prepare(shocked.scenario, shocked.before)
+    first = shocked.first
+    early = pre.offers[(pre.offers["t"] < first).to_numpy()]
+    late = post.offers[(post.offers["t"] >= first).to_numpy()]
+    o = pd.concat([early, late]).sort_values(OPTION_ORDER, kind="stable").reset_index(drop=True)
+    start = post.scenario.period_index[0]
+    excluded = pd.concat([pre.excluded[(pre.excluded["period_index"] - start < first).to_numpy()],
+                          post.excluded[(post.excluded["period_index"] - start >= first).to_numpy()]])
+    data = replace(post, offers=o, excluded=excluded.reset_index(drop=True))
     day = shocked.shock.starts
     allowed = ({"allowed", "license-required"} if shocked.scenario.policy.allow_license_required
                else {"allowed"})
-    before = (o["t"] < shocked.first).to_numpy()
+    before = (o["t"] < first).to_numpy()
     stranded = np.zeros(len(o), dtype=bool)
-    start = data.scenario.period_index[0]
+    rules = shocked.catalog.compiled
     for i in np.flatnonzero(before):
-        delivered = quarter_start(start + int(o["d"].iat[i]))
-        if delivered >= day:
-            status = compliance.chip_status(shocked.catalog.chip(o["sku"].iat[i]), data.scenario.destination,
-                                            delivered, shocked.catalog.rules).status
-            stranded[i] = status not in allowed
-    o.loc[stranded, "q"] = 0.0
-    o.loc[stranded, "power_mw"] = 0.0
+        chip = shocked.catalog.chip(o["sku"].iat[i])
+        serves_from = quarter_start(start + int(o["d"].iat[i]))
+        lease = o["kind"].iat[i] == "lease"
+        if serves_from >= day:
+            verdict = compliance.offer_status(chip, o["country"].iat[i], data.headquarters, o["kind"].iat[i],
+                                              int(o["period_index"].iat[i]), int(o["lead_time_quarters"].iat[i]),
+                                              int(o["term"].iat[i]) or None, rules).verdict
+            stranded[i] = verdict.status not in allowed
+        elif lease and o["end"].iat[i] >= first:            # serving when the shock comes
+            last = quarter_end(start + int(o["end"].iat[i]))
+            status = compliance.window_status(chip, o["country"].iat[i], day, last, rules, data.headquarters,
+                                              "lease").status
+            if status not in allowed:
+                o.loc[i, "stop"] = first - 1
+    lease = (o["kind"] == "lease").to_numpy()
+    o.loc[stranded & ~lease, "q"] = 0.0
+    o.loc[stranded & ~lease, "power_mw"] = 0.0
+    o.loc[stranded & lease, "stop"] = o.loc[stranded & lease, "d"] - 1
     fixed = None
     if committed is not None:
         fixed = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
         o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], fixed[before]).astype(np.int64)
-    return replace(data, offers=o, fixed=fixed), stranded
+    return replace(data, offers=o, fixed=fixed), stranded | (o["stop"] < o["end"]).to_numpy() & lease
 
 
 def _committed(plan: Plan) -> dict[tuple, int]:
@@ -77,9 +101,12 @@ def _committed(plan: Plan) -> dict[tuple, int]:
 
 
 def _committed_spend(plan: Plan, first: int) -> float:
-    o = plan.data.offers
-    cost = plan.servers * o["server_price"].to_numpy(float)
-    return float(cost[(o["t"] < first).to_numpy()].sum())
+    """Purchases ordered and lease commitments signed before quarter ``first``."""
+    assert plan.data is not None and plan.servers is not None
+    from planner.model.build import Coefficients
+
+    c = Coefficients.of(plan.data)
+    return float((plan.servers * c.commitment)[c.t < first].sum())
 
 
 def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, Any]:
@@ -88,7 +115,8 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
     after = solve_data(data, options)
     o = data.offers
     fixed = np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(o))).astype(np.int64)
-    stranded_cost = fixed * o["server_price"].to_numpy(float) * stranded
+    lost = np.where((o["kind"] == "lease").to_numpy(), (o["end"] - o["stop"]).to_numpy(), 1)
+    stranded_cost = fixed * o["server_price"].to_numpy(float) * lost * stranded
     base_t, new_t = plan.totals, after.totals
     out: dict[str, Any] = {
         "shock": shocked.shock.name, "description": shocked.shock.describe(),
@@ -96,11 +124,11 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
         "probability": shocked.shock.probability, "status": after.status,
         "effective_pflops": new_t["effective_pflops"] if after.ok else None,
         "compute_lost_pflops": base_t["effective_pflops"] - new_t["effective_pflops"] if after.ok else None,
-        "extra_cost_usd": ((new_t["capex_usd"] + new_t["opex_usd"]) - (base_t["capex_usd"] + base_t["opex_usd"])
-                           if after.ok else None),
+        "extra_cost_usd": total_cost(new_t) - total_cost(base_t) if after.ok else None,
         "stranded_usd": float(stranded_cost.sum()),
         "stranded": [{"order_period": data.periods[o["t"].iat[i]], "sku": o["sku"].iat[i],
-                      "channel": o["channel"].iat[i], "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
+                      "channel": o["channel"].iat[i], "kind": o["kind"].iat[i], "site": o["site"].iat[i],
+                      "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
                       "cost_usd": float(stranded_cost[i])} for i in np.flatnonzero(stranded_cost > 0)],
         "recovery": (after.purchases[after.purchases["order_period"].map(data.periods.index) >= shocked.first]
                      .to_dict("records") if after.ok else []),
@@ -108,6 +136,11 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
         "diagnosis": after.diagnosis,
     }
     return out
+
+
+def total_cost(totals: dict[str, float]) -> float:
+    """Capex, lease commitments and electricity: the contract's cost."""
+    return totals["capex_usd"] + totals.get("lease_usd", 0.0) + totals["opex_usd"]
 
 
 @dataclass
@@ -167,7 +200,7 @@ def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
 
 def objective_value(plan: Plan) -> float:
     t = plan.totals
-    return t["effective_pflops"] if plan.objective == "max-compute" else t["capex_usd"] + t["opex_usd"]
+    return t["effective_pflops"] if plan.objective == "max-compute" else total_cost(t)
 
 
 def _inputs(scenario, shocks, catalog, options):

@@ -116,7 +116,8 @@ def _fast_column(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = (),
-               collect: list[InputError] | None = None, all_keys: set[str] | None = None) -> pd.DataFrame:
+               collect: list[InputError] | None = None, all_keys: set[str] | None = None,
+               allow_empty: bool = False) -> pd.DataFrame:
     """Read ``path`` with every cell checked against ``columns``.
 
     Args:
@@ -126,6 +127,7 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
         collect: when given, problems are appended here and reading goes on
             (bad rows are dropped); otherwise the first problem is raised.
         all_keys: when given, receives the first column's value of every row, bad rows too.
+        allow_empty: a header without data rows is a valid (empty) table.
     """
     label = str(path)
     if not path.is_file():
@@ -158,7 +160,7 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
     missing = [c.name for c in columns if c.required and c.name not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=label)
-    if df.empty:
+    if df.empty and not allow_empty:
         raise InputError("has a header but no data rows", file=label)
     df = df.loc[:, ~df.columns.duplicated()]
     if all_keys is not None:

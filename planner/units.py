@@ -60,6 +60,11 @@ def quarter_start(index: int) -> dt.date:
     return dt.date(index // 4, (index % 4) * 3 + 1, 1)
 
 
+def quarter_end(index: int) -> dt.date:
+    """Last day of the quarter with running index ``index``."""
+    return quarter_start(index + 1) - dt.timedelta(days=1)
+
+
 def parse_date(value: object) -> dt.date:
     """A YAML date or an ISO ``YYYY-MM-DD`` string; raises ValueError."""
     if isinstance(value, dt.datetime):

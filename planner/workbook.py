@@ -164,17 +164,18 @@ def compliance_frame(plan: Plan) -> pd.DataFrame:
     data = plan.data
     assert data is not None
     rows = []
-    for rec in data.catalog.chips.to_dict("records"):
-        row = {"sku": rec["sku"], "model": rec["model"], "category": rec["category"], "tpp": rec["tpp"],
-               "pd": rec["pd"]}
-        rules: list[str] = []
-        for p in data.periods:
-            v = compliance.chip_status(rec, data.scenario.destination, quarter_start(parse_quarter(p)),
-                                       data.catalog.rules)
-            row[p] = v.status
-            rules += [r for r in v.rule_ids if r not in rules]
-        row["rules"] = ", ".join(rules)
-        rows.append(row)
+    for site in data.sites:
+        for rec in data.catalog.chips.to_dict("records"):
+            row = {"site": site.name, "country": site.country, "sku": rec["sku"], "model": rec["model"],
+                   "category": rec["category"], "tpp": rec["tpp"], "pd": rec["pd"]}
+            rules: list[str] = []
+            for p in data.periods:
+                v = compliance.chip_status(rec, site.country, quarter_start(parse_quarter(p)), data.catalog.compiled,
+                                           data.headquarters)
+                row[p] = v.status
+                rules += [r for r in v.rule_ids if r not in rules]
+            row["rules"] = ", ".join(rules)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -233,7 +234,7 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict | None = None) -> 
             spend["capex_total_usd"] = per["capex_usd"]
             if data.budget_per_period is not None:
                 spend["budget_usd"] = data.budget_per_period
-            spend["cumulative_capex_usd"] = per["cumulative_capex_usd"]
+            spend["cumulative_spend_usd"] = per["cumulative_spend_usd"]
             spend["cumulative_budget_usd"] = per["cumulative_budget_usd"]
             spend_frame = spend.reset_index()
         else:

@@ -45,11 +45,12 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
-def validate(model: type[M], data: Any, file: str, prefix: tuple = ()) -> M:
+def validate(model: type[M], data: Any, file: str, prefix: tuple[str | int, ...] = (),
+             context: dict[str, Any] | None = None) -> M:
     """Validate ``data`` against ``model``; the first problem becomes an InputError with its key path
     (``prefix`` is prepended, for an item validated on its own)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))

@@ -41,7 +41,8 @@ def make_catalog(folder: Path, chips: list[dict], offers: list[dict], rules: lis
     folder.mkdir(parents=True, exist_ok=True)
     chip_cols = [c.name for c in CHIP_COLUMNS if c.required or any(c.name in r for r in chips)]
     write_csv(folder / "chips.csv", chips, chip_cols)
-    write_csv(folder / "offers.csv", offers, [c.name for c in OFFER_COLUMNS])
+    write_csv(folder / "offers.csv", offers,
+              [c.name for c in OFFER_COLUMNS if c.required or any(c.name in r for r in offers)])
     (folder / "export_rules.yaml").write_text(yaml.safe_dump({"rules": rules or []}, sort_keys=False))
     return folder
 

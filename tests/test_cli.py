@@ -34,15 +34,18 @@ def test_plan_json_shape_and_exit_code():
     result = CliRunner().invoke(main, ["plan", BASE, "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert list(data) == ["scenario", "status", "objective", "totals", "periods", "purchases"]
+    assert list(data) == ["scenario", "status", "objective", "totals", "periods", "purchases", "sites"]
     assert data["status"] == "optimal" and data["scenario"] == "base-7b"
-    assert list(data["totals"]) == ["capex_usd", "opex_usd", "effective_pflops", "memory_tb", "chips"]
+    assert list(data["totals"]) == ["capex_usd", "opex_usd", "effective_pflops", "memory_tb", "chips", "lease_usd",
+                                    "leased_chips"]
     assert [p["period"] for p in data["periods"]] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
     assert list(data["periods"][0]) == ["period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb",
-                                        "power_mw"]
-    assert list(data["purchases"][0]) == ["order_period", "delivery_period", "sku", "vendor", "category",
-                                          "channel", "servers", "chips", "unit_price_usd", "cost_usd"]
-    assert sum(p["cost_usd"] for p in data["purchases"]) == pytest.approx(data["totals"]["capex_usd"], abs=0.01)
+                                        "power_mw", "lease_usd"]
+    buys = [p for p in data["purchases"] if p["kind"] == "buy"]
+    assert list(buys[0]) == ["order_period", "delivery_period", "sku", "vendor", "model", "category", "channel",
+                             "servers", "chips", "unit_price_usd", "cost_usd", "kind", "site", "country",
+                             "compliance", "license_rules"]
+    assert sum(p["cost_usd"] for p in buys) == pytest.approx(data["totals"]["capex_usd"], abs=0.01)
 
 
 def test_plan_table_report():
@@ -58,7 +61,8 @@ def test_plan_csv_schedule():
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0] == ("order_period,delivery_period,sku,vendor,model,category,channel,servers,chips,"
-                        "unit_price_usd,cost_usd")
+                        "unit_price_usd,cost_usd,kind,site,country,compliance,license_rules,term_quarters,"
+                        "end_period")
     assert len(lines) > 5
 
 
@@ -81,7 +85,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     result = CliRunner().invoke(main, ["plan", str(bad)])
     assert result.exit_code == 2
     assert result.output == f"error: {bad}, key budgt: unknown key (did you mean 'budget'?); expected one of " \
-        "budget, catalog, destination, fleet, name, objective, periods, policy, power, targets\n"
+        "budget, buyer, catalog, destination, fleet, name, objective, periods, policy, power, sites, targets\n"
 
 
 def test_missing_scenario_file(tmp_path):

@@ -13,7 +13,7 @@ CAT = load_catalog()
 
 
 def status(sku: str, day: str, destination: str = "CN") -> str:
-    return compliance.chip_status(CAT.chip(sku), destination, dt.date.fromisoformat(day), CAT.rules).status
+    return compliance.chip_status(CAT.chip(sku), destination, dt.date.fromisoformat(day), CAT.compiled).status
 
 
 @pytest.mark.parametrize("sku, tpp, pd", [
@@ -73,10 +73,10 @@ def test_everything_allowed_outside_controlled_destinations(destination):
 
 
 def test_most_severe_status_wins_and_rules_are_reported():
-    v = compliance.chip_status(CAT.chip("nvidia-h20"), "CN", dt.date(2025, 6, 1), CAT.rules)
+    v = compliance.chip_status(CAT.chip("nvidia-h20"), "CN", dt.date(2025, 6, 1), CAT.compiled)
     assert v.status == "license-required"
     assert v.rule_ids == ["us-h20-mi308-license-2025"]
-    v = compliance.chip_status(CAT.chip("nvidia-rtx-4090"), "CN", dt.date(2025, 6, 1), CAT.rules)
+    v = compliance.chip_status(CAT.chip("nvidia-rtx-4090"), "CN", dt.date(2025, 6, 1), CAT.compiled)
     assert [m.reason for m in v.matches] == ["TPP >= 4800 and non-datacenter part"]
 
 
@@ -91,6 +91,6 @@ def test_rule_window_is_inclusive_start_exclusive_end():
 
 
 def test_status_changes_timeline():
-    changes = compliance.status_changes(CAT.chip("nvidia-h800"), "CN", CAT.rules)
+    changes = compliance.status_changes(CAT.chip("nvidia-h800"), "CN", CAT.compiled)
     assert [(d.isoformat() if d else None, v.status) for d, v in changes] == [
         (None, "allowed"), ("2023-10-23", "prohibited"), ("2026-01-15", "license-required")]

@@ -57,8 +57,8 @@ CASES = [
     # files
     ("missing chips.csv", lambda t: (t / C).unlink(), f"{C}: file not found"),
     ("empty offers.csv", lambda t: (t / O).write_text(""), f"{O}: file is empty; expected a header row and data rows"),
-    ("header only", lambda t: (t / O).write_text((t / O).read_text().splitlines()[0] + "\n"),
-     f"{O}: has a header but no data rows"),
+    ("header only", lambda t: (t / C).write_text((t / C).read_text().splitlines()[0] + "\n"),
+     f"{C}: has a header but no data rows"),
     ("empty scenario", lambda t: (t / S).write_text("\n"), f"{S}: file is empty"),
     ("missing catalog folder", scenario(catalog="nope"),
      f"{S}, key catalog: catalog folder 'nope' not found (resolved to {{tmp}}/nope, relative to the scenario file)"),
@@ -67,7 +67,7 @@ CASES = [
     ("duplicated column", edit(O, "channel,", "channel,channel,"), f"{O}, column channel: appears twice in the header"),
     ("unknown column", edit(O, "delivery_risk", "delivery_risc"),
      f"{O}, column delivery_risc: unknown column (did you mean 'delivery_risk'?); expected sku, channel, period, "
-     "max_units, unit_price_usd, lead_time_quarters, delivery_risk"),
+     "max_units, unit_price_usd, lead_time_quarters, delivery_risk, kind, ships_to, term_quarters"),
     # numbers
     ("non-numeric", edit(O, ",1000,", ",lots,"), f"{O}, row 2, column unit_price_usd: expected a number, got 'lots'"),
     ("negative", edit(O, ",100,", ",-100,"), f"{O}, row 2, column max_units: must be >= 0, got -100"),
@@ -136,8 +136,9 @@ CASES = [
      f"{S}, key targets.2025Q2.pflop: unknown key (did you mean 'pflops'?); expected one of memory_tb, pflops"),
     ("unknown clause key", edit(R, "tpp_min", "tpp_mn"),
      f"{R}, key rules[0].when_any[0].tpp_mn: unknown key (did you mean 'tpp_min'?); expected one of datacenter, "
-     "interconnect_min_gbps, pd_below, pd_min, tpp_below, tpp_min"),
-    ("missing key", scenario(destination=DELETE), f"{S}, key destination: is required"),
+     "interconnect_min_gbps, memory_bw_below_tbps, memory_bw_min_tbps, not_tag, pd_below, pd_min, tag, tpp_below, "
+     "tpp_min"),
+    ("missing key", scenario(destination=DELETE), f"{S}: give destination (a country code) or a list of sites"),
     ("YAML syntax", lambda t: (t / S).write_text("name: t\nperiods: [2025Q1\n"),
      f"{S}: line 3, column 1: YAML syntax error: expected ',' or ']', but got '<stream end>'"),
     ("python tag", lambda t: (t / S).write_text("name: !!python/object/apply:os.system ['echo hi']\n"),

@@ -253,7 +253,7 @@ def test_blocking_power_when_the_fleet_exceeds_the_cap(tiny):
     plan = solve(path)
     assert plan.status == "infeasible"
     assert plan.diagnosis["shortfalls"] == []
-    assert plan.diagnosis["blocking"] == [{"constraint": "power", "period": "2025Q2"}]
+    assert plan.diagnosis["blocking"] == [{"constraint": "power", "period": "2025Q2", "site": "CN"}]
 
 
 def test_blocking_share_that_no_offer_can_meet(tiny):

@@ -80,7 +80,7 @@ def brute_force(plan: Plan):
         return None
     feasible = []
     for servers in itertools.product(*ranges):
-        purchases, periods, totals = tabulate(data, np.array(servers, dtype=np.int64))
+        purchases, periods, totals, _ = tabulate(data, np.array(servers, dtype=np.int64))
         candidate = Plan("b", data.scenario.objective, "optimal", purchases, periods, totals, data=data)
         try:
             check_plan(candidate)

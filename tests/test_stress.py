@@ -42,8 +42,8 @@ def test_base_plan_exposure_to_a_rule_shock(tiny, tmp_path):
     # Q3, after the ban: stranded. The $4000 left buys 2 d in Q3.
     assert e["first_open_quarter"] == "2025Q3"
     assert e["stranded_usd"] == 2000
-    assert e["stranded"] == [{"order_period": "2025Q1", "sku": "h", "channel": "direct", "chips": 2,
-                              "cost_usd": 2000.0}]
+    assert e["stranded"] == [{"order_period": "2025Q1", "sku": "h", "channel": "direct", "kind": "buy",
+                              "site": "CN", "chips": 2, "cost_usd": 2000.0}]
     assert e["effective_pflops"] == 2 and e["compute_lost_pflops"] == 3
     assert [(r["sku"], r["order_period"], r["chips"]) for r in e["recovery"]] == [("d", "2025Q3", 2)]
 

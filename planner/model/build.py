@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from planner.model.data import ModelData
 from planner.model.keys import Family, RowKey
@@ -79,15 +81,24 @@ class PerPeriod:
 
 @dataclass
 class Part:
-    """One scenario's columns and forms inside a model (a robust plan has one part per branch)."""
+    """One scenario's columns and forms inside a model (a robust plan has one part per branch).
+
+    ``compute``/``memory``: installed ``E_p``/``M_p``; ``power[k]``: ``P_kp`` of site ``k``;
+    ``capex``: ``C_t``; ``lease``: lease payments ``L_p``; ``spend``: ``C_t + L_t`` (what
+    per-period budgets count); ``commitment``: ``sum_t C_t + L`` (what the total budget and
+    spend shares count); ``cost``: the contract's cost (capex, lease commitments, electricity).
+    """
 
     data: ModelData
     cols: IntArray
     branch: str | None
     compute: PerPeriod
     memory: PerPeriod
-    power: PerPeriod
+    power: list[PerPeriod]
     capex: PerPeriod
+    lease: PerPeriod
+    spend: PerPeriod
+    commitment: Lin
     cost: Lin
 
     def servers(self, x: FloatArray) -> IntArray:
@@ -184,6 +195,7 @@ def add_scenario(model: Model, data: ModelData, relax: frozenset[str] = frozense
                  branch: str | None = None) -> Part:
     """Add one scenario's columns and rows to ``model`` (under ``branch`` in a robust plan)."""
     part = define_columns(model, data, branch)
+    define_supply(model, part)
     define_budget(model, part)
     if "no-targets" not in relax:
         define_targets(model, part, elastic="targets" in relax)
@@ -193,13 +205,60 @@ def add_scenario(model: Model, data: ModelData, relax: frozenset[str] = frozense
     return part
 
 
-def define_columns(model: Model, data: ModelData, branch: str | None = None) -> Part:
-    """Columns ``n_o`` (integer, ``0 <= n_o <= max_servers_o``, or fixed where an order is
-    committed) and the forms the rows use (no rows):
+@dataclass(frozen=True)
+class Coefficients:
+    """Per-option coefficients of one server (arrays in the options' order)."""
 
-    ``E_p = fleet + sum_{d(o)<=p} q_o eff x_o``; ``M_p`` alike with memory;
-    ``P_p = fleet + sum_{d(o)<=p} power_w pue/1e6 x_o`` (every ordered chip);
-    ``C_t = sum_{t(o)=t} price_o x_o``; cost = ``sum_t C_t + sum_p P_p * 1000 * 2190 * $/kWh``.
+    eff: FloatArray          # q * eff * chips per server (PFLOPS once in service)
+    mem: FloatArray          # q * memory (TB)
+    pwr: FloatArray          # MW at the option's site (0 for a lease)
+    price: FloatArray        # capex of a purchase, or one quarter's payment of a lease
+    commitment: FloatArray   # a purchase's price, a lease's price x term
+    d: IntArray              # delivery period / a lease's first quarter of service
+    end: IntArray            # a lease's last quarter of service (far future for a purchase)
+    stop: IntArray           # last quarter with capacity (``end`` unless a shock cut a lease)
+    t: IntArray
+    lease: npt.NDArray[np.bool_]
+    site: IntArray
+
+    def serving(self, p: int) -> npt.NDArray[np.bool_]:
+        """Options delivering (or serving) capacity in period ``p``."""
+        return (self.d <= p) & (p <= self.stop)
+
+    def paying(self, p: int) -> npt.NDArray[np.bool_]:
+        """Leases paid for in period ``p`` (every quarter of the term, served or cut)."""
+        return self.lease & (self.d <= p) & (p <= self.end)
+
+    def paid_through(self, p: int) -> FloatArray:
+        """Payments of each option in periods ``0..p``: a purchase's price once ordered, a lease's
+        price for each quarter served."""
+        served = np.clip(np.minimum(self.end, p) - self.d + 1, 0, None)
+        return np.where(self.lease, self.price * served, self.price * (self.t <= p))
+
+    @staticmethod
+    def of(data: ModelData) -> Coefficients:
+        o = data.offers
+        cps = o["chips_per_server"].to_numpy(np.float64)
+        lease = (o["kind"] == "lease").to_numpy()
+        price = o["server_price"].to_numpy(np.float64)
+        return Coefficients(
+            eff=(o["q"] * o["eff_pflops"]).to_numpy(np.float64) * cps,
+            mem=(o["q"] * o["mem_tb"]).to_numpy(np.float64) * cps,
+            pwr=o["power_mw"].to_numpy(np.float64) * cps,
+            price=price, commitment=np.where(lease, price * o["term"].to_numpy(np.float64), price),
+            d=o["d"].to_numpy(np.int64), end=o["end"].to_numpy(np.int64), stop=o["stop"].to_numpy(np.int64),
+            t=o["t"].to_numpy(np.int64),
+            lease=lease, site=o["site_index"].to_numpy(np.int64))
+
+
+def define_columns(model: Model, data: ModelData, branch: str | None = None) -> Part:
+    """Columns ``n_o`` (integer, ``0 <= n_o <= max_servers_o``, or fixed where an order is committed)
+    and the forms the rows use (no rows):
+
+    ``E_p = fleet + sum_{purchases: d<=p} q eff x + sum_{leases: d<=p<=end} q eff x``; ``M_p`` alike;
+    ``P_kp = fleet at k + sum_{purchases at k: d<=p} power_w pue_k/1e6 x`` (every ordered chip);
+    ``C_t = sum_{purchases ordered in t} price x``; ``L_p = sum_{leases serving p} price x``;
+    cost = ``sum_t C_t + L + sum_k sum_p P_kp * 1000 * 2190 * $/kWh_k``.
     """
     o = data.offers
     prefix = f"{branch}_" if branch else ""
@@ -209,44 +268,68 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
     upper = np.where(np.isnan(fixed), upper, fixed)
     cols = model.add_columns([f"{prefix}n_{i:06d}" for i in range(len(o))], lower.tolist(), upper.tolist(),
                              integer=True)
-    cps = o["chips_per_server"].to_numpy(np.float64)
-    d, t = o["d"].to_numpy(), o["t"].to_numpy()
-    eff = (o["q"] * o["eff_pflops"]).to_numpy(np.float64) * cps
-    mem = (o["q"] * o["mem_tb"]).to_numpy(np.float64) * cps
-    pwr = o["power_mw"].to_numpy(np.float64) * cps
-    price = o["server_price"].to_numpy(np.float64)
-    f_eff, f_mem, f_pwr = (data.fleet_sum(c) for c in ("eff_pflops", "mem_tb", "power_mw"))
+    c = Coefficients.of(data)
     horizon = data.horizon
-    opex = pwr * (horizon - d) * data.opex_per_mw()
+    f_eff, f_mem = data.fleet_sum("eff_pflops"), data.fleet_sum("mem_tb")
+    opex = np.zeros(len(o))
+    fleet_opex = 0.0
+    for k, site in enumerate(data.sites):
+        at = c.site == k
+        opex[at] = c.pwr[at] * (horizon - c.d[at]) * site.opex_per_mw()
+        fleet_opex += data.fleet_sum("power_mw", k) * horizon * site.opex_per_mw()
+
+    def power(k: int) -> PerPeriod:
+        return PerPeriod(horizon, lambda p: Lin.of(cols, c.pwr, (c.site == k) & (c.d <= p),
+                                                   data.fleet_sum("power_mw", k)))
+
     return Part(
         data, cols, branch,
-        compute=PerPeriod(horizon, lambda p: Lin.of(cols, eff, d <= p, f_eff)),
-        memory=PerPeriod(horizon, lambda p: Lin.of(cols, mem, d <= p, f_mem)),
-        power=PerPeriod(horizon, lambda p: Lin.of(cols, pwr, d <= p, f_pwr)),
-        capex=PerPeriod(horizon, lambda p: Lin.of(cols, price, t == p)),
-        cost=Lin.of(cols, price + opex, None, f_pwr * horizon * data.opex_per_mw()),
+        compute=PerPeriod(horizon, lambda p: Lin.of(cols, c.eff, c.serving(p), f_eff)),
+        memory=PerPeriod(horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), f_mem)),
+        power=[power(k) for k in range(len(data.sites))],
+        capex=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, ~c.lease & (c.t == p))),
+        lease=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, c.paying(p))),
+        spend=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, (~c.lease & (c.t == p)) | c.paying(p))),
+        commitment=Lin.of(cols, c.commitment),
+        cost=Lin.of(cols, c.commitment + opex, None, fleet_opex),
     )
 
 
+def define_supply(model: Model, part: Part) -> None:
+    """A purchase offer shared by several sites: ``sum_k n_ok <= max_servers_o`` (a single option's
+    supply is its column's upper bound)."""
+    o = part.data.offers
+    if not len(o):
+        return
+    counts = o.groupby("offer_id")["offer_id"].transform("size").to_numpy()
+    shared = (o["kind"] == "buy").to_numpy() & (counts > 1)
+    for offer_id, group in o[shared].groupby("offer_id", sort=True):
+        rows = group.index.to_numpy()
+        model.add(RowKey(Family.SUPPLY, item=int(offer_id), branch=part.branch),
+                  Lin.of(part.cols[rows], np.ones(len(rows))), LE, float(group["max_servers"].iloc[0]),
+                  f"{group['sku'].iloc[0]} via {group['channel'].iloc[0]} in {group['period'].iloc[0]}: "
+                  f"{int(group['max_units'].iloc[0]):,} chips offered to all sites")
+
+
 def define_budget(model: Model, part: Part) -> None:
-    """``sum_t C_t <= total``; with per-period budgets, ``sum_{t'<=t} C_t' <= sum_{t'<=t} budget_t'``
-    under carry-over, else ``C_t <= budget_t``."""
+    """``sum_t C_t + L <= total`` (leases count their whole commitment); with per-period budgets,
+    ``sum_{t'<=t} (C_t' + L_t') <= sum_{t'<=t} budget_t'`` under carry-over, else
+    ``C_t + L_t <= budget_t``."""
     data = part.data
-    price = data.offers["server_price"].to_numpy(np.float64)
-    t = data.offers["t"].to_numpy()
+    c = Coefficients.of(data)
     if data.total_budget is not None:
-        model.add(RowKey(Family.BUDGET_TOTAL, branch=part.branch), Lin.of(part.cols, price), LE,
-                  data.total_budget, "total capex <= total budget")
+        model.add(RowKey(Family.BUDGET_TOTAL, branch=part.branch), part.commitment, LE,
+                  data.total_budget, "total capex and lease commitments <= total budget")
     if data.budget_per_period is None:
         return
     for p, name in enumerate(data.periods):
         if data.scenario.budget.carry_over:
             model.add(RowKey(Family.BUDGET_CUMULATIVE, period=name, branch=part.branch),
-                      Lin.of(part.cols, price, t <= p), LE, sum(data.budget_per_period[:p + 1]),
-                      f"cumulative capex through {name} <= cumulative budget")
+                      Lin.of(part.cols, c.paid_through(p)), LE, sum(data.budget_per_period[:p + 1]),
+                      f"capex and lease payments through {name} <= cumulative budget")
         else:
-            model.add(RowKey(Family.BUDGET_PERIOD, period=name, branch=part.branch), part.capex[p], LE,
-                      data.budget_per_period[p], f"capex in {name} <= budget of {name}")
+            model.add(RowKey(Family.BUDGET_PERIOD, period=name, branch=part.branch), part.spend[p], LE,
+                      data.budget_per_period[p], f"capex and lease payments in {name} <= budget of {name}")
 
 
 def budget_bounds(data: ModelData) -> dict[RowKey, float]:
@@ -281,13 +364,22 @@ def define_targets(model: Model, part: Part, elastic: bool = False) -> None:
 
 
 def define_power(model: Model, part: Part, elastic: bool = False) -> None:
-    """``P_p <= site_capacity_mw_p`` where a cap applies."""
+    """``P_kp <= capacity_mw_kp`` for every site with a cap in ``p``."""
     data = part.data
-    for p, name in enumerate(data.periods):
-        cap = data.site_cap[p]
-        if cap is not None:
-            model.add(RowKey(Family.POWER, period=name, branch=part.branch), part.power[p], LE, cap,
-                      f"power in {name} <= {cap:g} MW", elastic=elastic)
+    for k, site in enumerate(data.sites):
+        for p, name in enumerate(data.periods):
+            cap = site.caps[p]
+            if cap is not None:
+                model.add(RowKey(Family.POWER, period=name, site=site.name, branch=part.branch), part.power[k][p],
+                          LE, cap, f"power at {site.name} in {name} <= {cap:g} MW", elastic=elastic)
+
+
+def group_values(data: ModelData, by: str) -> tuple[npt.NDArray[np.object_], pd.DataFrame]:
+    """Each option's value of ``by`` (None where it has none: a lease's site) and the fleet's rows
+    that can belong to a group (the fleet has no channel)."""
+    values = data.offers[by].to_numpy(dtype=object) if len(data.offers) else np.empty(0, dtype=object)
+    fleet = data.fleet if by != "channel" else data.fleet.iloc[0:0]
+    return values, fleet
 
 
 def share_groups(data: ModelData) -> list[tuple[int, str]]:
@@ -296,10 +388,9 @@ def share_groups(data: ModelData) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for k, share in enumerate(data.scenario.policy.shares):
         if share.value == "*":
-            values = set(data.offers[share.by])
-            if share.by != "channel":
-                values |= set(data.fleet[share.by])
-            out.extend((k, v) for v in sorted(values))
+            values, fleet = group_values(data, share.by)
+            present = {str(v) for v in values if v is not None} | {str(v) for v in fleet[share.by]}
+            out.extend((k, v) for v in sorted(present))
         else:
             out.append((k, share.value))
     return out
@@ -307,21 +398,21 @@ def share_groups(data: ModelData) -> list[tuple[int, str]]:
 
 def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
     """At the last period T: ``measure_g >= min * measure_all`` and ``measure_g <= max * measure_all``;
-    compute is ``E_T`` (fleet included; the fleet has no channel), spend is total capex."""
-    data, o = part.data, part.data.offers
-    cps = o["chips_per_server"].to_numpy(np.float64)
+    compute is ``E_T`` (fleet included), spend is ``sum_t C_t + L`` (leases at their commitment)."""
+    data = part.data
+    c = Coefficients.of(data)
     last = data.horizon - 1
-    eff = (o["q"] * o["eff_pflops"]).to_numpy(np.float64) * cps * (o["d"].to_numpy() <= last)
-    price = o["server_price"].to_numpy(np.float64)
+    eff = c.eff * c.serving(last)
     for k, value in share_groups(data):
         share = data.scenario.policy.shares[k]
-        member = (o[share.by] == value).to_numpy()
+        values, fleet = group_values(data, share.by)
+        member = np.array([v is not None and str(v) == value for v in values], dtype=bool)
         if share.measure == "compute":
             coef, total_const = eff, data.fleet_sum("eff_pflops")
-            fleet = data.fleet[data.fleet[share.by] == value] if share.by != "channel" else data.fleet.iloc[0:0]
-            group_const = float((fleet["chips"] * fleet["eff_pflops"]).sum())
+            mine = fleet[fleet[share.by].astype(str) == value]
+            group_const = float((mine["chips"] * mine["eff_pflops"]).sum())
         else:
-            coef, total_const, group_const = price, 0.0, 0.0
+            coef, total_const, group_const = c.commitment, 0.0, 0.0
         for bound, sense, frac in (("min", GE, share.min), ("max", LE, share.max)):
             if frac is None:
                 continue
@@ -337,7 +428,7 @@ def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
 def define_nonanticipativity(model: Model, base: Part, branch: Part, first: int) -> None:
     """Orders placed before a shock (``t(o) < first``) are the same in the shock's branch and in the
     base branch: ``n_o^branch - n_o^base = 0`` (``n_o^branch = 0`` for an option the base lacks)."""
-    keys = ["sku", "channel", "period_index"]
+    keys = ["offer_id", "site_index"]
     base_index = {k: i for i, k in enumerate(base.data.offers[keys].itertuples(index=False, name=None))}
     o = branch.data.offers
     for i, key in enumerate(o[keys].itertuples(index=False, name=None)):
@@ -348,13 +439,16 @@ def define_nonanticipativity(model: Model, base: Part, branch: Part, first: int)
         coef = np.array([1.0] + ([-1.0] if j is not None else []))
         order = np.argsort(cols)
         model.add(RowKey(Family.NONANTICIPATIVITY, branch=branch.branch, item=i), Lin(cols[order], coef[order]),
-                  EQ, 0.0, f"order {key[0]} via {key[1]} placed before the shock: same as in the base branch")
+                  EQ, 0.0, f"order {o['sku'].iat[i]} via {o['channel'].iat[i]} placed before the shock: "
+                  "the same as in the base branch")
 
 
 def define_branch_budget_cut(model: Model, part: Part, fraction: float, first: int, total: float) -> None:
     """A budget cut of ``fraction`` from quarter ``first``: ``spend - fraction * committed <=
-    total * (1 - fraction)``, i.e. the unspent part of the total budget cut by ``fraction``."""
-    price = part.data.offers["server_price"].to_numpy(np.float64)
-    early = (part.data.offers["t"] < first).to_numpy()
-    model.add(RowKey(Family.BRANCH_BUDGET, branch=part.branch), Lin.of(part.cols, price - fraction * price * early),
-              LE, total * (1 - fraction), f"capex after a {fraction:.0%} cut of the unspent budget")
+    total * (1 - fraction)``, i.e. the unspent part of the total budget cut by ``fraction``
+    (committed: purchases ordered and leases signed before ``first``)."""
+    c = Coefficients.of(part.data)
+    early = c.t < first
+    model.add(RowKey(Family.BRANCH_BUDGET, branch=part.branch),
+              Lin.of(part.cols, c.commitment - fraction * c.commitment * early),
+              LE, total * (1 - fraction), f"spend after a {fraction:.0%} cut of the unspent budget")

@@ -1,10 +1,12 @@
-"""Everything the model needs, derived once from a catalog and a scenario.
+"""Everything the model needs, derived once from a catalog and a scenario (contract, section 3).
 
-Usable offers (contract, section 3): ordered in a period of the horizon,
-delivered (``period + lead``) within it, the chip's status at the destination
-on the first day of the order quarter allowed (or license-required when the
-policy allows it), SKU and channel not excluded. Offers dropped for any of
-these reasons are kept in ``excluded`` with the reason, for the reports.
+A *purchase option* is a ``buy`` offer paired with a site it can ship to; a *lease option*
+is a ``lease`` offer. An option is usable when its order quarter is in the horizon, the
+site's country is in the offer's ``ships_to`` (or that is empty), its status over its
+order-to-delivery window for the chip, the country, the buyer and the kind is allowed (or
+license-required when the policy allows it), it delivers (a lease: starts serving) within the
+horizon, and its SKU and channel are not excluded. Options dropped for any of these reasons
+are kept in ``excluded`` with the reason, for the reports.
 """
 
 from __future__ import annotations
@@ -13,121 +15,86 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from planner import compliance
 from planner.catalog import Catalog
 from planner.scenario import Scenario
-from planner.units import HOURS_PER_QUARTER, parse_quarter, quarter_start
+from planner.units import HOURS_PER_QUARTER, parse_quarter
 
-OFFER_ORDER = ["period_index", "sku", "channel"]
+#: the options' stable order: order quarter, chip, channel, then kind, site and terms
+OPTION_ORDER = ["period_index", "sku", "channel", "kind", "site_index", "term", "ships_key", "offer_id"]
+CHIP_COLUMNS = ["vendor", "model", "category", "origin", "chips_per_server", "eff_pflops", "mem_tb",
+                "memory_gb", "power_w"]
+NO_SITE = -1
 
 
-@dataclass
-class ModelData:
-    """Coefficients per usable offer and per period; positions ``t``/``d`` index ``periods``."""
+@dataclass(frozen=True)
+class SiteData:
+    """A site as the model uses it: caps per period (None: no cap) and its electricity price."""
 
-    scenario: Scenario
-    catalog: Catalog
-    periods: list[str]
-    offers: pd.DataFrame          # usable offers, one row each, in a stable order
-    excluded: pd.DataFrame        # offers not usable: sku, channel, period, reason, rule_ids
-    fleet: pd.DataFrame           # sku, chips and the chip columns
+    name: str
+    country: str
     pue: float
     kwh_price: float
-    site_cap: list[float | None]  # MW per period, None = no cap
-    budget_per_period: list[float] | None
-    total_budget: float | None
-    #: servers fixed per usable offer (orders already committed); NaN where free
-    fixed: np.ndarray | None = None
-
-    @property
-    def horizon(self) -> int:
-        return len(self.periods)
-
-    def fleet_sum(self, column: str) -> float:
-        """Sum over the fleet of ``chips * column`` (``eff_pflops``, ``mem_tb``, ``power_mw``)."""
-        return float((self.fleet["chips"] * self.fleet[column]).sum()) if len(self.fleet) else 0.0
+    caps: list[float | None]
 
     def opex_per_mw(self) -> float:
         """USD of electricity for one MW over one quarter."""
         return 1000.0 * HOURS_PER_QUARTER * self.kwh_price
 
 
-def site_caps(scenario: Scenario) -> list[float | None]:
+@dataclass
+class ModelData:
+    """Coefficients per usable option and per period; positions ``t``/``d`` index ``periods``.
+
+    ``offers`` holds the usable options, one row each (``kind`` buy or lease, ``site`` the
+    site's name for a purchase and None for a lease, ``d`` the delivery period or a lease's
+    first quarter of service, ``end`` a lease's last quarter of service, which may lie past
+    the horizon, ``stop`` the last quarter it brings capacity: ``end`` unless a shock cut it). ``fixed`` holds servers fixed per option (orders already committed; NaN
+    where free).
+    """
+
+    scenario: Scenario
+    catalog: Catalog
+    periods: list[str]
+    sites: list[SiteData]
+    headquarters: str
+    offers: pd.DataFrame
+    excluded: pd.DataFrame
+    fleet: pd.DataFrame
+    budget_per_period: list[float] | None
+    total_budget: float | None
+    fixed: npt.NDArray[np.float64] | None = None
+
+    @property
+    def horizon(self) -> int:
+        return len(self.periods)
+
+    def fleet_sum(self, column: str, site: int | None = None) -> float:
+        """Sum over the fleet (at one site, by index) of ``chips * column``."""
+        fleet = self.fleet if site is None else self.fleet[self.fleet["site_index"] == site]
+        return float((fleet["chips"] * fleet[column]).sum()) if len(fleet) else 0.0
+
+    @property
+    def site_cap(self) -> list[float | None]:
+        """The first site's caps (the version-1 ``site_capacity_mw``)."""
+        return self.sites[0].caps
+
+    def site_index(self, name: str) -> int:
+        return next(i for i, s in enumerate(self.sites) if s.name == name)
+
+
+def caps(capacity: dict[str, float], periods: list[str]) -> list[float | None]:
     """Cap per period: an entry, else the latest earlier entry, else no cap."""
-    entries = sorted((parse_quarter(k), v) for k, v in (scenario.power.site_capacity_mw.items()
-                                                        if scenario.power else ()))
-    caps: list[float | None] = []
-    for p in scenario.period_index:
-        earlier = [v for k, v in entries if k <= p]
-        caps.append(earlier[-1] if earlier else None)
-    return caps
-
-
-def _chip_frame(catalog: Catalog, pue: float) -> pd.DataFrame:
-    chips = catalog.chips.copy()
-    chips["mem_tb"] = chips["memory_gb"] / 1000.0
-    chips["power_mw"] = chips["power_w"] * pue / 1e6
-    return chips
-
-
-def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
-    """Derive the usable offers and every coefficient of the model."""
-    pue = scenario.power.pue if scenario.power else 1.0
-    kwh = scenario.power.electricity_usd_per_kwh if scenario.power else 0.0
-    chips = _chip_frame(catalog, pue)
-    start = parse_quarter(scenario.periods[0])
-    horizon = len(scenario.periods)
-    policy = scenario.policy
-    allowed = {"allowed", "license-required"} if policy.allow_license_required else {"allowed"}
-
-    offers = catalog.offers.drop(columns=[c for c in ("_row", "sources", "notes") if c in catalog.offers])
-    offers = offers.sort_values(OFFER_ORDER, kind="stable").reset_index(drop=True)
-    offers["t"] = offers["period_index"] - start
-    offers["d"] = offers["t"] + offers["lead_time_quarters"]
-    verdicts: dict[tuple[str, int], compliance.Verdict] = {}
-    reasons, rule_ids = [], []
-    for rec in offers[["sku", "channel", "period_index", "t", "d"]].itertuples(index=False):
-        reason, ids = None, ""
-        if not 0 <= rec.t < horizon:
-            reasons.append("outside the horizon")
-            rule_ids.append("")
-            continue
-        key = (rec.sku, rec.period_index)
-        if key not in verdicts:
-            verdicts[key] = compliance.chip_status(catalog.chip(rec.sku), scenario.destination,
-                                                   quarter_start(rec.period_index), catalog.rules)
-        v = verdicts[key]
-        if v.status not in allowed:
-            reason = f"compliance: {v.status}"
-            ids = ",".join(m.rule_id for m in v.deciding)
-        elif rec.sku in policy.exclude_skus:
-            reason = "policy: sku excluded"
-        elif rec.channel in policy.exclude_channels:
-            reason = "policy: channel excluded"
-        elif rec.d >= horizon:
-            reason = "lead time: delivered after the horizon"
-        reasons.append(reason)
-        rule_ids.append(ids)
-    offers["reason"], offers["rule_ids"] = reasons, rule_ids
-    usable = offers[offers["reason"].isna()].drop(columns=["reason", "rule_ids"]).reset_index(drop=True)
-    excluded = offers[offers["reason"].notna()].reset_index(drop=True)
-
-    cols = ["vendor", "model", "category", "origin", "chips_per_server", "eff_pflops", "mem_tb",
-            "power_mw", "memory_gb"]
-    usable = usable.join(chips[cols], on="sku")
-    usable["q"] = 1.0 - usable["delivery_risk"].astype(float)
-    usable["max_servers"] = (usable["max_units"] // usable["chips_per_server"]).astype(np.int64)
-    usable["server_price"] = usable["unit_price_usd"] * usable["chips_per_server"]
-    usable = usable[usable["max_servers"] > 0].reset_index(drop=True)
-
-    fleet = pd.DataFrame([{"sku": f.sku, "chips": f.chips} for f in scenario.fleet],
-                         columns=["sku", "chips"])
-    fleet = fleet.join(chips[cols], on="sku")
-
-    return ModelData(scenario, catalog, list(scenario.periods), usable, excluded, fleet, pue, kwh,
-                     site_caps(scenario), **budget_fields(scenario))
+    entries = sorted((parse_quarter(k), v) for k, v in capacity.items())
+    out: list[float | None] = []
+    for p in periods:
+        q = parse_quarter(p)
+        earlier = [v for k, v in entries if k <= q]
+        out.append(float(earlier[-1]) if earlier else None)
+    return out
 
 
 def budget_fields(scenario: Scenario) -> dict[str, Any]:
@@ -137,3 +104,131 @@ def budget_fields(scenario: Scenario) -> dict[str, Any]:
     if scenario.budget.per_period_usd is not None:
         per_period = [float(scenario.budget.per_period_usd.get(p, 0.0)) for p in scenario.periods]
     return {"budget_per_period": per_period, "total_budget": scenario.budget.total_usd}
+
+
+def _chips(catalog: Catalog) -> pd.DataFrame:
+    chips = catalog.chips.copy()
+    chips["mem_tb"] = chips["memory_gb"] / 1000.0
+    return chips
+
+
+@dataclass
+class _Judge:
+    """Offer statuses over their windows, each evaluated once."""
+
+    catalog: Catalog
+    headquarters: str
+
+    def __post_init__(self) -> None:
+        self.cache: dict[tuple[Any, ...], compliance.OfferVerdict] = {}
+        self.matched: dict[str, list[tuple[compliance.Compiled, str]]] = {}
+
+    def __call__(self, sku: str, country: str, kind: str, period_index: int, lead: int,
+                 term: int | None) -> compliance.OfferVerdict:
+        key = (sku, country, kind, period_index, lead, term)
+        if key not in self.cache:
+            rules = self.catalog.compiled
+            if sku not in self.matched:
+                self.matched[sku] = compliance.matching_rules(self.catalog.chip(sku), rules)
+            self.cache[key] = compliance.offer_status(self.catalog.chip(sku), country, self.headquarters, kind,
+                                                      period_index, lead, term, rules, self.matched[sku])
+        return self.cache[key]
+
+
+def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
+    """Derive the usable options and every coefficient of the model."""
+    periods = list(scenario.periods)
+    sites = [SiteData(s.name, s.country, s.pue, s.electricity_usd_per_kwh, caps(s.capacity_mw, periods))
+             for s in scenario.site_list()]
+    hq = scenario.headquarters
+    start, horizon = parse_quarter(periods[0]), len(periods)
+    policy = scenario.policy
+    allowed = {"allowed", "license-required"} if policy.allow_license_required else {"allowed"}
+    judge = _Judge(catalog, hq)
+    chips = _chips(catalog)
+
+    rows: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    columns = ["offer_id", "sku", "channel", "period", "period_index", "kind", "ships_to", "term_quarters",
+               "max_units", "unit_price_usd", "lead_time_quarters", "delivery_risk"]
+    for rec in catalog.offers[columns].to_dict("records"):
+        t = int(rec["period_index"]) - start
+        kind = rec["kind"]
+        base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]),
+                "term": int(rec["term_quarters"] or 0)}
+        if not 0 <= t < horizon:
+            dropped.append({**base, "site": None, "country": None, "reason": "outside the horizon", "rule_ids": ""})
+            continue
+        targets = [(i, s) for i, s in enumerate(sites)] if kind == "buy" else [(NO_SITE, None)]
+        for site_index, site in targets:
+            country = site.country if site is not None else rec["ships_to"][0]
+            option = {**base, "site": site.name if site is not None else None, "site_index": site_index,
+                      "country": country}
+            reason, ids = None, ""
+            if site is not None and rec["ships_to"] and site.country not in rec["ships_to"]:
+                reason = f"ships to {', '.join(rec['ships_to'])} only"
+            else:
+                verdict = judge(rec["sku"], country, kind, int(rec["period_index"]), int(rec["lead_time_quarters"]),
+                                option["term"] or None)
+                v = verdict.verdict
+                option.update(status=v.status, license_rules=",".join(v.license_rules), fee_pct=v.terms.fee_pct,
+                              approval=v.terms.approval, lag=verdict.delay - int(rec["lead_time_quarters"]),
+                              d=t + verdict.delay)
+                if v.status not in allowed:
+                    reason = f"compliance: {v.status}"
+                    ids = ",".join(m.rule_id for m in v.deciding)
+                elif rec["sku"] in policy.exclude_skus:
+                    reason = "policy: sku excluded"
+                elif rec["channel"] in policy.exclude_channels:
+                    reason = "policy: channel excluded"
+                elif option["d"] >= horizon:
+                    reason = ("lead time: delivered after the horizon" if kind == "buy"
+                              else "lead time: service starts after the horizon")
+            if reason is None:
+                rows.append(option)
+            else:
+                dropped.append({**option, "reason": reason, "rule_ids": ids})
+    usable = _options(pd.DataFrame(rows), chips, sites)
+    excluded = pd.DataFrame(dropped, columns=["offer_id", "sku", "channel", "period", "period_index", "kind", "site",
+                                              "country", "reason", "rule_ids"])
+    fleet = _fleet(scenario, chips, sites)
+    return ModelData(scenario, catalog, periods, sites, hq, usable, excluded, fleet, **budget_fields(scenario))
+
+
+def _options(frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData]) -> pd.DataFrame:
+    """Usable options with every coefficient the model needs, in a stable order."""
+    columns = ["offer_id", "sku", "channel", "period", "period_index", "kind", "site", "site_index", "country",
+               "ships_to", "ships_key", "term", "t", "d", "lag", "status", "license_rules", "fee_pct", "approval",
+               "max_units", "unit_price_usd", "lead_time_quarters", "delivery_risk"]
+    if frame.empty:
+        frame = pd.DataFrame(columns=columns)
+    frame = frame[columns].sort_values(OPTION_ORDER, kind="stable").reset_index(drop=True)
+    frame = frame.join(chips[CHIP_COLUMNS], on="sku")
+    for col in ("t", "d", "lag", "term", "site_index", "chips_per_server", "max_units", "period_index",
+                "offer_id", "lead_time_quarters"):
+        frame[col] = frame[col].astype(np.int64)
+    for col in ("fee_pct", "approval", "delivery_risk", "unit_price_usd", "eff_pflops", "mem_tb", "power_w"):
+        frame[col] = frame[col].astype(np.float64)
+    lease = (frame["kind"] == "lease").to_numpy()
+    frame["end"] = np.where(lease, frame["d"] + frame["term"] - 1, 10**6)
+    frame["stop"] = frame["end"]          # last quarter with capacity (a lease cut by a shock stops early)
+    frame["q"] = (1.0 - frame["delivery_risk"]) * frame["approval"]
+    frame["price"] = frame["unit_price_usd"] * (1.0 + frame["fee_pct"] / 100.0)
+    pue = np.array([sites[i].pue if i >= 0 else 0.0 for i in frame["site_index"]], dtype=np.float64)
+    frame["power_mw"] = np.where(lease, 0.0, frame["power_w"] * pue / 1e6)
+    frame["max_servers"] = (frame["max_units"] // frame["chips_per_server"]).astype(np.int64)
+    frame["server_price"] = frame["price"] * frame["chips_per_server"]
+    return frame[frame["max_servers"] > 0].reset_index(drop=True)
+
+
+def _fleet(scenario: Scenario, chips: pd.DataFrame, sites: list[SiteData]) -> pd.DataFrame:
+    names = [s.name for s in sites]
+    fleet = pd.DataFrame([{"sku": f.sku, "chips": f.chips, "site": f.site or names[0]} for f in scenario.fleet],
+                         columns=["sku", "chips", "site"])
+    fleet["site_index"] = [names.index(s) for s in fleet["site"]]
+    fleet["country"] = [sites[i].country for i in fleet["site_index"]]
+    fleet["kind"] = "buy"
+    fleet["channel"] = None               # the fleet belongs to no channel
+    fleet = fleet.join(chips[CHIP_COLUMNS], on="sku")
+    fleet["power_mw"] = [w * sites[i].pue / 1e6 for w, i in zip(fleet["power_w"], fleet["site_index"], strict=True)]
+    return fleet
