@@ -298,8 +298,8 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     offers = offers[keep].reset_index(drop=True)
     offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
     offers["ships_to"] = [_ships_to(v) for v in offers["ships_to"]]
-    offers["term_quarters"] = [int(v) if k == "lease" else None
-                               for k, v in zip(offers["kind"], offers["term_quarters"], strict=True)]
+    offers["term_quarters"] = pd.Series([int(v) if k == "lease" else None for k, v in
+                                         zip(offers["kind"], offers["term_quarters"], strict=True)], dtype=object)
     key = offers[OFFER_KEY].astype(str)
     dups = offers[key.duplicated(keep="first").to_numpy()]
     for rec in dups.to_dict("records"):

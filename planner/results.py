@@ -136,6 +136,8 @@ def purchase_json(rec: dict[str, Any]) -> dict[str, Any]:
         value = rec[key]
         if key in ("term_quarters", "end_period") and rec["kind"] != "lease":
             continue
+        if isinstance(value, float) and np.isnan(value) and key not in ("unit_price_usd", "cost_usd"):
+            value = None
         if key == "license_rules":
             value = [r for r in str(value).split(",") if r]
         elif key == "term_quarters":

@@ -51,6 +51,8 @@ def make_scenario(folder: Path, catalog: Path, name: str = "t", **kw) -> Path:
     data = {"name": name, "catalog": str(catalog), "destination": "CN",
             "periods": ["2025Q1", "2025Q2"], "objective": "max-compute"}
     data.update(kw)
+    if "sites" in kw:
+        del data["destination"]
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

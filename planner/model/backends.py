@@ -143,16 +143,13 @@ class HighsBackend(Backend):
         self._set_mip(mip)
         n = self.model.n_cols
         h.changeObjectiveSense(hs.ObjSense.kMaximize if sense == Sense.MAXIMIZE else hs.ObjSense.kMinimize)
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), objective.dense(n))
+        cost = objective.dense(n)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else INF)
-        h.clearSolver()                  # every run starts from scratch: results do not depend on history
-        if start is not None:
-            sol = hs.HighsSolution()
-            sol.col_value = list(np.asarray(start, dtype=np.float64))
-            sol.value_valid = True
-            h.setSolution(sol)
         begin = time.perf_counter()
-        h.run()
+        self._solve(start)
+        if start is not None and self._start_returned(cost):
+            self._solve(None)
         seconds = time.perf_counter() - begin
         status = self._status(mip)
         if not status.ok:
@@ -164,6 +161,26 @@ class HighsBackend(Backend):
             return RunResult(status, x, seconds)
         return RunResult(status, x, seconds, row_duals=np.asarray(sol.row_dual, dtype=np.float64),
                          col_duals=np.asarray(sol.col_dual, dtype=np.float64))
+
+    def _solve(self, start: FloatArray | None) -> None:
+        """One run from scratch (results do not depend on earlier runs), from ``start`` when given."""
+        hs, h = self._hs, self.h
+        h.clearSolver()
+        if start is not None:
+            sol = hs.HighsSolution()
+            sol.col_value = list(np.asarray(start, dtype=np.float64))
+            sol.value_valid = True
+            h.setSolution(sol)
+        h.run()
+
+    def _start_returned(self, cost: FloatArray) -> bool:
+        """HiGHS 1.16 can report an optimum better than the start yet return the start's values
+        (seen when presolve solves the MIP): the solution's objective then differs from HiGHS's."""
+        if self.h.getInfo().primal_solution_status != 2:
+            return False
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        reported = float(self.h.getInfo().objective_function_value)
+        return not np.isclose(float(cost @ x), reported, rtol=1e-9, atol=1e-6 * max(1.0, abs(reported)))
 
     def _status(self, mip: bool) -> Status:
         ms, st = self._hs.HighsModelStatus, self.h.getModelStatus()
