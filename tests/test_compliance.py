@@ -94,3 +94,104 @@ def test_status_changes_timeline():
     changes = compliance.status_changes(CAT.chip("nvidia-h800"), "CN", CAT.compiled)
     assert [(d.isoformat() if d else None, v.status) for d, v in changes] == [
         (None, "allowed"), ("2023-10-23", "prohibited"), ("2026-01-15", "license-required")]
+
+
+# ------------------------------------------------------------------ version 2, on synthetic rules
+
+CHIP = {"sku": "x", "origin": "US", "bf16_tflops": 300, "memory_bw_tbps": 4.0, "interconnect_gbps": 900,
+        "datacenter": True, "tags": "us-market"}
+
+
+def rule(**kw) -> Rule:
+    base = {"id": "r", "origins": ["US"], "destinations": ["CN"], "effective": "2025-04-09",
+            "status": "license-required", "skus": ["x"]}
+    return Rule.model_validate(base | kw, context={"groups": {"D5": ["CN", "MO", "KP"]}})
+
+
+def window(rules, start: str, end: str, **kw) -> compliance.Verdict:
+    compiled = compliance.compile_rules(rules, {"D5": ["CN", "MO", "KP"]})
+    return compliance.window_status(CHIP, kw.pop("destination", "CN"), dt.date.fromisoformat(start),
+                                    dt.date.fromisoformat(end), compiled, **kw)
+
+
+def test_a_rule_that_starts_between_order_and_delivery_counts():
+    # ordered 2025Q1 (from 1 January), delivered 2025Q2 (to 30 June): the 9 April rule is inside the window
+    assert window([rule()], "2025-01-01", "2025-06-30").status == "license-required"
+    # delivered in 2025Q1: the window ends on 31 March, before the rule
+    assert window([rule()], "2025-01-01", "2025-03-31").status == "allowed"
+    # a rule that ended on 1 February still covers the window's first days
+    assert window([rule(effective="2024-01-01", ends="2025-02-01", status="prohibited")], "2025-01-01",
+                  "2025-06-30").status == "prohibited"
+    assert window([rule(effective="2024-01-01", ends="2025-01-01", status="prohibited")], "2025-01-01",
+                  "2025-06-30").status == "allowed"
+
+
+def test_licence_terms_take_the_largest_fee_and_lag_and_the_smallest_approval():
+    rules = [rule(id="a", license={"fee_pct": 15, "lag_quarters": 1, "approval": 0.8}),
+             rule(id="b", effective="2025-05-01", license={"fee_pct": 25, "approval": 0.5}),
+             rule(id="c", effective="2026-01-01", license={"fee_pct": 90})]          # outside the window
+    v = window(rules, "2025-01-01", "2025-12-31")
+    assert v.status == "license-required" and v.license_rules == ("a", "b")
+    assert v.terms == compliance.Terms(fee_pct=25, lag_quarters=1, approval=0.5)
+
+
+def test_a_lag_moves_delivery_and_lengthens_the_window():
+    # lead 0 from 2025Q1: the window to 31 March sees rule a (from 1 March, lag 1); delivered in Q2,
+    # the window to 30 June also sees rule b (prohibited from 1 May)
+    rules = [rule(id="a", effective="2025-03-01", license={"lag_quarters": 1}),
+             rule(id="b", effective="2025-05-01", status="prohibited")]
+    compiled = compliance.compile_rules(rules, {})
+    got = compliance.offer_status(CHIP, "CN", "CN", "buy", 2025 * 4, 0, None, compiled)
+    assert got.verdict.status == "prohibited" and got.delay == 1
+    only_a = compliance.offer_status(CHIP, "CN", "CN", "buy", 2025 * 4, 0, None, compiled[:1])
+    assert only_a.verdict.status == "license-required" and only_a.delay == 1
+    assert only_a.verdict.terms.lag_quarters == 1
+
+
+def test_a_lease_window_runs_to_its_last_quarter_of_service():
+    leases = [rule(applies_to=["lease"], effective="2025-10-01", status="prohibited")]
+    compiled = compliance.compile_rules(leases, {})
+    two = compliance.offer_status(CHIP, "CN", "CN", "lease", 2025 * 4, 0, 2, compiled)      # Q1-Q2
+    four = compliance.offer_status(CHIP, "CN", "CN", "lease", 2025 * 4, 0, 4, compiled)     # Q1-Q4
+    assert two.verdict.status == "allowed" and four.verdict.status == "prohibited"
+    bought = compliance.offer_status(CHIP, "CN", "CN", "buy", 2025 * 4, 3, None, compiled)
+    assert bought.verdict.status == "allowed"              # the rule governs leases only
+
+
+def test_groups_star_exclusions_and_headquarters():
+    everywhere_but_china = rule(destinations=["*"], exclude_destinations=["CN"], effective="2025-05-13",
+                                status="prohibited")
+    assert window([everywhere_but_china], "2025-06-01", "2025-06-01", destination="MY").status == "prohibited"
+    assert window([everywhere_but_china], "2025-06-01", "2025-06-01").status == "allowed"
+    hq = rule(destinations=["*"], headquarters=["D5", "MO"], effective="2023-11-17")
+    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="CN").status == \
+        "license-required"
+    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="US").status == "allowed"
+    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="MO").status == \
+        "license-required"
+    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="CN",
+                  kind="lease").status == "allowed"
+    d5 = rule(destinations=["D5"])
+    assert window([d5], "2025-06-01", "2025-06-01", destination="KP").status == "license-required"
+    assert window([d5], "2025-06-01", "2025-06-01", destination="SG").status == "allowed"
+
+
+@pytest.mark.parametrize("clause, matches", [
+    ({"memory_bw_min_tbps": 4.0}, True), ({"memory_bw_min_tbps": 4.1}, False),
+    ({"memory_bw_below_tbps": 4.0}, False), ({"memory_bw_below_tbps": 6.5}, True),
+    ({"tag": "us-market"}, True), ({"tag": "cn-market"}, False),
+    ({"not_tag": "us-market"}, False), ({"not_tag": "cn-market"}, True),
+    ({"tag": "us-market", "memory_bw_below_tbps": 3.0}, False),
+])
+def test_v2_clauses(clause, matches):
+    assert compliance.clause_matches(Clause(**clause), CHIP) is matches
+    assert compliance.clause_matches(Clause(**clause), CHIP | {"tags": "a;us-market b"}) is matches
+
+
+def test_country_codes_in_any_case_and_groups_by_name():
+    r = rule(destinations=["cn", "d5"], origins=["us"], headquarters=["mo"])
+    assert r.destinations == ["CN", "D5"] and r.origins == ["US"] and r.headquarters == ["MO"]
+    with pytest.raises(ValueError, match="not an ISO 3166-1 alpha-2 country code"):
+        rule(destinations=["XX"])
+    with pytest.raises(ValueError, match="license terms apply only to status license-required"):
+        rule(status="prohibited", license={"fee_pct": 10})
