@@ -21,13 +21,6 @@ from planner.units import parse_money
 
 # ---------------------------------------------------------------- compare
 
-@dataclass
-class Comparison:
-    plans: list[Plan]
-    table: pd.DataFrame          # metric rows x scenario columns
-    differences: pd.DataFrame    # key, then one column per scenario
-
-
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -42,42 +35,87 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _labels(plans: list[Plan], paths: list[str]) -> list[str]:
-    names = [p.scenario for p in plans]
-    return [n if names.count(n) == 1 else f"{n} ({path})" for n, path in zip(names, paths)]
+def _labels(names: list[str], paths: list[str]) -> list[str]:
+    """Scenario names, told apart by their file when two share a name (or a file is given twice)."""
+    out = []
+    for i, (n, path) in enumerate(zip(names, paths, strict=True)):
+        label = n if names.count(n) == 1 else f"{n} ({path})"
+        if label in out:
+            label = f"{label} #{i + 1}"
+        out.append(label)
+    return out
 
 
-def compare(paths: list[str | Path], catalog: str | Path | None = None,
-            options: SolverOptions | None = None) -> Comparison:
-    """Solve each scenario exactly as ``gpuplan plan`` does and line up the results."""
+def plan_metrics(plan: Plan) -> dict[str, Any]:
+    """One scenario's row of a comparison: totals, cost per bought PFLOPS, domestic share, spend by
+    vendor and compute by category, site, country and kind at the last quarter."""
+    from planner.report import figures
+
+    t = plan.totals
+    row: dict[str, Any] = {"status": plan.status, "capex_usd": t["capex_usd"], "lease_usd": t.get("lease_usd", 0.0),
+                           "opex_usd": t["opex_usd"], "effective_pflops": t["effective_pflops"],
+                           "memory_tb": t["memory_tb"], "chips": t["chips"], "leased_chips": t.get("leased_chips", 0)}
+    if not plan.ok:
+        return row
+    f = figures(plan)
+    row.update(fleet_pflops=f.fleet_pflops, bought_pflops=f.purchased_pflops, leased_pflops=f.leased_pflops,
+               capex_per_bought_pflops_usd=f.capex_per_purchased_pflops,
+               lease_per_leased_pflops_usd=f.lease_per_leased_pflops, licence_dependent_usd=f.licence_usd)
+    by_cat = plan.capacity_by("category").iloc[-1]
+    total = float(by_cat.sum())
+    row["domestic_compute_share"] = float(by_cat.get("domestic", 0.0)) / total if total else 0.0
+    spend = plan.purchases.groupby("vendor")["cost_usd"].sum()
+    for vendor, usd in spend.items():
+        row[f"spend_{vendor}_usd"] = float(usd)
+    assert plan.data is not None
+    every = {"site": [s.name for s in plan.data.sites], "country": [s.country for s in plan.data.sites],
+             "kind": ["buy", "lease"]}
+    for key in ("site", "country", "kind"):
+        last = plan.capacity_by(key).iloc[-1]
+        for value in every[key]:
+            row[f"{key}_{value}_pflops"] = 0.0
+        for value, pflops in last.items():
+            row[f"{key}_{value}_pflops"] = float(pflops)
+    for cat, n in plan.purchases.groupby("category")["chips"].sum().items():
+        row[f"{cat}_chips"] = int(n)
+    return row
+
+
+def compare(paths: list[str | Path], catalog: str | Path | None = None, options: SolverOptions | None = None,
+            progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario
+    (indexed by a label unique among them), its metrics, and the :class:`Plan` in column ``plan``."""
     from planner.plan import solve
 
-    plans = [solve(p, catalog, options) for p in paths]
-    labels = _labels(plans, [str(p) for p in paths])
-    rows: dict[str, dict[str, Any]] = {}
-    for label, plan in zip(labels, plans):
-        t = plan.totals
-        col: dict[str, Any] = {
-            "status": plan.status, "capex_usd": t["capex_usd"], "opex_usd": t["opex_usd"],
-            "effective_pflops": t["effective_pflops"], "memory_tb": t["memory_tb"], "chips": t["chips"],
-            "capex_per_pflops_usd": t["capex_usd"] / t["effective_pflops"] if t["effective_pflops"] else None,
-        }
-        if plan.ok:
-            by_cat = plan.capacity_by("category").iloc[-1]
-            total = float(by_cat.sum())
-            col["domestic_compute_share"] = float(by_cat.get("domestic", 0.0)) / total if total else 0.0
-            for vendor, usd in plan.purchases.groupby("vendor")["cost_usd"].sum().items():
-                col[f"spend_{vendor}_usd"] = float(usd)
-            for cat, n in plan.purchases.groupby("category")["chips"].sum().items():
-                col[f"{cat}_chips"] = int(n)
-        rows[label] = col
-    table = pd.DataFrame(rows)
+    plans = []
+    for p in paths:
+        plans.append(solve(p, catalog, options))
+        if progress:
+            progress(1)
+    labels = _labels([p.scenario for p in plans], [str(p) for p in paths])
+    rows = [{"file": str(path), "scenario": plan.scenario, **plan_metrics(plan), "plan": plan}
+            for path, plan in zip(paths, plans, strict=True)]
+    frame = pd.DataFrame(rows, index=pd.Index(labels, name="label"))
+    frame = frame[[c for c in frame.columns if c != "plan"] + ["plan"]]
+    return frame
+
+
+def comparison_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """The comparison as metric rows by scenario columns (for the terminal and the workbook)."""
+    table = frame.drop(columns=["plan", "file", "scenario"]).T
     table.index.name = "metric"
-    flats = [_flat(p.data.scenario.model_dump(mode="json", exclude_none=True)) if p.data else {} for p in plans]
+    return table
+
+
+def input_differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """The scenario keys whose values differ, one column per scenario."""
+    labels = [str(x) for x in frame.index]
+    flats = [_flat(p.data.scenario.model_dump(mode="json", exclude_none=True)) if p.data else {}
+             for p in frame["plan"]]
     keys = sorted(set().union(*flats) - {"name"})
-    diff = [{"key": k, **{label: _show(f.get(k)) for label, f in zip(labels, flats)}}
+    diff = [{"key": k, **{label: _show(f.get(k)) for label, f in zip(labels, flats, strict=True)}}
             for k in keys if len({repr(f.get(k)) for f in flats}) > 1]
-    return Comparison(plans, table, pd.DataFrame(diff, columns=["key", *labels]))
+    return pd.DataFrame(diff, columns=["key", *labels])
 
 
 def _show(value: Any) -> Any:
@@ -116,16 +154,12 @@ def with_budget(scenario: Scenario, total: float) -> Scenario:
 
 
 def _point(data: ModelData, total: float, status: str, servers: np.ndarray | None) -> dict[str, Any]:
+    """A sweep point as plain data (what worker processes send back)."""
     if servers is None:
-        return {"total_usd": round(total, 2), "status": status, "totals": empty_totals(), "mix_pflops": {},
-                "_servers": None}
+        return {"total_usd": round(total, 2), "status": status, "totals": empty_totals(), "_servers": None}
     _, _, totals, _ = tabulate(data, servers)
-    plan = Plan("", data.scenario.objective, status, pd.DataFrame(), pd.DataFrame(), totals, data=data,
-                servers=servers)
-    mix = plan.capacity_by("category").iloc[-1]
     return {"total_usd": round(total, 2), "status": status,
-            "totals": {k: round_value(v, k) for k, v in totals.items()},
-            "mix_pflops": {k: round_value(v, "pflops") for k, v in mix.items()}, "_servers": servers}
+            "totals": {k: round_value(v, k) for k, v in totals.items()}, "_servers": servers}
 
 
 class _LiveSweep:
@@ -189,14 +223,19 @@ def _worker(args: tuple[dict[str, Any], str | None, str, SolverOptions, list[flo
     return _sweep_chunk(scenario, load_catalog(catalog_folder), options, budgets)
 
 
-def sweep(scenario: Scenario | str | Path, budgets: list[float], catalog: str | Path | Catalog | None = None,
-          options: SolverOptions | None = None, jobs: int = 1,
-          progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Solve the scenario at each total budget, reusing one live HiGHS model per worker.
+def sweep(scenario: Scenario | str | Path, budgets: list[float] | list[str] | list[float | str],
+          catalog: str | Path | Catalog | None = None, options: SolverOptions | None = None, jobs: int = 1,
+          progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Solve the scenario at each total budget (numbers or amounts such as ``"7B"``), reusing one live
+    HiGHS model per worker.
 
-    Returns ``{"total_usd", "status", "totals", "mix_pflops"}`` per budget, in the order given.
+    Returns one row per budget, in the order given: ``total_usd``, ``status``, the totals, the
+    effective PFLOPS at the last quarter by chip category with the old fleet in ``fleet_pflops``
+    (``<category>_pflops``), and the :class:`Plan` in column ``plan``. The plans do not depend on
+    ``jobs``.
     """
-    from planner.plan import catalog_for
+    from planner.model.data import budget_fields, prepare
+    from planner.plan import catalog_for, plan_from_servers
     from planner.scenario import check_references
 
     if not isinstance(scenario, Scenario):
@@ -204,20 +243,51 @@ def sweep(scenario: Scenario | str | Path, budgets: list[float], catalog: str | 
     options = options or SolverOptions()
     if options.solver != "highs":
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
+    amounts = [_amount(b) for b in budgets]
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
-    order = sorted(range(len(budgets)), key=lambda i: budgets[i])
-    ascending = [budgets[i] for i in order]
+    order = sorted(range(len(amounts)), key=lambda i: amounts[i])
+    ascending = [amounts[i] for i in order]
     tick = (lambda: progress(1)) if progress else None
     if jobs <= 1 or len(ascending) < 2:
         points = _sweep_chunk(scenario, cat, options, ascending, tick)
     else:
         points = _parallel(scenario, cat, options, ascending, jobs, progress)
     points = _keep_monotone(scenario, cat, options, points)
-    result: list[dict[str, Any]] = [{}] * len(budgets)
+    base = prepare(scenario, cat)
+    rows: list[dict[str, Any]] = [{}] * len(amounts)
     for i, p in zip(order, points, strict=True):
-        result[i] = {k: v for k, v in p.items() if k != "_servers"}
-    return result
+        moved = with_budget(scenario, p["total_usd"])
+        data = replace(base, scenario=moved, **budget_fields(moved))
+        plan = plan_from_servers(data, p["_servers"], p["status"]) if p["_servers"] is not None else None
+        mix = plan.capacity_by("category", fleet_apart=True).iloc[-1] if plan is not None else pd.Series(dtype=float)
+        rows[i] = {"total_usd": p["total_usd"], "status": p["status"], **p["totals"],
+                   **{f"{k}_pflops": round_value(v, "pflops") for k, v in mix.items()}, "plan": plan}
+    frame = pd.DataFrame(rows)
+    mix_cols = sorted(c for c in frame.columns if c.endswith("_pflops") and c != "effective_pflops")
+    frame[mix_cols] = frame[mix_cols].fillna(0.0)
+    return frame[[c for c in frame.columns if c not in mix_cols + ["plan"]] + mix_cols + ["plan"]]
+
+
+def sweep_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A sweep as JSON points: ``{"total_usd", "status", "totals", "mix_pflops"}``."""
+    from planner.results import empty_totals
+
+    keys = list(empty_totals())
+    out = []
+    for rec in frame.to_dict("records"):
+        mix = {k.removesuffix("_pflops"): v for k, v in rec.items()
+               if k.endswith("_pflops") and k != "effective_pflops" and rec["plan"] is not None}
+        out.append({"total_usd": rec["total_usd"], "status": rec["status"],
+                    "totals": {k: rec[k] for k in keys}, "mix_pflops": mix})
+    return out
+
+
+def _amount(value: float | str) -> float:
+    try:
+        return parse_money(value)
+    except ValueError as exc:
+        raise InputError(str(exc), key="budgets") from None
 
 
 def _parallel(scenario: Scenario, cat: Catalog, options: SolverOptions, ascending: list[float], jobs: int,

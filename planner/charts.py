@@ -6,7 +6,8 @@ from pathlib import Path
 
 from planner.fileio import atomic_path
 
-CATEGORY_COLOURS = {"domestic": "#c0392b", "export-compliant": "#2e86c1", "full-spec": "#7f8c8d"}
+CATEGORY_COLOURS = {"fleet": "#bdc3c7", "domestic": "#c0392b", "export-compliant": "#2e86c1",
+                    "full-spec": "#2c3e50"}
 
 
 def frontier_png(points: list[dict], scenario: str, path: Path) -> None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from planner.errors import InputError, PlannerError, SolverError
+
+if TYPE_CHECKING:
+    from planner.model.solve import SolverOptions
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -51,10 +57,26 @@ def solver_options(fn):
     return fn
 
 
-def _options(solver: str, time_limit: float | None, mip_gap: float):
+def _options(solver: str, time_limit: float | None, mip_gap: float) -> SolverOptions:
     from planner.model.solve import SolverOptions
 
     return SolverOptions(solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+
+
+CATALOG = click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
+                       help="Catalog folder (overrides the scenario's `catalog`; default catalogs/default).")
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (hidden when stderr is not a terminal); yields ``advance(n)``."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(label, total=max(total, 1))
+        yield lambda n: bar.advance(task, n)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,12 +87,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Catalog folder (overrides the scenario's `catalog`).")
+@CATALOG
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="table: terminal report; json: the contract's JSON; csv: the purchase schedule.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json.")
+              help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json (an infeasible plan "
+                   "writes its diagnosis).")
 @click.option("--write-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the model solved (first stage for max-compute) to FILE.mps or FILE.lp.")
 @click.option("--robust", "robust_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -93,16 +115,13 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write
                              key="--write-model")
         from planner.stress import robust_plan
 
-        result = robust_plan(scenario, robust_file, catalog, _options(solver, time_limit, mip_gap))
+        with progress_bar("robust plan", 2) as advance:
+            result = robust_plan(scenario, robust_file, catalog, _options(solver, time_limit, mip_gap))
+            advance(2)
     else:
         result = solve(scenario, catalog, _options(solver, time_limit, mip_gap), write_model)
-    if result.message and not result.ok:
-        click.echo(f"gpuplan: {result.message}", err=True)
     if out is not None:
-        if result.ok:
-            write_plan(result, out)
-        else:
-            click.echo(f"gpuplan: no plan ({result.status}); {out} not written", err=True)
+        write_plan(result, out)
     if fmt == "json":
         click.echo(plan_json(result), nl=False)
     elif fmt == "csv":
@@ -113,13 +132,16 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write
         from planner.render import console, plan_report
 
         plan_report(result, console())
+    if result.message and fmt != "table":
+        click.echo(f"gpuplan: {result.message}", err=True)
     sys.exit(0 if result.ok else 1)
 
 
 @main.command("explain")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@CATALOG
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: terminal report; json: binding, marginal, not_bought, limits, notes.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the plan workbook (.xlsx) with Explain sheets.")
 @solver_options
@@ -127,7 +149,7 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write
 def explain_cmd(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, solver: str,
                 time_limit: float | None, mip_gap: float) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
-    from planner.explain import explain_plan
+    from planner.explain import explain_plan, marginal_steps
     from planner.export import check_out
     from planner.plan import solve
 
@@ -135,28 +157,31 @@ def explain_cmd(scenario: Path, catalog: Path | None, fmt: str, out: Path | None
         check_out(out, (".xlsx",))
     options = _options(solver, time_limit, mip_gap)
     solved = solve(scenario, catalog, options)
-    result = explain_plan(solved, options)
-    if out is not None and solved.ok:
+    steps = marginal_steps(solved.data, solved) + 2 if solved.data is not None else 1
+    with progress_bar(f"explaining {solved.scenario}", steps) as advance:
+        result = explain_plan(solved, options, progress=advance)
+    if out is not None:
         from planner.workbook import write_plan_workbook
 
-        write_plan_workbook(solved, out, explain=result)
+        write_plan_workbook(solved, out, explain=result.frames())
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         from planner.render import console, explain_report
 
         explain_report(result, console())
-    sys.exit(0 if result["status"] in ("optimal", "feasible") else 1)
+    sys.exit(0 if result.status in ("optimal", "feasible") else 1)
 
 
 @main.command("stress")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--shocks", "shocks_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Shock file (YAML): see budgets/shocks/.")
-@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@CATALOG
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: terminal report; json: every figure.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a workbook (.xlsx): exposure, stranded orders, recovery, branches.")
+              help="Also write a workbook (.xlsx): exposure, stranded orders, changed orders, branches.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG chart of effective PFLOPS over quarters per branch.")
 @click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
@@ -166,45 +191,42 @@ def stress_cmd(scenario: Path, shocks_file: Path, catalog: Path | None, fmt: str
                plot: Path | None, no_robust: bool, solver: str, time_limit: float | None, mip_gap: float) -> None:
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
     from planner.export import check_out
-    from planner.stress import stress
+    from planner.shocks import load_shocks
+    from planner.stress import exposure_frame, rounded, stress
 
     if out is not None:
         check_out(out, (".xlsx",))
     if plot is not None:
         check_out(plot, (".png",))
-    result = stress(scenario, shocks_file, catalog, _options(solver, time_limit, mip_gap), not no_robust)
+    shocks = load_shocks(shocks_file)
+    solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
+    with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
+        result = rounded(stress(scenario, shocks, catalog, _options(solver, time_limit, mip_gap), not no_robust,
+                                progress=advance))
+    exposure = exposure_frame(result)
     if out is not None:
         from planner.workbook import write_stress_workbook
 
-        write_stress_workbook(result, out)
+        write_stress_workbook(result, exposure, out)
     if plot is not None:
         from planner.charts import branches_png
 
         branches_png(result, plot)
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2, default=_json_default))
+        click.echo(json.dumps(result, indent=2))
     else:
         from planner.render import console, stress_report
 
-        stress_report(result, console())
+        stress_report(result, exposure, console())
     sys.exit(0 if result["base"]["status"] in ("optimal", "feasible") else 1)
-
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @main.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Catalog folder for every scenario (overrides their `catalog`).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: side by side; json: each plan's JSON.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a workbook (.xlsx) with the comparison and each schedule.")
 @solver_options
@@ -212,34 +234,38 @@ def _json_default(value):
 def compare_cmd(scenarios: tuple[Path, ...], catalog: Path | None, fmt: str, out: Path | None, solver: str,
                 time_limit: float | None, mip_gap: float) -> None:
     """Solve several scenarios and show them side by side, with what differs in their inputs."""
-    from planner.analysis import compare
+    from planner.analysis import compare, comparison_metrics, input_differences
     from planner.export import check_out
 
     if out is not None:
         check_out(out, (".xlsx",))
-    comparison = compare(list(scenarios), catalog, _options(solver, time_limit, mip_gap))
+    with progress_bar("comparing", len(scenarios)) as advance:
+        frame = compare(list(scenarios), catalog, _options(solver, time_limit, mip_gap), progress=advance)
+    plans, metrics, differences = list(frame["plan"]), comparison_metrics(frame), input_differences(frame)
     if out is not None:
         from planner.workbook import write_compare_workbook
 
-        write_compare_workbook(comparison, out)
+        write_compare_workbook(metrics, differences, plans, [str(x) for x in frame.index], out)
     if fmt == "json":
-        click.echo(json.dumps({"scenarios": [p.to_dict() for p in comparison.plans]}, indent=2))
+        click.echo(json.dumps({"scenarios": [p.to_dict() for p in plans]}, indent=2))
     else:
         from planner.render import comparison_tables, console
 
         con = console()
-        for table in comparison_tables(comparison):
+        for table in comparison_tables(metrics, differences, con):
             con.print(table)
-    sys.exit(0 if all(p.ok for p in comparison.plans) else 1)
+    sys.exit(0 if all(p.ok for p in plans) else 1)
 
 
 @main.command("sweep")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--budget", "budget_range", required=True, help="FROM:TO:N, e.g. 3B:10B:8 (K/M/B suffixes).")
-@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--budget", "budget_range", required=True,
+              help="FROM:TO:N, e.g. 3B:10B:8 (K/M/B suffixes, 7e9 or 7,000,000,000).")
+@CATALOG
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (spawned, one HiGHS thread each).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+              help="Worker processes (spawned, one HiGHS thread each); the plans do not depend on it.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: one row per budget; json: the points.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG chart of the frontier (PFLOPS against budget, by category).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -249,10 +275,7 @@ def compare_cmd(scenarios: tuple[Path, ...], catalog: Path | None, fmt: str, out
 def sweep_cmd(scenario: Path, budget_range: str, catalog: Path | None, jobs: int, fmt: str, plot: Path | None,
               out: Path | None, solver: str, time_limit: float | None, mip_gap: float) -> None:
     """Solve SCENARIO at N total budgets from FROM to TO (per-quarter budgets scale in proportion)."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from planner.analysis import parse_range, sweep
+    from planner.analysis import parse_range, sweep, sweep_points
     from planner.export import check_out
     from planner.scenario import load_scenario
 
@@ -262,10 +285,9 @@ def sweep_cmd(scenario: Path, budget_range: str, catalog: Path | None, jobs: int
     if out is not None:
         check_out(out, (".xlsx",))
     loaded = load_scenario(scenario)
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"sweeping {loaded.name}", total=len(budgets))
-        points = sweep(loaded, budgets, catalog, _options(solver, time_limit, mip_gap), jobs,
-                       progress=lambda n: bar.advance(task, n))
+    with progress_bar(f"sweeping {loaded.name}", len(budgets)) as advance:
+        frame = sweep(loaded, budgets, catalog, _options(solver, time_limit, mip_gap), jobs, progress=advance)
+    points = sweep_points(frame)
     if plot is not None:
         from planner.charts import frontier_png
 
@@ -273,13 +295,14 @@ def sweep_cmd(scenario: Path, budget_range: str, catalog: Path | None, jobs: int
     if out is not None:
         from planner.workbook import write_sweep_workbook
 
-        write_sweep_workbook(loaded.name, points, out)
+        write_sweep_workbook(loaded.name, frame.drop(columns=["plan"]), out)
     if fmt == "json":
         click.echo(json.dumps({"points": points}, indent=2))
     else:
         from planner.render import console, sweep_table
 
-        console().print(sweep_table(loaded.name, points))
+        con = console()
+        con.print(sweep_table(loaded.name, points, con))
 
 
 CATALOG_DIR = click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -304,13 +327,37 @@ def _date(value: str | None):
         raise click.BadParameter(str(exc), param_hint="--date") from None
 
 
-def _destination(value: str) -> str:
-    from planner.countries import ISO_ALPHA2
+def _country(value: str | None, option: str) -> str | None:
+    """A country code in any case, upper-cased."""
+    if value is None:
+        return None
+    from planner.countries import country_code
 
-    if value not in ISO_ALPHA2:
-        raise click.BadParameter(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US)",
-                                 param_hint="--destination")
-    return value
+    try:
+        return country_code(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _folder(folder: Path | None, catalog: Path | None) -> Path | None:
+    if folder is not None and catalog is not None and folder != catalog:
+        raise InputError(f"two catalog folders given ({folder} and --catalog {catalog}); give one", key="--catalog")
+    return catalog if catalog is not None else folder
+
+
+CATALOG_OPTION = click.option("--catalog", "catalog_opt", type=click.Path(file_okay=False, path_type=Path),
+                              default=None, help="Catalog folder (the same as FOLDER; default catalogs/default).")
+WHO = [click.option("--destination", required=True, help="ISO country code where the chips are deployed (any case)."),
+       click.option("--headquarters", default=None,
+                    help="ISO country code of the buyer's headquarters (default: the destination)."),
+       click.option("--kind", type=click.Choice(["buy", "lease"]), default="buy", show_default=True,
+                    help="buy: chips shipped to the destination; lease: capacity rented there.")]
+
+
+def who_options(fn):
+    for option in reversed(WHO):
+        fn = option(fn)
+    return fn
 
 
 @main.group()
@@ -320,14 +367,15 @@ def catalog() -> None:
 
 @catalog.command()
 @CATALOG_DIR
+@CATALOG_OPTION
 @reports_errors
-def validate(folder: Path | None) -> None:
+def validate(folder: Path | None, catalog_opt: Path | None) -> None:
     """List every problem in a catalog folder (exit 2 when there is any)."""
     from planner.catalog import load_catalog
 
     problems: list[InputError] = []
     try:
-        cat = load_catalog(folder, collect=problems)
+        cat = load_catalog(_folder(folder, catalog_opt), collect=problems)
     except InputError as exc:      # a problem that stops reading (missing file or columns)
         problems.append(exc)
         cat = None
@@ -342,13 +390,15 @@ def validate(folder: Path | None) -> None:
 
 @catalog.command()
 @CATALOG_DIR
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@CATALOG_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
+              help="table: terminal tables; json; csv: the chip figures.")
 @reports_errors
-def show(folder: Path | None, fmt: str) -> None:
+def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
     """Chips with the figures a buyer compares, and the units offered per quarter."""
     from planner.catalog_report import chip_figures, offers_by_quarter
 
-    cat = _catalog(folder)
+    cat = _catalog(_folder(folder, catalog_opt))
     figures, offers = chip_figures(cat), offers_by_quarter(cat)
     if fmt == "json":
         click.echo(json.dumps({"chips": _records(figures),
@@ -361,9 +411,9 @@ def show(folder: Path | None, fmt: str) -> None:
     else:
         from planner.render import catalog_tables, console
 
-        out = console()
-        for table in catalog_tables(figures, offers):
-            out.print(table)
+        con = console()
+        for table in catalog_tables(figures, offers, con):
+            con.print(table)
 
 
 def _records(df) -> list[dict]:
@@ -376,45 +426,58 @@ def _records(df) -> list[dict]:
 
 @catalog.command("compliance")
 @CATALOG_DIR
-@click.option("--destination", required=True, help="ISO country code where the chips are deployed.")
+@CATALOG_OPTION
+@who_options
 @click.option("--date", "on", default=None, help="YYYY-MM-DD (default: today).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: terminal table; json.")
 @reports_errors
-def compliance_cmd(folder: Path | None, destination: str, on: str | None, fmt: str) -> None:
-    """The export status of every chip for a destination on a date, and the rules behind it."""
+def compliance_cmd(folder: Path | None, catalog_opt: Path | None, destination: str, headquarters: str | None,
+                   kind: str, on: str | None, fmt: str) -> None:
+    """The export status of every chip for a destination, buyer and kind of offer on a date, with the
+    rules and licence terms behind it."""
     from planner.catalog_report import compliance_listing
 
-    listing = compliance_listing(_catalog(folder), _destination(destination), _date(on))
+    listing = compliance_listing(_catalog(_folder(folder, catalog_opt)), _country(destination, "--destination"),
+                                 _date(on), _country(headquarters, "--headquarters"), kind)
     if fmt == "json":
-        click.echo(json.dumps({**listing, "chips": [{k: c[k] for k in ("sku", "model", "tpp", "pd", "status",
-                                                                        "rules")} for c in listing["chips"]]},
-                              indent=2))
+        keys = ("sku", "model", "tpp", "pd", "status", "rules", "license")
+        click.echo(json.dumps({k: v for k, v in listing.items() if k != "unnamed"}
+                              | {"chips": [{k: c[k] for k in keys} for c in listing["chips"]]}, indent=2))
     else:
         from planner.render import compliance_table, console
 
-        console().print(compliance_table(listing))
+        con = console()
+        con.print(compliance_table(listing, con))
 
 
 @catalog.command()
 @CATALOG_DIR
-@click.option("--destination", required=True, help="ISO country code where the chips are deployed.")
+@CATALOG_OPTION
+@who_options
 @click.option("--sku", default=None, help="Only this chip.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: terminal table; json.")
 @reports_errors
-def timeline(folder: Path | None, destination: str, sku: str | None, fmt: str) -> None:
-    """The dates on which each chip's status changes for a destination."""
+def timeline(folder: Path | None, catalog_opt: Path | None, destination: str, headquarters: str | None, kind: str,
+             sku: str | None, fmt: str) -> None:
+    """The dates on which each chip's status changes for a destination, buyer and kind of offer."""
     from planner.catalog_report import timeline as build
 
-    cat = _catalog(folder)
+    cat = _catalog(_folder(folder, catalog_opt))
     if sku is not None and sku not in cat.chips.index:
         raise InputError(f"sku {sku!r} is not in {cat.folder / 'chips.csv'}", key="--sku")
-    rows = build(cat, _destination(destination), sku)
+    dest = _country(destination, "--destination")
+    assert dest is not None
+    hq = _country(headquarters, "--headquarters") or dest
+    rows = build(cat, dest, sku, hq, kind)
     if fmt == "json":
-        click.echo(json.dumps({"destination": destination, "changes": rows}, indent=2))
+        click.echo(json.dumps({"destination": dest, "headquarters": hq, "kind": kind, "changes": rows}, indent=2))
     else:
         from planner.render import console, timeline_table
 
-        console().print(timeline_table(destination, rows))
+        con = console()
+        con.print(timeline_table(dest, rows, con))
 
 
 @catalog.command("import-epoch")

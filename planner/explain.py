@@ -1,34 +1,98 @@
 """Why the plan is what it is: binding constraints, marginal values, and chips not bought.
 
-Marginal values come two ways and both are reported. *Dual-based*: every decision is a
-whole number of servers, so fixing the integers leaves no LP to price; the duals are taken
-from the LP relaxation of the model (they are local: valid while the LP basis holds).
-*Re-solved*: the limit is moved and the model solved again, as an LP (agrees with the dual
-while the basis does not change) and as the MILP (what the plan would really gain).
+Marginal values come three ways and all are reported. *Dual*: every decision is a whole number
+of servers, so fixing the integers leaves no LP to price; the duals come from the LP relaxation
+of the model (local: valid while the LP basis holds). *Re-solved*: the limit is moved and the
+model solved again at a tight gap, as an LP (agrees with the dual while the basis does not
+change) and as the MILP (what the plan would really gain). Relaxing a limit can never lose, and
+the MILP can never gain more than the relaxed LP allows: figures past those bounds by solver
+tolerance are clamped and flagged "within solver tolerance".
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from planner.catalog import Catalog
 from planner.model.build import LE, Model, Part, build
 from planner.model.data import ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
-from planner.model.linear import FloatArray
+from planner.model.linear import FloatArray, Sense
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
 from planner.plan import catalog_for, solve
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
 
-NOTE = ("Dual-based figures come from the LP relaxation (all decisions are whole servers, so the LP with "
-        "the integers fixed has nothing left to price); they are local, valid while the LP basis does not "
-        "change. Re-solved figures move the limit and solve again: as an LP (matches the dual while the basis "
-        "holds) and as the MILP (what the plan really gains).")
+NOTE = ("Dual figures come from the LP relaxation (all decisions are whole servers, so the LP with the "
+        "integers fixed has nothing left to price); they are local, valid while the LP basis does not change. "
+        "Re-solved figures move the limit and solve again at a MIP gap of 1e-6: as an LP (matches the dual while "
+        "the basis holds) and as the MILP (what the plan really gains).")
+TIGHT_GAP = 1e-6
+MARGINAL_COLUMNS = ["what", "unit", "dual", "lp_resolved", "milp_resolved", "note"]
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Explanation:
+    """The answer of ``gpuplan explain``, as tables (``to_dict()`` gives its JSON)."""
+
+    scenario: str
+    status: str
+    objective: str
+    unit: str
+    limits: list[str]
+    notes: list[str] = field(default_factory=lambda: [NOTE])
+    binding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["family", "constraint", "slack", "binding"]))
+    marginal: pd.DataFrame | None = None
+    not_bought: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "reason"]))
+    diagnosis: dict[str, Any] | None = None
+
+    def headline(self) -> str | None:
+        """"The next $1B buys ..." from the re-solved MILP, when the budget was moved."""
+        if self.marginal is None or not len(self.marginal):
+            return None
+        first = self.marginal.iloc[0]
+        if not str(first["what"]).startswith("extra $1B") or first["milp_resolved"] is None \
+                or pd.isna(first["milp_resolved"]):
+            return None
+        unit = str(first["unit"]).split(" per")[0]
+        if self.objective == "max-compute":
+            return (f"The next $1B buys {first['milp_resolved']:,.1f} {unit} "
+                    f"(dual estimate {first['dual']:,.1f}).")
+        return f"The next $1B changes the cost by ${first['milp_resolved']:,.0f} (dual estimate ${first['dual']:,.0f})."
+
+    def to_dict(self) -> dict[str, Any]:
+        def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+            if df is None:
+                return []
+            out = []
+            for r in df.to_dict("records"):
+                out.append({k: (None if isinstance(v, float) and math.isnan(v) else
+                                round(v, 6) + 0.0 if isinstance(v, float) else v) for k, v in r.items()})
+            return out
+
+        out: dict[str, Any] = {"scenario": self.scenario, "status": self.status, "objective": self.objective,
+                               "unit": self.unit, "notes": self.notes, "limits": self.limits}
+        if self.marginal is None:
+            out["diagnosis"] = self.diagnosis
+            return out
+        out["binding"] = records(self.binding)
+        out["marginal"] = records(self.marginal)
+        out["not_bought"] = [{k: v for k, v in r.items() if v is not None} for r in records(self.not_bought)]
+        return out
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The explanation as tables for a workbook's Explain sheets."""
+        marginal = self.marginal if self.marginal is not None else pd.DataFrame(columns=MARGINAL_COLUMNS)
+        return {"Explain": marginal, "Explain binding": self.binding, "Explain not bought": self.not_bought}
 
 
 def _goal(part: Part) -> Goal:
@@ -52,24 +116,52 @@ def _duals(model: Model, result: Outcome) -> dict[RowKey, float]:
 
 
 def _reduced(model: Model, result: Outcome) -> FloatArray:
-    """Reduced cost per usable offer (in the objective's own sense)."""
+    """Reduced cost per usable option (in the objective's own sense)."""
     if result.col_duals is None:
         return np.zeros(len(model.main.cols))
     return np.asarray(result.col_duals[model.main.cols], dtype=np.float64)
 
 
-def _delta(data: ModelData, base: tuple[float | None, float | None], options: SolverOptions,
-           **changes: Any) -> tuple[float | None, float | None]:
-    """(LP, MILP) change of the first-stage objective when the data change."""
-    moved = replace(data, **changes)
-    out = []
-    for mip, before in zip((False, True), base, strict=True):
-        value, _, _ = _stage1(moved, options, mip)
-        out.append(None if value is None or before is None else value - before)
-    return out[0], out[1]
+@dataclass
+class _Context:
+    data: ModelData
+    options: SolverOptions
+    base: tuple[float | None, float | None]       # (LP, MILP) stage-1 values
+    progress: Progress | None
+
+    @property
+    def sense(self) -> Sense:
+        return Sense.MAXIMIZE if self.data.scenario.objective == "max-compute" else Sense.MINIMIZE
+
+    def delta(self, **changes: Any) -> tuple[float | None, float | None, str]:
+        """(LP, MILP) change of the stage-1 objective when the data change, clamped to what relaxing a
+        limit can do (never worse; the MILP never better than the relaxed LP), with a note when clamped."""
+        moved = replace(self.data, **changes)
+        values = []
+        for mip in (False, True):
+            value, _, _ = _stage1(moved, self.options, mip)
+            values.append(value)
+            if self.progress:
+                self.progress(1)
+        (lp_old, mip_old), (lp_new, mip_new) = self.base, values
+        if None in (lp_old, mip_old, lp_new, mip_new):
+            return None, None, "no plan after the change"
+        assert lp_old is not None and mip_old is not None and lp_new is not None and mip_new is not None
+        sign = 1.0 if self.sense == Sense.MAXIMIZE else -1.0          # gains are positive in this sign
+        lp, mip = sign * (lp_new - lp_old), sign * (mip_new - mip_old)
+        bound = sign * (lp_new - mip_old)                               # the MILP cannot beat the relaxed LP
+        tol = 10 * self.options.mip_gap * max(abs(mip_old), 1.0) + 1e-6
+        note = ""
+        if lp < 0:
+            lp, note = 0.0, "within solver tolerance" if -lp <= tol else "relaxed LP lost (check the model)"
+        if mip < 0 and -mip <= tol:
+            mip, note = 0.0, "within solver tolerance"
+        if mip > bound and mip - bound <= tol:
+            mip, note = bound, "within solver tolerance"
+        return sign * lp, sign * mip, note
 
 
-def binding(plan: Plan) -> list[dict[str, Any]]:
+def binding(plan: Plan) -> pd.DataFrame:
     """Every constraint of the solved plan with its slack in the user's units; supply caps of
     offers bought out are listed too."""
     data = plan.data
@@ -81,60 +173,76 @@ def binding(plan: Plan) -> list[dict[str, Any]]:
     for row in model.rows:
         slack = row.slack(x)
         smallest = float(np.min(np.abs(row.lin.coef))) if len(row.lin) else 0.0
-        rhs = abs(row.rhs)
-        out.append({"family": row.key.family.value, "constraint": row.description, "slack": round(slack, 6),
-                    "binding": bool(slack <= max(1e-6, 1e-9 * rhs) or (row.sense == LE and slack < smallest))})
+        out.append({"family": row.key.family.value, "constraint": row.description, "slack": round(slack, 6) + 0.0,
+                    "binding": bool(slack <= max(1e-6, 1e-9 * abs(row.rhs)) or
+                                    (row.sense == LE and slack < smallest))})
     o = data.offers
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
     for i in np.flatnonzero((taken >= o["max_servers"].to_numpy()) & ~o["offer_id"].duplicated().to_numpy()):
-        out.append({"family": "supply", "constraint": f"{o['sku'].iat[i]} via {o['channel'].iat[i]} in "
-                    f"{data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} chips offered",
-                    "slack": 0.0, "binding": True})
-    return out
+        out.append({"family": "supply", "constraint": f"{o['sku'].iat[i]} {o['kind'].iat[i]} via "
+                    f"{o['channel'].iat[i]} in {data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} "
+                    "chips offered", "slack": 0.0, "binding": True})
+    return pd.DataFrame(out, columns=["family", "constraint", "slack", "binding"])
 
 
-def explain(scenario: Scenario | str, catalog=None, options: SolverOptions | None = None) -> dict[str, Any]:
+def explain(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None = None,
+            options: SolverOptions | None = None, progress: Progress | None = None) -> Explanation:
     """Solve the scenario and explain the plan (see the module docstring)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     options = options or SolverOptions()
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
-    return explain_plan(solve(scenario, cat, options), options)
+    return explain_plan(solve(scenario, cat, options), options, progress)
 
 
-def explain_plan(plan: Plan, options: SolverOptions | None = None) -> dict[str, Any]:
+def explain_plan(plan: Plan, options: SolverOptions | None = None, progress: Progress | None = None) -> Explanation:
     """The explanation of a solved plan: binding constraints, marginal values, chips not bought."""
     assert plan.data is not None
     options = options or SolverOptions()
     scenario = plan.data.scenario
-    out: dict[str, Any] = {"scenario": scenario.name, "status": plan.status, "objective": scenario.objective,
-                           "unit": "effective PFLOPS" if scenario.objective == "max-compute" else "USD",
-                           "notes": [NOTE], "limits": plan.limits}
+    out = Explanation(scenario.name, plan.status, scenario.objective,
+                      "effective PFLOPS" if scenario.objective == "max-compute" else "USD", plan.limits)
     if not plan.ok:
-        out["diagnosis"] = plan.diagnosis
+        out.diagnosis = plan.diagnosis
         return out
     data = plan.data
-    lp_value, lp_model, lp_result = _stage1(data, options, mip=False)
-    mip_value, _, _ = _stage1(data, options, mip=True)
+    tight = replace(options, mip_gap=min(options.mip_gap, TIGHT_GAP))
+    lp_value, lp_model, lp_result = _stage1(data, tight, mip=False)
+    mip_value, _, _ = _stage1(data, tight, mip=True)
+    ctx = _Context(data, tight, (lp_value, mip_value), progress)
     duals, reduced = _duals(lp_model, lp_result), _reduced(lp_model, lp_result)
-    base = (lp_value, mip_value)
-    out["binding"] = binding(plan)
-    out["marginal"] = _marginals(data, lp_model, lp_result, duals, reduced, base, plan, options)
-    out["not_bought"] = _not_bought(data, lp_model, duals, plan)
+    out.binding = binding(plan)
+    out.marginal = pd.DataFrame(_marginals(ctx, lp_model, lp_result, duals, reduced, plan), columns=MARGINAL_COLUMNS)
+    out.not_bought = pd.DataFrame(_not_bought(data, lp_model, duals, plan),
+                                  columns=["sku", "reason", "entry_price_usd", "price_usd"])
     return out
 
 
-def _entry(what: str, unit: str, dual: float | None, lp: float | None, mip: float | None,
+def marginal_steps(data: ModelData, plan: Plan) -> int:
+    """How many re-solves :func:`explain_plan` makes (for a progress bar)."""
+    caps = sum(c is not None for s in data.sites for c in s.caps)
+    o = data.offers
+    out = 0
+    if plan.servers is not None and len(o):
+        taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).sum()
+        first = o.drop_duplicates("offer_id").set_index("offer_id")["max_servers"]
+        out = int((taken.reindex(first.index).to_numpy() >= first.to_numpy()).sum())
+    budget = data.total_budget is not None or data.budget_per_period is not None
+    leases = bool(len(o)) and bool((o["kind"] == "lease").any())
+    return 2 * (int(budget) + caps + out + len(data.scenario.policy.shares) + int(leases))
+
+
+def _entry(what: str, unit: str, dual: float | None, lp: float | None, mip: float | None, note: str = "",
            scale: float = 1.0) -> dict[str, Any]:
-    def r(x):
+    def r(x: float | None) -> float | None:
         return None if x is None else round(x * scale, 6) + 0.0   # + 0.0 turns -0.0 into 0.0
-    return {"what": what, "unit": unit, "dual": r(dual), "lp_resolved": r(lp), "milp_resolved": r(mip)}
+    return {"what": what, "unit": unit, "dual": r(dual), "lp_resolved": r(lp), "milp_resolved": r(mip), "note": note}
 
 
-def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray,
-               base: tuple[float | None, float | None], plan: Plan,
-               options: SolverOptions) -> list[dict[str, Any]]:
+def _marginals(ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray,
+               plan: Plan) -> list[dict[str, Any]]:
+    data = ctx.data
     unit = "PFLOPS" if data.scenario.objective == "max-compute" else "USD of cost"
     out = []
     step = 1e9
@@ -155,9 +263,10 @@ def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKe
                 row = model.row(Family.BUDGET_CUMULATIVE if carry else Family.BUDGET_PERIOD, period=name)
                 extra = (running if carry else data.budget_per_period[p]) * (factor - 1)
                 dual += duals.get(row.key, 0.0) * extra
-        lp, mip = _delta(data, base, options, **changes)
+        lp, mip, note = ctx.delta(**changes)
         out.append(_entry("extra $1B of total budget (per-quarter budgets scaled in proportion)",
-                          f"{unit} per $1B", dual, lp, mip))
+                          f"{unit} per $1B", dual, lp, mip, note))
+    x = plan.servers
     for k, site in enumerate(data.sites):
         for p, name in enumerate(data.periods):
             cap = site.caps[p]
@@ -166,10 +275,13 @@ def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKe
             caps = list(site.caps)
             caps[p] = cap + 1.0
             sites = [replace(s, caps=caps) if j == k else s for j, s in enumerate(data.sites)]
-            lp, mip = _delta(data, base, options, sites=sites)
+            lp, mip, note = ctx.delta(sites=sites)
+            row = model.row(Family.POWER, period=name, site=site.name)
+            if x is not None and (mip is None or abs(mip) < 1e-9) and abs(duals.get(row.key, 0.0)) < 1e-9:
+                continue                              # a cap with room: no value, no row
             where = f"at {site.name} " if len(data.sites) > 1 else "of site power "
-            out.append(_entry(f"extra MW {where}in {name}", f"{unit} per MW",
-                              duals.get(model.row(Family.POWER, period=name, site=site.name).key, 0.0), lp, mip))
+            out.append(_entry(f"extra MW {where}in {name}", f"{unit} per MW", duals.get(row.key, 0.0), lp, mip,
+                              note))
     o = data.offers
     assert plan.servers is not None
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
@@ -184,16 +296,15 @@ def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKe
         offers = o.copy()
         same = (offers["offer_id"] == offer_id).to_numpy()
         offers.loc[same, "max_servers"] += extra_servers
-        lp, mip = _delta(data, base, options, offers=offers)
+        lp, mip, note = ctx.delta(offers=offers)
         scale = 1000 / (extra_servers * cps)
         shared = model.find(RowKey(Family.SUPPLY, item=offer_id))
         dual = duals.get(shared.key, 0.0) if shared is not None else float(reduced[i])
-        out.append(_entry(f"extra 1,000 chips of {o['sku'].iat[i]} via {o['channel'].iat[i]} in "
-                          f"{data.periods[o['t'].iat[i]]}", f"{unit} per 1,000 chips",
-                          dual * extra_servers, lp, mip, scale))
-    x = result.x if result.x is not None else np.zeros(model.n_cols)
-    last_compute = model.main.compute[-1].value(x)
-    last_spend = model.main.commitment.value(x)
+        out.append(_entry(f"extra 1,000 chips of {o['sku'].iat[i]} {o['kind'].iat[i]} via {o['channel'].iat[i]} in "
+                          f"{data.periods[o['t'].iat[i]]}", f"{unit} per 1,000 chips", dual * extra_servers, lp, mip,
+                          note, scale))
+    last_compute = model.main.compute[-1].value(result.x) if result.x is not None else 0.0
+    last_spend = model.main.commitment.value(result.x) if result.x is not None else 0.0
     for k, share in enumerate(data.scenario.policy.shares):
         measure_all = last_compute if share.measure == "compute" else last_spend
         dual = 0.0
@@ -205,18 +316,26 @@ def _marginals(data: ModelData, model: Model, result: Outcome, duals: dict[RowKe
         shares = [s for j, s in enumerate(data.scenario.policy.shares) if j != k]
         policy = data.scenario.policy.model_copy(update={"shares": shares})
         moved = data.scenario.model_copy(update={"policy": policy})
-        lp, mip = _delta(data, base, options, scenario=moved)
+        lp, mip, note = ctx.delta(scenario=moved)
         bound = f">= {share.min:g}" if share.min is not None else f"<= {share.max:g}"
-        out.append(_entry(f"dropping the share rule {share.by} {share.value} {share.measure} {bound}",
-                          f"{unit} gained", dual, lp, mip))
+        scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
+        out.append(_entry(f"dropping the share rule {share.by} {share.value} {share.measure}{scope} {bound}",
+                          f"{unit} gained", dual, lp, mip, note))
+    leases = (o["kind"] == "lease").to_numpy() if len(o) else np.zeros(0, dtype=bool)
+    if leases.any():
+        lp, mip, note = ctx.delta(offers=o[~leases].reset_index(drop=True))
+        loss = _entry("the lease channel (every lease offer)", f"{unit} it brings", None,
+                      None if lp is None else -lp, None if mip is None else -mip, note)
+        out.append(loss)
     return out
 
 
 def _not_bought(data: ModelData, model: Model, duals: dict[RowKey, float], plan: Plan) -> list[dict[str, Any]]:
-    """For each catalog chip the plan does not buy: why not, and at what price it would enter."""
+    """For each catalog chip the plan does not buy: why not (per site where it differs), and at what
+    price it would enter."""
     bought = set(plan.purchases["sku"])
     ex, offers = data.excluded, data.offers
-    catalog_offers = data.catalog.offers
+    catalog_skus = set(data.catalog.offers["sku"])
     spend_shares = {k for k, s in enumerate(data.scenario.policy.shares) if s.measure == "spend"}
     price_rows = {row.key for row in model.rows
                   if row.key.family in BUDGET_FAMILIES or (row.key.family == Family.SHARE
@@ -231,56 +350,65 @@ def _not_bought(data: ModelData, model: Model, duals: dict[RowKey, float], plan:
         if sku in bought:
             continue
         mine = ex[ex["sku"] == sku]
-        usable = np.flatnonzero((offers["sku"] == sku).to_numpy())
-        if sku not in set(catalog_offers["sku"]):
+        usable = np.flatnonzero((offers["sku"] == sku).to_numpy()) if len(offers) else np.zeros(0, dtype=np.int64)
+        if sku not in catalog_skus:
             out.append({"sku": sku, "reason": "no offer in the catalog"})
         elif len(usable) == 0:
-            comp = mine[mine["reason"].str.startswith("compliance")]
-            if len(comp):
-                rules = sorted({r for ids in comp["rule_ids"] for r in ids.split(",") if r})
-                status = comp["reason"].iloc[0].removeprefix("compliance: ")
-                out.append({"sku": sku, "reason": f"excluded by compliance: {status} for "
-                            f"{data.scenario.destination} under {', '.join(rules)}"})
-            elif len(mine[mine["reason"].str.startswith("policy")]):
-                out.append({"sku": sku, "reason": "excluded by the scenario's policy"})
-            elif len(mine[mine["reason"].str.startswith("lead time")]):
-                out.append({"sku": sku, "reason": "no usable offer in the horizon: delivered after "
-                            f"{data.periods[-1]} (lead time)"})
-            else:
-                out.append({"sku": sku, "reason": "no offer in the horizon (or less than one server offered)"})
+            out.append({"sku": sku, "reason": _why_unusable(data, mine)})
         else:
-            best = None
-            for i in usable:
-                j = int(model.main.cols[i])
-                col = column.get(j, {})
-                server_price = float(offers["server_price"].iat[i])
-                s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
-                other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
-                if data.scenario.objective == "max-compute":
-                    entry = (objective[j] - other) / s if s > 1e-15 else None
-                else:
-                    opex = objective[j] - server_price
-                    entry = (other - opex) / (1 - s) if 1 - s > 1e-12 else None
-                if entry is not None:
-                    per_chip = entry / int(offers["chips_per_server"].iat[i])
-                    if best is None or per_chip > best[0]:
-                        best = (per_chip, float(offers["unit_price_usd"].iat[i]), offers["channel"].iat[i],
-                                data.periods[offers["t"].iat[i]])
-            if best is None or best[0] <= 0:
-                out.append({"sku": sku, "reason": "worse value: no price makes it enter while the other limits "
-                            "(power, shares, supply) hold the plan back"})
-            else:
-                out.append({"sku": sku, "reason": f"worse value: would enter at about ${best[0]:,.0f} per chip "
-                            f"(now ${best[1]:,.0f} via {best[2]} in {best[3]})",
-                            "entry_price_usd": round(best[0], 2), "price_usd": best[1]})
+            out.append(_worse_value(data, model, duals, sku, usable, price_rows, column, objective))
     return out
 
 
-def explain_frames(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """The explanation as tables for a workbook's Explain sheets."""
-    frames = {"Explain": pd.DataFrame(result.get("marginal", []),
-                                      columns=["what", "unit", "dual", "lp_resolved", "milp_resolved"])}
-    frames["Explain binding"] = pd.DataFrame(result.get("binding", []),
-                                             columns=["family", "constraint", "slack", "binding"])
-    frames["Explain not bought"] = pd.DataFrame(result.get("not_bought", []), columns=["sku", "reason"])
-    return frames
+def _why_unusable(data: ModelData, mine: pd.DataFrame) -> str:
+    """Why no offer of a chip is usable: compliance (status and rules, per country), ships_to, policy,
+    lead time or the horizon."""
+    reasons = []
+    comp = mine[mine["reason"].str.startswith("compliance")]
+    for country, group in comp.groupby("country", sort=True):
+        statuses = sorted(set(group["reason"].str.removeprefix("compliance: ")))
+        rules = sorted({r for ids in group["rule_ids"] for r in ids.split(",") if r})
+        reasons.append(f"{' or '.join(statuses)} in {country} under {', '.join(rules)}")
+    if reasons:
+        return "excluded by compliance: " + "; ".join(reasons)
+    for prefix, text in (("policy", "excluded by the scenario's policy"), ("ships", None),
+                         ("lead time", f"no usable offer in the horizon: delivered after {data.periods[-1]} "
+                                       "(lead time)"),
+                         ("lease", "lease offers only; a scenario in the destination form has no leases")):
+        hit = mine[mine["reason"].str.startswith(prefix)]
+        if len(hit):
+            return text or f"no site it can ship to ({hit['reason'].iloc[0]})"
+    return "no offer in the horizon (or less than one server offered)"
+
+
+def _worse_value(data: ModelData, model: Model, duals: dict[RowKey, float], sku: str, usable: Any,
+                 price_rows: set[RowKey], column: dict[int, dict[RowKey, float]],
+                 objective: FloatArray) -> dict[str, Any]:
+    """The price at which the chip's best option would enter, from the LP duals."""
+    offers = data.offers
+    best = None
+    for i in usable:
+        j = int(model.main.cols[i])
+        col = column.get(j, {})
+        server_price = float(offers["server_price"].iat[i])
+        lease = offers["kind"].iat[i] == "lease"
+        m = float(offers["term"].iat[i]) if lease else 1.0
+        s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
+        other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
+        if data.scenario.objective == "max-compute":
+            entry = (objective[j] - other) / s if s > 1e-15 else None
+        else:
+            opex = objective[j] - server_price * m
+            entry = (other - opex) / (m - s) if m - s > 1e-12 else None
+        if entry is not None:
+            per_chip = entry / int(offers["chips_per_server"].iat[i])
+            if best is None or per_chip > best[0]:
+                where = offers["country"].iat[i] if lease else offers["site"].iat[i]
+                best = (per_chip, float(offers["price"].iat[i]), offers["channel"].iat[i],
+                        data.periods[offers["t"].iat[i]], "/quarter" if lease else "", where)
+    if best is None or best[0] <= 0:
+        return {"sku": sku, "reason": "worse value: no price makes it enter while the other limits "
+                "(power, shares, supply) hold the plan back"}
+    return {"sku": sku, "reason": f"worse value: would enter at about ${best[0]:,.0f}{best[4]} per chip "
+            f"(now ${best[1]:,.0f}{best[4]} via {best[2]} in {best[3]} at {best[5]})",
+            "entry_price_usd": round(best[0], 2), "price_usd": best[1]}

@@ -1,316 +1,400 @@
-"""Terminal reports (rich) for plans; formatting only."""
+"""Terminal reports (rich), laid out for the console's width; formatting only.
+
+Every table is built from finished tables (:mod:`planner.report` and the results of explain,
+stress, compare and sweep). Columns carry a priority: on a narrow console the least important
+columns are dropped until the table fits; plain-language lines wrap with a hanging indent. Text
+from input files is never read as markup, and control characters are shown as escapes.
+"""
 
 from __future__ import annotations
 
 import math
+import os
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from planner.results import Plan
+from planner.errors import one_line
 from planner.units import format_money
 
 
-def _num(x: float | None, digits: int = 1) -> str:
+def console(stderr: bool = False) -> Console:
+    """A console as wide as the terminal (or ``COLUMNS``; 100 when neither says)."""
+    width = None
+    if "COLUMNS" not in os.environ and not Console(stderr=stderr).is_terminal:
+        width = 100
+    return Console(width=width, stderr=stderr, highlight=False, markup=False, emoji=False)
+
+
+def safe(value: object) -> str:
+    """Input text as it should be shown: one line, control characters escaped."""
+    return one_line(str(value))
+
+
+def num(x: float | None, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:,.{digits}f}"
 
 
-def plan_report(plan: Plan, console: Console) -> None:
-    """Scenario, status, totals, quarters, purchases, compliance exclusions, limits, diagnosis."""
-    t = plan.totals
-    style = "green" if plan.ok else "red"
-    console.print(f"[bold]Scenario[/bold] {plan.scenario}   [bold]objective[/bold] {plan.objective}   "
-                  f"[bold]status[/bold] [{style}]{plan.status}[/{style}]   "
-                  f"[dim]solver {plan.solver}, gap {plan.mip_gap:g}, {plan.seconds:.2f} s[/dim]")
+def money(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return format_money(x)
+
+
+def signed_money(x: float | None, gain: str = "saves", loss: str = "costs") -> str:
+    """Money with a sign in words: "costs $1.39B more" / "saves $1.39B"."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if abs(x) < 0.005:
+        return "no change"
+    return f"{loss} {format_money(x)} more" if x > 0 else f"{gain} {format_money(-x)}"
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column: header, alignment and priority (1 = always shown; higher = dropped first)."""
+
+    header: str
+    right: bool = False
+    priority: int = 1
+
+
+def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table:
+    """A table with the columns that fit ``con.width`` (by priority, keeping the original order)."""
+    rows = [[safe(v) for v in r] for r in rows]
+    natural = [max([len(c.header), *(len(r[j]) for r in rows)]) + 2 for j, c in enumerate(cols)]
+    keep = list(range(len(cols)))
+    while len(keep) > 1 and sum(natural[j] for j in keep) + 2 > con.width:
+        worst = max(keep, key=lambda j: (cols[j].priority, j))
+        if cols[worst].priority == 1:
+            break
+        keep.remove(worst)
+    t = Table(title=Text(safe(title), style="bold"), title_justify="left", box=box.SIMPLE_HEAD,
+              pad_edge=False, expand=False)
+    for j in keep:
+        t.add_column(Text(cols[j].header), justify="right" if cols[j].right else "left", overflow="fold")
+    for r in rows:
+        t.add_row(*[Text(r[j]) for j in keep])
+    return t
+
+
+def say(con: Console, text: str, style: str = "") -> None:
+    """A paragraph, wrapped to the console."""
+    con.print(Text(safe(text), style=style))
+
+
+def bullets(con: Console, lines: Iterable[str], indent: int = 2) -> None:
+    """Bullets wrapped to the console with a hanging indent."""
+    width = max(con.width, 20)
+    for line in lines:
+        wrapped = textwrap.fill(safe(line), width=width, initial_indent=" " * indent + "- ",
+                                subsequent_indent=" " * (indent + 2), break_long_words=True,
+                                break_on_hyphens=False)
+        con.print(Text(wrapped), soft_wrap=True)
+
+
+def heading(con: Console, text: str) -> None:
+    con.print(Text(safe(text), style="bold"))
+
+
+# ------------------------------------------------------------------ plans
+
+def plan_report(plan: Any, con: Console) -> None:
+    """Scenario, status, totals, quarters, sites, schedule, licences, leases past the horizon,
+    compliance exclusions and notes, limits or diagnosis."""
+    from planner.report import plan_report as build
+
+    rep = build(plan)
+    say(con, f"Scenario {plan.scenario}   objective {plan.objective}   status {plan.status}   "
+             f"(solver {plan.solver}, gap {plan.mip_gap:g}, {plan.seconds:.2f} s)", "bold")
     if plan.message:
-        console.print(f"[yellow]{plan.message}[/yellow]")
+        say(con, plan.message, "yellow")
     if plan.ok:
-        per_pflops = t["capex_usd"] / t["effective_pflops"] if t["effective_pflops"] > 0 else None
-        totals = Table(title="Totals", show_header=False, title_justify="left")
-        totals.add_column("what")
-        totals.add_column("value", justify="right")
-        totals.add_row("Capex", format_money(t["capex_usd"]))
-        totals.add_row("Opex (electricity)", format_money(t["opex_usd"]))
-        totals.add_row("Effective PFLOPS (last quarter)", _num(t["effective_pflops"]))
-        totals.add_row("Memory (TB, last quarter)", _num(t["memory_tb"]))
-        totals.add_row("Chips purchased", f"{t['chips']:,}")
-        totals.add_row("Capex per effective PFLOPS", format_money(per_pflops) if per_pflops else "-")
-        console.print(totals)
-        console.print(_quarters(plan))
-        console.print(_purchases(plan))
-    _exclusions(plan, console)
+        _totals(con, rep)
+        _quarters(con, rep)
+        if len(rep.sites["site"].unique()) > 1 or rep.figures.leased_pflops > 0:
+            _sites(con, rep)
+        _schedule(con, rep)
+        _licences(con, rep)
+        _lease_tail(con, rep)
+    _exclusions(con, rep)
+    if rep.notes:
+        bullets(con, rep.notes, indent=0)
     if "robust" in plan.extra:
-        _robust(plan.extra["robust"], console)
+        _robust(plan.extra["robust"], con)
     if plan.diagnosis:
-        _diagnosis(plan, console)
+        _diagnosis(plan.diagnosis, con)
     elif plan.limits:
-        console.print("[bold]What limits this plan[/bold]")
-        for line in plan.limits:
-            console.print(f"  - {line}")
+        heading(con, "What limits this plan")
+        bullets(con, plan.limits)
 
 
-def _robust(info: dict, console: Console) -> None:
-    console.print(f"[bold]Robust plan[/bold] against {info['shocks']} ({info['objective']} objective): "
-                  f"{info['status']}")
-    p = info.get("price_of_robustness")
-    if p:
-        console.print(f"  price of robustness: {_num(p['given_up'], 1)} {p['unit']} ({p['relative']:.2%}) against "
-                      f"the base plan when no shock comes")
-    for b in info.get("branches", []):
-        console.print(f"  branch {b['shock']} (orders from {b['first_open_quarter']} re-planned): {b['status']}, "
-                      f"{_num(b['effective_pflops'])} effective PFLOPS")
+def _totals(con: Console, rep: Any) -> None:
+    f = rep.figures
+    rows = [("Capex (purchases)", money(f.capex_usd)), ("Lease commitments", money(f.lease_usd)),
+            ("Opex (electricity)", money(f.opex_usd)),
+            ("Effective PFLOPS, last quarter", num(f.effective_pflops)),
+            ("  of which fleet / bought / leased",
+             f"{num(f.fleet_pflops)} / {num(f.purchased_pflops)} / {num(f.leased_pflops)}"),
+            ("Memory, last quarter (TB)", num(f.memory_tb)),
+            ("Chips bought / leased", f"{f.chips:,} / {f.leased_chips:,}"),
+            ("Capex per bought effective PFLOPS", money(f.capex_per_purchased_pflops)),
+            ("Lease commitment per leased PFLOPS", money(f.lease_per_leased_pflops)),
+            ("Spend that depends on licences", money(f.licence_usd))]
+    con.print(table(con, "Totals", [Col("what"), Col("value", right=True)], rows))
 
 
-def _quarters(plan: Plan) -> Table:
-    table = Table(title="Per quarter", title_justify="left")
-    for name in ("Quarter", "Capex", "Cum. spend", "Cum. budget", "Eff. PFLOPS", "Memory TB",
-                 "Power MW", "Site cap MW", "Opex"):
-        table.add_column(name, justify="left" if name == "Quarter" else "right")
-    for r in plan.periods.to_dict("records"):
-        budget = r["cumulative_budget_usd"]
-        table.add_row(r["period"], format_money(r["capex_usd"]), format_money(r["cumulative_spend_usd"]),
-                      format_money(budget) if budget is not None and not math.isnan(budget) else "-",
-                      _num(r["effective_pflops"]), _num(r["memory_tb"]), _num(r["power_mw"], 2),
-                      _num(r["site_capacity_mw"], 1), format_money(r["opex_usd"]))
-    return table
+def _quarters(con: Console, rep: Any) -> None:
+    cols = [Col("Quarter"), Col("Capex", True, 2), Col("Leases", True, 3), Col("Cum. spend", True),
+            Col("Cum. budget", True, 2), Col("Eff. PFLOPS", True), Col("Leased", True, 4),
+            Col("Memory TB", True, 5), Col("Power MW", True, 2), Col("Cap MW", True, 3), Col("Opex", True, 4)]
+    rows = [(r["period"], money(r["capex_usd"]), money(r["lease_usd"]), money(r["cumulative_spend_usd"]),
+             money(r["cumulative_budget_usd"]), num(r["effective_pflops"]), num(r["leased_pflops"]),
+             num(r["memory_tb"]), num(r["power_mw"]), num(r["site_capacity_mw"]), money(r["opex_usd"]))
+            for r in rep.quarters.to_dict("records")]
+    con.print(table(con, "Per quarter", cols, rows))
 
 
-def _purchases(plan: Plan) -> Table:
-    table = Table(title="Purchase schedule", title_justify="left")
-    for name in ("Order", "Delivery", "SKU", "Vendor", "Category", "Channel", "Servers", "Chips",
-                 "Unit price", "Cost"):
-        table.add_column(name, no_wrap=True,
-                         justify="right" if name in ("Servers", "Chips", "Unit price", "Cost") else "left")
-    for r in plan.purchases.to_dict("records"):
-        table.add_row(r["order_period"], r["delivery_period"], r["sku"], r["vendor"], r["category"],
-                      r["channel"], f"{r['servers']:,}", f"{r['chips']:,}", f"${r['unit_price_usd']:,.0f}",
-                      format_money(r["cost_usd"]))
-    if not len(plan.purchases):
-        table.add_row(*(["(no purchases)"] + [""] * 9))
-    return table
+def _sites(con: Console, rep: Any) -> None:
+    cols = [Col("Site"), Col("Country", priority=3), Col("Quarter"), Col("Power MW", True),
+            Col("Capacity MW", True), Col("Eff. PFLOPS", True, 2)]
+    rows = [(r["site"], r["country"], r["period"], num(r["power_mw"], 2),
+             num(r["capacity_mw"], 1) if r["capacity_mw"] is not None else "no cap", num(r["effective_pflops"]))
+            for r in rep.sites.to_dict("records")]
+    con.print(table(con, "Sites: power against capacity (leases use no site power)", cols, rows))
 
 
-def _exclusions(plan: Plan, console: Console) -> None:
-    ex = plan.excluded
+def _schedule(con: Console, rep: Any) -> None:
+    cols = [Col("Order"), Col("Delivery", priority=3), Col("SKU"), Col("Kind", priority=2),
+            Col("Site / country", priority=2), Col("Channel", priority=5), Col("Chips", True),
+            Col("Unit price", True, 4), Col("Cost", True), Col("Status", priority=2), Col("Term", True, 4)]
+    rows = []
+    for r in rep.schedule.to_dict("records"):
+        lease = r["kind"] == "lease"
+        where = r["country"] if lease else r["site"]
+        status = {"allowed": "ok", "license-required": "licence"}.get(r["compliance"], r["compliance"])
+        term = f"{int(r['term_quarters'])}q to {r['end_period']}" if lease else ""
+        rows.append((r["order_period"], r["delivery_period"], r["sku"], r["kind"], where, r["channel"],
+                     f"{int(r['chips']):,}", f"${r['unit_price_usd']:,.0f}" + ("/q" if lease else ""),
+                     money(r["cost_usd"]), status, term))
+    if not rows:
+        rows = [("(none)", "", "", "", "", "", "", "", "", "", "")]
+    con.print(table(con, "Purchase and lease schedule (lease cost: the whole commitment)", cols, rows))
+
+
+def _licences(con: Console, rep: Any) -> None:
+    for r in rep.licences.to_dict("records"):
+        say(con, f"{money(r['cost_usd'])} of the plan ({int(r['chips']):,} chips) depends on licences under "
+                 f"{r['license_rules']}.")
+
+
+def _lease_tail(con: Console, rep: Any) -> None:
+    tail = rep.lease_tail
+    if len(tail):
+        last = max(tail["end_period"])
+        say(con, f"Lease commitments past the horizon: {money(float(tail['after_horizon_usd'].sum()))} of payments "
+                 f"after {rep.plan.data.periods[-1]} ({len(tail)} lease line(s), the last ending in {last}).")
+
+
+def _exclusions(con: Console, rep: Any) -> None:
+    ex = rep.exclusions
     if not len(ex):
         return
-    comp = ex[ex["reason"].str.startswith("compliance")]
-    if not len(comp):
-        return
-    table = Table(title=f"Excluded for compliance (destination {plan.data.scenario.destination})",
-                  title_justify="left")
-    for name in ("SKU", "Status", "Rules", "Order quarters"):
-        table.add_column(name)
-    for (sku, reason, rules), group in comp.groupby(["sku", "reason", "rule_ids"], sort=True):
-        quarters = sorted(set(group["period"]))
-        table.add_row(sku, reason.removeprefix("compliance: "), rules.replace(",", ", "),
-                      f"{quarters[0]}-{quarters[-1]}" if len(quarters) > 1 else quarters[0])
-    console.print(table)
+    cols = [Col("Country"), Col("SKU"), Col("Status"), Col("Rules", priority=2), Col("Order quarters", priority=3)]
+    rows = [(r["country"], r["sku"], r["status"], r["rules"], r["quarters"]) for r in ex.to_dict("records")]
+    con.print(table(con, "Excluded for compliance (status over the order-to-delivery window)", cols, rows))
 
 
-def _diagnosis(plan: Plan, console: Console) -> None:
-    d = plan.diagnosis
-    console.print("[bold red]No plan meets every constraint.[/bold red]")
+def _robust(info: dict[str, Any], con: Console) -> None:
+    say(con, f"Robust plan against {info['shocks']} ({info['objective']} objective): {info['status']}", "bold")
+    p = info.get("price_of_robustness")
+    if p:
+        say(con, f"Price of robustness: {num(p['given_up'])} {p['unit']} ({p['relative']:.2%}) against the base "
+                 "plan when no shock comes.")
+    bullets(con, [f"branch {b['shock']} (orders from {b['first_open_quarter']} re-planned): {b['status']}, "
+                  f"{num(b['effective_pflops'])} effective PFLOPS" for b in info.get("branches", [])])
+
+
+def _diagnosis(d: dict[str, Any], con: Console) -> None:
+    say(con, "No plan meets every constraint.", "bold red")
     if d["shortfalls"]:
-        table = Table(title="Least shortfalls (lower these targets by this much to get a plan)",
-                      title_justify="left")
-        for name in ("Quarter", "Measure", "Target", "Shortfall", "Reachable"):
-            table.add_column(name, justify="left" if name in ("Quarter", "Measure") else "right")
-        for s in d["shortfalls"]:
-            table.add_row(s["period"], s["measure"], _num(s["target"]), _num(s["shortfall"], 3),
-                          _num(s["target"] - s["shortfall"], 3))
-        console.print(table)
+        cols = [Col("Quarter"), Col("Measure"), Col("Target", True), Col("Shortfall", True),
+                Col("Reachable", True, 2)]
+        rows = [(s["period"], s["measure"], num(s["target"]), num(s["shortfall"], 3),
+                 num(s["target"] - s["shortfall"], 3)) for s in d["shortfalls"]]
+        con.print(table(con, "Least shortfalls (lower these targets by this much to get a plan)", cols, rows))
+        if d.get("spread"):
+            say(con, d["spread"])
     for b in d["blocking"]:
         where = b.get("period") or f"{b.get('by')} {b.get('value')}"
-        console.print(f"  blocking: {b['constraint']} ({where})")
+        if b.get("site"):
+            where += f" at {b['site']}"
+        say(con, f"  blocking: {b['constraint']} ({where})")
     if d["limits"]:
-        console.print("[bold]What holds the plan back[/bold]")
-        for line in d["limits"]:
-            console.print(f"  - {line}")
+        heading(con, "What holds the plan back")
+        bullets(con, d["limits"])
 
 
-def console() -> Console:
-    """A console wide enough for the reports even when stdout is not a terminal."""
-    return Console(width=max(160, Console().width))
+# ------------------------------------------------------------------ catalog
 
-
-def catalog_tables(figures, offers) -> list[Table]:
-    chips = Table(title="Chips", title_justify="left")
-    heads = [("SKU", "sku"), ("Vendor", "vendor"), ("Category", "category"), ("Eff. PFLOPS", "eff_pflops"),
-             ("TPP", "tpp"), ("PD", "pd"), ("Cheapest $", "cheapest_usd"), ("$/eff. PFLOPS", "usd_per_eff_pflops"),
-             ("W/eff. PFLOPS", "w_per_eff_pflops"), ("GB per $1k", "memory_gb_per_kusd")]
-    for head, _ in heads:
-        chips.add_column(head, no_wrap=True, justify="left" if head in ("SKU", "Vendor", "Category") else "right")
-    digits = {"eff_pflops": 3, "tpp": 0, "pd": 2, "cheapest_usd": 0, "usd_per_eff_pflops": 0,
-              "w_per_eff_pflops": 0, "memory_gb_per_kusd": 2}
-    for rec in figures.to_dict("records"):
-        chips.add_row(*[str(rec[k]) if k not in digits else _num(rec[k], digits[k]) for _, k in heads])
-    units = Table(title="Units offered per order quarter (all channels)", title_justify="left")
-    units.add_column("SKU", no_wrap=True)
-    for q in offers.columns:
-        units.add_column(str(q), justify="right")
-    for sku, row in offers.iterrows():
-        units.add_row(sku, *[f"{int(v):,}" if v else "-" for v in row])
+def catalog_tables(figures: Any, offers: Any, con: Console) -> list[Table]:
+    cols = [Col("SKU"), Col("Vendor", priority=4), Col("Category", priority=3), Col("Eff. PFLOPS", True),
+            Col("TPP", True, 2), Col("PD", True, 5), Col("Cheapest $", True), Col("$/eff. PFLOPS", True, 2),
+            Col("W/eff. PFLOPS", True, 4), Col("GB per $1k", True, 5)]
+    rows = [(r["sku"], r["vendor"], r["category"], num(r["eff_pflops"], 3), num(r["tpp"], 0), num(r["pd"], 2),
+             num(r["cheapest_usd"], 0), num(r["usd_per_eff_pflops"], 0), num(r["w_per_eff_pflops"], 0),
+             num(r["memory_gb_per_kusd"], 2)) for r in figures.to_dict("records")]
+    chips = table(con, "Chips", cols, rows)
+    ucols = [Col("SKU")] + [Col(str(q), True, 2 + i // 4) for i, q in enumerate(offers.columns)]
+    urows = [(sku, *[f"{int(v):,}" if v else "-" for v in row]) for sku, row in offers.iterrows()]
+    units = table(con, "Units offered per order quarter (all channels and kinds)", ucols, urows)
     return [chips, units]
 
 
-def compliance_table(listing: dict) -> Table:
-    table = Table(title=f"Export status for destination {listing['destination']} on {listing['date']}",
-                  title_justify="left")
-    for name in ("SKU", "Model", "TPP", "PD", "Status", "Why"):
-        table.add_column(name, justify="right" if name in ("TPP", "PD") else "left")
-    colour = {"allowed": "green", "license-required": "yellow", "prohibited": "red"}
+def compliance_table(listing: dict[str, Any], con: Console) -> Table:
+    cols = [Col("SKU"), Col("Model", priority=4), Col("TPP", True, 3), Col("PD", True, 5), Col("Status"),
+            Col("Licence", priority=2), Col("Why", priority=2)]
+    rows = []
     for c in listing["chips"]:
-        table.add_row(c["sku"], c["model"], _num(c["tpp"], 0), _num(c["pd"], 2),
-                      f"[{colour[c['status']]}]{c['status']}[/]", "\n".join(c["why"]) or "no rule matches")
-    return table
+        lic = c.get("license")
+        terms = "" if not lic else (f"fee {lic['fee_pct']:g}%, lag {lic['lag_quarters']}, "
+                                    f"approval {lic['approval']:g}")
+        rows.append((c["sku"], c["model"], num(c["tpp"], 0), num(c["pd"], 2), c["status"], terms,
+                     "; ".join(c["why"]) or "no rule matches"))
+    title = (f"Export status in {listing['destination']} on {listing['date']} for a buyer headquartered in "
+             f"{listing['headquarters']} ({listing['kind']})")
+    return table(con, title, cols, rows)
 
 
-def timeline_table(destination: str, rows: list[dict]) -> Table:
-    table = Table(title=f"Status changes for destination {destination}", title_justify="left")
-    for name in ("SKU", "From", "Status", "Rules"):
-        table.add_column(name)
-    for r in rows:
-        table.add_row(r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-")
-    return table
+def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -> Table:
+    cols = [Col("SKU"), Col("From"), Col("Status"), Col("Rules", priority=2)]
+    data = [(r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-") for r in rows]
+    return table(con, f"Status changes in {destination}", cols, data)
 
 
-def comparison_tables(comparison) -> list[Table]:
-    table = Table(title="Scenarios side by side", title_justify="left")
-    table.add_column("Metric", no_wrap=True)
-    for col in comparison.table.columns:
-        table.add_column(str(col), justify="right")
-    for metric, row in comparison.table.iterrows():
+# ------------------------------------------------------------------ compare and sweep
+
+def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Table]:
+    labels = [str(c) for c in metrics.columns]
+    cols = [Col("Metric")] + [Col(label, True) for label in labels]
+    rows = []
+    for metric, row in metrics.iterrows():
         cells = []
         for v in row:
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 cells.append("-")
             elif isinstance(v, str):
                 cells.append(v)
-            elif metric.endswith("_usd"):
-                cells.append(format_money(v))
-            elif metric.endswith("_share"):
+            elif str(metric).endswith("_usd"):
+                cells.append(money(v))
+            elif str(metric).endswith("_share"):
                 cells.append(f"{v:.1%}")
             else:
-                cells.append(_num(v, 0 if metric.endswith("chips") else 1))
-        table.add_row(str(metric), *cells)
-    out = [table]
-    if len(comparison.differences):
-        diff = Table(title="What differs between the inputs", title_justify="left")
-        for col in comparison.differences.columns:
-            diff.add_column(str(col))
-        for rec in comparison.differences.itertuples(index=False):
-            diff.add_row(*[str(v) for v in rec])
-        out.append(diff)
+                cells.append(num(v, 0 if str(metric).endswith("chips") else 1))
+        rows.append((str(metric), *cells))
+    out = [table(con, "Scenarios side by side", cols, rows)]
+    diff = differences
+    if len(diff):
+        out.append(table(con, "What differs between the inputs", [Col(str(c)) for c in diff.columns],
+                         [[str(v) for v in r] for r in diff.itertuples(index=False)]))
     return out
 
 
-def sweep_table(scenario: str, points: list[dict]) -> Table:
-    table = Table(title=f"Budget sweep: {scenario}", title_justify="left")
+def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Table:
     categories = sorted({c for p in points for c in p["mix_pflops"]})
-    for name in ("Total budget", "Status", "Capex", "Eff. PFLOPS", "$/PFLOPS", *categories):
-        table.add_column(name, justify="left" if name == "Status" else "right")
+    cols = [Col("Total budget", True), Col("Status", priority=3), Col("Capex", True, 2), Col("Leases", True, 3),
+            Col("Eff. PFLOPS", True), Col("$/PFLOPS", True, 2)] + [Col(c, True, 4) for c in categories]
+    rows = []
     for p in points:
         t = p["totals"]
-        table.add_row(format_money(p["total_usd"]), p["status"], format_money(t["capex_usd"]),
-                      _num(t["effective_pflops"]),
-                      format_money(t["capex_usd"] / t["effective_pflops"]) if t["effective_pflops"] else "-",
-                      *[_num(p["mix_pflops"].get(c)) for c in categories])
-    return table
+        spent = t["capex_usd"] + t.get("lease_usd", 0.0)
+        rows.append((money(p["total_usd"]), p["status"], money(t["capex_usd"]), money(t.get("lease_usd", 0.0)),
+                     num(t["effective_pflops"]),
+                     money(spent / t["effective_pflops"]) if t["effective_pflops"] else "-",
+                     *[num(p["mix_pflops"].get(c)) for c in categories]))
+    return table(con, f"Budget sweep: {scenario}", cols, rows)
 
 
-def explain_report(result: dict, console: Console) -> None:
+# ------------------------------------------------------------------ explain and stress
+
+def explain_report(result: Any, con: Console) -> None:
     """Limits, binding constraints, marginal values and chips not bought, in words and numbers."""
-    console.print(f"[bold]Scenario[/bold] {result['scenario']}   [bold]objective[/bold] {result['objective']}   "
-                  f"[bold]status[/bold] {result['status']}")
-    if "marginal" not in result:
-        console.print("No plan to explain; see the diagnosis:")
-        for line in result.get("limits", []):
-            console.print(f"  - {line}")
+    say(con, f"Scenario {result.scenario}   objective {result.objective}   status {result.status}", "bold")
+    if result.marginal is None:
+        say(con, "No plan to explain; see the diagnosis:")
+        bullets(con, result.limits)
         return
-    marginal = result["marginal"]
-    if marginal:
-        first = marginal[0]
-        if first["what"].startswith("extra $1B") and first["milp_resolved"] is not None:
-            verb = "buys" if result["objective"] == "max-compute" else "changes the cost by"
-            console.print(f"The next $1B {verb} [bold]{first['milp_resolved']:,.1f}[/bold] "
-                          f"{first['unit'].split(' per')[0]} (dual estimate {first['dual']:,.1f}).")
-    table = Table(title="Marginal values (dual: LP relaxation, local; re-solved: limit moved, solved again)",
-                  title_justify="left")
-    for name in ("Limit moved", "Unit", "Dual", "LP re-solved", "MILP re-solved"):
-        table.add_column(name, justify="left" if name in ("Limit moved", "Unit") else "right")
-    for m in marginal:
-        table.add_row(m["what"], m["unit"], _num(m["dual"], 2), _num(m["lp_resolved"], 2),
-                      _num(m["milp_resolved"], 2))
-    console.print(table)
-    bind = Table(title="Binding constraints", title_justify="left")
-    for name in ("Family", "Constraint", "Slack"):
-        bind.add_column(name, justify="right" if name == "Slack" else "left")
-    for b in result["binding"]:
-        if b["binding"]:
-            bind.add_row(b["family"], b["constraint"], _num(b["slack"], 2))
-    console.print(bind)
-    nb = Table(title="Chips not bought, and why", title_justify="left")
-    nb.add_column("SKU", no_wrap=True)
-    nb.add_column("Why not")
-    for n in result["not_bought"]:
-        nb.add_row(n["sku"], n["reason"])
-    console.print(nb)
-    console.print("[bold]What limits this plan[/bold]")
-    for line in result["limits"]:
-        console.print(f"  - {line}")
-    for note in result["notes"]:
-        console.print(f"[dim]{note}[/dim]")
+    headline = result.headline()
+    if headline:
+        say(con, headline)
+    cols = [Col("Limit moved"), Col("Unit", priority=3), Col("Dual", True, 2), Col("LP re-solved", True, 2),
+            Col("MILP re-solved", True), Col("Note", priority=4)]
+    rows = [(m["what"], m["unit"], num(m["dual"], 2), num(m["lp_resolved"], 2), num(m["milp_resolved"], 2),
+             m.get("note", "")) for m in result.marginal.to_dict("records")]
+    con.print(table(con, "Marginal values (dual: LP relaxation, local; re-solved: limit moved, solved again)",
+                    cols, rows))
+    binding = result.binding[result.binding["binding"]]
+    con.print(table(con, "Binding constraints", [Col("Family", priority=2), Col("Constraint"), Col("Slack", True, 3)],
+                    [(b["family"], b["constraint"], num(b["slack"], 2)) for b in binding.to_dict("records")]))
+    con.print(table(con, "Chips not bought, and why", [Col("SKU"), Col("Why not")],
+                    [(n["sku"], n["reason"]) for n in result.not_bought.to_dict("records")]))
+    heading(con, "What limits this plan")
+    bullets(con, result.limits)
+    for note in result.notes:
+        say(con, note, "dim")
 
 
-def stress_report(result: dict, console: Console) -> None:
-    """Per shock: compute lost or extra cost, stranded spend, recovery; base plan against robust plan."""
-    from planner.stress import exposure_frame
-
+def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
+    """Per shock: what it costs, what is stranded, what changes; base plan against robust plan."""
     base = result["base"]
-    console.print(f"[bold]Stress test[/bold] {result['scenario']} against {result['shocks']}   "
-                  f"base plan {base['status']}, {_num(base['totals']['effective_pflops'])} effective PFLOPS, "
-                  f"{format_money(base['totals']['capex_usd'])} capex")
+    unit_compute = result["objective"] == "max-compute"
+    say(con, f"Stress test {result['scenario']} against {result['shocks']}: base plan {base['status']}, "
+             f"{num(base['totals']['effective_pflops'])} effective PFLOPS, "
+             f"{money(base['totals']['capex_usd'])} capex, {money(base['totals'].get('lease_usd', 0.0))} leases",
+        "bold")
     if "base_exposure" not in result:
-        console.print("The base scenario has no plan; see `gpuplan plan` for its diagnosis.")
+        say(con, "The base scenario has no plan; see `gpuplan plan` for its diagnosis.")
         return
     rob = result.get("robust", {})
     if rob.get("price_of_robustness"):
         p = rob["price_of_robustness"]
-        console.print(f"Robust plan: {rob['status']}; price of robustness {_num(p['given_up'], 1)} {p['unit']} "
-                      f"({p['relative']:.2%}) when no shock comes.")
-    table = Table(title="Exposure per shock: base plan against robust plan", title_justify="left")
-    for name in ("Shock", "Prob.", "Base: status", "Base: PFLOPS lost", "Base: stranded", "Robust: status",
-                 "Robust: PFLOPS lost", "Robust: stranded"):
-        table.add_column(name, justify="left" if name in ("Shock",) else "right")
-    for r in exposure_frame(result).to_dict("records"):
-        table.add_row(r["shock"], "-" if r["probability"] is None or r["probability"] != r["probability"]
-                      else f"{r['probability']:.0%}", r["base_status"], _num(r["base_pflops_lost"]),
-                      format_money(r["base_stranded_usd"]), str(r["robust_status"] or "-"),
-                      _num(r["robust_pflops_lost"]), format_money(r["robust_stranded_usd"] or 0.0))
-    console.print(table)
+        say(con, f"Robust plan: {rob['status']}; price of robustness {num(p['given_up'])} {p['unit']} "
+                 f"({p['relative']:.2%}) when no shock comes.")
+    lost = "PFLOPS lost" if unit_compute else "Extra cost"
+    cols = [Col("Shock"), Col("Prob.", True, 3), Col("Base", priority=2), Col(f"Base {lost}", True),
+            Col("Base stranded", True), Col("Base targets missed", True, 3), Col("Robust", priority=2),
+            Col(f"Robust {lost}", True, 2), Col("Robust stranded", True, 2)]
+    rows = []
+    for r in exposure.to_dict("records"):
+        prob = r["probability"]
+        show = (lambda v: num(v)) if unit_compute else (lambda v: money(v))
+        key = "pflops_lost" if unit_compute else "extra_cost_usd"
+        rows.append((r["shock"], "-" if prob is None or prob != prob else f"{prob:.0%}", r["base_status"],
+                     show(r[f"base_{key}"]), money(r["base_stranded_usd"]), str(r["base_targets_missed"]),
+                     str(r["robust_status"] or "-"), show(r[f"robust_{key}"]), money(r["robust_stranded_usd"])))
+    con.print(table(con, "Exposure per shock: base plan against robust plan", cols, rows))
     for e in result["base_exposure"]:
-        console.print(f"\n[bold]{e['shock']}[/bold]: {e['description']}; orders from "
-                      f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.")
+        heading(con, f"{e['shock']}: {e['description']}; orders from "
+                     f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.")
         if e["status"] not in ("optimal", "feasible"):
-            console.print(f"  [red]no plan after the shock ({e['status']})[/red]")
-            for s in (e.get("diagnosis") or {}).get("shortfalls", []):
-                console.print(f"  target missed: {s['measure']} in {s['period']} short by {_num(s['shortfall'], 1)}")
+            say(con, f"  no plan after the shock ({e['status']})", "red")
+            bullets(con, [f"target missed: {s['measure']} in {s['period']} short by {num(s['shortfall'])}"
+                          for s in (e.get("diagnosis") or {}).get("shortfalls", [])])
             continue
-        console.print(f"  base plan: {_num(e['compute_lost_pflops'])} effective PFLOPS lost at the last quarter, "
-                      f"cost change {format_money(e['extra_cost_usd'])}, stranded {format_money(e['stranded_usd'])}")
-        for s in e["stranded"]:
-            console.print(f"  stranded: {s['chips']:,} {s['sku']} ordered {s['order_period']} via {s['channel']} "
-                          f"({format_money(s['cost_usd'])})")
-        if e["recovery"]:
-            rec = _chips_by_sku(e["recovery"])
-            console.print(f"  recovery purchases: {rec}")
-
-
-def _chips_by_sku(purchases: list[dict]) -> str:
-    by_sku: dict[str, int] = {}
-    for p in purchases:
-        by_sku[p["sku"]] = by_sku.get(p["sku"], 0) + int(p["chips"])
-    return ", ".join(f"{n:,} {sku}" for sku, n in sorted(by_sku.items(), key=lambda kv: -kv[1]))
+        change = (f"{num(e['compute_lost_pflops'])} effective PFLOPS lost at the last quarter"
+                  if unit_compute else f"the plan {signed_money(e['extra_cost_usd'])}")
+        lines = [f"base plan: {change}; stranded {money(e['stranded_usd'])}"]
+        lines += [f"stranded: {s['chips']:,} {s['sku']} ({s['kind']}) ordered {s['order_period']} via {s['channel']} "
+                  f"({money(s['cost_usd'])})" for s in e["stranded"]]
+        lines += [f"{c['change']}: {c['sku']} {c['kind']} {c['order_period']} via {c['channel']}"
+                  f"{' at ' + c['where'] if c.get('where') else ''}: {c['chips_before']:,} -> {c['chips_after']:,} chips"
+                  for c in e["changes"]]
+        bullets(con, lines)

@@ -56,10 +56,10 @@ class Plan:
                 f"PFLOPS, capex ${t['capex_usd']:,.0f}, leases ${t.get('lease_usd', 0.0):,.0f}, "
                 f"{len(self.purchases)} purchase lines)")
 
-    def capacity_by(self, key: str) -> pd.DataFrame:
+    def capacity_by(self, key: str, fleet_apart: bool = False) -> pd.DataFrame:
         """Installed effective PFLOPS per quarter (rows) by ``key`` (columns): category, vendor, origin,
         channel, site, country or kind; fleet included (its channel is ``fleet``; a lease's site is
-        ``leased``)."""
+        ``leased``), or in a column ``fleet`` of its own with ``fleet_apart``."""
         data = self.data
         assert data is not None
         columns: dict[str, npt.NDArray[np.float64]] = {}
@@ -67,18 +67,20 @@ class Plan:
         def add(group: str, values: npt.NDArray[np.float64]) -> None:
             columns[group] = columns.get(group, np.zeros(data.horizon)) + values
 
-        for rec in data.fleet.to_dict("records"):
-            group = "fleet" if key == "channel" else str(rec[key])
-            add(group, np.full(data.horizon, rec["chips"] * rec["eff_pflops"]))
+        for i, rec in enumerate(data.fleet.to_dict("records")):
+            group = "fleet" if key == "channel" or fleet_apart else str(rec[key])
+            row = np.arange(len(data.fleet)) == i
+            add(group, np.array([data.fleet_eff(p, row) for p in range(data.horizon)]))
         if self.servers is not None and len(data.offers):
             o = data.offers
             chips = self.servers * o["chips_per_server"].to_numpy()
             eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
+            factors = np.stack([data.option_factor(p) for p in range(data.horizon)], axis=1)
             p = np.arange(data.horizon)
             for i in np.flatnonzero(chips):
                 value = o[key].iat[i]
                 group = "leased" if value is None else str(value)
-                add(group, eff[i] * ((p >= o["d"].iat[i]) & (p <= o["stop"].iat[i])))
+                add(group, eff[i] * factors[i] * ((p >= o["d"].iat[i]) & (p <= o["stop"].iat[i])))
         frame = pd.DataFrame({k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period"))
         return frame
 
@@ -215,6 +217,7 @@ def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataF
     opex_total = 0.0
     for p, name in enumerate(data.periods):
         serving = (d <= p) & (p <= stop)
+        eff_p = eff * data.option_factor(p)
         capex = float(cost[~lease & (t == p)].sum())
         lease_pay = float(pay[lease & (d <= p) & (p <= end)].sum())
         power = opex = 0.0
@@ -225,13 +228,14 @@ def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataF
             opex += site_power * s.opex_per_mw()
             site_rows.append({"site": s.name, "country": s.country, "period": name, "power_mw": site_power,
                               "capacity_mw": s.caps[p],
-                              "effective_pflops": data.fleet_sum("eff_pflops", k) + float(eff[at & (d <= p)].sum())})
+                              "effective_pflops": data.fleet_eff(p, (data.fleet["site_index"] == k).to_numpy())
+                              + float(eff_p[at & (d <= p)].sum())})
         opex_total += opex
         cum += capex + lease_pay
         if data.budget_per_period is not None:
             cum_budget += data.budget_per_period[p]
-        owned = data.fleet_sum("eff_pflops") + float(eff[~lease & serving].sum())
-        leased = float(eff[lease & serving].sum())
+        owned = data.fleet_eff(p) + float(eff_p[~lease & serving].sum())
+        leased = float(eff_p[lease & serving].sum())
         caps = [s.caps[p] for s in data.sites]
         rows.append({
             "period": name, "capex_usd": capex, "lease_usd": lease_pay, "opex_usd": opex,
@@ -323,31 +327,37 @@ def _exclusions(data: ModelData) -> list[str]:
 
 def _binding_shares(data: ModelData, servers: IntArray) -> list[str]:
     """Share rules the plan sits on (within one server of the bound)."""
-    from planner.model.build import Coefficients, group_values, share_groups
+    from planner.model.build import Coefficients, group_values, share_groups, share_scope
 
     o = data.offers
     if not len(o):
         return []
     c = Coefficients.of(data)
-    compute = servers * c.eff * c.serving(data.horizon - 1)
+    last = data.horizon - 1
+    compute = servers * c.eff_at(data, last) * c.serving(last)
     spend = servers * c.commitment
     out = []
     for k, value in share_groups(data):
         share = data.scenario.policy.shares[k]
         values, fleet = group_values(data, share.by)
-        member = np.array([v is not None and str(v) == value for v in values], dtype=bool)
+        inside, scoped_fleet = share_scope(data, k)
+        fleet = fleet.loc[fleet.index.intersection(scoped_fleet.index)]
+        member = np.array([v is not None and str(v) == value for v in values], dtype=bool) & inside
         if share.measure == "compute":
-            mine = fleet[fleet[share.by].astype(str) == value]
-            group = float(compute[member].sum() + (mine["chips"] * mine["eff_pflops"]).sum())
-            total = float(compute.sum()) + data.fleet_sum("eff_pflops")
+            in_scope = data.fleet.index.isin(scoped_fleet.index)
+            mine = in_scope & data.fleet.index.isin(fleet.index) & (data.fleet[share.by].astype(str) == value).to_numpy() \
+                if len(data.fleet) else in_scope
+            group = float(compute[member].sum()) + data.fleet_eff(last, mine)
+            total = float(compute[inside].sum()) + data.fleet_eff(last, in_scope)
             step = float(c.eff.max())
         else:
-            group, total = float(spend[member].sum()), float(spend.sum())
+            group, total = float(spend[member].sum()), float(spend[inside].sum())
             step = float(c.commitment.max())
         if total <= 0:
             continue
         for bound, frac in (("floor", share.min), ("cap", share.max)):
             if frac is not None and abs(group - frac * total) <= step:
-                out.append(f"policy: {share.by} {value} {share.measure} share is at its {bound} of "
+                scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
+                out.append(f"policy: {share.by} {value} {share.measure} share{scope} is at its {bound} of "
                            f"{frac:.0%} ({group / total:.1%})")
     return out

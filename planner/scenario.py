@@ -86,12 +86,26 @@ class Site(_Strict):
 SHARE_GROUPS = ("category", "vendor", "origin", "channel", "site", "country", "kind")
 
 
+GroupBy = Literal["category", "vendor", "origin", "channel", "site", "country", "kind"]
+
+
+class Within(_Strict):
+    """Where a share is measured (an extension): only the options and fleet with this value."""
+
+    by: GroupBy
+    value: str
+
+
 class Share(_Strict):
-    by: Literal["category", "vendor", "origin", "channel", "site", "country", "kind"]
+    """``measure`` of the group ``by = value`` (each value for ``*``) at least ``min`` / at most ``max``
+    of the measure over everything, or over the part ``within`` selects."""
+
+    by: GroupBy
     value: str
     measure: Literal["compute", "spend"]
     min: Fraction | None = None
     max: Fraction | None = None
+    within: Within | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> Share:
@@ -252,6 +266,9 @@ def check_references(scenario: Scenario, catalog) -> None:
               "origin": set(catalog.chips["origin"]), "channel": channels, "site": {site.name for site in sites},
               "country": countries, "kind": {"buy", "lease"}}
     for i, share in enumerate(scenario.policy.shares):
+        if share.within is not None and share.within.value not in values[share.within.by]:
+            raise InputError(f"no {share.within.by} {share.within.value!r} in the scenario or the catalog",
+                             file=file, key=f"policy.shares[{i}].within.value")
         if share.value != "*" and share.value not in values[share.by]:
             where = "scenario" if share.by in ("site", "kind") else "catalog"
             if share.by == "country":

@@ -10,8 +10,9 @@ from then on:
 - ``supply_cut``: ``max_units`` of the matching offers times ``1 - fraction``.
 - ``price``: ``unit_price_usd`` of the matching offers times ``factor``.
 - ``lead_time``: ``lead_time_quarters`` of the matching offers plus ``add_quarters``.
-- ``efficiency``: ``software_efficiency`` of the matching chips times ``factor`` (installed
-  chips too); targets of quarters before the shock are history and are not re-checked.
+- ``efficiency``: ``software_efficiency`` of the matching chips times ``factor`` from the first
+  quarter that starts on or after the shock (installed chips too); earlier quarters are history
+  and keep their compute.
 - ``budget_cut``: budgets of the quarters from the shock on times ``1 - fraction``, and the
   unspent part of the total budget likewise.
 
@@ -227,10 +228,6 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
     elif shock.effect == "lead_time":
         hit = later & _matches(offers, chips, effect)
         offers.loc[hit, "lead_time_quarters"] = offers.loc[hit, "lead_time_quarters"] + effect.add_quarters
-    elif shock.effect == "efficiency":
-        hit = chips[effect.by] == effect.value
-        chips.loc[hit, "software_efficiency"] = chips.loc[hit, "software_efficiency"] * effect.factor
-        chips["eff_pflops"] = chips["bf16_tflops"] * chips["software_efficiency"] / 1000.0
     new_catalog = catalog.with_changes(chips, offers, rules)
     new_scenario = scenario
     if shock.effect == "budget_cut":
@@ -243,7 +240,4 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
         if budget.total_usd is not None:
             budget.total_usd = committed_spend + max(budget.total_usd - committed_spend, 0.0) * keep
         new_scenario = scenario.model_copy(update={"budget": budget})
-    if shock.effect == "efficiency" and scenario.targets:
-        targets = {p: t for p, t in scenario.targets.items() if scenario.periods.index(p) >= first}
-        new_scenario = new_scenario.model_copy(update={"targets": targets})
     return Shocked(shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules)))

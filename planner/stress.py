@@ -14,6 +14,7 @@ The objective is the base branch's, or the expected one when shocks have probabi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import pandas as pd
 from planner import compliance
 from planner.catalog import Catalog
 from planner.model.build import Model, Part, add_scenario, define_branch_budget_cut, define_nonanticipativity
-from planner.model.data import OPTION_ORDER, ModelData, prepare
+from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
 from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, plan_from_servers, solve_data
@@ -84,6 +85,14 @@ def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None =
                                               "lease").status
             if status not in allowed:
                 o.loc[i, "stop"] = first - 1
+    efficiency = None
+    effect = shocked.shock.efficiency
+    if effect is not None:
+        chips = shocked.catalog.chips
+        def hit(skus: pd.Series) -> npt.NDArray[np.float64]:
+            match = skus.map(chips[effect.by]) == effect.value if effect.by != "sku" else skus == effect.value
+            return np.where(match.to_numpy(), effect.factor, 1.0)
+        efficiency = EfficiencyChange(first, hit(o["sku"]), hit(data.fleet["sku"]))
     lease = (o["kind"] == "lease").to_numpy()
     o.loc[stranded & ~lease, "q"] = 0.0
     o.loc[stranded & ~lease, "power_mw"] = 0.0
@@ -92,7 +101,8 @@ def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None =
     if committed is not None:
         fixed = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
         o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], fixed[before]).astype(np.int64)
-    return replace(data, offers=o, fixed=fixed), stranded | (o["stop"] < o["end"]).to_numpy() & lease
+    return (replace(data, offers=o, fixed=fixed, efficiency=efficiency),
+            stranded | (o["stop"] < o["end"]).to_numpy() & lease)
 
 
 def _committed(plan: Plan) -> dict[tuple, int]:
@@ -118,6 +128,7 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
     lost = np.where((o["kind"] == "lease").to_numpy(), (o["end"] - o["stop"]).to_numpy(), 1)
     stranded_cost = fixed * o["server_price"].to_numpy(float) * lost * stranded
     base_t, new_t = plan.totals, after.totals
+    shortfalls = (after.diagnosis or {}).get("shortfalls", [])
     out: dict[str, Any] = {
         "shock": shocked.shock.name, "description": shocked.shock.describe(),
         "first_open_quarter": data.periods[shocked.first] if shocked.first < data.horizon else None,
@@ -130,12 +141,44 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
                       "channel": o["channel"].iat[i], "kind": o["kind"].iat[i], "site": o["site"].iat[i],
                       "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
                       "cost_usd": float(stranded_cost[i])} for i in np.flatnonzero(stranded_cost > 0)],
-        "recovery": (after.purchases[after.purchases["order_period"].map(data.periods.index) >= shocked.first]
-                     .to_dict("records") if after.ok else []),
+        "targets_missed": len(shortfalls) if not after.ok else 0,
+        "changes": changed_orders(plan, after, shocked.first) if after.ok else [],
         "periods": after.periods[["period", "effective_pflops"]].to_dict("records") if after.ok else [],
         "diagnosis": after.diagnosis,
     }
     return out
+
+
+LINE_KEY = ["order_period", "sku", "channel", "kind", "site", "country", "term_quarters"]
+
+
+def changed_orders(before: Plan, after: Plan, first: int) -> list[dict[str, Any]]:
+    """What the re-plan changes in the orders it may change (those from quarter ``first`` on):
+    lines ``added``, ``removed`` or ``changed`` (chips before and after)."""
+    assert before.data is not None
+    periods = before.data.periods[first:]
+
+    def lines(plan: Plan) -> dict[tuple[Any, ...], int]:
+        p = plan.purchases
+        p = p[p["order_period"].isin(periods)]
+        out: dict[tuple[Any, ...], int] = {}
+        for r in p.to_dict("records"):
+            key = tuple(None if isinstance(r[k], float) and np.isnan(r[k]) else r[k] for k in LINE_KEY)
+            out[key] = out.get(key, 0) + int(r["chips"])
+        return out
+
+    old, new = lines(before), lines(after)
+    changes = []
+    for key in sorted(set(old) | set(new), key=lambda k: tuple("" if v is None else str(v) for v in k)):
+        a, b = old.get(key, 0), new.get(key, 0)
+        if a == b:
+            continue
+        rec = dict(zip(LINE_KEY, key, strict=True))
+        where = rec["site"] if rec["kind"] == "buy" else rec["country"]
+        changes.append({"change": "added" if a == 0 else "removed" if b == 0 else "changed",
+                        "order_period": rec["order_period"], "sku": rec["sku"], "channel": rec["channel"],
+                        "kind": rec["kind"], "where": where, "chips_before": a, "chips_after": b})
+    return changes
 
 
 def total_cost(totals: dict[str, float]) -> float:
@@ -216,21 +259,30 @@ def _inputs(scenario, shocks, catalog, options):
     return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
 
 
-def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
-           options: SolverOptions | None = None, with_robust: bool = True) -> dict[str, Any]:
-    """Base plan and (optionally) robust plan, each re-planned under every shock."""
+def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
+           catalog: str | Path | Catalog | None = None, options: SolverOptions | None = None,
+           with_robust: bool = True, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Base plan and (optionally) robust plan, each re-planned under every shock.
+
+    ``progress(n)`` is called as solves finish (1 + shocks, and 1 + shocks more for the robust plan).
+    """
+    tick = progress or (lambda n: None)
     scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
+    tick(1)
     out: dict[str, Any] = {"scenario": scenario.name, "shocks": shocks.name, "objective": scenario.objective,
                            "base": {"status": base.status, "totals": base.to_dict()["totals"],
                                     "periods": base.periods[["period", "effective_pflops"]].to_dict("records")}}
     if not base.ok:
         out["base"]["diagnosis"] = base.diagnosis
         return out
-    out["base_exposure"] = [replan(base, apply(s, scenario, cat, 0.0 if s.effect != "budget_cut" else
-                                               _committed_spend(base, _first(s, scenario))), options)
-                            for s in shocks.shocks]
+    out["base_exposure"] = []
+    for s in shocks.shocks:
+        out["base_exposure"].append(replan(base, apply(s, scenario, cat, 0.0 if s.effect != "budget_cut" else
+                                                       _committed_spend(base, _first(s, scenario))), options))
+        tick(1)
     if with_robust:
         rob = robust(scenario, shocks, cat, options, base)
+        tick(1)
         out["robust"] = {"status": rob.status}
         if rob.plan.ok:
             out["robust"].update({
@@ -238,10 +290,12 @@ def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, cata
                 "periods": rob.plan.periods[["period", "effective_pflops"]].to_dict("records"),
                 "price_of_robustness": price_of_robustness(base, rob.plan),
                 "purchases": rob.plan.to_dict()["purchases"]})
-            out["robust_exposure"] = [
-                replan(rob.plan, apply(s, scenario, cat, 0.0 if s.effect != "budget_cut" else
-                                       _committed_spend(rob.plan, _first(s, scenario))), options)
-                for s in shocks.shocks]
+            out["robust_exposure"] = []
+            for s in shocks.shocks:
+                out["robust_exposure"].append(replan(rob.plan, apply(
+                    s, scenario, cat, 0.0 if s.effect != "budget_cut" else _committed_spend(rob.plan, _first(s, scenario))),
+                    options))
+                tick(1)
     return out
 
 
@@ -261,7 +315,8 @@ def price_of_robustness(base: Plan, robust_plan: Plan) -> dict[str, Any]:
 
 
 def exposure_frame(result: dict[str, Any]) -> pd.DataFrame:
-    """Base plan's exposure against the robust plan's, per shock, in one table."""
+    """Base plan's exposure against the robust plan's, per shock, in one table (PFLOPS lost for
+    max-compute, extra cost for both, stranded spend and targets missed)."""
     rows = []
     robust_rows = {e["shock"]: e for e in result.get("robust_exposure", [])}
     for e in result.get("base_exposure", []):
@@ -269,9 +324,33 @@ def exposure_frame(result: dict[str, Any]) -> pd.DataFrame:
         rows.append({"shock": e["shock"], "what": e["description"], "probability": e["probability"],
                      "base_status": e["status"], "base_pflops_lost": e["compute_lost_pflops"],
                      "base_extra_cost_usd": e["extra_cost_usd"], "base_stranded_usd": e["stranded_usd"],
+                     "base_targets_missed": e["targets_missed"],
                      "robust_status": r.get("status"), "robust_pflops_lost": r.get("compute_lost_pflops"),
-                     "robust_extra_cost_usd": r.get("extra_cost_usd"), "robust_stranded_usd": r.get("stranded_usd")})
-    return pd.DataFrame(rows)
+                     "robust_extra_cost_usd": r.get("extra_cost_usd"), "robust_stranded_usd": r.get("stranded_usd"),
+                     "robust_targets_missed": r.get("targets_missed")})
+    return pd.DataFrame(rows, columns=["shock", "what", "probability", "base_status", "base_pflops_lost",
+                                       "base_extra_cost_usd", "base_stranded_usd", "base_targets_missed",
+                                       "robust_status", "robust_pflops_lost", "robust_extra_cost_usd",
+                                       "robust_stranded_usd", "robust_targets_missed"])
+
+
+def rounded(value: Any, key: str = "") -> Any:
+    """A result rounded as the plan JSON is: money to cents, other figures to 6 decimals."""
+    from planner.results import round_value
+
+    if isinstance(value, dict):
+        return {k: rounded(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, key) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        return round_value(value, key if key.endswith("_usd") else "x")
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
@@ -299,5 +378,5 @@ def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
     elif not plan.ok:
         plan.limits = ["no plan meets every constraint in every shock branch; `gpuplan stress` shows which "
                        "shock leaves the base plan without a recovery"]
-    plan.extra["robust"] = info
+    plan.extra["robust"] = rounded(info)
     return plan

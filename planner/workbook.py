@@ -1,12 +1,18 @@
-"""Excel workbooks (XlsxWriter): real number formats, frozen headers, filters, native charts.
+"""Excel workbooks (XlsxWriter) that print and read well: formatting only.
 
-Text from inputs is always written as a string cell, never as a formula or a link.
+Every sheet prints landscape, one page wide, with its header row repeated on every page; every
+numeric cell has a number format chosen from its column's unit (money in dollars, counts without
+decimals, shares and gaps in percent, PFLOPS with one decimal); columns are as wide as their
+formatted content; charts have titles, axis titles with units and human legend names. Text
+from inputs is always written as a string cell, never as a formula or a link.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -17,10 +23,16 @@ from planner.fileio import atomic_path
 from planner.results import Plan
 from planner.units import parse_quarter, quarter_start
 
-MONEY = '"$"#,##0.00'
-BIG = "#,##0.0"
+MONEY = '"$"#,##0'
+CENTS = '"$"#,##0.00'
 COUNT = "#,##0"
-RATIO = "0.0%"
+ONE = "#,##0.0"
+TWO = "#,##0.00"
+PERCENT = "0.0%"
+FINE_PERCENT = "0.00%"
+MONEY_AXIS_B = '"$"#,##0.0,,,"B"'
+MONEY_AXIS_M = '"$"#,##0,,"M"'
+CELL_LIMIT = 32767
 
 
 def gpuplan_version() -> str:
@@ -30,15 +42,41 @@ def gpuplan_version() -> str:
         return "unknown"
 
 
-def column_format(name: str) -> str | None:
-    """Number format from a column's unit suffix."""
-    if name.endswith("_usd") or name.startswith("capex") or name.startswith("budget"):
+def column_format(name: str) -> str:
+    """Number format from a column's name and unit suffix."""
+    n = name.lower()
+    if n in ("unit_price_usd", "cost_usd", "price_usd", "entry_price_usd") or n.endswith("price_usd"):
+        return CENTS
+    if n.endswith("_usd") or n.startswith("capex") or n.startswith("budget") or "(usd)" in n:
         return MONEY
-    if name in ("servers", "chips") or name.endswith("_chips") or name == "max_units":
+    if n in ("servers", "chips", "max_units", "lines", "term_quarters", "targets_missed") or n.endswith("_chips") \
+            or n.endswith("targets_missed") or n in ("tpp", "index"):
         return COUNT
-    if name.endswith("_share"):
-        return RATIO
-    return BIG
+    if n.endswith("_share") or n in ("probability", "approval", "relative") or n.endswith("share"):
+        return PERCENT
+    if n in ("mip gap", "mip_gap", "mip relative gap"):
+        return FINE_PERCENT
+    if n.endswith("_pflops") or "pflops" in n or n.endswith("_tb") or n.endswith("_mw") or n in ("slack",):
+        return ONE
+    return TWO
+
+
+def _shown(value: Any, spec: str) -> str:
+    """The text a spreadsheet shows for a number in this format (for column widths)."""
+    v = float(value)
+    if spec in (MONEY,):
+        return f"${v:,.0f}"
+    if spec == CENTS:
+        return f"${v:,.2f}"
+    if spec == COUNT:
+        return f"{v:,.0f}"
+    if spec == ONE:
+        return f"{v:,.1f}"
+    if spec == PERCENT:
+        return f"{v * 100:.1f}%"
+    if spec == FINE_PERCENT:
+        return f"{v * 100:.2f}%"
+    return f"{v:,.2f}"
 
 
 class Book:
@@ -49,85 +87,111 @@ class Book:
 
         self.wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                                   "strings_to_numbers": False, "nan_inf_to_errors": True})
-        self.bold = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+        self.head = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                         "valign": "top"})
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
+        self.wrap = self.wb.add_format({"text_wrap": True, "valign": "top"})
         self.formats: dict[str, Any] = {}
+        self.names: set[str] = set()
 
-    def fmt(self, spec: str | None):
-        if spec is None:
-            return None
+    def fmt(self, spec: str) -> Any:
         if spec not in self.formats:
-            self.formats[spec] = self.wb.add_format({"num_format": spec})
+            self.formats[spec] = self.wb.add_format({"num_format": spec, "valign": "top"})
         return self.formats[spec]
 
-    def cell(self, ws, row: int, col: int, value: Any, spec: str | None = None) -> int:
-        """Write one cell; returns the width its text needs."""
+    def sheet(self, name: str) -> Any:
+        """A worksheet with a name Excel accepts and no other sheet has (case-insensitively), set up to
+        print landscape, one page wide, header row repeated."""
+        base = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip("'") or "Sheet"
+        base = base[:31]
+        label, k = base, 2
+        while label.lower() in self.names:
+            suffix = f" {k}"
+            label, k = base[:31 - len(suffix)] + suffix, k + 1
+        self.names.add(label.lower())
+        ws = self.wb.add_worksheet(label)
+        ws.set_landscape()
+        ws.set_paper(9)                     # A4
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        ws.hide_gridlines(0)
+        return ws
+
+    def cell(self, ws: Any, row: int, col: int, value: Any, spec: str | None = None) -> int:
+        """Write one cell; returns the width its shown text needs."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             ws.write_blank(row, col, None)
             return 2
         if isinstance(value, bool):
             ws.write_boolean(row, col, value)
-            return 5
+            return 6
+        if hasattr(value, "item"):
+            value = value.item()
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            spec = spec or (COUNT if isinstance(value, int) else TWO)
             ws.write_number(row, col, float(value), self.fmt(spec))
-            return len(f"{value:,.2f}") + 2
-        text = str(value)
-        ws.write_string(row, col, text)
-        return len(text) + 2
+            return len(_shown(value, spec)) + 2
+        text = str(value)[:CELL_LIMIT]
+        ws.write_string(row, col, text, self.wrap if len(text) > 60 else None)
+        return min(len(text), 60) + 2
 
-    def frame(self, name: str, df: pd.DataFrame, formats: dict[str, str | None] | None = None,
-              index: bool = False):
-        """A table sheet: header row frozen, autofilter, fitted widths, formats by column name."""
-        ws = self.wb.add_worksheet(name)
-        if index:
-            df = df.reset_index()
+    def frame(self, name: str, df: pd.DataFrame, formats: dict[str, str] | None = None,
+              headers: dict[str, str] | None = None) -> Any:
+        """A table sheet: header row frozen and repeated on every page, autofilter, fitted widths,
+        number formats by column name."""
+        ws = self.sheet(name)
         columns = [str(c) for c in df.columns]
-        widths = [len(c) + 2 for c in columns]
-        for j, c in enumerate(columns):
-            ws.write_string(0, j, c, self.bold)
-        specs = [(formats or {}).get(c, column_format(c)) for c in columns]
+        shown = [(headers or {}).get(c, c) for c in columns]
+        widths = [max(len(w) for w in h.split()) + 2 if h else 4 for h in shown]
+        for j, h in enumerate(shown):
+            ws.write_string(0, j, h, self.head)
+        specs = [(formats or {}).get(c) or column_format(c) for c in columns]
         for i, row in enumerate(df.itertuples(index=False), start=1):
             for j, value in enumerate(row):
-                if hasattr(value, "item"):
-                    value = value.item()
                 widths[j] = max(widths[j], self.cell(ws, i, j, value, specs[j]))
         for j, w in enumerate(widths):
-            ws.set_column(j, j, min(max(w, 8), 60))
+            ws.set_column(j, j, min(max(w, 8), 62))
         ws.freeze_panes(1, 0)
+        ws.repeat_rows(0)
         if columns:
             ws.autofilter(0, 0, max(len(df), 1), len(columns) - 1)
         return ws
 
-    def pairs(self, name: str, rows: list[tuple[str, Any]], title: str | None = None):
-        """A two-column key/value sheet."""
-        ws = self.wb.add_worksheet(name)
+    def pairs(self, name: str, rows: Sequence[tuple[str, Any, str | None]], title: str | None = None) -> Any:
+        """A two-column key/value sheet (label, value, number format)."""
+        ws = self.sheet(name)
         start = 0
         if title:
-            ws.write_string(0, 0, title, self.title)
+            ws.write_string(0, 0, title[:CELL_LIMIT], self.title)
             start = 2
-        ws.write_string(start, 0, "item", self.bold)
-        ws.write_string(start, 1, "value", self.bold)
-        width = [10, 10]
-        for i, (k, v) in enumerate(rows, start=start + 1):
+        ws.write_string(start, 0, "item", self.head)
+        ws.write_string(start, 1, "value", self.head)
+        width = [10, 12]
+        for i, (k, v, spec) in enumerate(rows, start=start + 1):
             width[0] = max(width[0], self.cell(ws, i, 0, k))
-            width[1] = max(width[1], self.cell(ws, i, 1, v, MONEY if k.endswith("(USD)") else BIG))
-        ws.set_column(0, 0, min(width[0], 60))
-        ws.set_column(1, 1, min(width[1], 80))
+            width[1] = max(width[1], self.cell(ws, i, 1, v, spec))
+        ws.set_column(0, 0, min(width[0], 48))
+        ws.set_column(1, 1, min(width[1], 70))
         ws.freeze_panes(start + 1, 0)
+        ws.repeat_rows(start)
+        ws.fit_to_pages(1, 1)               # a summary prints on one page
         return ws
 
-    def stacked_chart(self, ws, sheet: str, df: pd.DataFrame, title: str, y_title: str, anchor: str) -> None:
-        """A native stacked column chart of the frame's columns (after the index column) over its rows."""
-        if df.shape[1] <= 1 or df.empty:
+    def stacked_chart(self, ws: Any, sheet: str, df: pd.DataFrame, series: Sequence[tuple[str, str]], title: str,
+                      y_title: str, y_format: str, anchor: str) -> None:
+        """A native stacked column chart: ``series`` are (column, legend name) of ``df`` (written on
+        ``sheet`` from row 1 with its first column as categories)."""
+        if df.empty or not series:
             return
         chart = self.wb.add_chart({"type": "column", "subtype": "stacked"})
         n = len(df)
-        for j in range(1, df.shape[1]):
-            chart.add_series({"name": [sheet, 0, j], "categories": [sheet, 1, 0, n, 0],
-                              "values": [sheet, 1, j, n, j]})
-        chart.set_title({"name": title})
-        chart.set_y_axis({"name": y_title, "num_format": "#,##0"})
+        cols = list(df.columns)
+        for column, label in series:
+            j = cols.index(column)
+            chart.add_series({"name": label, "categories": [sheet, 1, 0, n, 0], "values": [sheet, 1, j, n, j]})
+        chart.set_title({"name": title, "name_font": {"size": 12}})
+        chart.set_x_axis({"name": "Quarter"})
+        chart.set_y_axis({"name": y_title, "num_format": y_format})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 720, "height": 400})
         ws.insert_chart(anchor, chart)
@@ -136,29 +200,51 @@ class Book:
         self.wb.close()
 
 
-def summary_rows(plan: Plan) -> list[tuple[str, Any]]:
-    t = plan.totals
-    rows: list[tuple[str, Any]] = [
-        ("scenario", plan.scenario), ("status", plan.status), ("objective", plan.objective),
-        ("capex (USD)", t["capex_usd"]), ("opex, electricity (USD)", t["opex_usd"]),
-        ("effective PFLOPS at the last quarter", t["effective_pflops"]),
-        ("memory at the last quarter (TB)", t["memory_tb"]), ("chips purchased", t["chips"]),
-        ("capex per effective PFLOPS (USD)", t["capex_usd"] / t["effective_pflops"]
-         if t["effective_pflops"] else None),
-        ("solver", plan.solver), ("MIP relative gap", plan.mip_gap), ("solve time (s)", round(plan.seconds, 3)),
-        ("gpuplan version", gpuplan_version()),
-        ("written at (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
+def _anchor(df: pd.DataFrame) -> str:
+    return f"A{len(df) + 4}"
+
+
+def _relative(path: str, base: Path | None) -> str:
+    """A file's name relative to the scenario's folder (never an absolute local path)."""
+    if base is None:
+        return os.path.basename(path)
+    try:
+        return os.path.relpath(Path(path).resolve(), base.resolve())
+    except ValueError:
+        return os.path.basename(path)
+
+
+def summary_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
+    from planner.report import figures
+
+    f = figures(plan)
+    base = Path(plan.data.scenario.source).parent if plan.data is not None and plan.data.scenario.source else None
+    rows: list[tuple[str, Any, str | None]] = [
+        ("scenario", plan.scenario, None), ("status", plan.status, None), ("objective", plan.objective, None),
+        ("capex, purchases (USD)", f.capex_usd, MONEY), ("lease commitments (USD)", f.lease_usd, MONEY),
+        ("opex, electricity (USD)", f.opex_usd, MONEY),
+        ("effective PFLOPS at the last quarter", f.effective_pflops, ONE),
+        ("  of which the fleet", f.fleet_pflops, ONE), ("  of which bought", f.purchased_pflops, ONE),
+        ("  of which leased", f.leased_pflops, ONE),
+        ("memory at the last quarter (TB)", f.memory_tb, ONE), ("chips bought", f.chips, COUNT),
+        ("chips leased", f.leased_chips, COUNT),
+        ("capex per bought effective PFLOPS (USD)", f.capex_per_purchased_pflops, MONEY),
+        ("lease commitment per leased PFLOPS (USD)", f.lease_per_leased_pflops, MONEY),
+        ("spend that depends on licences (USD)", f.licence_usd, MONEY),
+        ("lease payments after the horizon (USD)", f.lease_after_horizon_usd, MONEY),
+        ("solver", plan.solver, None), ("MIP relative gap", plan.mip_gap, FINE_PERCENT),
+        ("solve time (s)", round(plan.seconds, 3), TWO), ("gpuplan version", gpuplan_version(), None),
+        ("written at (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"), None),
     ]
     if plan.message:
-        rows.append(("message", plan.message))
-    rows += [(f"sha256 of {path}", digest) for path, digest in plan.inputs.items()]
-    for line in plan.limits:
-        rows.append(("limit", line))
+        rows.append(("message", plan.message, None))
+    rows += [(f"sha256 of {_relative(path, base)}", digest, None) for path, digest in plan.inputs.items()]
+    rows += [("limit", line, None) for line in plan.limits]
     return rows
 
 
 def compliance_frame(plan: Plan) -> pd.DataFrame:
-    """Status of every catalog chip at the destination on the first day of each quarter."""
+    """Status of every catalog chip at each site's country on the first day of each quarter."""
     from planner import compliance
 
     data = plan.data
@@ -180,12 +266,12 @@ def compliance_frame(plan: Plan) -> pd.DataFrame:
 
 
 def inputs_frame(plan: Plan) -> pd.DataFrame:
-    """The scenario as read, one row per key path, with units spelled out."""
+    """The scenario as read, one row per key path, with units spelled out (numbers stay numbers)."""
     data = plan.data
     assert data is not None
     units = {"total_usd": "USD", "per_period_usd": "USD", "pflops": "PFLOPS (effective, dense BF16)",
              "memory_tb": "TB", "pue": "ratio", "electricity_usd_per_kwh": "USD per kWh",
-             "site_capacity_mw": "MW", "chips": "chips", "min": "share (0-1)", "max": "share (0-1)"}
+             "site_capacity_mw": "MW", "capacity_mw": "MW", "chips": "chips", "min": "share", "max": "share"}
     rows: list[dict[str, Any]] = []
 
     def walk(prefix: str, value: Any, unit: str = "") -> None:
@@ -200,66 +286,101 @@ def inputs_frame(plan: Plan) -> pd.DataFrame:
             rows.append({"key": prefix, "value": shown, "unit": unit})
 
     walk("", data.scenario.model_dump(mode="json", exclude_none=True))
-    rows.append({"key": "catalog folder (resolved)", "value": str(data.catalog.folder), "unit": ""})
+    base = Path(data.scenario.source).parent if data.scenario.source else None
+    rows.append({"key": "catalog folder", "value": _relative(str(data.catalog.folder), base), "unit": ""})
     return pd.DataFrame(rows, columns=["key", "value", "unit"])
 
 
-def write_plan_workbook(plan: Plan, path: Path, explain: dict | None = None) -> None:
-    """Summary, Schedule, Capacity, Spend, Compliance, Inputs (and Explain when given)."""
+def _inputs_sheet(book: Book, plan: Plan) -> None:
+    frame = inputs_frame(plan)
+    ws = book.sheet("Inputs")
+    ws.write_string(0, 0, "key", book.head)
+    ws.write_string(0, 1, "value", book.head)
+    ws.write_string(0, 2, "unit", book.head)
+    widths = [6, 8, 6]
+    for i, r in enumerate(frame.to_dict("records"), start=1):
+        spec = {"USD": MONEY, "share": PERCENT, "USD per kWh": "0.000", "ratio": TWO}.get(r["unit"], TWO)
+        if isinstance(r["value"], int) and r["unit"] not in ("USD",):
+            spec = COUNT
+        widths[0] = max(widths[0], book.cell(ws, i, 0, r["key"]))
+        widths[1] = max(widths[1], book.cell(ws, i, 1, r["value"], spec))
+        widths[2] = max(widths[2], book.cell(ws, i, 2, r["unit"]))
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, min(w, 60))
+    ws.freeze_panes(1, 0)
+    ws.repeat_rows(0)
+
+
+def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
+    """Summary, Schedule, Sites, Capacity, Spend, Compliance, Inputs (and Explain sheets when given); an
+    infeasible plan gets Summary, Diagnosis and Inputs."""
+    from planner.report import plan_report
+
     data = plan.data
     assert data is not None
     with atomic_path(path) as tmp:
         book = Book(tmp)
         book.pairs("Summary", summary_rows(plan), title=f"gpuplan plan: {plan.scenario}")
-        book.frame("Schedule", plan.purchases)
-        capacity = plan.capacity_by("category") if plan.ok else pd.DataFrame(index=data.periods)
-        capacity.columns = [f"{c}_pflops" for c in capacity.columns]
-        if plan.ok:
-            per = plan.periods.set_index("period")
-            capacity["total_pflops"] = per["effective_pflops"]
-            capacity["memory_tb"] = per["memory_tb"]
-            capacity["power_mw"] = per["power_mw"]
-            capacity["site_capacity_mw"] = per["site_capacity_mw"]
-        capacity.index.name = "period"
-        cap_frame = capacity.reset_index()
-        ws = book.frame("Capacity", cap_frame)
-        n_cat = len([c for c in cap_frame.columns if c.endswith("_pflops") and c != "total_pflops"])
-        book.stacked_chart(ws, "Capacity", cap_frame.iloc[:, : n_cat + 1], "Effective PFLOPS by category",
-                           "PFLOPS", f"{chr(ord('A') + min(len(cap_frame.columns) + 1, 20))}2")
-        if plan.ok:
-            by_vendor = plan.spend_by("vendor").add_prefix("vendor_").add_suffix("_usd")
-            by_category = plan.spend_by("category").add_prefix("category_").add_suffix("_usd")
-            spend = pd.concat([by_vendor, by_category], axis=1)
-            per = plan.periods.set_index("period")
-            spend["capex_total_usd"] = per["capex_usd"]
-            if data.budget_per_period is not None:
-                spend["budget_usd"] = data.budget_per_period
-            spend["cumulative_spend_usd"] = per["cumulative_spend_usd"]
-            spend["cumulative_budget_usd"] = per["cumulative_budget_usd"]
-            spend_frame = spend.reset_index()
-        else:
-            spend_frame = pd.DataFrame({"period": data.periods})
+        if not plan.ok:
+            _diagnosis_sheet(book, plan)
+            _inputs_sheet(book, plan)
+            book.close()
+            return
+        rep = plan_report(plan)
+        schedule = rep.schedule.copy()
+        schedule["license_rules"] = schedule["license_rules"].str.replace(",", ", ")
+        book.frame("Schedule", schedule)
+        book.frame("Sites", rep.sites)
+        capacity = plan.capacity_by("category", fleet_apart=True)
+        names = list(capacity.columns)
+        capacity.columns = [f"{c}_pflops" for c in names]
+        per = plan.periods.set_index("period")
+        for col in ("effective_pflops", "leased_pflops", "memory_tb", "power_mw", "site_capacity_mw"):
+            capacity[col] = per[col]
+        cap = capacity.reset_index()
+        ws = book.frame("Capacity", cap)
+        book.stacked_chart(ws, "Capacity", cap, [(f"{c}_pflops", c if c != "fleet" else "fleet (installed before)")
+                                                 for c in names],
+                           "Effective PFLOPS installed, by chip category", "Effective PFLOPS", "#,##0",
+                           _anchor(cap))
+        vendor = plan.spend_by("vendor")
+        spend = vendor.add_suffix("_usd")
+        spend["capex_usd"] = per["capex_usd"]
+        spend["lease_payments_usd"] = per["lease_usd"]
+        if data.budget_per_period is not None:
+            spend["budget_usd"] = data.budget_per_period
+        spend["cumulative_spend_usd"] = per["cumulative_spend_usd"]
+        spend["cumulative_budget_usd"] = per["cumulative_budget_usd"]
+        spend_frame = spend.reset_index()
         ws = book.frame("Spend", spend_frame)
-        n_vendor = len(plan.spend_by("vendor").columns) if plan.ok else 0
-        book.stacked_chart(ws, "Spend", spend_frame.iloc[:, : n_vendor + 1], "Capex by vendor", "USD",
-                           f"{chr(ord('A') + min(len(spend_frame.columns) + 1, 20))}2")
-        book.frame("Compliance", compliance_frame(plan), {"tpp": "#,##0", "pd": "0.00"})
-        book.frame("Inputs", inputs_frame(plan), {"value": None})
-        if explain is not None:
-            from planner.explain import explain_frames
-
-            for name, frame in explain_frames(explain).items():
-                book.frame(name, frame)
+        axis = MONEY_AXIS_B if float(per["capex_usd"].max() + per["lease_usd"].max()) >= 1e9 else MONEY_AXIS_M
+        book.stacked_chart(ws, "Spend", spend_frame, [(f"{v}_usd", v) for v in vendor.columns],
+                           "Capex and lease payments by vendor", "USD paid in the quarter", axis, _anchor(spend_frame))
+        book.frame("Compliance", compliance_frame(plan), {"tpp": COUNT, "pd": TWO})
+        _inputs_sheet(book, plan)
+        for name, frame in (explain or {}).items():
+            book.frame(name, frame)
         book.close()
 
 
-def write_sweep_workbook(scenario: str, points: list[dict], path: Path) -> None:
+def _diagnosis_sheet(book: Book, plan: Plan) -> None:
+    d = plan.diagnosis or {"shortfalls": [], "blocking": [], "limits": []}
+    rows: list[dict[str, Any]] = []
+    for s in d["shortfalls"]:
+        rows.append({"kind": "shortfall", "period": s["period"], "what": s["measure"], "target": s["target"],
+                     "shortfall": s["shortfall"], "detail": ""})
+    for b in d["blocking"]:
+        rows.append({"kind": "blocking", "period": b.get("period"), "what": b["constraint"], "target": None,
+                     "shortfall": None, "detail": b.get("site") or f"{b.get('by', '')} {b.get('value', '')}".strip()})
+    for line in d["limits"]:
+        rows.append({"kind": "limit", "period": None, "what": None, "target": None, "shortfall": None,
+                     "detail": line})
+    book.frame("Diagnosis", pd.DataFrame(rows, columns=["kind", "period", "what", "target", "shortfall", "detail"]),
+               {"target": ONE, "shortfall": "#,##0.000"})
+
+
+def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None:
     """One row per budget point, with a native line chart of compute against budget."""
-    rows = []
-    for p in points:
-        rows.append({"total_usd": p["total_usd"], "status": p["status"], **{
-            k: v for k, v in p["totals"].items()}, **{f"{c}_pflops": v for c, v in p["mix_pflops"].items()}})
-    frame = pd.DataFrame(rows)
     with atomic_path(path) as tmp:
         book = Book(tmp)
         ws = book.frame("Sweep", frame)
@@ -267,56 +388,63 @@ def write_sweep_workbook(scenario: str, points: list[dict], path: Path) -> None:
         if n:
             chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
             col = list(frame.columns).index("effective_pflops")
-            chart.add_series({"name": "effective PFLOPS", "categories": ["Sweep", 1, 0, n, 0],
+            chart.add_series({"name": "effective PFLOPS at the last quarter", "categories": ["Sweep", 1, 0, n, 0],
                               "values": ["Sweep", 1, col, n, col]})
-            chart.set_title({"name": f"{scenario}: effective PFLOPS by total budget"})
-            chart.set_x_axis({"name": "total budget (USD)", "num_format": '"$"#,##0,,,"B"'})
-            chart.set_y_axis({"name": "effective PFLOPS", "num_format": "#,##0"})
+            chart.set_title({"name": f"{scenario[:80]}: compute bought per total budget", "name_font": {"size": 12}})
+            chart.set_x_axis({"name": "Total budget (USD billions)", "num_format": MONEY_AXIS_B})
+            chart.set_y_axis({"name": "Effective PFLOPS", "num_format": "#,##0"})
             chart.set_legend({"none": True})
             chart.set_size({"width": 720, "height": 400})
-            ws.insert_chart(f"{chr(ord('A') + min(len(frame.columns) + 1, 20))}2", chart)
+            ws.insert_chart(_anchor(frame), chart)
         book.close()
 
 
-def write_compare_workbook(comparison, path: Path) -> None:
-    """Comparison (metrics by scenario), Input differences, and each scenario's schedule."""
+def write_compare_workbook(metrics: pd.DataFrame, differences: pd.DataFrame, plans: list[Plan], labels: list[str],
+                           path: Path) -> None:
+    """Comparison (metrics by scenario, each row in its unit), input differences, each schedule."""
     with atomic_path(path) as tmp:
         book = Book(tmp)
-        table = comparison.table.reset_index()
-        book.frame("Comparison", table, {c: None for c in table.columns})
-        book.frame("Input differences", comparison.differences, {c: None for c in comparison.differences.columns})
-        used: set[str] = set()
-        for plan in comparison.plans:
-            name = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in plan.scenario)[:24] or "plan"
-            base, k = name, 2
-            while name in used:
-                name, k = f"{base} {k}", k + 1
-            used.add(name)
-            book.frame(name, plan.purchases)
+        ws = book.sheet("Comparison")
+        ws.write_string(0, 0, "metric", book.head)
+        for j, label in enumerate(metrics.columns, start=1):
+            ws.write_string(0, j, str(label), book.head)
+        widths = [8] + [len(str(c)) + 2 for c in metrics.columns]
+        for i, (metric, row) in enumerate(metrics.iterrows(), start=1):
+            spec = column_format(str(metric))
+            widths[0] = max(widths[0], book.cell(ws, i, 0, str(metric)))
+            for j, v in enumerate(row, start=1):
+                widths[j] = max(widths[j], book.cell(ws, i, j, v, spec))
+        for j, w in enumerate(widths):
+            ws.set_column(j, j, min(w, 40))
+        ws.freeze_panes(1, 1)
+        ws.repeat_rows(0)
+        book.frame("Input differences", differences.astype(str) if len(differences) else differences)
+        for label, plan in zip(labels, plans, strict=True):
+            book.frame(label, plan.purchases)
         book.close()
 
 
-def write_stress_workbook(result: dict, path: Path) -> None:
-    """Exposure (base against robust, per shock), stranded orders, recovery purchases, branches."""
-    from planner.stress import exposure_frame
+def write_stress_workbook(result: dict[str, Any], exposure: pd.DataFrame, path: Path) -> None:
+    """Exposure (base against robust, per shock), stranded orders, changed orders, branches."""
 
-    def rows(kind: str, key: str) -> pd.DataFrame:
+    def rows(key: str) -> pd.DataFrame:
         out = []
         for plan in ("base", "robust"):
             for e in result.get(f"{plan}_exposure", []):
                 out += [{"plan": plan, "shock": e["shock"], **r} for r in e[key]]
         return pd.DataFrame(out)
 
-    branches = {"no shock (base plan)": {p["period"]: p["effective_pflops"] for p in result["base"]["periods"]}}
+    branches: dict[str, dict[str, float]] = {"no shock (base plan)": {p["period"]: p["effective_pflops"]
+                                                                       for p in result["base"]["periods"]}}
     for plan in ("base", "robust"):
         for e in result.get(f"{plan}_exposure", []):
             branches[f"{e['shock']} ({plan} plan)"] = {p["period"]: p["effective_pflops"] for p in e["periods"]}
     with atomic_path(path) as tmp:
         book = Book(tmp)
-        book.frame("Exposure", exposure_frame(result))
-        book.frame("Stranded", rows("stranded", "stranded"))
-        book.frame("Recovery", rows("recovery", "recovery"))
+        book.frame("Exposure", exposure)
+        book.frame("Stranded", rows("stranded"))
+        book.frame("Changed orders", rows("changes"))
         frame = pd.DataFrame(branches)
         frame.index.name = "period"
-        book.frame("Branches PFLOPS", frame.reset_index())
+        book.frame("Branches PFLOPS", frame.reset_index(), {c: ONE for c in branches})
         book.close()

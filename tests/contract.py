@@ -142,6 +142,8 @@ def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
         if t not in periods:
             continue
         kind = (o.get("kind") or "buy").strip() or "buy"
+        if kind == "lease" and "sites" not in sc:
+            continue                      # version 1: one site, no leases
         ships = _codes(o.get("ships_to"))
         term = int(o["term_quarters"]) if kind == "lease" else 0
         lead = int(o["lead_time_quarters"])
@@ -295,7 +297,12 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
     chips = leased = 0
     supply: dict[int, int] = {}
     violations = []
-    groups: dict[tuple[str, str], list[float]] = {}       # (by, value) -> [compute at T, spend]
+    items: list[tuple[dict[str, Any], float, float]] = []     # (attributes, compute at T, spend)
+    for sku, n, site in inst.fleet:
+        chip = inst.chips[sku]
+        country = next(s.country for s in inst.sites if s.name == site)
+        items.append(({"category": chip["category"], "vendor": chip["vendor"], "origin": chip["origin"],
+                       "channel": None, "site": site, "country": country, "kind": "buy"}, eff(chip) * n, 0.0))
     for o, n in zip(inst.options, servers, strict=True):
         if n < 0 or n > o.max_servers:
             violations.append(f"servers of {o.sku} out of bounds")
@@ -322,19 +329,8 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
             leased += x
         spend = o.price * x * (o.term if o.kind == "lease" else 1)
         at_t = o.q * eff(chip) * x if d <= H - 1 <= last else 0.0
-        for by, value in (("category", chip["category"]), ("vendor", chip["vendor"]), ("origin", chip["origin"]),
-                          ("channel", o.channel), ("site", o.site), ("country", o.country), ("kind", o.kind)):
-            if value is None:
-                continue
-            g = groups.setdefault((by, value), [0.0, 0.0])
-            g[0] += at_t
-            g[1] += spend
-    for sku, n, site in inst.fleet:
-        chip = inst.chips[sku]
-        country = next(s.country for s in inst.sites if s.name == site)
-        for by, value in (("category", chip["category"]), ("vendor", chip["vendor"]), ("origin", chip["origin"]),
-                          ("site", site), ("country", country), ("kind", "buy")):
-            groups.setdefault((by, value), [0.0, 0.0])[0] += eff(chip) * n
+        items.append(({"category": chip["category"], "vendor": chip["vendor"], "origin": chip["origin"],
+                       "channel": o.channel, "site": o.site, "country": o.country, "kind": o.kind}, at_t, spend))
     for offer, n in supply.items():
         o = next(opt for opt in inst.options if opt.offer == offer)
         if n > o.max_servers:
@@ -364,16 +360,14 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
             if cap is not None and P[s.name][p] > cap + TOL * max(1.0, cap):
                 violations.append(f"power {s.name} {p}")
     for share in (sc.get("policy") or {}).get("shares") or []:
-        k = 0 if share["measure"] == "compute" else 1
-        total = E[-1] if k == 0 else commitment
-        if share["value"] == "*":
-            values = {v for (by, v) in groups if by == share["by"]}
-            values = {v for v in values if any(_has(inst, o, share["by"], v) for o in inst.options)
-                      or _fleet_has(inst, share["by"], v)}
-        else:
-            values = {share["value"]}
+        k = 1 if share["measure"] == "compute" else 2
+        within = share.get("within")
+        scope = [it for it in items if within is None or it[0][within["by"]] == within["value"]]
+        total = sum(it[k] for it in scope)
+        values = {it[0][share["by"]] for it in scope if it[0][share["by"]] is not None} \
+            if share["value"] == "*" else {share["value"]}
         for v in values:
-            g = groups.get((share["by"], v), [0.0, 0.0])[k]
+            g = sum(it[k] for it in scope if it[0][share["by"]] == v)
             if share.get("min") is not None and g < share["min"] * total - TOL * max(1.0, total):
                 violations.append(f"share min {share['by']} {v}")
             if share.get("max") is not None and g > share["max"] * total + TOL * max(1.0, total):
@@ -381,24 +375,6 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
     cost = commitment + opex
     return Figures(not violations, violations, E, M, P, C, L, commitment - sum(C), opex, cost, chips, leased,
                    site_compute)
-
-
-def _has(inst: Instance, o: Option, by: str, value: str) -> bool:
-    chip = inst.chips[o.sku]
-    got = {"category": chip["category"], "vendor": chip["vendor"], "origin": chip["origin"], "channel": o.channel,
-           "site": o.site, "country": o.country, "kind": o.kind}[by]
-    return got == value
-
-
-def _fleet_has(inst: Instance, by: str, value: str) -> bool:
-    for sku, _, site in inst.fleet:
-        chip = inst.chips[sku]
-        country = next(s.country for s in inst.sites if s.name == site)
-        got = {"category": chip["category"], "vendor": chip["vendor"], "origin": chip["origin"], "channel": None,
-               "site": site, "country": country, "kind": "buy"}[by]
-        if got == value:
-            return True
-    return False
 
 
 # ------------------------------------------------------------------ plans as JSON

@@ -22,7 +22,15 @@ def run(*args):
 def test_validate_bundled_catalog_is_clean():
     result = run("catalog", "validate")
     assert result.exit_code == 0
-    assert result.output.endswith("OK (21 chips, 160 offers, 9 rules)\n")
+    assert result.output.endswith("OK (24 chips, 425 offers, 18 rules)\n")
+    assert run("catalog", "validate", "--catalog", ROOT / "catalogs" / "default").output == result.output
+
+
+def test_an_offers_file_with_a_header_only_is_valid(tmp_path):
+    cat = make_catalog(tmp_path / "c", [chip("a")], [])
+    result = run("catalog", "validate", cat)
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("OK (1 chips, 0 offers, 0 rules)\n")
 
 
 def test_validate_lists_every_problem(tmp_path):
@@ -85,15 +93,36 @@ def test_compliance_json_for_a_date():
     assert data["destination"] == "CN" and data["date"] == "2023-06-30"
     by_sku = {c["sku"]: c for c in data["chips"]}
     assert by_sku["nvidia-h800"] == {"sku": "nvidia-h800", "model": "H800 SXM 80GB", "tpp": 15832.0,
-                                     "pd": pytest.approx(19.449631, abs=1e-6), "status": "allowed", "rules": []}
+                                     "pd": pytest.approx(19.449631, abs=1e-6), "status": "allowed", "rules": [],
+                                     "license": None}
     assert by_sku["nvidia-a100"]["status"] == "prohibited"
     assert by_sku["nvidia-a100"]["rules"] == ["us-3a090-2022"]
 
 
 def test_compliance_table_says_which_clause_matched():
-    result = run("catalog", "compliance", "--destination", "CN", "--date", "2025-06-01")
+    result = CliRunner().invoke(main, ["catalog", "compliance", "--destination", "CN", "--date", "2025-06-01"],
+                                env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "non-datacenter part" in result.output and "interconnect" not in result.output
+    assert "TPP >= 4800 and non-datacenter part" in result.output
+
+
+def test_compliance_for_a_buyer_and_a_kind_of_offer():
+    """The issue's check: in Malaysia on 2025-06-01, a China-headquartered buyer needs a licence to own
+    B200, H200 and H100 (Oct 2023 headquarters rule) and may rent them."""
+    args = ["catalog", "compliance", "--destination", "my", "--date", "2025-06-01", "--headquarters", "cn",
+            "--format", "json"]
+    owned = json.loads(run(*args).output)
+    leased = json.loads(run(*args, "--kind", "lease").output)
+    assert (owned["destination"], owned["headquarters"], owned["kind"]) == ("MY", "CN", "buy")
+    for sku in ("nvidia-b200", "nvidia-h200", "nvidia-h100-sxm"):
+        chip_owned = next(c for c in owned["chips"] if c["sku"] == sku)
+        chip_leased = next(c for c in leased["chips"] if c["sku"] == sku)
+        assert chip_owned["status"] == "license-required" and chip_owned["rules"] == ["us-3a090-hq-2023"]
+        assert chip_owned["license"] == {"fee_pct": 0.0, "lag_quarters": 1, "approval": 0.1}
+        assert chip_leased["status"] == "allowed" and chip_leased["license"] is None
+    us_buyer = json.loads(run("catalog", "compliance", "--destination", "MY", "--date", "2025-06-01",
+                              "--headquarters", "US", "--format", "json").output)
+    assert next(c for c in us_buyer["chips"] if c["sku"] == "nvidia-b200")["status"] == "allowed"
 
 
 def test_compliance_rejects_bad_destination_and_date():
@@ -107,6 +136,10 @@ def test_timeline_for_one_sku():
     changes = [(c["date"], c["status"]) for c in json.loads(result.output)["changes"]]
     assert changes == [(None, "allowed"), ("2022-08-26", "license-required"), ("2022-10-07", "prohibited"),
                        ("2026-01-15", "license-required")]
+    abroad = run("catalog", "timeline", "--destination", "MY", "--headquarters", "CN", "--sku", "nvidia-b200",
+                 "--format", "json")
+    assert [(c["date"], c["status"]) for c in json.loads(abroad.output)["changes"]] == [
+        (None, "allowed"), ("2023-11-17", "license-required")]
     assert run("catalog", "timeline", "--destination", "CN", "--sku", "nope").exit_code == 2
 
 

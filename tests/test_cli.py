@@ -49,10 +49,11 @@ def test_plan_json_shape_and_exit_code():
 
 
 def test_plan_table_report():
-    result = CliRunner().invoke(main, ["plan", BASE])
+    result = CliRunner().invoke(main, ["plan", BASE], env={"COLUMNS": "160"})
     assert result.exit_code == 0
-    for text in ("Scenario base-7b", "status optimal", "Per quarter", "Purchase schedule",
-                 "Excluded for compliance (destination CN)", "us-3a090a-2023", "What limits this plan"):
+    for text in ("Scenario base-7b", "status optimal", "Per quarter", "Purchase and lease schedule",
+                 "Sites: power against capacity", "Excluded for compliance", "us-3a090a-2023",
+                 "Lease commitments past the horizon", "What limits this plan"):
         assert text in result.output
 
 

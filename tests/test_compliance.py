@@ -38,27 +38,30 @@ def test_tpp_uses_every_given_rate():
     assert compliance.tpp(chip) == 320  # 5 x 64 beats 50 x 4 and 10 x 16
 
 
+# Statuses for a buyer deployed in China, on dates where the public record is clear.
 @pytest.mark.parametrize("sku, day, expected", [
-    ("nvidia-h800", "2023-06-30", "allowed"),
+    ("nvidia-h800", "2023-06-30", "allowed"),          # NVLink 400 GB/s escaped the Oct 2022 rule (A800-TW)
     ("nvidia-h800", "2023-10-22", "allowed"),
-    ("nvidia-h800", "2023-10-23", "prohibited"),
-    ("nvidia-h800", "2023-11-17", "prohibited"),
+    ("nvidia-h800", "2023-10-23", "prohibited"),       # BIS made the datacenter provisions immediate (NV-8K23)
+    ("nvidia-h800", "2026-06-01", "prohibited"),       # not sold in the US: outside the Jan 2026 case-by-case zone
     ("nvidia-a800", "2023-06-30", "allowed"),
-    ("nvidia-a800", "2023-11-17", "prohibited"),
-    ("nvidia-a100", "2022-09-01", "license-required"),
-    ("nvidia-a100", "2022-10-07", "prohibited"),
+    ("nvidia-a800", "2026-06-01", "prohibited"),
+    ("nvidia-a100", "2022-09-01", "license-required"),  # is-informed letter of 2022-08-26 (NV-8K22)
+    ("nvidia-a100", "2022-10-07", "prohibited"),       # Oct 2022 rule: TPP 4992 and 600 GB/s (FR-2022)
     ("nvidia-l40s", "2023-06-30", "allowed"),
     ("nvidia-l40s", "2024-01-01", "prohibited"),
     ("nvidia-rtx-4090", "2023-11-16", "allowed"),
-    ("nvidia-rtx-4090", "2023-11-17", "license-required"),
-    ("nvidia-rtx-4090d", "2024-06-01", "allowed"),
+    ("nvidia-rtx-4090", "2023-11-17", "license-required"),  # non-datacenter TPP >= 4800 (4090-SCMP)
+    ("nvidia-rtx-4090d", "2024-06-01", "allowed"),     # designed under TPP 4800 (TH-4090D)
     ("nvidia-h20", "2025-04-08", "allowed"),
-    ("nvidia-h20", "2025-04-09", "license-required"),
-    ("amd-mi308x", "2025-04-09", "license-required"),
+    ("nvidia-h20", "2025-04-09", "license-required"),  # is-informed letter (TH-H20BAN)
+    ("nvidia-h20", "2025-09-17", "prohibited"),        # CAC orders cancelled (DECODER)
+    ("amd-mi308x", "2025-04-09", "license-required"),  # AMD-800
     ("nvidia-l20", "2025-06-01", "allowed"),
     ("nvidia-h100-sxm", "2025-01-01", "prohibited"),
-    ("nvidia-h200", "2026-01-15", "license-required"),
-    ("nvidia-b200", "2026-06-01", "prohibited"),
+    ("nvidia-b200", "2026-06-01", "prohibited"),       # TPP 36,000 >= 21,000: still denied (SWK-T)
+    ("nvidia-rtx-pro-6000d", "2025-09-01", "allowed"),
+    ("nvidia-rtx-pro-6000d", "2025-09-17", "prohibited"),
     ("huawei-ascend-910c", "2025-06-01", "allowed"),
     ("huawei-ascend-910b", "2025-06-01", "allowed"),
 ])
@@ -66,16 +69,71 @@ def test_statuses_public_reporting_gives(sku, day, expected):
     assert status(sku, day) == expected
 
 
+def test_h200_under_the_january_2026_rule():
+    """US side: case-by-case from 2026-01-15 with the 25% tariff (SWK-T, 91 FR 1684; MEDIAITE). China side:
+    customs kept it out from 2026-01-14 (BUSINESSTIMES-H200) until approvals on 2026-01-28."""
+    chip, us = CAT.chip("nvidia-h200"), [c for c in CAT.compiled if c.rule.issuer == "US"]
+    v = compliance.chip_status(chip, "CN", dt.date(2026, 1, 15), us)
+    assert v.status == "license-required" and v.terms.fee_pct == 25
+    # the H20 letter also reaches chips with the H20's memory bandwidth (4.0 TB/s) or NVLink: the H200 too
+    assert set(v.license_rules) == {"us-3a090-2026-case-by-case", "us-h20-licences-2025"}
+    assert compliance.chip_status(chip, "CN", dt.date(2026, 1, 14), us).status == "prohibited"
+    assert status("nvidia-h200", "2026-01-15") == "prohibited"           # Chinese customs
+    v = compliance.chip_status(chip, "CN", dt.date(2026, 2, 1), CAT.compiled)
+    assert v.status == "license-required" and v.terms.fee_pct == 25 and v.terms.approval == 0.5
+    assert set(v.license_rules) == {"us-3a090-2026-case-by-case", "cn-h200-approvals-2026", "us-h20-licences-2025"}
+
+
+@pytest.mark.parametrize("hq, kind, expected", [("CN", "buy", "license-required"), ("US", "buy", "allowed"),
+                                                ("CN", "lease", "allowed"), ("US", "lease", "allowed")])
+def test_b200_in_malaysia_depends_on_the_buyer_and_on_owning(hq, kind, expected):
+    """The Oct 2023 rule needs a licence for 3A090 chips sent to a company headquartered in D:5 wherever
+    they go (FR-2023; WILMARTH-HQ); renting capacity abroad is not an export to the buyer (DCD-BD)."""
+    v = compliance.chip_status(CAT.chip("nvidia-b200"), "MY", dt.date(2025, 6, 1), CAT.compiled, hq, kind)
+    assert v.status == expected
+    if expected == "license-required":
+        assert v.rule_ids == ["us-3a090-hq-2023"] and v.terms.approval == 0.1
+
+
+def test_ascend_outside_china_from_the_may_2025_guidance():
+    """BIS GP10 guidance of 2025-05-13: using Ascend 910B/910C anywhere risks violating the EAR (ALSTON)."""
+    for kind in ("buy", "lease"):
+        assert compliance.chip_status(CAT.chip("huawei-ascend-910b"), "MY", dt.date(2025, 5, 12), CAT.compiled,
+                                      "CN", kind).status == "allowed"
+        assert compliance.chip_status(CAT.chip("huawei-ascend-910b"), "MY", dt.date(2025, 5, 13), CAT.compiled,
+                                      "CN", kind).status == "prohibited"
+    assert status("huawei-ascend-910b", "2025-05-13") == "allowed"       # inside China
+
+
+def test_the_april_2025_letter_inside_an_order_to_delivery_window():
+    """H20 ordered in 2025Q1: delivered in the quarter it is allowed. Delivered in 2025Q2, its window
+    includes the letter of 9 April (TH-H20BAN): a licence, no licence before August (lag 1). The lag
+    moves delivery to 2025Q3, whose window includes China's order of 17 September to cancel H20
+    purchases (DECODER): prohibited. Ordered in 2025Q1 for 2025Q2 under the letter alone, the terms
+    are the letter's."""
+    chip, rules = CAT.chip("nvidia-h20"), CAT.compiled
+    q1 = 2025 * 4
+    same = compliance.offer_status(chip, "CN", "CN", "buy", q1, 0, None, rules)
+    assert same.verdict.status == "allowed" and same.delay == 0
+    late = compliance.offer_status(chip, "CN", "CN", "buy", q1, 1, None, rules)
+    assert late.verdict.status == "prohibited" and late.delay == 2
+    us = [c for c in rules if c.rule.issuer == "US"]
+    late_us = compliance.offer_status(chip, "CN", "CN", "buy", q1, 1, None, us)
+    assert late_us.verdict.status == "license-required" and late_us.delay == 2
+    assert late_us.verdict.terms == compliance.Terms(fee_pct=15, lag_quarters=1, approval=0.1)
+
+
 @pytest.mark.parametrize("destination", ["US", "DE", "JP", "SG"])
-def test_everything_allowed_outside_controlled_destinations(destination):
+def test_us_chips_allowed_outside_controlled_destinations(destination):
     for sku in CAT.chips.index:
-        assert status(sku, "2025-06-01", destination) == "allowed", sku
+        expected = "prohibited" if sku in ("huawei-ascend-910b", "huawei-ascend-910c") else "allowed"
+        assert status(sku, "2025-06-01", destination) == expected, sku
 
 
 def test_most_severe_status_wins_and_rules_are_reported():
     v = compliance.chip_status(CAT.chip("nvidia-h20"), "CN", dt.date(2025, 6, 1), CAT.compiled)
     assert v.status == "license-required"
-    assert v.rule_ids == ["us-h20-mi308-license-2025"]
+    assert v.rule_ids == ["us-h20-letter-2025"]
     v = compliance.chip_status(CAT.chip("nvidia-rtx-4090"), "CN", dt.date(2025, 6, 1), CAT.compiled)
     assert [m.reason for m in v.matches] == ["TPP >= 4800 and non-datacenter part"]
 
@@ -91,9 +149,9 @@ def test_rule_window_is_inclusive_start_exclusive_end():
 
 
 def test_status_changes_timeline():
-    changes = compliance.status_changes(CAT.chip("nvidia-h800"), "CN", CAT.compiled)
+    changes = compliance.status_changes(CAT.chip("nvidia-h200"), "CN", CAT.compiled)
     assert [(d.isoformat() if d else None, v.status) for d, v in changes] == [
-        (None, "allowed"), ("2023-10-23", "prohibited"), ("2026-01-15", "license-required")]
+        (None, "allowed"), ("2022-10-07", "prohibited"), ("2026-01-28", "license-required")]
 
 
 # ------------------------------------------------------------------ version 2, on synthetic rules

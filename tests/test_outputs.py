@@ -1,8 +1,9 @@
-"""Workbooks, CSV and JSON files, comparisons and sweeps: read back and checked against the plan."""
+"""Workbooks, CSV and JSON files, terminal reports, comparisons and sweeps: read back and checked."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -12,75 +13,137 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, chip, offer
 
-from planner.analysis import parse_range, sweep, with_budget
+from planner.analysis import compare, parse_range, sweep, sweep_points, with_budget
 from planner.cli import main
 from planner.plan import solve
 from planner.scenario import load_scenario
 
 BASE = ROOT / "budgets" / "base-7b.yaml"
+CN_ONLY = ROOT / "budgets" / "cn-only-7b.yaml"
+SHOCKS = ROOT / "budgets" / "shocks" / "remote-access-2025.yaml"
+SOFFICE = shutil.which("soffice")
 
 
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+def run(*args, columns: int | None = None):
+    env = {"COLUMNS": str(columns)} if columns else None
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
 
 
 @pytest.fixture(scope="module")
-def base_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book") / "base.xlsx"
-    result = run("plan", BASE, "--out", out, "--format", "json")
-    assert result.exit_code == 0, result.output
-    return out, json.loads(result.output)
+def books(tmp_path_factory):
+    """Every workbook the tool writes, once."""
+    folder = tmp_path_factory.mktemp("books")
+    paths = {name: folder / f"{name}.xlsx" for name in ("plan", "explain", "compare", "sweep", "stress")}
+    results = {
+        "plan": run("plan", BASE, "--out", paths["plan"], "--format", "json"),
+        "explain": run("explain", CN_ONLY, "--out", paths["explain"], "--format", "json"),
+        "compare": run("compare", BASE, CN_ONLY, "--out", paths["compare"], "--format", "json"),
+        "sweep": run("sweep", CN_ONLY, "--budget", "2B:8B:4", "--out", paths["sweep"], "--format", "json"),
+        "stress": run("stress", BASE, "--shocks", SHOCKS, "--no-robust", "--out", paths["stress"], "--format",
+                      "json"),
+    }
+    for name, result in results.items():
+        assert result.exit_code == 0, (name, result.output)
+    return paths, json.loads(results["plan"].output)
 
 
-def test_workbook_sheets_and_schedule_add_up_to_the_cent(base_book):
-    path, plan = base_book
-    wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Schedule", "Capacity", "Spend", "Compliance", "Inputs"]
+def test_plan_workbook_sheets_and_schedule_add_up_to_the_cent(books):
+    paths, plan = books
+    wb = openpyxl.load_workbook(paths["plan"])
+    assert wb.sheetnames == ["Summary", "Schedule", "Sites", "Capacity", "Spend", "Compliance", "Inputs"]
     ws = wb["Schedule"]
     header = [c.value for c in ws[1]]
-    rows = [dict(zip(header, [c.value for c in r])) for r in ws.iter_rows(min_row=2)]
+    rows = [dict(zip(header, [c.value for c in r], strict=True)) for r in ws.iter_rows(min_row=2)]
     assert len(rows) == len(plan["purchases"])
-    assert sum(r["chips"] for r in rows) == plan["totals"]["chips"]
-    assert round(sum(r["cost_usd"] for r in rows), 2) == plan["totals"]["capex_usd"]
+    buys = [r for r in rows if r["kind"] == "buy"]
+    assert sum(r["chips"] for r in buys) == plan["totals"]["chips"]
+    assert round(sum(r["cost_usd"] for r in buys), 2) == plan["totals"]["capex_usd"]
+    assert round(sum(r["cost_usd"] for r in rows if r["kind"] == "lease"), 2) == plan["totals"]["lease_usd"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref is not None
     assert ws.cell(2, header.index("cost_usd") + 1).number_format == '"$"#,##0.00'
     assert ws.cell(2, header.index("chips") + 1).number_format == "#,##0"
 
 
-def test_workbook_capacity_spend_and_summary_match_the_plan(base_book):
-    path, plan = base_book
-    wb = openpyxl.load_workbook(path)
+def test_plan_workbook_capacity_spend_sites_and_summary_match_the_plan(books):
+    paths, plan = books
+    wb = openpyxl.load_workbook(paths["plan"])
     cap = wb["Capacity"]
     header = [c.value for c in cap[1]]
     last = [c.value for c in cap[cap.max_row]]
-    assert last[header.index("total_pflops")] == pytest.approx(plan["totals"]["effective_pflops"], abs=1e-6)
-    parts = sum(last[i] for i, h in enumerate(header) if h.endswith("_pflops") and h != "total_pflops")
+    assert last[header.index("effective_pflops")] == pytest.approx(plan["totals"]["effective_pflops"], abs=1e-6)
+    parts = sum(last[i] for i, h in enumerate(header) if h.endswith("_pflops")
+                and h not in ("effective_pflops", "leased_pflops"))
     assert parts == pytest.approx(plan["totals"]["effective_pflops"], rel=1e-12)
+    assert "fleet_pflops" in header                              # the old fleet apart from purchases
     spend = wb["Spend"]
     header = [c.value for c in spend[1]]
     cum = [r[header.index("cumulative_spend_usd")].value for r in spend.iter_rows(min_row=2)]
-    assert cum[-1] == pytest.approx(plan["totals"]["capex_usd"], abs=0.01)
+    payments = sum(p["capex_usd"] + p["lease_usd"] for p in plan["periods"])
+    assert cum[-1] == pytest.approx(payments, abs=0.01)
     summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=4)}
-    assert summary["status"] == "optimal" and summary["capex (USD)"] == plan["totals"]["capex_usd"]
-    assert any(k.startswith("sha256 of") and k.endswith("base-7b.yaml") for k in summary)
-    compliance = {r[2].value: [c.value for c in r] for r in wb["Compliance"].iter_rows(min_row=2)}
-    assert compliance["nvidia-h20"][7:11] == ["allowed", "allowed", "license-required", "license-required"]
+    assert summary["status"] == "optimal" and summary["capex, purchases (USD)"] == plan["totals"]["capex_usd"]
+    assert summary["lease commitments (USD)"] == plan["totals"]["lease_usd"]
+    assert "sha256 of base-7b.yaml" in summary and "sha256 of ../catalogs/default/offers.csv" in summary
+    sites = {(r[0].value, r[2].value): r[3].value for r in wb["Sites"].iter_rows(min_row=2)}
+    assert sites[("cn-west", "2025Q4")] == pytest.approx(plan["sites"][0]["periods"][-1]["power_mw"])
     inputs = {r[0].value: (r[1].value, r[2].value) for r in wb["Inputs"].iter_rows(min_row=2)}
     assert inputs["budget.total_usd"] == (7e9, "USD")
+    assert inputs["catalog folder"][0] == "../catalogs/default"
 
 
-def test_workbook_has_native_charts(base_book):
-    path, _ = base_book
-    names = zipfile.ZipFile(path).namelist()
-    assert sum(n.startswith("xl/charts/chart") for n in names) == 2
+def test_no_workbook_holds_a_general_number_or_a_local_path(books):
+    paths, _ = books
+    home = str(ROOT)
+    for name, path in paths.items():
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            assert ws.page_setup.orientation == "landscape", (name, ws.title)
+            assert ws.page_setup.fitToWidth in (None, 1), (name, ws.title)
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, (name, ws.title)
+            assert ws.print_title_rows, (name, ws.title)
+            for row in ws.iter_rows():
+                for c in row:
+                    if isinstance(c.value, (int, float)) and not isinstance(c.value, bool):
+                        assert c.number_format != "General", (name, ws.title, c.coordinate, c.value)
+                    if isinstance(c.value, str):
+                        assert home not in c.value, (name, ws.title, c.coordinate)
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_libreoffice_opens_the_workbook(base_book, tmp_path):
-    path, _ = base_book
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
-                   check=True, capture_output=True, timeout=180)
-    assert (tmp_path / "base.pdf").stat().st_size > 1000
+def test_charts_have_human_names_titles_and_unit_axes(books):
+    paths, _ = books
+    names = zipfile.ZipFile(paths["plan"]).namelist()
+    charts = [zipfile.ZipFile(paths["plan"]).read(n).decode() for n in names if n.startswith("xl/charts/chart")]
+    assert len(charts) == 2
+    text = " ".join(charts)
+    assert "vendor_" not in text and "_pflops" not in text and "_usd" not in text
+    assert "Effective PFLOPS installed, by chip category" in text and "fleet (installed before)" in text
+    assert ",,,&quot;B&quot;" in text or ",,&quot;M&quot;" in text         # the money axis in $B or $M
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
+def test_workbooks_print_one_page_wide_with_nothing_cut(books, tmp_path):
+    """Each workbook converted to PDF by LibreOffice: the plan's Summary fits one page, and no cell
+    prints as ### (a number too wide for its column)."""
+    paths, _ = books
+    for name, path in paths.items():
+        subprocess.run([SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
+                       check=True, capture_output=True, timeout=240)
+        pdf = tmp_path / f"{name}.pdf"
+        assert pdf.read_bytes()[:4] == b"%PDF"
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                  check=True).stdout
+            assert "###" not in text, name
+    if shutil.which("pdfinfo"):
+        one = tmp_path / "summary-only.xlsx"
+        wb = openpyxl.load_workbook(paths["plan"])
+        for ws in wb.sheetnames[1:]:
+            del wb[ws]
+        wb.save(one)
+        subprocess.run([SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(one)],
+                       check=True, capture_output=True, timeout=240)
+        info = subprocess.run(["pdfinfo", str(tmp_path / "summary-only.pdf")], capture_output=True, text=True).stdout
+        assert re.search(r"Pages:\s+1\b", info), info
 
 
 def test_formula_text_from_inputs_stays_inert(tiny, tmp_path):
@@ -109,15 +172,24 @@ def test_csv_and_json_out_match_stdout(tmp_path):
     assert c.read_text() == run("plan", BASE, "--format", "csv").output
 
 
-def test_failed_plan_leaves_an_existing_file_alone(tiny, tmp_path):
-    out = tmp_path / "keep.xlsx"
-    out.write_bytes(b"previous workbook")
+def test_an_infeasible_plan_writes_its_diagnosis(tiny, tmp_path):
     path = tiny([chip("a")], [offer("a", "2025Q1", max_units=1)], objective="min-cost",
                 targets={"2025Q1": {"pflops": 5}})
-    result = run("plan", path, "--out", out)
+    j, book = tmp_path / "d.json", tmp_path / "d.xlsx"
+    result = run("plan", path, "--out", j)
     assert result.exit_code == 1
-    assert out.read_bytes() == b"previous workbook"
-    assert f"{out} not written" in result.output
+    data = json.loads(j.read_text())
+    assert data["status"] == "infeasible" and data["diagnosis"]["shortfalls"][0]["shortfall"] == 4
+    assert run("plan", path, "--out", book).exit_code == 1
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == ["Summary", "Diagnosis", "Inputs"]
+    rows = [[c.value for c in r] for r in wb["Diagnosis"].iter_rows(min_row=2)]
+    assert rows[0][:5] == ["shortfall", "2025Q1", "pflops", 5, 4]
+
+
+def test_bad_input_leaves_an_existing_file_alone(tmp_path):
+    out = tmp_path / "keep.xlsx"
+    out.write_bytes(b"previous workbook")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [\n")
     assert run("plan", bad, "--out", out).exit_code == 2
@@ -133,33 +205,47 @@ def test_missing_output_folder_is_exit_2(tmp_path):
 
 
 def test_compare_json_is_each_plan_json():
-    files = [ROOT / "budgets" / f for f in ("base-7b.yaml", "h20-license-refused.yaml")]
+    files = [BASE, ROOT / "budgets" / "h20-license-refused.yaml"]
     result = run("compare", *files, "--format", "json")
     assert result.exit_code == 0
     got = json.loads(result.output)["scenarios"]
     assert got == [json.loads(run("plan", f, "--format", "json").output) for f in files]
 
 
-def test_compare_table_and_workbook(tmp_path):
-    files = [ROOT / "budgets" / f for f in ("base-7b.yaml", "tight-5b.yaml")]
+def test_compare_table_workbook_and_what_renting_abroad_adds(tmp_path):
     out = tmp_path / "cmp.xlsx"
-    result = run("compare", *files, "--out", out)
+    result = run("compare", CN_ONLY, BASE, "--out", out, columns=200)
     assert result.exit_code == 0
-    assert "domestic_compute_share" in result.output and "budget.total_usd" in result.output
+    for text in ("domestic_compute_share", "kind_lease_pflops", "site_my-johor_pflops", "buyer.headquarters",
+                 "sites[1].pue"):
+        assert text in result.output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Comparison", "Input differences", "base-7b", "tight-5b"]
+    assert wb.sheetnames == ["Comparison", "Input differences", "cn-only-7b", "base-7b"]
+    frame = compare([CN_ONLY, BASE])
+    assert frame.loc["base-7b", "effective_pflops"] > frame.loc["cn-only-7b", "effective_pflops"]
+    assert frame.loc["cn-only-7b", "lease_usd"] == 0 and frame.loc["base-7b", "lease_usd"] > 0
 
 
-def test_sweep_matches_single_plans_and_never_falls():
-    scenario = load_scenario(BASE)
-    budgets = parse_range("1B:10B:6")
-    points = sweep(scenario, budgets)
-    assert [p["total_usd"] for p in points] == budgets
-    pflops = [p["totals"]["effective_pflops"] for p in points]
-    assert all(b >= a - 1e-6 for a, b in zip(pflops, pflops[1:]))
-    for budget, point in zip(budgets[::2], points[::2]):
-        single = solve(with_budget(scenario, budget)).to_dict()["totals"]
-        assert point["totals"]["effective_pflops"] == pytest.approx(single["effective_pflops"], rel=1e-4)
+def test_compare_the_same_file_twice_keeps_two_columns(tmp_path):
+    out = tmp_path / "twice.xlsx"
+    result = run("compare", CN_ONLY, CN_ONLY, "--format", "json", "--out", out)
+    assert len(json.loads(result.output)["scenarios"]) == 2
+    names = openpyxl.load_workbook(out).sheetnames
+    assert len(names) == 4 and len({n.lower() for n in names}) == 4
+    frame = compare([CN_ONLY, CN_ONLY])
+    assert len(frame) == 2 and len(set(frame.index)) == 2
+
+
+def test_sweep_returns_a_frame_with_the_plans_and_never_falls():
+    scenario = load_scenario(CN_ONLY)
+    frame = sweep(scenario, ["1B", "4B", 7e9, "10,000,000,000"])
+    assert list(frame["total_usd"]) == [1e9, 4e9, 7e9, 1e10]
+    pflops = list(frame["effective_pflops"])
+    assert all(b >= a - 1e-6 for a, b in zip(pflops, pflops[1:], strict=False))
+    assert frame["plan"].iloc[2].totals["effective_pflops"] == pytest.approx(pflops[2])
+    single = solve(with_budget(scenario, 4e9)).totals
+    assert frame.loc[1, "effective_pflops"] == pytest.approx(single["effective_pflops"], rel=1e-4)
+    assert "fleet_pflops" in frame.columns and frame.loc[0, "fleet_pflops"] > 0
 
 
 def test_sweep_scales_per_period_budgets():
@@ -168,20 +254,64 @@ def test_sweep_scales_per_period_budgets():
     assert s.budget.per_period_usd == {"2025Q1": 1e9, "2025Q2": 1e9, "2025Q3": 0.75e9, "2025Q4": 0.75e9}
 
 
-def test_sweep_cli_json_plot_workbook_and_jobs(tmp_path):
+def test_sweep_cli_json_plot_workbook_and_the_same_plans_with_two_jobs(tmp_path):
     png, book = tmp_path / "f.png", tmp_path / "s.xlsx"
     one = run("sweep", BASE, "--budget", "2B:8B:4", "--format", "json", "--plot", png, "--out", book)
     assert one.exit_code == 0, one.output
     points = json.loads(one.output)["points"]
     assert [p["total_usd"] for p in points] == [2e9, 4e9, 6e9, 8e9]
-    assert set(points[0]) == {"total_usd", "status", "totals", "mix_pflops"}
+    assert set(points[0]) == {"total_usd", "status", "totals", "mix_pflops"} and "fleet" in points[0]["mix_pflops"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert openpyxl.load_workbook(book)["Sweep"].max_row == 5
     two = run("sweep", BASE, "--budget", "2B:8B:4", "--format", "json", "--jobs", "2")
     assert json.loads(two.output)["points"] == points
+    frames = [sweep(load_scenario(CN_ONLY), parse_range("1B:9B:5"), jobs=j) for j in (1, 2)]
+    assert sweep_points(frames[0]) == sweep_points(frames[1])
+    assert [list(p.servers) for p in frames[0]["plan"]] == [list(p.servers) for p in frames[1]["plan"]]
 
 
 @pytest.mark.parametrize("text", ["1B:2B", "x:2B:3", "5B:1B:3", "1B:2B:0"])
 def test_sweep_bad_range(text):
     result = run("sweep", BASE, "--budget", text)
     assert result.exit_code == 2 and result.output.startswith("error: key --budget:")
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 200])
+def test_every_report_fits_the_terminal(width, tmp_path):
+    commands = [
+        ["plan", BASE], ["plan", CN_ONLY], ["plan", ROOT / "budgets" / "min-cost-targets.yaml"],
+        ["explain", CN_ONLY], ["compare", CN_ONLY, BASE], ["sweep", CN_ONLY, "--budget", "2B:6B:3"],
+        ["stress", BASE, "--shocks", SHOCKS, "--no-robust"], ["catalog", "show"],
+        ["catalog", "compliance", "--destination", "CN", "--date", "2025-06-01"],
+        ["catalog", "timeline", "--destination", "CN"],
+    ]
+    for cmd in commands:
+        result = run(*cmd, columns=width)
+        assert result.exit_code == 0, (cmd, result.output)
+        long = [line for line in result.output.splitlines() if len(line) > width]
+        assert not long, (cmd, width, long[:3])
+
+
+def test_the_report_says_what_it_assumed_and_what_depends_on_licences(tiny):
+    rule = {"id": "lic", "origins": ["US"], "destinations": ["CN"], "effective": "2020-01-01",
+            "status": "license-required", "skus": ["u"], "license": {"fee_pct": 10}}
+    path = tiny([chip("u", origin="US", vendor="N")], [offer("u", "2025Q1", max_units=2)], rules=[rule],
+                budget={"total_usd": 1e6}, policy={"allow_license_required": True},
+                sites=[{"name": "home", "country": "CN"}, {"name": "away", "country": "MY",
+                                                            "capacity_mw": {"2025Q1": 0}}])
+    out = run("plan", path, columns=120).output
+    assert "$2,200 of the plan (2 chips) depends on licences under lic." in out
+    assert "Compliance assumes a buyer headquartered in CN (the first site's country (no buyer given))." in out
+    assert "No export rule names MY: every chip is treated as allowed there." in out
+
+
+def test_signed_money_in_words():
+    from planner.render import signed_money
+
+    assert signed_money(1.39e9) == "costs $1.39B more" and signed_money(-1.39e9) == "saves $1.39B"
+    assert signed_money(0.0) == "no change"
+
+
+def test_plan_repr_is_one_line():
+    plan = solve(CN_ONLY)
+    assert "\n" not in repr(plan) and repr(plan).startswith("Plan('cn-only-7b', max-compute, optimal")

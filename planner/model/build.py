@@ -221,6 +221,10 @@ class Coefficients:
     lease: npt.NDArray[np.bool_]
     site: IntArray
 
+    def eff_at(self, data: ModelData, p: int) -> FloatArray:
+        """``eff`` in period ``p`` (an efficiency shock scales it from its first period on)."""
+        return self.eff * data.option_factor(p)
+
     def serving(self, p: int) -> npt.NDArray[np.bool_]:
         """Options delivering (or serving) capacity in period ``p``."""
         return (self.d <= p) & (p <= self.stop)
@@ -270,7 +274,7 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
                              integer=True)
     c = Coefficients.of(data)
     horizon = data.horizon
-    f_eff, f_mem = data.fleet_sum("eff_pflops"), data.fleet_sum("mem_tb")
+    f_mem = data.fleet_sum("mem_tb")
     opex = np.zeros(len(o))
     fleet_opex = 0.0
     for k, site in enumerate(data.sites):
@@ -284,7 +288,7 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
 
     return Part(
         data, cols, branch,
-        compute=PerPeriod(horizon, lambda p: Lin.of(cols, c.eff, c.serving(p), f_eff)),
+        compute=PerPeriod(horizon, lambda p: Lin.of(cols, c.eff_at(data, p), c.serving(p), data.fleet_eff(p))),
         memory=PerPeriod(horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), f_mem)),
         power=[power(k) for k in range(len(data.sites))],
         capex=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, ~c.lease & (c.t == p))),
@@ -382,14 +386,27 @@ def group_values(data: ModelData, by: str) -> tuple[npt.NDArray[np.object_], pd.
     return values, fleet
 
 
+def share_scope(data: ModelData, k: int) -> tuple[npt.NDArray[np.bool_], pd.DataFrame]:
+    """The options and fleet rows a share is measured over (all, or those its ``within`` selects)."""
+    share = data.scenario.policy.shares[k]
+    if share.within is None:
+        return np.ones(len(data.offers), dtype=bool), data.fleet
+    values, fleet = group_values(data, share.within.by)
+    inside = np.array([v is not None and str(v) == share.within.value for v in values], dtype=bool)
+    return inside, fleet[fleet[share.within.by].astype(str) == share.within.value]
+
+
 def share_groups(data: ModelData) -> list[tuple[int, str]]:
     """``(share index, value)`` for each group a share constrains; ``*`` expands to the values
-    present among usable options and the fleet."""
+    present among the usable options and the fleet (in the share's scope)."""
     out: list[tuple[int, str]] = []
     for k, share in enumerate(data.scenario.policy.shares):
         if share.value == "*":
             values, fleet = group_values(data, share.by)
-            present = {str(v) for v in values if v is not None} | {str(v) for v in fleet[share.by]}
+            inside, scoped_fleet = share_scope(data, k)
+            fleet = fleet.loc[fleet.index.intersection(scoped_fleet.index)]
+            present = {str(v) for v, i in zip(values, inside, strict=True) if v is not None and i}
+            present |= {str(v) for v in fleet[share.by]}
             out.extend((k, v) for v in sorted(present))
         else:
             out.append((k, share.value))
@@ -402,23 +419,27 @@ def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
     data = part.data
     c = Coefficients.of(data)
     last = data.horizon - 1
-    eff = c.eff * c.serving(last)
+    eff = c.eff_at(data, last) * c.serving(last)
     for k, value in share_groups(data):
         share = data.scenario.policy.shares[k]
         values, fleet = group_values(data, share.by)
-        member = np.array([v is not None and str(v) == value for v in values], dtype=bool)
+        inside, scoped_fleet = share_scope(data, k)
+        fleet = fleet.loc[fleet.index.intersection(scoped_fleet.index)]
+        member = np.array([v is not None and str(v) == value for v in values], dtype=bool) & inside
         if share.measure == "compute":
-            coef, total_const = eff, data.fleet_sum("eff_pflops")
-            mine = fleet[fleet[share.by].astype(str) == value]
-            group_const = float((mine["chips"] * mine["eff_pflops"]).sum())
+            coef = eff * inside
+            total_const = data.fleet_eff(last, data.fleet.index.isin(scoped_fleet.index))
+            group_const = data.fleet_eff(last, data.fleet.index.isin(fleet.index)
+                                         & (data.fleet[share.by].astype(str) == value).to_numpy())
         else:
-            coef, total_const, group_const = c.commitment, 0.0, 0.0
+            coef, total_const, group_const = c.commitment * inside, 0.0, 0.0
         for bound, sense, frac in (("min", GE, share.min), ("max", LE, share.max)):
             if frac is None:
                 continue
             # measure_g - frac * measure_all (sense) 0
             lin = Lin.of(part.cols, coef * member - frac * coef, None, group_const - frac * total_const)
-            desc = f"{share.measure} share of {share.by} {value} {'>=' if sense == GE else '<='} {frac:g}"
+            scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
+            desc = f"{share.measure} share of {share.by} {value}{scope} {'>=' if sense == GE else '<='} {frac:g}"
             model.add(RowKey(Family.SHARE, share=k, group=value, bound=bound, branch=part.branch), lin, sense,
                       0.0, desc, elastic=elastic)
 

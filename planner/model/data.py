@@ -1,7 +1,8 @@
 """Everything the model needs, derived once from a catalog and a scenario (contract, section 3).
 
 A *purchase option* is a ``buy`` offer paired with a site it can ship to; a *lease option*
-is a ``lease`` offer. An option is usable when its order quarter is in the horizon, the
+is a ``lease`` offer (only for scenarios in the ``sites`` form: a version-1 scenario, one
+``destination``, plans as version 1 did, without leases). An option is usable when its order quarter is in the horizon, the
 site's country is in the offer's ``ships_to`` (or that is empty), its status over its
 order-to-delivery window for the chip, the country, the buyer and the kind is allowed (or
 license-required when the policy allows it), it delivers (a lease: starts serving) within the
@@ -45,6 +46,16 @@ class SiteData:
         return 1000.0 * HOURS_PER_QUARTER * self.kwh_price
 
 
+@dataclass(frozen=True)
+class EfficiencyChange:
+    """Software efficiency scaled from period ``first`` on (a shock): a factor per option and per
+    fleet row; earlier periods keep their efficiency."""
+
+    first: int
+    options: npt.NDArray[np.float64]
+    fleet: npt.NDArray[np.float64]
+
+
 @dataclass
 class ModelData:
     """Coefficients per usable option and per period; positions ``t``/``d`` index ``periods``.
@@ -67,6 +78,7 @@ class ModelData:
     budget_per_period: list[float] | None
     total_budget: float | None
     fixed: npt.NDArray[np.float64] | None = None
+    efficiency: EfficiencyChange | None = None
 
     @property
     def horizon(self) -> int:
@@ -76,6 +88,22 @@ class ModelData:
         """Sum over the fleet (at one site, by index) of ``chips * column``."""
         fleet = self.fleet if site is None else self.fleet[self.fleet["site_index"] == site]
         return float((fleet["chips"] * fleet[column]).sum()) if len(fleet) else 0.0
+
+    def option_factor(self, p: int) -> npt.NDArray[np.float64]:
+        """Efficiency factor per option in period ``p`` (1 unless a shock changed it by then)."""
+        e = self.efficiency
+        if e is None or p < e.first:
+            return np.ones(len(self.offers))
+        return e.options
+
+    def fleet_eff(self, p: int, rows: npt.NDArray[np.bool_] | None = None) -> float:
+        """Effective PFLOPS of the fleet (or of the ``rows`` selected) in period ``p``."""
+        f = self.fleet
+        if not len(f):
+            return 0.0
+        factor = np.ones(len(f)) if self.efficiency is None or p < self.efficiency.first else self.efficiency.fleet
+        value = f["chips"].to_numpy(np.float64) * f["eff_pflops"].to_numpy(np.float64) * factor
+        return float(value[rows].sum() if rows is not None else value.sum())
 
     @property
     def site_cap(self) -> list[float | None]:
@@ -158,6 +186,11 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                 "term": int(rec["term_quarters"] or 0)}
         if not 0 <= t < horizon:
             dropped.append({**base, "site": None, "country": None, "reason": "outside the horizon", "rule_ids": ""})
+            continue
+        if kind == "lease" and scenario.sites is None:
+            dropped.append({**base, "site": None, "country": rec["ships_to"][0],
+                            "reason": "lease: a scenario in the destination form has no leases (give sites)",
+                            "rule_ids": ""})
             continue
         targets = [(i, s) for i, s in enumerate(sites)] if kind == "buy" else [(NO_SITE, None)]
         for site_index, site in targets:

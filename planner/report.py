@@ -1,0 +1,176 @@
+"""Finished tables and figures about a plan, for the output modules (terminal, workbook, charts).
+
+Everything a report shows is computed here from the :class:`~planner.results.Plan`; the
+renderers only lay it out. Money in USD, compute in effective PFLOPS, power in MW.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.results import Plan
+from planner.units import parse_quarter, quarter_name
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Headline figures of a plan (None where a figure has no meaning, e.g. no purchase)."""
+
+    capex_usd: float
+    lease_usd: float
+    opex_usd: float
+    effective_pflops: float
+    fleet_pflops: float
+    purchased_pflops: float
+    leased_pflops: float
+    memory_tb: float
+    chips: int
+    leased_chips: int
+    capex_per_purchased_pflops: float | None
+    lease_per_leased_pflops: float | None
+    licence_usd: float
+    lease_after_horizon_usd: float
+
+
+def figures(plan: Plan) -> Figures:
+    """Totals with compute split into the fleet, purchases and leases at the last quarter; cost per
+    PFLOPS on purchased (and, apart, leased) compute only, so the old fleet does not flatter it."""
+    t = plan.totals
+    data = plan.data
+    fleet = data.fleet_eff(data.horizon - 1) if data is not None else 0.0
+    last = plan.periods.iloc[-1] if len(plan.periods) else None
+    leased = float(last["leased_pflops"]) if last is not None else 0.0
+    owned = float(last["owned_pflops"]) if last is not None else 0.0
+    purchased = max(owned - fleet, 0.0)
+    lease_usd = float(t.get("lease_usd", 0.0))
+    return Figures(
+        capex_usd=t["capex_usd"], lease_usd=lease_usd, opex_usd=t["opex_usd"],
+        effective_pflops=t["effective_pflops"], fleet_pflops=fleet if last is not None else 0.0,
+        purchased_pflops=purchased, leased_pflops=leased, memory_tb=t["memory_tb"], chips=int(t["chips"]),
+        leased_chips=int(t.get("leased_chips", 0)),
+        capex_per_purchased_pflops=t["capex_usd"] / purchased if purchased > 1e-9 else None,
+        lease_per_leased_pflops=lease_usd / leased if leased > 1e-9 else None,
+        licence_usd=float(licence_dependencies(plan)["cost_usd"].sum()),
+        lease_after_horizon_usd=float(lease_tail(plan)["after_horizon_usd"].sum()))
+
+
+def licence_dependencies(plan: Plan) -> pd.DataFrame:
+    """Spend that depends on licences, by the set of rules behind it (largest first)."""
+    p = plan.purchases
+    cols = ["license_rules", "lines", "chips", "cost_usd"]
+    if not len(p):
+        return pd.DataFrame(columns=cols)
+    dep = p[p["compliance"] == "license-required"]
+    if not len(dep):
+        return pd.DataFrame(columns=cols)
+    out = dep.groupby("license_rules", sort=True).agg(lines=("sku", "size"), chips=("chips", "sum"),
+                                                     cost_usd=("cost_usd", "sum")).reset_index()
+    out["license_rules"] = out["license_rules"].str.replace(",", ", ")
+    return out.sort_values(["cost_usd", "license_rules"], ascending=[False, True]).reset_index(drop=True)[cols]
+
+
+def lease_tail(plan: Plan) -> pd.DataFrame:
+    """Lease commitments that run past the horizon: per lease line, the payments after it."""
+    p = plan.purchases
+    cols = ["sku", "country", "order_period", "end_period", "chips", "after_horizon_usd"]
+    if plan.data is None or not len(p):
+        return pd.DataFrame(columns=cols)
+    last = parse_quarter(plan.data.periods[-1])
+    rows = []
+    for r in p[p["kind"] == "lease"].to_dict("records"):
+        end = parse_quarter(r["end_period"])
+        if end > last:
+            rows.append({"sku": r["sku"], "country": r["country"], "order_period": r["order_period"],
+                         "end_period": r["end_period"], "chips": int(r["chips"]),
+                         "after_horizon_usd": float(r["unit_price_usd"]) * int(r["chips"]) * (end - last)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def exclusions(plan: Plan) -> pd.DataFrame:
+    """Chips left out for compliance, by country: status, the deciding rules and order quarters."""
+    cols = ["country", "sku", "status", "rules", "quarters"]
+    ex = plan.excluded
+    if not len(ex):
+        return pd.DataFrame(columns=cols)
+    comp = ex[ex["reason"].str.startswith("compliance")]
+    rows = []
+    for (country, sku, reason, rules), group in comp.groupby(["country", "sku", "reason", "rule_ids"], sort=True):
+        quarters = sorted(set(group["period"]), key=parse_quarter)
+        span = quarters[0] if len(quarters) == 1 else f"{quarters[0]}-{quarters[-1]}"
+        rows.append({"country": country, "sku": sku, "status": reason.removeprefix("compliance: "),
+                     "rules": rules.replace(",", ", "), "quarters": span})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def compliance_notes(plan: Plan) -> list[str]:
+    """What the compliance check assumed: the buyer's headquarters and countries no rule names."""
+    data = plan.data
+    if data is None:
+        return []
+    sc = data.scenario
+    hq = data.headquarters
+    source = "buyer.headquarters" if sc.buyer is not None else "the first site's country (no buyer given)"
+    notes = [f"Compliance assumes a buyer headquartered in {hq} ({source})."]
+    compiled = data.catalog.compiled
+    countries = sorted({s.country for s in data.sites} | {c for c in data.offers.get("country", []) if c})
+    for country in countries:
+        named = [c for c in compiled if c.destinations is not None and country in c.destinations]
+        if named:
+            continue
+        everywhere = sorted({c.id for c in compiled if c.destinations is None and country not in c.excluded})
+        tail = (f"; only rules for every destination apply there ({', '.join(everywhere)})" if everywhere
+                else ": every chip is treated as allowed there")
+        notes.append(f"No export rule names {country}{tail}.")
+    return notes
+
+
+def quarters(plan: Plan) -> pd.DataFrame:
+    """Per quarter: spend against budget, compute (owned and leased), memory, power and opex."""
+    return plan.periods.copy()
+
+
+def sites(plan: Plan) -> pd.DataFrame:
+    """Per site and quarter: power against capacity and the compute installed there."""
+    return plan.sites.copy()
+
+
+def schedule(plan: Plan) -> pd.DataFrame:
+    """The purchase and lease lines, in order (the table the Schedule sheet and CSV hold)."""
+    return plan.purchases.copy()
+
+
+@dataclass
+class PlanReport:
+    """Everything the plan report and workbook show, computed once."""
+
+    plan: Plan
+    figures: Figures
+    quarters: pd.DataFrame
+    sites: pd.DataFrame
+    schedule: pd.DataFrame
+    licences: pd.DataFrame
+    lease_tail: pd.DataFrame
+    exclusions: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_report(plan: Plan) -> PlanReport:
+    return PlanReport(plan, figures(plan), quarters(plan), sites(plan), schedule(plan), licence_dependencies(plan),
+                      lease_tail(plan), exclusions(plan), compliance_notes(plan))
+
+
+def end_of_leases(plan: Plan) -> str | None:
+    """The last quarter any lease of the plan is paid for (None without leases)."""
+    p = plan.purchases
+    ends = [parse_quarter(e) for e in p.loc[p["kind"] == "lease", "end_period"]] if len(p) else []
+    return quarter_name(max(ends)) if ends else None
+
+
+def as_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows with NaN turned into None (for JSON)."""
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+            for r in df.to_dict("records")]
