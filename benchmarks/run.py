@@ -71,24 +71,50 @@ def median(xs):
 
 def timed(cmd: list[str]) -> tuple[float, str]:
     t = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ | {"PYTHONHASHSEED": "0"})
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, env=os.environ | {"PYTHONHASHSEED": "0"}
+    )
     return time.perf_counter() - t, out.stdout
 
 
 def bench_size(skus: int, channels: int, quarters: int, repeat: int, gap: float, work: Path) -> dict:
     folder = work / f"{skus}x{channels}x{quarters}"
     scenario = synthetic.make(folder, skus, channels, quarters, objective="min-cost")
-    stages = [json.loads(timed([sys.executable, "-c", STAGES, str(scenario), str(gap), str(folder)])[1])
-              for _ in range(repeat)]
+    stages = [
+        json.loads(timed([sys.executable, "-c", STAGES, str(scenario), str(gap), str(folder)])[1])
+        for _ in range(repeat)
+    ]
     mps = folder / "model.mps"
-    subprocess.run(["gpuplan", "plan", str(scenario), "--format", "json", "--mip-gap", str(gap),
-                    "--write-model", str(mps)], check=True, capture_output=True)
-    whole = [timed(["gpuplan", "plan", str(scenario), "--format", "json", "--mip-gap", str(gap)])[0]
-             for _ in range(repeat)]
+    subprocess.run(
+        [
+            "gpuplan",
+            "plan",
+            str(scenario),
+            "--format",
+            "json",
+            "--mip-gap",
+            str(gap),
+            "--write-model",
+            str(mps),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    whole = [
+        timed(["gpuplan", "plan", str(scenario), "--format", "json", "--mip-gap", str(gap)])[0]
+        for _ in range(repeat)
+    ]
     alone = [timed([sys.executable, "-c", HIGHS_ALONE, str(mps), str(gap)])[0] for _ in range(repeat)]
-    row = {k: median([s[k] for s in stages]) for k in ("import", "load", "build", "solve", "write", "peak_mb")}
-    row.update(size=f"{skus}x{channels}x{quarters}", offers=stages[0]["offers"], rows=stages[0]["rows"],
-               whole=median(whole), highs=median(alone))
+    row = {
+        k: median([s[k] for s in stages]) for k in ("import", "load", "build", "solve", "write", "peak_mb")
+    }
+    row.update(
+        size=f"{skus}x{channels}x{quarters}",
+        offers=stages[0]["offers"],
+        rows=stages[0]["rows"],
+        whole=median(whole),
+        highs=median(alone),
+    )
     row["ratio"] = row["whole"] / row["highs"]
     return row
 
@@ -97,11 +123,20 @@ def bench_sweep(repeat: int, points: int) -> dict:
     base = ROOT / "budgets" / "base-7b.yaml"
     cold = [timed(["gpuplan", "plan", str(base), "--format", "json"])[0] for _ in range(repeat)]
     rng = f"1B:12B:{points}"
-    one = [timed(["gpuplan", "sweep", str(base), "--budget", rng, "--format", "json"])[0] for _ in range(repeat)]
-    two = [timed(["gpuplan", "sweep", str(base), "--budget", rng, "--format", "json", "--jobs", "2"])[0]
-           for _ in range(repeat)]
-    return {"cold_plan": median(cold), "cold_x_points": median(cold) * points, "jobs1": median(one),
-            "jobs2": median(two), "points": points}
+    one = [
+        timed(["gpuplan", "sweep", str(base), "--budget", rng, "--format", "json"])[0] for _ in range(repeat)
+    ]
+    two = [
+        timed(["gpuplan", "sweep", str(base), "--budget", rng, "--format", "json", "--jobs", "2"])[0]
+        for _ in range(repeat)
+    ]
+    return {
+        "cold_plan": median(cold),
+        "cold_x_points": median(cold) * points,
+        "jobs1": median(one),
+        "jobs2": median(two),
+        "points": points,
+    }
 
 
 def fit_exponent(rows: list[dict], key: str) -> float:
@@ -127,22 +162,32 @@ def main() -> None:
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         t_help = [timed(["gpuplan", "--help"])[0] for _ in range(max(args.repeat, 5))]
         sweep = bench_sweep(args.repeat, args.points)
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; medians of {args.repeat} runs, each in a fresh process; "
-          f"min-cost scenarios, MIP gap {args.gap:g}, one HiGHS thread.\n")
-    print("| size (SKUs x channels x quarters) | offers (integer vars) | rows | load s | build s | solve s | "
-          "write s | peak MB | whole `gpuplan plan` s | HiGHS alone on the .mps s | ratio |")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; medians of {args.repeat} runs, each in a fresh process; "
+        f"min-cost scenarios, MIP gap {args.gap:g}, one HiGHS thread.\n"
+    )
+    print(
+        "| size (SKUs x channels x quarters) | offers (integer vars) | rows | load s | build s | solve s | "
+        "write s | peak MB | whole `gpuplan plan` s | HiGHS alone on the .mps s | ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['size']} | {r['offers']:,} | {r['rows']:,} | {r['load']:.2f} | {r['build']:.2f} | "
-              f"{r['solve']:.2f} | {r['write']:.2f} | {r['peak_mb']:.0f} | {r['whole']:.2f} | {r['highs']:.2f} | "
-              f"{r['ratio']:.2f} |")
-    print(f"\nBuild time exponent against the number of offers (log-log fit): {fit_exponent(rows, 'build'):.2f}")
+        print(
+            f"| {r['size']} | {r['offers']:,} | {r['rows']:,} | {r['load']:.2f} | {r['build']:.2f} | "
+            f"{r['solve']:.2f} | {r['write']:.2f} | {r['peak_mb']:.0f} | {r['whole']:.2f} | {r['highs']:.2f} | "
+            f"{r['ratio']:.2f} |"
+        )
+    print(
+        f"\nBuild time exponent against the number of offers (log-log fit): {fit_exponent(rows, 'build'):.2f}"
+    )
     print(f"`gpuplan --help`: {median(t_help):.3f} s")
-    print(f"Sweep of {sweep['points']} budgets on base-7b: --jobs 1 {sweep['jobs1']:.1f} s, --jobs 2 "
-          f"{sweep['jobs2']:.1f} s; {sweep['points']} cold `gpuplan plan` runs "
-          f"{sweep['cold_x_points']:.1f} s ({sweep['cold_plan']:.2f} s each). Ratios: jobs 1 / cold = "
-          f"{sweep['jobs1'] / sweep['cold_x_points']:.2f}, jobs 1 / jobs 2 = {sweep['jobs1'] / sweep['jobs2']:.2f}")
+    print(
+        f"Sweep of {sweep['points']} budgets on base-7b: --jobs 1 {sweep['jobs1']:.1f} s, --jobs 2 "
+        f"{sweep['jobs2']:.1f} s; {sweep['points']} cold `gpuplan plan` runs "
+        f"{sweep['cold_x_points']:.1f} s ({sweep['cold_plan']:.2f} s each). Ratios: jobs 1 / cold = "
+        f"{sweep['jobs1'] / sweep['cold_x_points']:.2f}, jobs 1 / jobs 2 = {sweep['jobs1'] / sweep['jobs2']:.2f}"
+    )
 
 
 if __name__ == "__main__":

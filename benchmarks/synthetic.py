@@ -8,16 +8,29 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-VENDORS = [("NVIDIA", "US"), ("AMD", "US"), ("Huawei", "CN"), ("Cambricon", "CN"), ("Hygon", "CN"),
-           ("MetaX", "CN")]
+VENDORS = [
+    ("NVIDIA", "US"),
+    ("AMD", "US"),
+    ("Huawei", "CN"),
+    ("Cambricon", "CN"),
+    ("Hygon", "CN"),
+    ("MetaX", "CN"),
+]
 
 
 def quarters(n: int, start: int = 2025) -> list[str]:
     return [f"{start + i // 4}Q{i % 4 + 1}" for i in range(n)]
 
 
-def make(folder: Path, skus: int, channels: int, n_quarters: int, objective: str = "min-cost",
-         seed: int = 7, destination: str = "US") -> Path:
+def make(
+    folder: Path,
+    skus: int,
+    channels: int,
+    n_quarters: int,
+    objective: str = "min-cost",
+    seed: int = 7,
+    destination: str = "US",
+) -> Path:
     """Write catalog/ and scenario.yaml into ``folder``; returns the scenario path."""
     rng = np.random.default_rng(seed)
     cat = folder / "catalog"
@@ -26,14 +39,26 @@ def make(folder: Path, skus: int, channels: int, n_quarters: int, objective: str
     for i in range(skus):
         vendor, origin = VENDORS[i % len(VENDORS)]
         bf16 = float(rng.choice([100, 150, 300, 500, 800, 1000, 2000]))
-        chips.append({
-            "sku": f"chip-{i:03d}", "vendor": vendor, "model": f"Chip {i}",
-            "category": "domestic" if origin == "CN" else rng.choice(["full-spec", "export-compliant"]),
-            "origin": origin, "bf16_tflops": bf16, "fp8_tflops": 2 * bf16, "int8_tops": 2 * bf16,
-            "memory_gb": float(rng.choice([24, 48, 64, 96, 141, 192])), "memory_bw_tbps": 2.0,
-            "interconnect_gbps": float(rng.choice([64, 400, 900])), "die_area_mm2": float(rng.choice([600, 814])),
-            "power_w": float(300 + bf16 * 0.8), "chips_per_server": int(rng.choice([1, 4, 8])),
-            "software_efficiency": float(rng.choice([0.6, 0.7, 0.8, 1.0])), "datacenter": "true"})
+        chips.append(
+            {
+                "sku": f"chip-{i:03d}",
+                "vendor": vendor,
+                "model": f"Chip {i}",
+                "category": "domestic" if origin == "CN" else rng.choice(["full-spec", "export-compliant"]),
+                "origin": origin,
+                "bf16_tflops": bf16,
+                "fp8_tflops": 2 * bf16,
+                "int8_tops": 2 * bf16,
+                "memory_gb": float(rng.choice([24, 48, 64, 96, 141, 192])),
+                "memory_bw_tbps": 2.0,
+                "interconnect_gbps": float(rng.choice([64, 400, 900])),
+                "die_area_mm2": float(rng.choice([600, 814])),
+                "power_w": float(300 + bf16 * 0.8),
+                "chips_per_server": int(rng.choice([1, 4, 8])),
+                "software_efficiency": float(rng.choice([0.6, 0.7, 0.8, 1.0])),
+                "datacenter": "true",
+            }
+        )
     with (cat / "chips.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(chips[0]), lineterminator="\n")
         w.writeheader()
@@ -41,31 +66,65 @@ def make(folder: Path, skus: int, channels: int, n_quarters: int, objective: str
     qs = quarters(n_quarters)
     with (cat / "offers.csv").open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["sku", "channel", "period", "max_units", "unit_price_usd", "lead_time_quarters",
-                    "delivery_risk"])
+        w.writerow(
+            ["sku", "channel", "period", "max_units", "unit_price_usd", "lead_time_quarters", "delivery_risk"]
+        )
         for c in chips:
             base = c["bf16_tflops"] * c["software_efficiency"] * float(rng.uniform(25, 60))
             for k in range(channels):
                 for q in qs:
-                    w.writerow([c["sku"], f"channel-{k}", q, int(rng.integers(0, 20000)),
-                                round(base * float(rng.uniform(0.9, 1.3)), 2), int(rng.integers(0, 2)),
-                                round(float(rng.choice([0, 0.02, 0.05, 0.1])), 2)])
-    rules = {"rules": [
-        {"id": "a", "origins": ["US"], "destinations": ["CN"], "effective": "2023-11-17", "status": "prohibited",
-         "when_any": [{"tpp_min": 4800, "datacenter": True}, {"tpp_min": 1600, "pd_min": 5.92}]},
-        {"id": "b", "origins": ["US"], "destinations": ["CN"], "effective": "2023-11-17",
-         "status": "license-required", "when_any": [{"tpp_min": 1600, "pd_min": 3.2, "pd_below": 5.92}]}]}
+                    w.writerow(
+                        [
+                            c["sku"],
+                            f"channel-{k}",
+                            q,
+                            int(rng.integers(0, 20000)),
+                            round(base * float(rng.uniform(0.9, 1.3)), 2),
+                            int(rng.integers(0, 2)),
+                            round(float(rng.choice([0, 0.02, 0.05, 0.1])), 2),
+                        ]
+                    )
+    rules = {
+        "rules": [
+            {
+                "id": "a",
+                "origins": ["US"],
+                "destinations": ["CN"],
+                "effective": "2023-11-17",
+                "status": "prohibited",
+                "when_any": [{"tpp_min": 4800, "datacenter": True}, {"tpp_min": 1600, "pd_min": 5.92}],
+            },
+            {
+                "id": "b",
+                "origins": ["US"],
+                "destinations": ["CN"],
+                "effective": "2023-11-17",
+                "status": "license-required",
+                "when_any": [{"tpp_min": 1600, "pd_min": 3.2, "pd_below": 5.92}],
+            },
+        ]
+    }
     (cat / "export_rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
     per_quarter = 4e8 * skus / 25
     scenario = {
-        "name": f"synthetic-{skus}x{channels}x{n_quarters}", "catalog": "catalog", "destination": destination,
-        "periods": qs, "objective": objective,
+        "name": f"synthetic-{skus}x{channels}x{n_quarters}",
+        "catalog": "catalog",
+        "destination": destination,
+        "periods": qs,
+        "objective": objective,
         "budget": {"total_usd": per_quarter * n_quarters, "per_period_usd": {q: per_quarter for q in qs}},
-        "power": {"pue": 1.3, "electricity_usd_per_kwh": 0.06,
-                  "site_capacity_mw": {q: 20.0 * skus / 25 * (i + 1) for i, q in enumerate(qs)}},
-        "policy": {"allow_license_required": True,
-                   "shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
-                              {"by": "vendor", "value": "*", "measure": "spend", "max": 0.5}]},
+        "power": {
+            "pue": 1.3,
+            "electricity_usd_per_kwh": 0.06,
+            "site_capacity_mw": {q: 20.0 * skus / 25 * (i + 1) for i, q in enumerate(qs)},
+        },
+        "policy": {
+            "allow_license_required": True,
+            "shares": [
+                {"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
+                {"by": "vendor", "value": "*", "measure": "spend", "max": 0.5},
+            ],
+        },
     }
     if objective == "min-cost":
         scenario["targets"] = {qs[-1]: {"pflops": 300.0 * skus / 25 * n_quarters / 4}}

@@ -16,8 +16,12 @@ from typing import Any
 __all__ = ["load_catalog", "load_scenario", "solve", "Plan", "SolverOptions", "PlannerError", "InputError"]
 
 _WHERE = {
-    "load_catalog": "planner.catalog", "load_scenario": "planner.scenario", "solve": "planner.plan",
-    "Plan": "planner.results", "SolverOptions": "planner.model.solve", "PlannerError": "planner.errors",
+    "load_catalog": "planner.catalog",
+    "load_scenario": "planner.scenario",
+    "solve": "planner.plan",
+    "Plan": "planner.results",
+    "SolverOptions": "planner.model.solve",
+    "PlannerError": "planner.errors",
     "InputError": "planner.errors",
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from planner.scenario import Scenario, load_scenario
 from planner.units import parse_money
 
 # ---------------------------------------------------------------- compare
+
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
@@ -47,20 +48,31 @@ def _labels(names: list[str], paths: list[str]) -> list[str]:
 
 
 def plan_metrics(plan: Plan) -> dict[str, Any]:
-    """One scenario's row of a comparison: totals, cost per bought PFLOPS, domestic share, spend by
-    vendor and compute by category, site, country and kind at the last quarter."""
+    """One scenario's row of a comparison: totals, cost per bought PFLOPS, domestic share, spend by vendor and compute by category, site, country and kind at the last quarter."""
     from planner.report import figures
 
     t = plan.totals
-    row: dict[str, Any] = {"status": plan.status, "capex_usd": t["capex_usd"], "lease_usd": t.get("lease_usd", 0.0),
-                           "opex_usd": t["opex_usd"], "effective_pflops": t["effective_pflops"],
-                           "memory_tb": t["memory_tb"], "chips": t["chips"], "leased_chips": t.get("leased_chips", 0)}
+    row: dict[str, Any] = {
+        "status": plan.status,
+        "capex_usd": t["capex_usd"],
+        "lease_usd": t.get("lease_usd", 0.0),
+        "opex_usd": t["opex_usd"],
+        "effective_pflops": t["effective_pflops"],
+        "memory_tb": t["memory_tb"],
+        "chips": t["chips"],
+        "leased_chips": t.get("leased_chips", 0),
+    }
     if not plan.ok:
         return row
     f = figures(plan)
-    row.update(fleet_pflops=f.fleet_pflops, bought_pflops=f.purchased_pflops, leased_pflops=f.leased_pflops,
-               capex_per_bought_pflops_usd=f.capex_per_purchased_pflops,
-               lease_per_leased_pflops_usd=f.lease_per_leased_pflops, licence_dependent_usd=f.licence_usd)
+    row.update(
+        fleet_pflops=f.fleet_pflops,
+        bought_pflops=f.purchased_pflops,
+        leased_pflops=f.leased_pflops,
+        capex_per_bought_pflops_usd=f.capex_per_purchased_pflops,
+        lease_per_leased_pflops_usd=f.lease_per_leased_pflops,
+        licence_dependent_usd=f.licence_usd,
+    )
     by_cat = plan.capacity_by("category").iloc[-1]
     total = float(by_cat.sum())
     row["domestic_compute_share"] = float(by_cat.get("domestic", 0.0)) / total if total else 0.0
@@ -68,8 +80,11 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
     for vendor, usd in spend.items():
         row[f"spend_{vendor}_usd"] = float(usd)
     assert plan.data is not None
-    every = {"site": [s.name for s in plan.data.sites], "country": [s.country for s in plan.data.sites],
-             "kind": ["buy", "lease"]}
+    every = {
+        "site": [s.name for s in plan.data.sites],
+        "country": [s.country for s in plan.data.sites],
+        "kind": ["buy", "lease"],
+    }
     for key in ("site", "country", "kind"):
         last = plan.capacity_by(key).iloc[-1]
         for value in every[key]:
@@ -81,10 +96,13 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
     return row
 
 
-def compare(paths: list[str | Path], catalog: str | Path | None = None, options: SolverOptions | None = None,
-            progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario
-    (indexed by a label unique among them), its metrics, and the :class:`Plan` in column ``plan``."""
+def compare(
+    paths: list[str | Path],
+    catalog: str | Path | None = None,
+    options: SolverOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario (indexed by a label unique among them), its metrics, and the :class:`Plan` in column ``plan``."""
     from planner.plan import solve
 
     plans = []
@@ -93,8 +111,10 @@ def compare(paths: list[str | Path], catalog: str | Path | None = None, options:
         if progress:
             progress(1)
     labels = _labels([p.scenario for p in plans], [str(p) for p in paths])
-    rows = [{"file": str(path), "scenario": plan.scenario, **plan_metrics(plan), "plan": plan}
-            for path, plan in zip(paths, plans, strict=True)]
+    rows = [
+        {"file": str(path), "scenario": plan.scenario, **plan_metrics(plan), "plan": plan}
+        for path, plan in zip(paths, plans, strict=True)
+    ]
     frame = pd.DataFrame(rows, index=pd.Index(labels, name="label"))
     frame = frame[[c for c in frame.columns if c != "plan"] + ["plan"]]
     return frame
@@ -110,11 +130,16 @@ def comparison_metrics(frame: pd.DataFrame) -> pd.DataFrame:
 def input_differences(frame: pd.DataFrame) -> pd.DataFrame:
     """The scenario keys whose values differ, one column per scenario."""
     labels = [str(x) for x in frame.index]
-    flats = [_flat(p.data.scenario.model_dump(mode="json", exclude_none=True)) if p.data else {}
-             for p in frame["plan"]]
+    flats = [
+        _flat(p.data.scenario.model_dump(mode="json", exclude_none=True)) if p.data else {}
+        for p in frame["plan"]
+    ]
     keys = sorted(set().union(*flats) - {"name"})
-    diff = [{"key": k, **{label: _show(f.get(k)) for label, f in zip(labels, flats, strict=True)}}
-            for k in keys if len({repr(f.get(k)) for f in flats}) > 1]
+    diff = [
+        {"key": k, **{label: _show(f.get(k)) for label, f in zip(labels, flats, strict=True)}}
+        for k in keys
+        if len({repr(f.get(k)) for f in flats}) > 1
+    ]
     return pd.DataFrame(diff, columns=["key", *labels])
 
 
@@ -125,6 +150,7 @@ def _show(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------- sweep
+
 
 def parse_range(text: str) -> list[float]:
     """``FROM:TO:N`` (money with K/M/B suffixes) -> N evenly spaced budgets."""
@@ -158,8 +184,12 @@ def _point(data: ModelData, total: float, status: str, servers: np.ndarray | Non
     if servers is None:
         return {"total_usd": round(total, 2), "status": status, "totals": empty_totals(), "_servers": None}
     _, _, totals, _ = tabulate(data, servers)
-    return {"total_usd": round(total, 2), "status": status,
-            "totals": {k: round_value(v, k) for k, v in totals.items()}, "_servers": servers}
+    return {
+        "total_usd": round(total, 2),
+        "status": status,
+        "totals": {k: round_value(v, k) for k, v in totals.items()},
+        "_servers": servers,
+    }
 
 
 class _LiveSweep:
@@ -203,8 +233,13 @@ class _LiveSweep:
         return _point(data, total, outcome.status.value, servers)
 
 
-def _sweep_chunk(scenario: Scenario, catalog: Catalog, options: SolverOptions, budgets: list[float],
-                 tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+def _sweep_chunk(
+    scenario: Scenario,
+    catalog: Catalog,
+    options: SolverOptions,
+    budgets: list[float],
+    tick: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
     live = _LiveSweep(scenario, catalog, options)
     out = []
     for total in budgets:
@@ -223,11 +258,15 @@ def _worker(args: tuple[dict[str, Any], str | None, str, SolverOptions, list[flo
     return _sweep_chunk(scenario, load_catalog(catalog_folder), options, budgets)
 
 
-def sweep(scenario: Scenario | str | Path, budgets: list[float] | list[str] | list[float | str],
-          catalog: str | Path | Catalog | None = None, options: SolverOptions | None = None, jobs: int = 1,
-          progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Solve the scenario at each total budget (numbers or amounts such as ``"7B"``), reusing one live
-    HiGHS model per worker.
+def sweep(
+    scenario: Scenario | str | Path,
+    budgets: list[float] | list[str] | list[float | str],
+    catalog: str | Path | Catalog | None = None,
+    options: SolverOptions | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Solve the scenario at each total budget (numbers or amounts such as ``"7B"``), reusing one live HiGHS model per worker.
 
     Returns one row per budget, in the order given: ``total_usd``, ``status``, the totals, the
     effective PFLOPS at the last quarter by chip category with the old fleet in ``fleet_pflops``
@@ -260,9 +299,18 @@ def sweep(scenario: Scenario | str | Path, budgets: list[float] | list[str] | li
         moved = with_budget(scenario, p["total_usd"])
         data = replace(base, scenario=moved, **budget_fields(moved))
         plan = plan_from_servers(data, p["_servers"], p["status"]) if p["_servers"] is not None else None
-        mix = plan.capacity_by("category", fleet_apart=True).iloc[-1] if plan is not None else pd.Series(dtype=float)
-        rows[i] = {"total_usd": p["total_usd"], "status": p["status"], **p["totals"],
-                   **{f"{k}_pflops": round_value(v, "pflops") for k, v in mix.items()}, "plan": plan}
+        mix = (
+            plan.capacity_by("category", fleet_apart=True).iloc[-1]
+            if plan is not None
+            else pd.Series(dtype=float)
+        )
+        rows[i] = {
+            "total_usd": p["total_usd"],
+            "status": p["status"],
+            **p["totals"],
+            **{f"{k}_pflops": round_value(v, "pflops") for k, v in mix.items()},
+            "plan": plan,
+        }
     frame = pd.DataFrame(rows)
     mix_cols = sorted(c for c in frame.columns if c.endswith("_pflops") and c != "effective_pflops")
     frame[mix_cols] = frame[mix_cols].fillna(0.0)
@@ -276,10 +324,19 @@ def sweep_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
     keys = list(empty_totals())
     out = []
     for rec in frame.to_dict("records"):
-        mix = {k.removesuffix("_pflops"): v for k, v in rec.items()
-               if k.endswith("_pflops") and k != "effective_pflops" and rec["plan"] is not None}
-        out.append({"total_usd": rec["total_usd"], "status": rec["status"],
-                    "totals": {k: rec[k] for k in keys}, "mix_pflops": mix})
+        mix = {
+            k.removesuffix("_pflops"): v
+            for k, v in rec.items()
+            if k.endswith("_pflops") and k != "effective_pflops" and rec["plan"] is not None
+        }
+        out.append(
+            {
+                "total_usd": rec["total_usd"],
+                "status": rec["status"],
+                "totals": {k: rec[k] for k in keys},
+                "mix_pflops": mix,
+            }
+        )
     return out
 
 
@@ -290,13 +347,19 @@ def _amount(value: float | str) -> float:
         raise InputError(str(exc), key="budgets") from None
 
 
-def _parallel(scenario: Scenario, cat: Catalog, options: SolverOptions, ascending: list[float], jobs: int,
-              progress: Callable[[int], None] | None) -> list[dict[str, Any]]:
+def _parallel(
+    scenario: Scenario,
+    cat: Catalog,
+    options: SolverOptions,
+    ascending: list[float],
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> list[dict[str, Any]]:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(1, math.ceil(len(ascending) / (jobs * 3)))
-    chunks = [ascending[i:i + size] for i in range(0, len(ascending), size)]
+    chunks = [ascending[i : i + size] for i in range(0, len(ascending), size)]
     params = scenario.model_dump(mode="json")
     args = [(params, scenario.source, str(cat.folder), options, chunk) for chunk in chunks]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
@@ -309,12 +372,14 @@ def _parallel(scenario: Scenario, cat: Catalog, options: SolverOptions, ascendin
     return out
 
 
-def _keep_monotone(scenario: Scenario, cat: Catalog, options: SolverOptions,
-                   points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Max-compute: a plan feasible at a budget stays feasible at a larger one, so a point below its
-    predecessor (possible within the MIP gap) is re-solved starting from the predecessor's plan.
-    The pass runs in order over the finished points, so it gives the same result however the
-    points were computed."""
+def _keep_monotone(
+    scenario: Scenario, cat: Catalog, options: SolverOptions, points: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Max-compute: a plan feasible at a budget stays feasible at a larger one, so a point below its predecessor (possible within the MIP gap) is re-solved starting from the predecessor's plan.
+
+    The pass runs in order over the finished points, so it gives the same result however the points were
+    computed.
+    """
     if scenario.objective != "max-compute":
         return points
     live: _LiveSweep | None = None
@@ -322,7 +387,10 @@ def _keep_monotone(scenario: Scenario, cat: Catalog, options: SolverOptions,
         prev, cur = points[i - 1], points[i]
         if prev["_servers"] is None:
             continue
-        if cur["_servers"] is None or cur["totals"]["effective_pflops"] < prev["totals"]["effective_pflops"] - 1e-6:
+        if (
+            cur["_servers"] is None
+            or cur["totals"]["effective_pflops"] < prev["totals"]["effective_pflops"] - 1e-6
+        ):
             live = live or _LiveSweep(scenario, cat, options)
             points[i] = live.solve(cur["total_usd"], start=prev["_servers"])
     return points

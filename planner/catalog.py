@@ -25,20 +25,25 @@ from planner.tables import (
     positive,
     read_table,
 )
-from planner.units import parse_date, parse_quarter
+from planner.units import MAX_RATE, parse_date, parse_quarter
 
 CATEGORIES = ("full-spec", "export-compliant", "domestic")
 STATUSES = ("allowed", "license-required", "prohibited")
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "default"
 
 CHIP_COLUMNS = [
-    Column("sku"), Column("vendor"), Column("model"), Column("category", CATEGORIES),
+    Column("sku"),
+    Column("vendor"),
+    Column("model"),
+    Column("category", CATEGORIES),
     Column("origin"),
     Column("bf16_tflops", "float", check=positive),
     Column("fp8_tflops", "float", may_be_empty=True, check=non_negative),
     Column("int8_tops", "float", may_be_empty=True, check=non_negative),
-    *[Column(name, "float", required=False, may_be_empty=True, check=non_negative)
-      for name in ("fp64_tflops", "fp32_tflops", "tf32_tflops", "fp16_tflops", "fp4_tflops", "int4_tops")],
+    *[
+        Column(name, "float", required=False, may_be_empty=True, check=non_negative)
+        for name in ("fp64_tflops", "fp32_tflops", "tf32_tflops", "fp16_tflops", "fp4_tflops", "int4_tops")
+    ],
     Column("memory_gb", "float", check=positive),
     Column("memory_bw_tbps", "float", check=positive),
     Column("interconnect_gbps", "float", check=non_negative),
@@ -50,7 +55,9 @@ CHIP_COLUMNS = [
     Column("tags", required=False, may_be_empty=True, default=""),
 ]
 OFFER_COLUMNS = [
-    Column("sku"), Column("channel"), Column("period"),
+    Column("sku"),
+    Column("channel"),
+    Column("period"),
     Column("max_units", "int", check=non_negative),
     Column("unit_price_usd", "float", check=positive),
     Column("lead_time_quarters", "int", check=non_negative),
@@ -68,7 +75,7 @@ NOTE_COLUMNS = ("sources", "notes")
 class Clause(BaseModel):
     """One clause of ``when_any``: every condition given must hold."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     tpp_min: float | None = None
     tpp_below: float | None = None
     pd_min: float | None = None
@@ -84,23 +91,24 @@ class Clause(BaseModel):
 class License(BaseModel):
     """Licence terms of a license-required rule (every key optional)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    fee_pct: float = Field(default=0.0, ge=0)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    fee_pct: float = Field(default=0.0, ge=0, le=MAX_RATE)
     lag_quarters: int = Field(default=0, ge=0)
     approval: float = Field(default=1.0, gt=0, le=1)
 
 
 def _places(value: list[object], info: ValidationInfo, star: bool = True) -> list[str]:
     """Country codes, group names (from the file's ``groups``) and, where allowed, ``"*"``."""
-    lenient = info.context is None or "groups" not in info.context    # groups checked later (shock rules)
+    lenient = info.context is None or "groups" not in info.context  # groups checked later (shock rules)
     groups = {} if lenient else info.context["groups"]
     out = []
     for item in value:
         text = str(item).strip().upper() if isinstance(item, str) else item
         if star and text == "*":
             out.append("*")
-        elif isinstance(text, str) and (text in groups or (lenient and text and text not in ISO_ALPHA2
-                                                           and not _is_code_like(text))):
+        elif isinstance(text, str) and (
+            text in groups or (lenient and text and text not in ISO_ALPHA2 and not _is_code_like(text))
+        ):
             out.append(text)
         else:
             try:
@@ -126,7 +134,7 @@ def unknown_places(rule: Rule, groups: dict[str, list[str]]) -> list[str]:
 class Rule(BaseModel):
     """An effective-dated export-control rule (see the contract, section 1)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     id: str
     title: str = ""
     issuer: str = ""
@@ -169,10 +177,14 @@ class Rule(BaseModel):
         if not self.when_any and not self.skus:
             raise ValueError(f"rule {self.id!r} needs when_any thresholds or a skus list")
         if self.ends is not None and self.effective is not None and self.ends <= self.effective:
-            raise ValueError(f"rule {self.id!r}: ends ({self.ends}) must be after effective ({self.effective})")
+            raise ValueError(
+                f"rule {self.id!r}: ends ({self.ends}) must be after effective ({self.effective})"
+            )
         if self.license is not None and self.status != "license-required":
-            raise ValueError(f"rule {self.id!r}: license terms apply only to status license-required "
-                             f"(the status is {self.status})")
+            raise ValueError(
+                f"rule {self.id!r}: license terms apply only to status license-required "
+                f"(the status is {self.status})"
+            )
         return self
 
 
@@ -227,11 +239,20 @@ class Catalog:
         """The chip's row as a dict (a copy)."""
         return dict(self._records[sku])
 
-    def with_changes(self, chips: pd.DataFrame | None = None, offers: pd.DataFrame | None = None,
-                     rules: list[Rule] | None = None) -> Catalog:
+    def with_changes(
+        self,
+        chips: pd.DataFrame | None = None,
+        offers: pd.DataFrame | None = None,
+        rules: list[Rule] | None = None,
+    ) -> Catalog:
         """A copy with some parts replaced (shocks)."""
-        return Catalog(self.folder, self.chips if chips is None else chips, self.offers if offers is None else offers,
-                       list(self.rules) if rules is None else rules, self.groups)
+        return Catalog(
+            self.folder,
+            self.chips if chips is None else chips,
+            self.offers if offers is None else offers,
+            list(self.rules) if rules is None else rules,
+            self.groups,
+        )
 
 
 def _derive_chip_columns(chips: pd.DataFrame) -> pd.DataFrame:
@@ -253,8 +274,10 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     """
     folder = Path(folder) if folder is not None else DEFAULT_CATALOG
     if not folder.is_dir():
-        raise InputError("catalog folder not found (expected a folder with chips.csv, offers.csv "
-                         "and export_rules.yaml)", file=str(folder))
+        raise InputError(
+            "catalog folder not found (expected a folder with chips.csv, offers.csv and export_rules.yaml)",
+            file=str(folder),
+        )
 
     def fail(err: InputError) -> None:
         if collect is None:
@@ -267,13 +290,25 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     chips["origin"] = chips["origin"].str.upper()
     for rec in chips.to_dict("records"):
         if rec["origin"] not in ISO_ALPHA2:
-            fail(InputError(f"{rec['origin']!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)",
-                            file=str(chips_path), row=rec["_row"], column="origin"))
+            fail(
+                InputError(
+                    f"{rec['origin']!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)",
+                    file=str(chips_path),
+                    row=rec["_row"],
+                    column="origin",
+                )
+            )
     dup = chips[chips["sku"].duplicated(keep="first")]
     for rec in dup.to_dict("records"):
         first = chips.loc[chips["sku"] == rec["sku"], "_row"].iloc[0]
-        fail(InputError(f"duplicate sku {rec['sku']!r} (first on row {first}); each sku must be unique",
-                        file=str(chips_path), row=rec["_row"], column="sku"))
+        fail(
+            InputError(
+                f"duplicate sku {rec['sku']!r} (first on row {first}); each sku must be unique",
+                file=str(chips_path),
+                row=rec["_row"],
+                column="sku",
+            )
+        )
     chips = chips.drop_duplicates("sku").set_index("sku", drop=False)
     chips.index.name = None
 
@@ -283,11 +318,17 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     period_index = parts[0].astype(float) * 4 + parts[1].astype(float) - 1
     bad_sku = ~offers["sku"].isin(known_skus).to_numpy()
     bad_period = period_index.isna().to_numpy()
-    for i in np.flatnonzero(bad_sku | bad_period):       # in row order, sku before period
+    for i in np.flatnonzero(bad_sku | bad_period):  # in row order, sku before period
         rec = offers.iloc[i]
         if bad_sku[i]:
-            fail(InputError(f"sku {rec['sku']!r} is not in chips.csv", file=str(offers_path),
-                            row=int(rec["_row"]), column="sku"))
+            fail(
+                InputError(
+                    f"sku {rec['sku']!r} is not in chips.csv",
+                    file=str(offers_path),
+                    row=int(rec["_row"]),
+                    column="sku",
+                )
+            )
         if bad_period[i]:
             try:
                 parse_quarter(rec["period"])
@@ -298,13 +339,24 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     offers = offers[keep].reset_index(drop=True)
     offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
     offers["ships_to"] = [_ships_to(v) for v in offers["ships_to"]]
-    offers["term_quarters"] = pd.Series([int(v) if k == "lease" else None for k, v in
-                                         zip(offers["kind"], offers["term_quarters"], strict=True)], dtype=object)
+    offers["term_quarters"] = pd.Series(
+        [
+            int(v) if k == "lease" else None
+            for k, v in zip(offers["kind"], offers["term_quarters"], strict=True)
+        ],
+        dtype=object,
+    )
     key = offers[OFFER_KEY].astype(str)
     dups = offers[key.duplicated(keep="first").to_numpy()]
     for rec in dups.to_dict("records"):
-        fail(InputError(f"a second {rec['kind']} offer for sku {rec['sku']!r}, channel {rec['channel']!r}, "
-                        f"period {rec['period']}; merge the two rows", file=str(offers_path), row=rec["_row"]))
+        fail(
+            InputError(
+                f"a second {rec['kind']} offer for sku {rec['sku']!r}, channel {rec['channel']!r}, "
+                f"period {rec['period']}; merge the two rows",
+                file=str(offers_path),
+                row=rec["_row"],
+            )
+        )
     offers = offers[~key.duplicated(keep="first").to_numpy()].reset_index(drop=True)
     offers["offer_id"] = np.arange(len(offers), dtype=np.int64)
 
@@ -319,33 +371,51 @@ def _ships_to(text: str) -> tuple[str, ...]:
 
 def _check_v2_offers(offers: pd.DataFrame, file: str, fail: Any) -> npt.NDArray[np.bool_]:
     """Country codes in ``ships_to``; a lease needs ``term_quarters`` and exactly one ``ships_to`` code.
-    Returns the rows with a problem."""
+
+    Returns the rows with a problem.
+    """
     bad = np.zeros(len(offers), dtype=bool)
     for i, rec in enumerate(offers[["kind", "ships_to", "term_quarters", "_row"]].to_dict("records")):
         where = {"file": file, "row": int(rec["_row"])}
         codes = rec["ships_to"].replace(";", " ").split()
         for code in codes:
             if code.upper() not in ISO_ALPHA2:
-                fail(InputError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, MY, US)",
-                                column="ships_to", **where))
+                fail(
+                    InputError(
+                        f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, MY, US)",
+                        column="ships_to",
+                        **where,
+                    )
+                )
                 bad[i] = True
         if rec["kind"] != "lease":
             continue
         if rec["term_quarters"] is None:
-            fail(InputError("a lease offer needs term_quarters (the quarters of service it commits to)",
-                            column="term_quarters", **where))
+            fail(
+                InputError(
+                    "a lease offer needs term_quarters (the quarters of service it commits to)",
+                    column="term_quarters",
+                    **where,
+                )
+            )
             bad[i] = True
         if len({c.upper() for c in codes}) != 1:
-            fail(InputError(f"a lease offer ships to exactly one country (where the rented chips run), got "
-                            f"{rec['ships_to']!r}", column="ships_to", **where))
+            fail(
+                InputError(
+                    f"a lease offer ships to exactly one country (where the rented chips run), got "
+                    f"{rec['ships_to']!r}",
+                    column="ships_to",
+                    **where,
+                )
+            )
             bad[i] = True
     return bad
 
 
-def load_rules(path: Path, skus: set[str],
-               collect: list[InputError] | None = None) -> tuple[list[Rule], dict[str, list[str]]]:
-    """Read ``export_rules.yaml``: its country groups and rules; rule ids must be unique and listed
-    SKUs must exist.
+def load_rules(
+    path: Path, skus: set[str], collect: list[InputError] | None = None
+) -> tuple[list[Rule], dict[str, list[str]]]:
+    """Read ``export_rules.yaml``: its country groups and rules; rule ids must be unique and listed SKUs must exist.
 
     With ``collect`` each rule is checked on its own and every problem is appended.
     """
@@ -385,8 +455,9 @@ def load_rules(path: Path, skus: set[str],
         seen.add(rule.id)
         for sku in rule.skus:
             if sku not in skus:
-                problems.append(InputError(f"rule {rule.id!r} lists sku {sku!r}, which is not in chips.csv",
-                                           **where))
+                problems.append(
+                    InputError(f"rule {rule.id!r} lists sku {sku!r}, which is not in chips.csv", **where)
+                )
         for err in problems:
             if collect is None:
                 raise err

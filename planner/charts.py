@@ -6,8 +6,12 @@ from pathlib import Path
 
 from planner.fileio import atomic_path
 
-CATEGORY_COLOURS = {"fleet": "#bdc3c7", "domestic": "#c0392b", "export-compliant": "#2e86c1",
-                    "full-spec": "#2c3e50"}
+CATEGORY_COLOURS = {
+    "fleet": "#bdc3c7",
+    "domestic": "#c0392b",
+    "export-compliant": "#2e86c1",
+    "full-spec": "#2c3e50",
+}
 
 
 def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
@@ -24,15 +28,27 @@ def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 5.6), dpi=150)
     if ok:
         stacks = [[p["mix_pflops"].get(c, 0.0) / 1000 for p in ok] for c in categories]
-        ax.stackplot(x, stacks, labels=categories, alpha=0.85,
-                     colors=[CATEGORY_COLOURS.get(c, None) for c in categories])
+        ax.stackplot(
+            x,
+            stacks,
+            labels=categories,
+            alpha=0.85,
+            colors=[CATEGORY_COLOURS.get(c, None) for c in categories],
+        )
         total = [p["totals"]["effective_pflops"] / 1000 for p in ok]
         ax.plot(x, total, color="black", marker="o", linewidth=2, label="total")
         spent = [p["totals"]["capex_usd"] / 1e9 for p in ok]
         for xi, ti, si in zip(x, total, spent):
             if si < xi * 0.98:
-                ax.annotate(f"spends ${si:.1f}B", (xi, ti), textcoords="offset points", xytext=(0, 8),
-                            ha="center", fontsize=7, color="#555555")
+                ax.annotate(
+                    f"spends ${si:.1f}B",
+                    (xi, ti),
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                    fontsize=7,
+                    color="#555555",
+                )
     ax.set_xlabel("Total budget (USD billions)")
     ax.set_ylabel("Effective PFLOPS at the last quarter (thousands)")
     ax.set_title(f"{scenario}: compute bought per budget, by chip category")
@@ -54,15 +70,28 @@ def branches_png(result: dict, path: Path) -> None:
     panels = [("Base plan", result["base"], result.get("base_exposure", []))]
     if result.get("robust", {}).get("periods"):
         panels.append(("Robust plan", result["robust"], result.get("robust_exposure", [])))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.6), dpi=150, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6 * len(panels), 4.6), dpi=150, sharey=True, squeeze=False
+    )
     for ax, (title, plan, exposure) in zip(axes[0], panels):
         quarters = [p["period"] for p in plan["periods"]]
-        ax.plot(quarters, [p["effective_pflops"] / 1000 for p in plan["periods"]], color="black", linewidth=2.5,
-                marker="o", label="no shock")
+        ax.plot(
+            quarters,
+            [p["effective_pflops"] / 1000 for p in plan["periods"]],
+            color="black",
+            linewidth=2.5,
+            marker="o",
+            label="no shock",
+        )
         for e in exposure:
             if e["periods"]:
-                ax.plot([p["period"] for p in e["periods"]], [p["effective_pflops"] / 1000 for p in e["periods"]],
-                        marker=".", linestyle="--", label=e["shock"])
+                ax.plot(
+                    [p["period"] for p in e["periods"]],
+                    [p["effective_pflops"] / 1000 for p in e["periods"]],
+                    marker=".",
+                    linestyle="--",
+                    label=e["shock"],
+                )
         ax.set_title(f"{title}: {result['scenario']}")
         ax.set_xlabel("Quarter")
         ax.grid(True, alpha=0.3)

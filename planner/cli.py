@@ -39,8 +39,11 @@ def reports_errors(fn):
         except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # a bug, not the user's input: say so in one line
-            click.echo(f"gpuplan: internal error ({type(exc).__name__}: {exc}); please report it with the "
-                       "input files", err=True)
+            click.echo(
+                f"gpuplan: internal error ({type(exc).__name__}: {exc}); please report it with the "
+                "input files",
+                err=True,
+            )
             sys.exit(1)
 
     return wrapper
@@ -48,12 +51,26 @@ def reports_errors(fn):
 
 def solver_options(fn):
     """--solver, --time-limit and --mip-gap, shared by every command that solves."""
-    fn = click.option("--mip-gap", type=click.FloatRange(0, 1), default=1e-4, show_default=True,
-                      help="Relative MIP gap at which the solver stops.")(fn)
-    fn = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-                      help="Seconds the solver may run (per stage); default: no limit.")(fn)
-    fn = click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True,
-                      help="MILP solver: HiGHS in-process, or PuLP's bundled CBC.")(fn)
+    fn = click.option(
+        "--mip-gap",
+        type=click.FloatRange(0, 1),
+        default=1e-4,
+        show_default=True,
+        help="Relative MIP gap at which the solver stops.",
+    )(fn)
+    fn = click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help="Seconds the solver may run (per stage); default: no limit.",
+    )(fn)
+    fn = click.option(
+        "--solver",
+        type=click.Choice(["highs", "cbc"]),
+        default="highs",
+        show_default=True,
+        help="MILP solver: HiGHS in-process, or PuLP's bundled CBC.",
+    )(fn)
     return fn
 
 
@@ -63,8 +80,12 @@ def _options(solver: str, time_limit: float | None, mip_gap: float) -> SolverOpt
     return SolverOptions(solver=solver, time_limit=time_limit, mip_gap=mip_gap)
 
 
-CATALOG = click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
-                       help="Catalog folder (overrides the scenario's `catalog`; default catalogs/default).")
+CATALOG = click.option(
+    "--catalog",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Catalog folder (overrides the scenario's `catalog`; default catalogs/default).",
+)
 
 
 @contextlib.contextmanager
@@ -88,19 +109,47 @@ def main() -> None:
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @CATALOG
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
-              help="table: terminal report; json: the contract's JSON; csv: the purchase schedule.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json (an infeasible plan "
-                   "writes its diagnosis).")
-@click.option("--write-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the model solved (first stage for max-compute) to FILE.mps or FILE.lp.")
-@click.option("--robust", "robust_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Plan to stay feasible under every shock in this shock file (see `gpuplan stress`).")
+@click.option(
+    "--format",
+    "fmt",
+    type=FORMATS,
+    default="table",
+    show_default=True,
+    help="table: terminal report; json: the contract's JSON; csv: the purchase schedule.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json (an infeasible plan "
+    "writes its diagnosis).",
+)
+@click.option(
+    "--write-model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the model solved (first stage for max-compute) to FILE.mps or FILE.lp.",
+)
+@click.option(
+    "--robust",
+    "robust_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Plan to stay feasible under every shock in this shock file (see `gpuplan stress`).",
+)
 @solver_options
 @reports_errors
-def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write_model: Path | None,
-         robust_file: Path | None, solver: str, time_limit: float | None, mip_gap: float) -> None:
+def plan(
+    scenario: Path,
+    catalog: Path | None,
+    fmt: str,
+    out: Path | None,
+    write_model: Path | None,
+    robust_file: Path | None,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
     from planner.export import check_out, plan_json, write_plan
     from planner.plan import solve
@@ -111,8 +160,10 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write
         check_out(write_model, (".mps", ".lp"))
     if robust_file is not None:
         if write_model is not None:
-            raise InputError("--write-model writes the single-scenario model; leave it out with --robust",
-                             key="--write-model")
+            raise InputError(
+                "--write-model writes the single-scenario model; leave it out with --robust",
+                key="--write-model",
+            )
         from planner.stress import robust_plan
 
         with progress_bar("robust plan", 2) as advance:
@@ -140,14 +191,31 @@ def plan(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, write
 @main.command("explain")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @CATALOG
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: terminal report; json: binding, marginal, not_bought, limits, notes.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the plan workbook (.xlsx) with Explain sheets.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: terminal report; json: binding, marginal, not_bought, limits, notes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the plan workbook (.xlsx) with Explain sheets.",
+)
 @solver_options
 @reports_errors
-def explain_cmd(scenario: Path, catalog: Path | None, fmt: str, out: Path | None, solver: str,
-                time_limit: float | None, mip_gap: float) -> None:
+def explain_cmd(
+    scenario: Path,
+    catalog: Path | None,
+    fmt: str,
+    out: Path | None,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
     from planner.explain import explain_plan, marginal_steps
     from planner.export import check_out
@@ -175,20 +243,49 @@ def explain_cmd(scenario: Path, catalog: Path | None, fmt: str, out: Path | None
 
 @main.command("stress")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--shocks", "shocks_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Shock file (YAML): see budgets/shocks/.")
+@click.option(
+    "--shocks",
+    "shocks_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Shock file (YAML): see budgets/shocks/.",
+)
 @CATALOG
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: terminal report; json: every figure.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a workbook (.xlsx): exposure, stranded orders, changed orders, branches.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a PNG chart of effective PFLOPS over quarters per branch.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: terminal report; json: every figure.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a workbook (.xlsx): exposure, stranded orders, changed orders, branches.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG chart of effective PFLOPS over quarters per branch.",
+)
 @click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
 @solver_options
 @reports_errors
-def stress_cmd(scenario: Path, shocks_file: Path, catalog: Path | None, fmt: str, out: Path | None,
-               plot: Path | None, no_robust: bool, solver: str, time_limit: float | None, mip_gap: float) -> None:
+def stress_cmd(
+    scenario: Path,
+    shocks_file: Path,
+    catalog: Path | None,
+    fmt: str,
+    out: Path | None,
+    plot: Path | None,
+    no_robust: bool,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+) -> None:
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
     from planner.export import check_out
     from planner.shocks import load_shocks
@@ -201,8 +298,16 @@ def stress_cmd(scenario: Path, shocks_file: Path, catalog: Path | None, fmt: str
     shocks = load_shocks(shocks_file)
     solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
     with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
-        result = rounded(stress(scenario, shocks, catalog, _options(solver, time_limit, mip_gap), not no_robust,
-                                progress=advance))
+        result = rounded(
+            stress(
+                scenario,
+                shocks,
+                catalog,
+                _options(solver, time_limit, mip_gap),
+                not no_robust,
+                progress=advance,
+            )
+        )
     exposure = exposure_frame(result)
     if out is not None:
         from planner.workbook import write_stress_workbook
@@ -223,16 +328,37 @@ def stress_cmd(scenario: Path, shocks_file: Path, catalog: Path | None, fmt: str
 
 @main.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Catalog folder for every scenario (overrides their `catalog`).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: side by side; json: each plan's JSON.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a workbook (.xlsx) with the comparison and each schedule.")
+@click.option(
+    "--catalog",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Catalog folder for every scenario (overrides their `catalog`).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: side by side; json: each plan's JSON.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a workbook (.xlsx) with the comparison and each schedule.",
+)
 @solver_options
 @reports_errors
-def compare_cmd(scenarios: tuple[Path, ...], catalog: Path | None, fmt: str, out: Path | None, solver: str,
-                time_limit: float | None, mip_gap: float) -> None:
+def compare_cmd(
+    scenarios: tuple[Path, ...],
+    catalog: Path | None,
+    fmt: str,
+    out: Path | None,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+) -> None:
     """Solve several scenarios and show them side by side, with what differs in their inputs."""
     from planner.analysis import compare, comparison_metrics, input_differences
     from planner.export import check_out
@@ -259,21 +385,54 @@ def compare_cmd(scenarios: tuple[Path, ...], catalog: Path | None, fmt: str, out
 
 @main.command("sweep")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--budget", "budget_range", required=True,
-              help="FROM:TO:N, e.g. 3B:10B:8 (K/M/B suffixes, 7e9 or 7,000,000,000).")
+@click.option(
+    "--budget",
+    "budget_range",
+    required=True,
+    help="FROM:TO:N, e.g. 3B:10B:8 (K/M/B suffixes, 7e9 or 7,000,000,000).",
+)
 @CATALOG
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (spawned, one HiGHS thread each); the plans do not depend on it.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: one row per budget; json: the points.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a PNG chart of the frontier (PFLOPS against budget, by category).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the points to a workbook (.xlsx).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (spawned, one HiGHS thread each); the plans do not depend on it.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: one row per budget; json: the points.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG chart of the frontier (PFLOPS against budget, by category).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the points to a workbook (.xlsx).",
+)
 @solver_options
 @reports_errors
-def sweep_cmd(scenario: Path, budget_range: str, catalog: Path | None, jobs: int, fmt: str, plot: Path | None,
-              out: Path | None, solver: str, time_limit: float | None, mip_gap: float) -> None:
+def sweep_cmd(
+    scenario: Path,
+    budget_range: str,
+    catalog: Path | None,
+    jobs: int,
+    fmt: str,
+    plot: Path | None,
+    out: Path | None,
+    solver: str,
+    time_limit: float | None,
+    mip_gap: float,
+) -> None:
     """Solve SCENARIO at N total budgets from FROM to TO (per-quarter budgets scale in proportion)."""
     from planner.analysis import parse_range, sweep, sweep_points
     from planner.export import check_out
@@ -341,20 +500,40 @@ def _country(value: str | None, option: str) -> str | None:
 
 def _folder(folder: Path | None, catalog: Path | None) -> Path | None:
     if folder is not None and catalog is not None and folder != catalog:
-        raise InputError(f"two catalog folders given ({folder} and --catalog {catalog}); give one", key="--catalog")
+        raise InputError(
+            f"two catalog folders given ({folder} and --catalog {catalog}); give one", key="--catalog"
+        )
     return catalog if catalog is not None else folder
 
 
-CATALOG_OPTION = click.option("--catalog", "catalog_opt", type=click.Path(file_okay=False, path_type=Path),
-                              default=None, help="Catalog folder (the same as FOLDER; default catalogs/default).")
-WHO = [click.option("--destination", required=True, help="ISO country code where the chips are deployed (any case)."),
-       click.option("--headquarters", default=None,
-                    help="ISO country code of the buyer's headquarters (default: the destination)."),
-       click.option("--kind", type=click.Choice(["buy", "lease"]), default="buy", show_default=True,
-                    help="buy: chips shipped to the destination; lease: capacity rented there.")]
+CATALOG_OPTION = click.option(
+    "--catalog",
+    "catalog_opt",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Catalog folder (the same as FOLDER; default catalogs/default).",
+)
+WHO = [
+    click.option(
+        "--destination", required=True, help="ISO country code where the chips are deployed (any case)."
+    ),
+    click.option(
+        "--headquarters",
+        default=None,
+        help="ISO country code of the buyer's headquarters (default: the destination).",
+    ),
+    click.option(
+        "--kind",
+        type=click.Choice(["buy", "lease"]),
+        default="buy",
+        show_default=True,
+        help="buy: chips shipped to the destination; lease: capacity rented there.",
+    ),
+]
 
 
 def who_options(fn):
+    """Add the buyer options (--headquarters, --kind) to a command."""
     for option in reversed(WHO):
         fn = option(fn)
     return fn
@@ -376,7 +555,7 @@ def validate(folder: Path | None, catalog_opt: Path | None) -> None:
     problems: list[InputError] = []
     try:
         cat = load_catalog(_folder(folder, catalog_opt), collect=problems)
-    except InputError as exc:      # a problem that stops reading (missing file or columns)
+    except InputError as exc:  # a problem that stops reading (missing file or columns)
         problems.append(exc)
         cat = None
     for p in problems:
@@ -391,8 +570,14 @@ def validate(folder: Path | None, catalog_opt: Path | None) -> None:
 @catalog.command()
 @CATALOG_DIR
 @CATALOG_OPTION
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
-              help="table: terminal tables; json; csv: the chip figures.")
+@click.option(
+    "--format",
+    "fmt",
+    type=FORMATS,
+    default="table",
+    show_default=True,
+    help="table: terminal tables; json; csv: the chip figures.",
+)
 @reports_errors
 def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
     """Chips with the figures a buyer compares, and the units offered per quarter."""
@@ -401,9 +586,17 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
     cat = _catalog(_folder(folder, catalog_opt))
     figures, offers = chip_figures(cat), offers_by_quarter(cat)
     if fmt == "json":
-        click.echo(json.dumps({"chips": _records(figures),
-                               "offers_per_quarter": {sku: {q: int(v) for q, v in row.items()}
-                                                      for sku, row in offers.iterrows()}}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "chips": _records(figures),
+                    "offers_per_quarter": {
+                        sku: {q: int(v) for q, v in row.items()} for sku, row in offers.iterrows()
+                    },
+                },
+                indent=2,
+            )
+        )
     elif fmt == "csv":
         from planner.export import frame_csv
 
@@ -419,9 +612,15 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
 def _records(df) -> list[dict]:
     import math
 
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else
-                 round(v, 6) if isinstance(v, float) else v) for k, v in rec.items()}
-            for rec in df.to_dict("records")]
+    return [
+        {
+            k: (
+                None if isinstance(v, float) and math.isnan(v) else round(v, 6) if isinstance(v, float) else v
+            )
+            for k, v in rec.items()
+        }
+        for rec in df.to_dict("records")
+    ]
 
 
 @catalog.command("compliance")
@@ -429,21 +628,43 @@ def _records(df) -> list[dict]:
 @CATALOG_OPTION
 @who_options
 @click.option("--date", "on", default=None, help="YYYY-MM-DD (default: today).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: terminal table; json.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: terminal table; json.",
+)
 @reports_errors
-def compliance_cmd(folder: Path | None, catalog_opt: Path | None, destination: str, headquarters: str | None,
-                   kind: str, on: str | None, fmt: str) -> None:
-    """The export status of every chip for a destination, buyer and kind of offer on a date, with the
-    rules and licence terms behind it."""
+def compliance_cmd(
+    folder: Path | None,
+    catalog_opt: Path | None,
+    destination: str,
+    headquarters: str | None,
+    kind: str,
+    on: str | None,
+    fmt: str,
+) -> None:
+    """The export status of every chip for a destination, buyer and kind of offer on a date, with the rules and licence terms behind it."""
     from planner.catalog_report import compliance_listing
 
-    listing = compliance_listing(_catalog(_folder(folder, catalog_opt)), _country(destination, "--destination"),
-                                 _date(on), _country(headquarters, "--headquarters"), kind)
+    listing = compliance_listing(
+        _catalog(_folder(folder, catalog_opt)),
+        _country(destination, "--destination"),
+        _date(on),
+        _country(headquarters, "--headquarters"),
+        kind,
+    )
     if fmt == "json":
         keys = ("sku", "model", "tpp", "pd", "status", "rules", "license")
-        click.echo(json.dumps({k: v for k, v in listing.items() if k != "unnamed"}
-                              | {"chips": [{k: c[k] for k in keys} for c in listing["chips"]]}, indent=2))
+        click.echo(
+            json.dumps(
+                {k: v for k, v in listing.items() if k != "unnamed"}
+                | {"chips": [{k: c[k] for k in keys} for c in listing["chips"]]},
+                indent=2,
+            )
+        )
     else:
         from planner.render import compliance_table, console
 
@@ -456,11 +677,24 @@ def compliance_cmd(folder: Path | None, catalog_opt: Path | None, destination: s
 @CATALOG_OPTION
 @who_options
 @click.option("--sku", default=None, help="Only this chip.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table: terminal table; json.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: terminal table; json.",
+)
 @reports_errors
-def timeline(folder: Path | None, catalog_opt: Path | None, destination: str, headquarters: str | None, kind: str,
-             sku: str | None, fmt: str) -> None:
+def timeline(
+    folder: Path | None,
+    catalog_opt: Path | None,
+    destination: str,
+    headquarters: str | None,
+    kind: str,
+    sku: str | None,
+    fmt: str,
+) -> None:
     """The dates on which each chip's status changes for a destination, buyer and kind of offer."""
     from planner.catalog_report import timeline as build
 
@@ -472,7 +706,9 @@ def timeline(folder: Path | None, catalog_opt: Path | None, destination: str, he
     hq = _country(headquarters, "--headquarters") or dest
     rows = build(cat, dest, sku, hq, kind)
     if fmt == "json":
-        click.echo(json.dumps({"destination": dest, "headquarters": hq, "kind": kind, "changes": rows}, indent=2))
+        click.echo(
+            json.dumps({"destination": dest, "headquarters": hq, "kind": kind, "changes": rows}, indent=2)
+        )
     else:
         from planner.render import console, timeline_table
 
@@ -482,16 +718,31 @@ def timeline(folder: Path | None, catalog_opt: Path | None, destination: str, he
 
 @catalog.command("import-epoch")
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Catalog folder to write chips.csv into (created if missing; its parent must exist).")
-@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="YAML with `manufacturers:` and `skus:` overrides (origin, category, efficiency...).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Catalog folder to write chips.csv into (created if missing; its parent must exist).",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML with `manufacturers:` and `skus:` overrides (origin, category, efficiency...).",
+)
 @click.option("--chips-per-server", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--host-overhead-w", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Watts added to each chip's TDP for its share of host and network.")
+@click.option(
+    "--host-overhead-w",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Watts added to each chip's TDP for its share of host and network.",
+)
 @reports_errors
-def import_epoch_cmd(csv_file: Path, out_dir: Path, mapping: Path | None, chips_per_server: int,
-                     host_overhead_w: float) -> None:
+def import_epoch_cmd(
+    csv_file: Path, out_dir: Path, mapping: Path | None, chips_per_server: int, host_overhead_w: float
+) -> None:
     """Build chips.csv from Epoch AI's Machine Learning Hardware CSV (CC BY 4.0)."""
     from planner.epoch import CREDIT, chips_csv_text, import_epoch
     from planner.fileio import write_text
@@ -512,7 +763,9 @@ def import_epoch_cmd(csv_file: Path, out_dir: Path, mapping: Path | None, chips_
     for row, name, why in report.skipped:
         click.echo(f"  skipped row {row} ({name}): {why}")
     agree = report.tpp_checked - len(report.tpp_mismatches)
-    click.echo(f"TPP agrees with Epoch's 'Total processing performance' for {agree} of "
-               f"{report.tpp_checked} rows that have it")
+    click.echo(
+        f"TPP agrees with Epoch's 'Total processing performance' for {agree} of "
+        f"{report.tpp_checked} rows that have it"
+    )
     for sku, ours, theirs in report.tpp_mismatches:
         click.echo(f"  {sku}: TPP {ours:,.1f} from the rates, Epoch gives {theirs:,.1f}")

@@ -24,8 +24,15 @@ if TYPE_CHECKING:
 
 #: rate column -> bit length, as the contract lists them for TPP.
 TPP_BITS = {
-    "fp64_tflops": 64, "fp32_tflops": 32, "tf32_tflops": 32, "bf16_tflops": 16,
-    "fp16_tflops": 16, "fp8_tflops": 8, "int8_tops": 8, "fp4_tflops": 4, "int4_tops": 4,
+    "fp64_tflops": 64,
+    "fp32_tflops": 32,
+    "tf32_tflops": 32,
+    "bf16_tflops": 16,
+    "fp16_tflops": 16,
+    "fp8_tflops": 8,
+    "int8_tops": 8,
+    "fp4_tflops": 4,
+    "int4_tops": 4,
 }
 SEVERITY = {"allowed": 0, "license-required": 1, "prohibited": 2}
 Chip = Mapping[str, Any]
@@ -64,8 +71,10 @@ def clause_matches(clause: Clause, chip: Chip) -> bool:
     """True when every condition of the clause holds for the chip."""
     t, pd = tpp(chip), performance_density(chip)
     checks: list[tuple[float | None, float | None, bool]] = [
-        (clause.tpp_min, t, True), (clause.tpp_below, t, False),
-        (clause.pd_min, pd, True), (clause.pd_below, pd, False),
+        (clause.tpp_min, t, True),
+        (clause.tpp_below, t, False),
+        (clause.pd_min, pd, True),
+        (clause.pd_below, pd, False),
         (clause.interconnect_min_gbps, _num(chip, "interconnect_gbps"), True),
         (clause.memory_bw_min_tbps, _num(chip, "memory_bw_tbps"), True),
         (clause.memory_bw_below_tbps, _num(chip, "memory_bw_tbps"), False),
@@ -86,11 +95,15 @@ def clause_matches(clause: Clause, chip: Chip) -> bool:
 def describe_clause(clause: Clause) -> str:
     """The clause in words, e.g. ``TPP >= 1600 and PD >= 5.92``."""
     parts = []
-    for value, text in ((clause.tpp_min, "TPP >= {:g}"), (clause.tpp_below, "TPP < {:g}"),
-                        (clause.pd_min, "PD >= {:g}"), (clause.pd_below, "PD < {:g}"),
-                        (clause.interconnect_min_gbps, "interconnect >= {:g} GB/s"),
-                        (clause.memory_bw_min_tbps, "memory bandwidth >= {:g} TB/s"),
-                        (clause.memory_bw_below_tbps, "memory bandwidth < {:g} TB/s")):
+    for value, text in (
+        (clause.tpp_min, "TPP >= {:g}"),
+        (clause.tpp_below, "TPP < {:g}"),
+        (clause.pd_min, "PD >= {:g}"),
+        (clause.pd_below, "PD < {:g}"),
+        (clause.interconnect_min_gbps, "interconnect >= {:g} GB/s"),
+        (clause.memory_bw_min_tbps, "memory bandwidth >= {:g} TB/s"),
+        (clause.memory_bw_below_tbps, "memory bandwidth < {:g} TB/s"),
+    ):
         if value is not None:
             parts.append(text.format(value))
     if clause.datacenter is not None:
@@ -103,6 +116,7 @@ def describe_clause(clause: Clause) -> str:
 
 
 # ------------------------------------------------------------------ rules ready to evaluate
+
 
 def expand(codes: Iterable[str], groups: Mapping[str, Sequence[str]]) -> frozenset[str] | None:
     """Country codes and group names as a set of codes; None when ``"*"`` (every country) is listed."""
@@ -128,20 +142,25 @@ class Compiled:
 
     @property
     def id(self) -> str:
+        """The rule's identifier from the rules file."""
         return self.rule.id
 
     @property
     def status(self) -> str:
+        """The status the rule gives to what it matches."""
         return self.rule.status
 
     def governs(self, destination: str, headquarters: str, kind: str) -> bool:
         """The rule covers this destination, buyer and kind of offer (dates and chip aside)."""
-        return ((self.destinations is None or destination in self.destinations)
-                and destination not in self.excluded
-                and (self.headquarters is None or headquarters in self.headquarters)
-                and kind in self.kinds)
+        return (
+            (self.destinations is None or destination in self.destinations)
+            and destination not in self.excluded
+            and (self.headquarters is None or headquarters in self.headquarters)
+            and kind in self.kinds
+        )
 
     def in_force(self, on: dt.date) -> bool:
+        """Whether the rule is in force on a day (``effective <= on < ends``)."""
         return self.rule.effective <= on and (self.rule.ends is None or on < self.rule.ends)
 
 
@@ -150,9 +169,16 @@ def compile_rules(rules: Iterable[Rule], groups: Mapping[str, Sequence[str]]) ->
     out = []
     for r in rules:
         hq = None if r.headquarters is None else expand(r.headquarters, groups)
-        out.append(Compiled(r, frozenset(c.upper() for c in r.origins), expand(r.destinations, groups),
-                            expand(r.exclude_destinations, groups) or frozenset(),
-                            hq if r.headquarters is not None else None, frozenset(r.applies_to)))
+        out.append(
+            Compiled(
+                r,
+                frozenset(c.upper() for c in r.origins),
+                expand(r.destinations, groups),
+                expand(r.exclude_destinations, groups) or frozenset(),
+                hq if r.headquarters is not None else None,
+                frozenset(r.applies_to),
+            )
+        )
     return out
 
 
@@ -175,6 +201,7 @@ def rule_match(rule: Compiled | Rule, chip: Chip) -> str | None:
 
 
 # ------------------------------------------------------------------ verdicts
+
 
 @dataclass(frozen=True)
 class Match:
@@ -205,6 +232,7 @@ class Verdict:
 
     @property
     def rule_ids(self) -> list[str]:
+        """Identifiers of the rules that matched, in evaluation order."""
         return [m.rule_id for m in self.matches]
 
     @property
@@ -221,11 +249,16 @@ def _verdict(found: dict[str, tuple[Compiled, str]]) -> Verdict:
         return Verdict(status, matches)
     licensing = [c for c, _ in found.values() if c.status == "license-required"]
     terms = [c.rule.license for c in licensing if c.rule.license is not None]
-    return Verdict(status, matches,
-                   Terms(max((t.fee_pct for t in terms), default=0.0),
-                         max((t.lag_quarters for t in terms), default=0),
-                         min((t.approval for t in terms), default=1.0)),
-                   tuple(c.id for c in licensing))
+    return Verdict(
+        status,
+        matches,
+        Terms(
+            max((t.fee_pct for t in terms), default=0.0),
+            max((t.lag_quarters for t in terms), default=0),
+            min((t.approval for t in terms), default=1.0),
+        ),
+        tuple(c.id for c in licensing),
+    )
 
 
 def matching_rules(chip: Chip, rules: Sequence[Compiled | Rule]) -> list[tuple[Compiled, str]]:
@@ -233,9 +266,15 @@ def matching_rules(chip: Chip, rules: Sequence[Compiled | Rule]) -> list[tuple[C
     return [(c, why) for c in compiled(rules) if (why := rule_match(c, chip)) is not None]
 
 
-def _found_on(chip: Chip, destination: str, headquarters: str, kind: str, days: Iterable[dt.date],
-              rules: Sequence[Compiled | Rule],
-              matched: Sequence[tuple[Compiled, str]] | None = None) -> dict[str, tuple[Compiled, str]]:
+def _found_on(
+    chip: Chip,
+    destination: str,
+    headquarters: str,
+    kind: str,
+    days: Iterable[dt.date],
+    rules: Sequence[Compiled | Rule],
+    matched: Sequence[tuple[Compiled, str]] | None = None,
+) -> dict[str, tuple[Compiled, str]]:
     found: dict[str, tuple[Compiled, str]] = {}
     pairs = matching_rules(chip, compiled(rules)) if matched is None else matched
     matched = [(c, why) for c, why in pairs if c.governs(destination, headquarters, kind)]
@@ -246,24 +285,40 @@ def _found_on(chip: Chip, destination: str, headquarters: str, kind: str, days: 
     return found
 
 
-def chip_status(chip: Chip, destination: str, on: dt.date, rules: Sequence[Compiled | Rule],
-                headquarters: str | None = None, kind: str = "buy") -> Verdict:
-    """Most severe status among the rules in force on ``on`` that match the chip for ``destination``,
-    a buyer headquartered in ``headquarters`` (default: the destination) and ``kind`` of offer."""
+def chip_status(
+    chip: Chip,
+    destination: str,
+    on: dt.date,
+    rules: Sequence[Compiled | Rule],
+    headquarters: str | None = None,
+    kind: str = "buy",
+) -> Verdict:
+    """Most severe status among the rules in force on ``on`` that match the chip for ``destination``, a buyer headquartered in ``headquarters`` (default: the destination) and ``kind`` of offer."""
     hq = destination if headquarters is None else headquarters
     return _verdict(_found_on(chip, destination, hq, kind, [on], rules))
 
 
 def window_days(start: dt.date, end: dt.date, rules: Sequence[Compiled | Rule]) -> list[dt.date]:
     """The window's first day and every ``effective`` or ``ends`` date inside it."""
-    inside = {d for c in compiled(rules) for d in (c.rule.effective, c.rule.ends)
-              if d is not None and start < d <= end}
+    inside = {
+        d
+        for c in compiled(rules)
+        for d in (c.rule.effective, c.rule.ends)
+        if d is not None and start < d <= end
+    }
     return [start, *sorted(inside)]
 
 
-def window_status(chip: Chip, destination: str, start: dt.date, end: dt.date, rules: Sequence[Compiled | Rule],
-                  headquarters: str | None = None, kind: str = "buy",
-                  matched: Sequence[tuple[Compiled, str]] | None = None) -> Verdict:
+def window_status(
+    chip: Chip,
+    destination: str,
+    start: dt.date,
+    end: dt.date,
+    rules: Sequence[Compiled | Rule],
+    headquarters: str | None = None,
+    kind: str = "buy",
+    matched: Sequence[tuple[Compiled, str]] | None = None,
+) -> Verdict:
     """The most severe status on any day of [start, end] (contract: status over a window).
 
     ``matched`` may carry :func:`matching_rules` of the chip, computed once for many windows.
@@ -277,12 +332,20 @@ class OfferVerdict:
     """An offer's status over its order-to-delivery window and when it delivers."""
 
     verdict: Verdict
-    delay: int              # lead + lag: quarters from order (or signing) to delivery (or service start)
+    delay: int  # lead + lag: quarters from order (or signing) to delivery (or service start)
 
 
-def offer_status(chip: Chip, destination: str, headquarters: str, kind: str, order_quarter: int, lead: int,
-                 term: int | None, rules: Sequence[Compiled | Rule],
-                 matched: Sequence[tuple[Compiled, str]] | None = None) -> OfferVerdict:
+def offer_status(
+    chip: Chip,
+    destination: str,
+    headquarters: str,
+    kind: str,
+    order_quarter: int,
+    lead: int,
+    term: int | None,
+    rules: Sequence[Compiled | Rule],
+    matched: Sequence[tuple[Compiled, str]] | None = None,
+) -> OfferVerdict:
     """Status and licence terms of an offer (contract, section 1: status over a window).
 
     The window runs from the first day of the order quarter to the last day of the delivery
@@ -292,24 +355,39 @@ def offer_status(chip: Chip, destination: str, headquarters: str, kind: str, ord
     """
     span = (term - 1) if kind == "lease" and term else 0
     start = quarter_start(order_quarter)
-    first = window_status(chip, destination, start, quarter_end(order_quarter + lead + span), rules,
-                          headquarters, kind, matched)
+    first = window_status(
+        chip, destination, start, quarter_end(order_quarter + lead + span), rules, headquarters, kind, matched
+    )
     lag = first.terms.lag_quarters if first.status == "license-required" else 0
     if lag == 0:
         return OfferVerdict(first, lead)
-    second = window_status(chip, destination, start, quarter_end(order_quarter + lead + lag + span), rules,
-                           headquarters, kind, matched)
+    second = window_status(
+        chip,
+        destination,
+        start,
+        quarter_end(order_quarter + lead + lag + span),
+        rules,
+        headquarters,
+        kind,
+        matched,
+    )
     return OfferVerdict(second, lead + lag)
 
 
-def status_changes(chip: Chip, destination: str, rules: Sequence[Compiled | Rule], headquarters: str | None = None,
-                   kind: str = "buy") -> list[tuple[dt.date | None, Verdict]]:
+def status_changes(
+    chip: Chip,
+    destination: str,
+    rules: Sequence[Compiled | Rule],
+    headquarters: str | None = None,
+    kind: str = "buy",
+) -> list[tuple[dt.date | None, Verdict]]:
     """The chip's status over time: ``(date, verdict)`` at each date it changes (None: before any rule)."""
     hq = destination if headquarters is None else headquarters
     governing = [c for c in compiled(rules) if c.governs(destination, hq, kind)]
     dates = sorted({d for c in governing for d in (c.rule.effective, c.rule.ends) if d is not None})
-    out: list[tuple[dt.date | None, Verdict]] = [(None, chip_status(chip, destination, dt.date.min, rules, hq,
-                                                                     kind))]
+    out: list[tuple[dt.date | None, Verdict]] = [
+        (None, chip_status(chip, destination, dt.date.min, rules, hq, kind))
+    ]
     for d in dates:
         v = chip_status(chip, destination, d, rules, hq, kind)
         if v.status != out[-1][1].status:

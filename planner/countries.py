@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 ISO_ALPHA2 = frozenset(
     """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE
@@ -26,7 +25,10 @@ def country_code(code: object) -> str:
     """An ISO 3166-1 alpha-2 code in any case, upper-cased; raises ValueError otherwise."""
     text = code.strip().upper() if isinstance(code, str) else None
     if text is None or text not in ISO_ALPHA2:
-        hint = " (YAML reads an unquoted NO, ON, Y or N as true/false: quote it, e.g. 'NO')" \
-            if isinstance(code, bool) else ""
+        hint = (
+            " (YAML reads an unquoted NO, ON, Y or N as true/false: quote it, e.g. 'NO')"
+            if isinstance(code, bool)
+            else ""
+        )
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK){hint}")
     return text

@@ -44,14 +44,17 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
             target = data.scenario.targets.get(name)
             if target is None:
                 continue
-            for measure, value, column in (("pflops", target.pflops, "effective_pflops"),
-                                           ("memory_tb", target.memory_tb, "memory_tb")):
+            for measure, value, column in (
+                ("pflops", target.pflops, "effective_pflops"),
+                ("memory_tb", target.memory_tb, "memory_tb"),
+            ):
                 if value is None:
                     continue
                 gap = value - float(periods[column].iloc[p])
                 if gap > 1e-9:
-                    shortfalls.append({"period": name, "measure": measure, "target": value,
-                                       "shortfall": _ceil6(gap)})
+                    shortfalls.append(
+                        {"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)}
+                    )
         return {"shortfalls": shortfalls, "blocking": [], "limits": binding_limits(data, servers)}
 
     model = build(data, relax=frozenset({"no-targets", "power", "shares"}))
@@ -59,8 +62,11 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     blocking: list[dict[str, Any]] = []
     limits: list[str] = []
     if result.x is None:
-        return {"shortfalls": [], "blocking": [],
-                "limits": [f"the solver could not analyse the scenario ({result.status.value})"]}
+        return {
+            "shortfalls": [],
+            "blocking": [],
+            "limits": [f"the solver could not analyse the scenario ({result.status.value})"],
+        }
     shares = data.scenario.policy.shares
     for key, (col, _) in model.slacks.items():
         if result.x[col] <= 1e-7:
@@ -69,8 +75,10 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
         description = row.description if row is not None else ""
         if key.family == Family.POWER:
             blocking.append({"constraint": "power", "period": key.period, "site": key.site})
-            limits.append(f"power: the fleet and the purchases need more than the capacity of site {key.site} in "
-                          f"{key.period} ({description})")
+            limits.append(
+                f"power: the fleet and the purchases need more than the capacity of site {key.site} in "
+                f"{key.period} ({description})"
+            )
         elif key.family == Family.SHARE and key.share is not None:
             entry = {"constraint": "share", "by": shares[key.share].by, "value": key.group}
             if entry not in blocking:

@@ -26,8 +26,7 @@ from planner.catalog import CHIP_COLUMNS
 from planner.compliance import tpp
 from planner.errors import InputError
 
-CREDIT = ("Epoch AI, 'Machine Learning Hardware', epoch.ai/data/machine-learning-hardware "
-          "(CC BY 4.0)")
+CREDIT = "Epoch AI, 'Machine Learning Hardware', epoch.ai/data/machine-learning-hardware (CC BY 4.0)"
 NAME, MAKER, EPOCH_TPP = "Hardware name", "Manufacturer", "Total processing performance (bit-OP/s)"
 #: contract column <- Epoch column (all per second, scaled by 1e12)
 RATES = {
@@ -57,8 +56,11 @@ MANUFACTURERS: dict[str, dict[str, Any]] = {
     "Cambricon": {"origin": "CN", "category": "domestic", "software_efficiency": 0.6},
     "MetaX": {"origin": "CN", "category": "domestic", "software_efficiency": 0.6},
     "Iluvatar CoreX": {"origin": "CN", "category": "domestic", "software_efficiency": 0.5},
-    "National University of Defense Technology": {"origin": "CN", "category": "domestic",
-                                                  "software_efficiency": 0.5},
+    "National University of Defense Technology": {
+        "origin": "CN",
+        "category": "domestic",
+        "software_efficiency": 0.5,
+    },
     "Moore Threads (Tencent)": {"origin": "CN", "category": "domestic", "software_efficiency": 0.5},
     "Sunway": {"origin": "CN", "category": "domestic", "software_efficiency": 0.5},
     "Biren": {"origin": "CN", "category": "domestic", "software_efficiency": 0.5},
@@ -72,13 +74,16 @@ CONSUMER_NAMES = re.compile(r"GeForce|TITAN|Radeon RX|RTX \d{4}(?!.*Ada)", re.I)
 
 @dataclass
 class ImportReport:
+    """Chips read from an Epoch AI export and the rows skipped, with the reason for each."""
+
     chips: pd.DataFrame
-    skipped: list[tuple[int, str, str]] = field(default_factory=list)       # row, name, reason
-    tpp_checked: int = 0                 # rows with Epoch's TPP, imported or not
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # row, name, reason
+    tpp_checked: int = 0  # rows with Epoch's TPP, imported or not
     tpp_mismatches: list[tuple[str, float, float]] = field(default_factory=list)  # sku, ours, Epoch's
 
 
 def slug(name: str) -> str:
+    """A catalog SKU made from a chip name: lower case, runs of other characters as one dash."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
@@ -92,8 +97,12 @@ def _value(raw: Any, scale: float) -> float | None:
     return v if math.isfinite(v) and v >= 0 else None
 
 
-def import_epoch(csv_path: Path, mapping: dict[str, Any] | None = None, chips_per_server: int = 8,
-                 host_overhead_w: float = 0.0) -> ImportReport:
+def import_epoch(
+    csv_path: Path,
+    mapping: dict[str, Any] | None = None,
+    chips_per_server: int = 8,
+    host_overhead_w: float = 0.0,
+) -> ImportReport:
     """Convert the Epoch CSV; rows missing a field the contract requires are reported, not guessed."""
     if not csv_path.is_file():
         raise InputError("file not found", file=str(csv_path))
@@ -104,8 +113,9 @@ def import_epoch(csv_path: Path, mapping: dict[str, Any] | None = None, chips_pe
     needed = [NAME, MAKER, RATES["bf16_tflops"], "Memory (bytes)", "Memory bandwidth (byte/s)", "TDP (W)"]
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        raise InputError(f"not Epoch's ML hardware file: missing column(s) {', '.join(missing)}",
-                         file=str(csv_path))
+        raise InputError(
+            f"not Epoch's ML hardware file: missing column(s) {', '.join(missing)}", file=str(csv_path)
+        )
     mapping = mapping or {}
     makers = MANUFACTURERS | mapping.get("manufacturers", {})
     overrides = mapping.get("skus", {})
@@ -114,12 +124,22 @@ def import_epoch(csv_path: Path, mapping: dict[str, Any] | None = None, chips_pe
         row_no, name = i + 2, str(rec[NAME]).strip()
         maker = makers.get(str(rec[MAKER]).strip())
         if maker is None:
-            report.skipped.append((row_no, name, f"manufacturer {rec[MAKER]!r} has no origin/category "
-                                                 f"mapping (add it with --mapping)"))
+            report.skipped.append(
+                (
+                    row_no,
+                    name,
+                    f"manufacturer {rec[MAKER]!r} has no origin/category mapping (add it with --mapping)",
+                )
+            )
             continue
-        chip: dict[str, Any] = {"sku": slug(name), "vendor": str(rec[MAKER]).strip(), "model": name,
-                                "origin": maker["origin"], "category": maker["category"],
-                                "software_efficiency": maker["software_efficiency"]}
+        chip: dict[str, Any] = {
+            "sku": slug(name),
+            "vendor": str(rec[MAKER]).strip(),
+            "model": name,
+            "origin": maker["origin"],
+            "category": maker["category"],
+            "software_efficiency": maker["software_efficiency"],
+        }
         if maker["origin"] == "US" and COMPLIANT_NAMES.search(name):
             chip["category"] = "export-compliant"
         for col, epoch_col in RATES.items():

@@ -19,8 +19,14 @@ class InputError(PlannerError):
     that are known; ``row`` is the spreadsheet row (the header is row 1).
     """
 
-    def __init__(self, message: str, file: str | None = None, row: int | None = None,
-                 column: str | None = None, key: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        key: str | None = None,
+    ) -> None:
         self.file, self.row, self.column, self.key, self.detail = file, row, column, key, message
         where = []
         if file:

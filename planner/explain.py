@@ -30,10 +30,12 @@ from planner.plan import catalog_for, solve
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
 
-NOTE = ("Dual figures come from the LP relaxation (all decisions are whole servers, so the LP with the "
-        "integers fixed has nothing left to price); they are local, valid while the LP basis does not change. "
-        "Re-solved figures move the limit and solve again at a MIP gap of 1e-6: as an LP (matches the dual while "
-        "the basis holds) and as the MILP (what the plan really gains).")
+NOTE = (
+    "Dual figures come from the LP relaxation (all decisions are whole servers, so the LP with the "
+    "integers fixed has nothing left to price); they are local, valid while the LP basis does not change. "
+    "Re-solved figures move the limit and solve again at a MIP gap of 1e-6: as an LP (matches the dual while "
+    "the basis holds) and as the MILP (what the plan really gains)."
+)
 TIGHT_GAP = 1e-6
 MARGINAL_COLUMNS = ["what", "unit", "dual", "lp_resolved", "milp_resolved", "note"]
 Progress = Callable[[int], None]
@@ -49,38 +51,62 @@ class Explanation:
     unit: str
     limits: list[str]
     notes: list[str] = field(default_factory=lambda: [NOTE])
-    binding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["family", "constraint", "slack", "binding"]))
+    binding: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["family", "constraint", "slack", "binding"])
+    )
     marginal: pd.DataFrame | None = None
     not_bought: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "reason"]))
     diagnosis: dict[str, Any] | None = None
 
     def headline(self) -> str | None:
-        """"The next $1B buys ..." from the re-solved MILP, when the budget was moved."""
+        """The "next $1B buys ..." sentence from the re-solved MILP, when the budget was moved."""
         if self.marginal is None or not len(self.marginal):
             return None
         first = self.marginal.iloc[0]
-        if not str(first["what"]).startswith("extra $1B") or first["milp_resolved"] is None \
-                or pd.isna(first["milp_resolved"]):
+        if (
+            not str(first["what"]).startswith("extra $1B")
+            or first["milp_resolved"] is None
+            or pd.isna(first["milp_resolved"])
+        ):
             return None
         unit = str(first["unit"]).split(" per")[0]
         if self.objective == "max-compute":
-            return (f"The next $1B buys {first['milp_resolved']:,.1f} {unit} "
-                    f"(dual estimate {first['dual']:,.1f}).")
+            return (
+                f"The next $1B buys {first['milp_resolved']:,.1f} {unit} "
+                f"(dual estimate {first['dual']:,.1f})."
+            )
         return f"The next $1B changes the cost by ${first['milp_resolved']:,.0f} (dual estimate ${first['dual']:,.0f})."
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: scalars as they are, tables as lists of records."""
+
         def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
             if df is None:
                 return []
             out = []
             for r in df.to_dict("records"):
-                out.append({k: (None if isinstance(v, float) and math.isnan(v) else
-                                round(v, 6) + 0.0 if isinstance(v, float) else v) for k, v in r.items()})
+                out.append(
+                    {
+                        k: (
+                            None
+                            if isinstance(v, float) and math.isnan(v)
+                            else round(v, 6) + 0.0
+                            if isinstance(v, float)
+                            else v
+                        )
+                        for k, v in r.items()
+                    }
+                )
             return out
 
-        out: dict[str, Any] = {"scenario": self.scenario, "status": self.status, "objective": self.objective,
-                               "unit": self.unit, "notes": self.notes, "limits": self.limits}
+        out: dict[str, Any] = {
+            "scenario": self.scenario,
+            "status": self.status,
+            "objective": self.objective,
+            "unit": self.unit,
+            "notes": self.notes,
+            "limits": self.limits,
+        }
         if self.marginal is None:
             out["diagnosis"] = self.diagnosis
             return out
@@ -109,7 +135,7 @@ def _stage1(data: ModelData, options: SolverOptions, mip: bool) -> tuple[float |
 
 
 def _duals(model: Model, result: Outcome) -> dict[RowKey, float]:
-    """d objective / d rhs in the objective's own sense, by row."""
+    """D objective / d rhs in the objective's own sense, by row."""
     if result.row_duals is None:
         return {}
     return {row.key: float(result.row_duals[row.index]) for row in model.rows}
@@ -126,7 +152,7 @@ def _reduced(model: Model, result: Outcome) -> FloatArray:
 class _Context:
     data: ModelData
     options: SolverOptions
-    base: tuple[float | None, float | None]       # (LP, MILP) stage-1 values
+    base: tuple[float | None, float | None]  # (LP, MILP) stage-1 values
     progress: Progress | None
 
     @property
@@ -134,8 +160,7 @@ class _Context:
         return Sense.MAXIMIZE if self.data.scenario.objective == "max-compute" else Sense.MINIMIZE
 
     def delta(self, **changes: Any) -> tuple[float | None, float | None, str]:
-        """(LP, MILP) change of the stage-1 objective when the data change, clamped to what relaxing a
-        limit can do (never worse; the MILP never better than the relaxed LP), with a note when clamped."""
+        """(LP, MILP) change of the stage-1 objective when the data change, clamped to what relaxing a limit can do (never worse; the MILP never better than the relaxed LP), with a note when clamped."""
         moved = replace(self.data, **changes)
         values = []
         for mip in (False, True):
@@ -147,9 +172,9 @@ class _Context:
         if None in (lp_old, mip_old, lp_new, mip_new):
             return None, None, "no plan after the change"
         assert lp_old is not None and mip_old is not None and lp_new is not None and mip_new is not None
-        sign = 1.0 if self.sense == Sense.MAXIMIZE else -1.0          # gains are positive in this sign
+        sign = 1.0 if self.sense == Sense.MAXIMIZE else -1.0  # gains are positive in this sign
         lp, mip = sign * (lp_new - lp_old), sign * (mip_new - mip_old)
-        bound = sign * (lp_new - mip_old)                               # the MILP cannot beat the relaxed LP
+        bound = sign * (lp_new - mip_old)  # the MILP cannot beat the relaxed LP
         tol = 10 * self.options.mip_gap * max(abs(mip_old), 1.0) + 1e-6
         note = ""
         if lp < 0:
@@ -162,8 +187,7 @@ class _Context:
 
 
 def binding(plan: Plan) -> pd.DataFrame:
-    """Every constraint of the solved plan with its slack in the user's units; supply caps of
-    offers bought out are listed too."""
+    """Every constraint of the solved plan with its slack in the user's units; supply caps of offers bought out are listed too."""
     data = plan.data
     assert data is not None and plan.servers is not None
     model = build(data)
@@ -173,20 +197,38 @@ def binding(plan: Plan) -> pd.DataFrame:
     for row in model.rows:
         slack = row.slack(x)
         smallest = float(np.min(np.abs(row.lin.coef))) if len(row.lin) else 0.0
-        out.append({"family": row.key.family.value, "constraint": row.description, "slack": round(slack, 6) + 0.0,
-                    "binding": bool(slack <= max(1e-6, 1e-9 * abs(row.rhs)) or
-                                    (row.sense == LE and slack < smallest))})
+        out.append(
+            {
+                "family": row.key.family.value,
+                "constraint": row.description,
+                "slack": round(slack, 6) + 0.0,
+                "binding": bool(
+                    slack <= max(1e-6, 1e-9 * abs(row.rhs)) or (row.sense == LE and slack < smallest)
+                ),
+            }
+        )
     o = data.offers
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
     for i in np.flatnonzero((taken >= o["max_servers"].to_numpy()) & ~o["offer_id"].duplicated().to_numpy()):
-        out.append({"family": "supply", "constraint": f"{o['sku'].iat[i]} {o['kind'].iat[i]} via "
-                    f"{o['channel'].iat[i]} in {data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} "
-                    "chips offered", "slack": 0.0, "binding": True})
+        out.append(
+            {
+                "family": "supply",
+                "constraint": f"{o['sku'].iat[i]} {o['kind'].iat[i]} via "
+                f"{o['channel'].iat[i]} in {data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} "
+                "chips offered",
+                "slack": 0.0,
+                "binding": True,
+            }
+        )
     return pd.DataFrame(out, columns=["family", "constraint", "slack", "binding"])
 
 
-def explain(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None = None,
-            options: SolverOptions | None = None, progress: Progress | None = None) -> Explanation:
+def explain(
+    scenario: Scenario | str | Path,
+    catalog: str | Path | Catalog | None = None,
+    options: SolverOptions | None = None,
+    progress: Progress | None = None,
+) -> Explanation:
     """Solve the scenario and explain the plan (see the module docstring)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -196,13 +238,20 @@ def explain(scenario: Scenario | str | Path, catalog: str | Path | Catalog | Non
     return explain_plan(solve(scenario, cat, options), options, progress)
 
 
-def explain_plan(plan: Plan, options: SolverOptions | None = None, progress: Progress | None = None) -> Explanation:
+def explain_plan(
+    plan: Plan, options: SolverOptions | None = None, progress: Progress | None = None
+) -> Explanation:
     """The explanation of a solved plan: binding constraints, marginal values, chips not bought."""
     assert plan.data is not None
     options = options or SolverOptions()
     scenario = plan.data.scenario
-    out = Explanation(scenario.name, plan.status, scenario.objective,
-                      "effective PFLOPS" if scenario.objective == "max-compute" else "USD", plan.limits)
+    out = Explanation(
+        scenario.name,
+        plan.status,
+        scenario.objective,
+        "effective PFLOPS" if scenario.objective == "max-compute" else "USD",
+        plan.limits,
+    )
     if not plan.ok:
         out.diagnosis = plan.diagnosis
         return out
@@ -213,9 +262,12 @@ def explain_plan(plan: Plan, options: SolverOptions | None = None, progress: Pro
     ctx = _Context(data, tight, (lp_value, mip_value), progress)
     duals, reduced = _duals(lp_model, lp_result), _reduced(lp_model, lp_result)
     out.binding = binding(plan)
-    out.marginal = pd.DataFrame(_marginals(ctx, lp_model, lp_result, duals, reduced, plan), columns=MARGINAL_COLUMNS)
-    out.not_bought = pd.DataFrame(_not_bought(data, lp_model, duals, plan),
-                                  columns=["sku", "reason", "entry_price_usd", "price_usd"])
+    out.marginal = pd.DataFrame(
+        _marginals(ctx, lp_model, lp_result, duals, reduced, plan), columns=MARGINAL_COLUMNS
+    )
+    out.not_bought = pd.DataFrame(
+        _not_bought(data, lp_model, duals, plan), columns=["sku", "reason", "entry_price_usd", "price_usd"]
+    )
     return out
 
 
@@ -233,15 +285,31 @@ def marginal_steps(data: ModelData, plan: Plan) -> int:
     return 2 * (int(budget) + caps + out + len(data.scenario.policy.shares) + int(leases))
 
 
-def _entry(what: str, unit: str, dual: float | None, lp: float | None, mip: float | None, note: str = "",
-           scale: float = 1.0) -> dict[str, Any]:
+def _entry(
+    what: str,
+    unit: str,
+    dual: float | None,
+    lp: float | None,
+    mip: float | None,
+    note: str = "",
+    scale: float = 1.0,
+) -> dict[str, Any]:
     def r(x: float | None) -> float | None:
-        return None if x is None else round(x * scale, 6) + 0.0   # + 0.0 turns -0.0 into 0.0
-    return {"what": what, "unit": unit, "dual": r(dual), "lp_resolved": r(lp), "milp_resolved": r(mip), "note": note}
+        return None if x is None else round(x * scale, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+    return {
+        "what": what,
+        "unit": unit,
+        "dual": r(dual),
+        "lp_resolved": r(lp),
+        "milp_resolved": r(mip),
+        "note": note,
+    }
 
 
-def _marginals(ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray,
-               plan: Plan) -> list[dict[str, Any]]:
+def _marginals(
+    ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray, plan: Plan
+) -> list[dict[str, Any]]:
     data = ctx.data
     unit = "PFLOPS" if data.scenario.objective == "max-compute" else "USD of cost"
     out = []
@@ -264,8 +332,16 @@ def _marginals(ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey,
                 extra = (running if carry else data.budget_per_period[p]) * (factor - 1)
                 dual += duals.get(row.key, 0.0) * extra
         lp, mip, note = ctx.delta(**changes)
-        out.append(_entry("extra $1B of total budget (per-quarter budgets scaled in proportion)",
-                          f"{unit} per $1B", dual, lp, mip, note))
+        out.append(
+            _entry(
+                "extra $1B of total budget (per-quarter budgets scaled in proportion)",
+                f"{unit} per $1B",
+                dual,
+                lp,
+                mip,
+                note,
+            )
+        )
     x = plan.servers
     for k, site in enumerate(data.sites):
         for p, name in enumerate(data.periods):
@@ -278,10 +354,11 @@ def _marginals(ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey,
             lp, mip, note = ctx.delta(sites=sites)
             row = model.row(Family.POWER, period=name, site=site.name)
             if x is not None and (mip is None or abs(mip) < 1e-9) and abs(duals.get(row.key, 0.0)) < 1e-9:
-                continue                              # a cap with room: no value, no row
+                continue  # a cap with room: no value, no row
             where = f"at {site.name} " if len(data.sites) > 1 else "of site power "
-            out.append(_entry(f"extra MW {where}in {name}", f"{unit} per MW", duals.get(row.key, 0.0), lp, mip,
-                              note))
+            out.append(
+                _entry(f"extra MW {where}in {name}", f"{unit} per MW", duals.get(row.key, 0.0), lp, mip, note)
+            )
     o = data.offers
     assert plan.servers is not None
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
@@ -300,9 +377,18 @@ def _marginals(ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey,
         scale = 1000 / (extra_servers * cps)
         shared = model.find(RowKey(Family.SUPPLY, item=offer_id))
         dual = duals.get(shared.key, 0.0) if shared is not None else float(reduced[i])
-        out.append(_entry(f"extra 1,000 chips of {o['sku'].iat[i]} {o['kind'].iat[i]} via {o['channel'].iat[i]} in "
-                          f"{data.periods[o['t'].iat[i]]}", f"{unit} per 1,000 chips", dual * extra_servers, lp, mip,
-                          note, scale))
+        out.append(
+            _entry(
+                f"extra 1,000 chips of {o['sku'].iat[i]} {o['kind'].iat[i]} via {o['channel'].iat[i]} in "
+                f"{data.periods[o['t'].iat[i]]}",
+                f"{unit} per 1,000 chips",
+                dual * extra_servers,
+                lp,
+                mip,
+                note,
+                scale,
+            )
+        )
     last_compute = model.main.compute[-1].value(result.x) if result.x is not None else 0.0
     last_spend = model.main.commitment.value(result.x) if result.x is not None else 0.0
     for k, share in enumerate(data.scenario.policy.shares):
@@ -319,27 +405,45 @@ def _marginals(ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey,
         lp, mip, note = ctx.delta(scenario=moved)
         bound = f">= {share.min:g}" if share.min is not None else f"<= {share.max:g}"
         scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
-        out.append(_entry(f"dropping the share rule {share.by} {share.value} {share.measure}{scope} {bound}",
-                          f"{unit} gained", dual, lp, mip, note))
+        out.append(
+            _entry(
+                f"dropping the share rule {share.by} {share.value} {share.measure}{scope} {bound}",
+                f"{unit} gained",
+                dual,
+                lp,
+                mip,
+                note,
+            )
+        )
     leases = (o["kind"] == "lease").to_numpy() if len(o) else np.zeros(0, dtype=bool)
     if leases.any():
         lp, mip, note = ctx.delta(offers=o[~leases].reset_index(drop=True))
-        loss = _entry("the lease channel (every lease offer)", f"{unit} it brings", None,
-                      None if lp is None else -lp, None if mip is None else -mip, note)
+        loss = _entry(
+            "the lease channel (every lease offer)",
+            f"{unit} it brings",
+            None,
+            None if lp is None else -lp,
+            None if mip is None else -mip,
+            note,
+        )
         out.append(loss)
     return out
 
 
-def _not_bought(data: ModelData, model: Model, duals: dict[RowKey, float], plan: Plan) -> list[dict[str, Any]]:
-    """For each catalog chip the plan does not buy: why not (per site where it differs), and at what
-    price it would enter."""
+def _not_bought(
+    data: ModelData, model: Model, duals: dict[RowKey, float], plan: Plan
+) -> list[dict[str, Any]]:
+    """For each catalog chip the plan does not buy: why not (per site where it differs), and at what price it would enter."""
     bought = set(plan.purchases["sku"])
     ex, offers = data.excluded, data.offers
     catalog_skus = set(data.catalog.offers["sku"])
     spend_shares = {k for k, s in enumerate(data.scenario.policy.shares) if s.measure == "spend"}
-    price_rows = {row.key for row in model.rows
-                  if row.key.family in BUDGET_FAMILIES or (row.key.family == Family.SHARE
-                                                            and row.key.share in spend_shares)}
+    price_rows = {
+        row.key
+        for row in model.rows
+        if row.key.family in BUDGET_FAMILIES
+        or (row.key.family == Family.SHARE and row.key.share in spend_shares)
+    }
     column: dict[int, dict[RowKey, float]] = {}
     for row in model.rows:
         for j, a in zip(row.lin.idx.tolist(), row.lin.coef.tolist(), strict=True):
@@ -350,7 +454,9 @@ def _not_bought(data: ModelData, model: Model, duals: dict[RowKey, float], plan:
         if sku in bought:
             continue
         mine = ex[ex["sku"] == sku]
-        usable = np.flatnonzero((offers["sku"] == sku).to_numpy()) if len(offers) else np.zeros(0, dtype=np.int64)
+        usable = (
+            np.flatnonzero((offers["sku"] == sku).to_numpy()) if len(offers) else np.zeros(0, dtype=np.int64)
+        )
         if sku not in catalog_skus:
             out.append({"sku": sku, "reason": "no offer in the catalog"})
         elif len(usable) == 0:
@@ -361,8 +467,7 @@ def _not_bought(data: ModelData, model: Model, duals: dict[RowKey, float], plan:
 
 
 def _why_unusable(data: ModelData, mine: pd.DataFrame) -> str:
-    """Why no offer of a chip is usable: compliance (status and rules, per country), ships_to, policy,
-    lead time or the horizon."""
+    """Why no offer of a chip is usable: compliance (status and rules, per country), ships_to, policy, lead time or the horizon."""
     reasons = []
     comp = mine[mine["reason"].str.startswith("compliance")]
     for country, group in comp.groupby("country", sort=True):
@@ -371,19 +476,28 @@ def _why_unusable(data: ModelData, mine: pd.DataFrame) -> str:
         reasons.append(f"{' or '.join(statuses)} in {country} under {', '.join(rules)}")
     if reasons:
         return "excluded by compliance: " + "; ".join(reasons)
-    for prefix, text in (("policy", "excluded by the scenario's policy"), ("ships", None),
-                         ("lead time", f"no usable offer in the horizon: delivered after {data.periods[-1]} "
-                                       "(lead time)"),
-                         ("lease", "lease offers only; a scenario in the destination form has no leases")):
+    for prefix, text in (
+        ("policy", "excluded by the scenario's policy"),
+        ("ships", None),
+        ("lead time", f"no usable offer in the horizon: delivered after {data.periods[-1]} (lead time)"),
+        ("lease", "lease offers only; a scenario in the destination form has no leases"),
+    ):
         hit = mine[mine["reason"].str.startswith(prefix)]
         if len(hit):
             return text or f"no site it can ship to ({hit['reason'].iloc[0]})"
     return "no offer in the horizon (or less than one server offered)"
 
 
-def _worse_value(data: ModelData, model: Model, duals: dict[RowKey, float], sku: str, usable: Any,
-                 price_rows: set[RowKey], column: dict[int, dict[RowKey, float]],
-                 objective: FloatArray) -> dict[str, Any]:
+def _worse_value(
+    data: ModelData,
+    model: Model,
+    duals: dict[RowKey, float],
+    sku: str,
+    usable: Any,
+    price_rows: set[RowKey],
+    column: dict[int, dict[RowKey, float]],
+    objective: FloatArray,
+) -> dict[str, Any]:
     """The price at which the chip's best option would enter, from the LP duals."""
     offers = data.offers
     best = None
@@ -404,11 +518,24 @@ def _worse_value(data: ModelData, model: Model, duals: dict[RowKey, float], sku:
             per_chip = entry / int(offers["chips_per_server"].iat[i])
             if best is None or per_chip > best[0]:
                 where = offers["country"].iat[i] if lease else offers["site"].iat[i]
-                best = (per_chip, float(offers["price"].iat[i]), offers["channel"].iat[i],
-                        data.periods[offers["t"].iat[i]], "/quarter" if lease else "", where)
+                best = (
+                    per_chip,
+                    float(offers["price"].iat[i]),
+                    offers["channel"].iat[i],
+                    data.periods[offers["t"].iat[i]],
+                    "/quarter" if lease else "",
+                    where,
+                )
     if best is None or best[0] <= 0:
-        return {"sku": sku, "reason": "worse value: no price makes it enter while the other limits "
-                "(power, shares, supply) hold the plan back"}
-    return {"sku": sku, "reason": f"worse value: would enter at about ${best[0]:,.0f}{best[4]} per chip "
-            f"(now ${best[1]:,.0f}{best[4]} via {best[2]} in {best[3]} at {best[5]})",
-            "entry_price_usd": round(best[0], 2), "price_usd": best[1]}
+        return {
+            "sku": sku,
+            "reason": "worse value: no price makes it enter while the other limits "
+            "(power, shares, supply) hold the plan back",
+        }
+    return {
+        "sku": sku,
+        "reason": f"worse value: would enter at about ${best[0]:,.0f}{best[4]} per chip "
+        f"(now ${best[1]:,.0f}{best[4]} via {best[2]} in {best[3]} at {best[5]})",
+        "entry_price_usd": round(best[0], 2),
+        "price_usd": best[1],
+    }

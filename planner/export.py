@@ -47,14 +47,16 @@ def frame_csv(df) -> str:
 
 
 def plan_json(plan: Plan) -> str:
+    """The plan as the contract's JSON document, indented, with a final newline."""
     return json.dumps(plan.to_dict(), indent=2) + "\n"
 
 
 def check_out(path: Path, allowed: tuple[str, ...] = SUFFIXES) -> None:
     """Refuse an unknown suffix or a missing folder before any work is done."""
     if path.suffix.lower() not in allowed:
-        raise InputError(f"unknown output type {path.suffix or '(none)'!r}; use {', '.join(allowed)}",
-                         file=str(path))
+        raise InputError(
+            f"unknown output type {path.suffix or '(none)'!r}; use {', '.join(allowed)}", file=str(path)
+        )
     check_output(path)
 
 

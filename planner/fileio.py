@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from planner.errors import InputError
+
+
+def check_input(path: Path, kind: str) -> None:
+    """An input must be a readable regular file; say precisely what it is otherwise.
+
+    Args:
+        path: the file a command reads.
+        kind: what the file should be, for the message ("a CSV file", "a YAML file").
+    """
+    label = str(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("file not found", file=label) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"is a symbolic link loop; point it at {kind}", file=label) from None
+        raise InputError(f"cannot be read ({exc.strerror})", file=label) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"is a folder; expected {kind}", file=label)
+    if not stat.S_ISREG(mode):
+        raise InputError(f"is not a regular file (a pipe, socket or device); expected {kind}", file=label)
+    if not os.access(path, os.R_OK):
+        raise InputError("cannot be read (permission denied)", file=label)
 
 
 def check_output(path: Path) -> None:
@@ -36,6 +62,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically: a reader sees the old file or the whole new one."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
 

@@ -23,14 +23,22 @@ def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None)
     if catalog is None and scenario.catalog is not None:
         folder = scenario.catalog_path()
         if folder is None or not folder.is_dir():
-            raise InputError(f"catalog folder {scenario.catalog!r} not found (resolved to {folder}, "
-                             "relative to the scenario file)", file=scenario.source, key="catalog")
+            raise InputError(
+                f"catalog folder {scenario.catalog!r} not found (resolved to {folder}, "
+                "relative to the scenario file)",
+                file=scenario.source,
+                key="catalog",
+            )
         return load_catalog(folder)
     return load_catalog(catalog)
 
 
-def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None = None,
-          options: SolverOptions | None = None, write_model: Path | None = None) -> Plan:
+def solve(
+    scenario: Scenario | str | Path,
+    catalog: str | Path | Catalog | None = None,
+    options: SolverOptions | None = None,
+    write_model: Path | None = None,
+) -> Plan:
     """Solve a scenario and return its :class:`Plan` (diagnosed when infeasible).
 
     Args:
@@ -52,8 +60,12 @@ def solve(scenario: Scenario | str | Path, catalog: str | Path | Catalog | None 
     return solve_data(prepare(scenario, cat), options, write_model, inputs=input_hashes(scenario, cat))
 
 
-def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None = None,
-               inputs: dict[str, str] | None = None) -> Plan:
+def solve_data(
+    data: ModelData,
+    options: SolverOptions,
+    write_model: Path | None = None,
+    inputs: dict[str, str] | None = None,
+) -> Plan:
     """Build, solve and report prepared model data (used by :func:`solve` and the stress tests)."""
     scenario = data.scenario
     model = build(data)
@@ -63,10 +75,17 @@ def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None
 
         write(model, goal.sense, goal.lin, write_model)
     outcome = optimize(model, goal, options)
-    common = {"solver": options.solver, "mip_gap": options.mip_gap, "seconds": outcome.seconds,
-              "message": outcome.message, "inputs": inputs or {}}
+    common = {
+        "solver": options.solver,
+        "mip_gap": options.mip_gap,
+        "seconds": outcome.seconds,
+        "message": outcome.message,
+        "inputs": inputs or {},
+    }
     if outcome.x is None:
-        empty = Plan(scenario.name, scenario.objective, outcome.status.value, *_no_plan(data), data=data, **common)
+        empty = Plan(
+            scenario.name, scenario.objective, outcome.status.value, *_no_plan(data), data=data, **common
+        )
         if outcome.status == Status.INFEASIBLE:
             from planner.diagnose import diagnose
 
@@ -79,9 +98,19 @@ def solve_data(data: ModelData, options: SolverOptions, write_model: Path | None
 def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra) -> Plan:
     """A :class:`Plan` for whole servers per usable offer of ``data``."""
     purchases, periods, totals, sites = tabulate(data, servers)
-    return Plan(data.scenario.name, data.scenario.objective, status, purchases, periods, totals, data=data,
-                limits=binding_limits(data, servers, (periods, totals, sites)), servers=servers, sites=sites,
-                **extra)
+    return Plan(
+        data.scenario.name,
+        data.scenario.objective,
+        status,
+        purchases,
+        periods,
+        totals,
+        data=data,
+        limits=binding_limits(data, servers, (periods, totals, sites)),
+        servers=servers,
+        sites=sites,
+        **extra,
+    )
 
 
 def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:

@@ -38,12 +38,14 @@ def safe(value: object) -> str:
 
 
 def num(x: float | None, digits: int = 1) -> str:
+    """A number with thousands separators, or a dash when missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:,.{digits}f}"
 
 
 def money(x: float | None) -> str:
+    """Dollars in the largest readable unit ($7.00B, $350M, $12K), or a dash when missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return format_money(x)
@@ -77,8 +79,13 @@ def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence
         if cols[worst].priority == 1:
             break
         keep.remove(worst)
-    t = Table(title=Text(safe(title), style="bold"), title_justify="left", box=box.SIMPLE_HEAD,
-              pad_edge=False, expand=False)
+    t = Table(
+        title=Text(safe(title), style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        expand=False,
+    )
     for j in keep:
         t.add_column(Text(cols[j].header), justify="right" if cols[j].right else "left", overflow="fold")
     for r in rows:
@@ -95,26 +102,36 @@ def bullets(con: Console, lines: Iterable[str], indent: int = 2) -> None:
     """Bullets wrapped to the console with a hanging indent."""
     width = max(con.width, 20)
     for line in lines:
-        wrapped = textwrap.fill(safe(line), width=width, initial_indent=" " * indent + "- ",
-                                subsequent_indent=" " * (indent + 2), break_long_words=True,
-                                break_on_hyphens=False)
+        wrapped = textwrap.fill(
+            safe(line),
+            width=width,
+            initial_indent=" " * indent + "- ",
+            subsequent_indent=" " * (indent + 2),
+            break_long_words=True,
+            break_on_hyphens=False,
+        )
         con.print(Text(wrapped), soft_wrap=True)
 
 
 def heading(con: Console, text: str) -> None:
+    """Print a bold heading line (control characters shown escaped)."""
     con.print(Text(safe(text), style="bold"))
 
 
 # ------------------------------------------------------------------ plans
 
+
 def plan_report(plan: Any, con: Console) -> None:
-    """Scenario, status, totals, quarters, sites, schedule, licences, leases past the horizon,
-    compliance exclusions and notes, limits or diagnosis."""
+    """Scenario, status, totals, quarters, sites, schedule, licences, leases past the horizon, compliance exclusions and notes, limits or diagnosis."""
     from planner.report import plan_report as build
 
     rep = build(plan)
-    say(con, f"Scenario {plan.scenario}   objective {plan.objective}   status {plan.status}   "
-             f"(solver {plan.solver}, gap {plan.mip_gap:g}, {plan.seconds:.2f} s)", "bold")
+    say(
+        con,
+        f"Scenario {plan.scenario}   objective {plan.objective}   status {plan.status}   "
+        f"(solver {plan.solver}, gap {plan.mip_gap:g}, {plan.seconds:.2f} s)",
+        "bold",
+    )
     if plan.message:
         say(con, plan.message, "yellow")
     if plan.ok:
@@ -139,52 +156,115 @@ def plan_report(plan: Any, con: Console) -> None:
 
 def _totals(con: Console, rep: Any) -> None:
     f = rep.figures
-    rows = [("Capex (purchases)", money(f.capex_usd)), ("Lease commitments", money(f.lease_usd)),
-            ("Opex (electricity)", money(f.opex_usd)),
-            ("Effective PFLOPS, last quarter", num(f.effective_pflops)),
-            ("  of which fleet / bought / leased",
-             f"{num(f.fleet_pflops)} / {num(f.purchased_pflops)} / {num(f.leased_pflops)}"),
-            ("Memory, last quarter (TB)", num(f.memory_tb)),
-            ("Chips bought / leased", f"{f.chips:,} / {f.leased_chips:,}"),
-            ("Capex per bought effective PFLOPS", money(f.capex_per_purchased_pflops)),
-            ("Lease commitment per leased PFLOPS", money(f.lease_per_leased_pflops)),
-            ("Spend that depends on licences", money(f.licence_usd))]
+    rows = [
+        ("Capex (purchases)", money(f.capex_usd)),
+        ("Lease commitments", money(f.lease_usd)),
+        ("Opex (electricity)", money(f.opex_usd)),
+        ("Effective PFLOPS, last quarter", num(f.effective_pflops)),
+        (
+            "  of which fleet / bought / leased",
+            f"{num(f.fleet_pflops)} / {num(f.purchased_pflops)} / {num(f.leased_pflops)}",
+        ),
+        ("Memory, last quarter (TB)", num(f.memory_tb)),
+        ("Chips bought / leased", f"{f.chips:,} / {f.leased_chips:,}"),
+        ("Capex per bought effective PFLOPS", money(f.capex_per_purchased_pflops)),
+        ("Lease commitment per leased PFLOPS", money(f.lease_per_leased_pflops)),
+        ("Spend that depends on licences", money(f.licence_usd)),
+    ]
     con.print(table(con, "Totals", [Col("what"), Col("value", right=True)], rows))
 
 
 def _quarters(con: Console, rep: Any) -> None:
-    cols = [Col("Quarter"), Col("Capex", True, 2), Col("Leases", True, 3), Col("Cum. spend", True),
-            Col("Cum. budget", True, 2), Col("Eff. PFLOPS", True), Col("Leased", True, 4),
-            Col("Memory TB", True, 5), Col("Power MW", True, 2), Col("Cap MW", True, 3), Col("Opex", True, 4)]
-    rows = [(r["period"], money(r["capex_usd"]), money(r["lease_usd"]), money(r["cumulative_spend_usd"]),
-             money(r["cumulative_budget_usd"]), num(r["effective_pflops"]), num(r["leased_pflops"]),
-             num(r["memory_tb"]), num(r["power_mw"]), num(r["site_capacity_mw"]), money(r["opex_usd"]))
-            for r in rep.quarters.to_dict("records")]
+    cols = [
+        Col("Quarter"),
+        Col("Capex", True, 2),
+        Col("Leases", True, 3),
+        Col("Cum. spend", True),
+        Col("Cum. budget", True, 2),
+        Col("Eff. PFLOPS", True),
+        Col("Leased", True, 4),
+        Col("Memory TB", True, 5),
+        Col("Power MW", True, 2),
+        Col("Cap MW", True, 3),
+        Col("Opex", True, 4),
+    ]
+    rows = [
+        (
+            r["period"],
+            money(r["capex_usd"]),
+            money(r["lease_usd"]),
+            money(r["cumulative_spend_usd"]),
+            money(r["cumulative_budget_usd"]),
+            num(r["effective_pflops"]),
+            num(r["leased_pflops"]),
+            num(r["memory_tb"]),
+            num(r["power_mw"]),
+            num(r["site_capacity_mw"]),
+            money(r["opex_usd"]),
+        )
+        for r in rep.quarters.to_dict("records")
+    ]
     con.print(table(con, "Per quarter", cols, rows))
 
 
 def _sites(con: Console, rep: Any) -> None:
-    cols = [Col("Site"), Col("Country", priority=3), Col("Quarter"), Col("Power MW", True),
-            Col("Capacity MW", True), Col("Eff. PFLOPS", True, 2)]
-    rows = [(r["site"], r["country"], r["period"], num(r["power_mw"], 2),
-             num(r["capacity_mw"], 1) if r["capacity_mw"] is not None else "no cap", num(r["effective_pflops"]))
-            for r in rep.sites.to_dict("records")]
+    cols = [
+        Col("Site"),
+        Col("Country", priority=3),
+        Col("Quarter"),
+        Col("Power MW", True),
+        Col("Capacity MW", True),
+        Col("Eff. PFLOPS", True, 2),
+    ]
+    rows = [
+        (
+            r["site"],
+            r["country"],
+            r["period"],
+            num(r["power_mw"], 2),
+            num(r["capacity_mw"], 1) if r["capacity_mw"] is not None else "no cap",
+            num(r["effective_pflops"]),
+        )
+        for r in rep.sites.to_dict("records")
+    ]
     con.print(table(con, "Sites: power against capacity (leases use no site power)", cols, rows))
 
 
 def _schedule(con: Console, rep: Any) -> None:
-    cols = [Col("Order"), Col("Delivery", priority=3), Col("SKU"), Col("Kind", priority=2),
-            Col("Site / country", priority=2), Col("Channel", priority=5), Col("Chips", True),
-            Col("Unit price", True, 4), Col("Cost", True), Col("Status", priority=2), Col("Term", True, 4)]
+    cols = [
+        Col("Order"),
+        Col("Delivery", priority=3),
+        Col("SKU"),
+        Col("Kind", priority=2),
+        Col("Site / country", priority=2),
+        Col("Channel", priority=5),
+        Col("Chips", True),
+        Col("Unit price", True, 4),
+        Col("Cost", True),
+        Col("Status", priority=2),
+        Col("Term", True, 4),
+    ]
     rows = []
     for r in rep.schedule.to_dict("records"):
         lease = r["kind"] == "lease"
         where = r["country"] if lease else r["site"]
         status = {"allowed": "ok", "license-required": "licence"}.get(r["compliance"], r["compliance"])
         term = f"{int(r['term_quarters'])}q to {r['end_period']}" if lease else ""
-        rows.append((r["order_period"], r["delivery_period"], r["sku"], r["kind"], where, r["channel"],
-                     f"{int(r['chips']):,}", f"${r['unit_price_usd']:,.0f}" + ("/q" if lease else ""),
-                     money(r["cost_usd"]), status, term))
+        rows.append(
+            (
+                r["order_period"],
+                r["delivery_period"],
+                r["sku"],
+                r["kind"],
+                where,
+                r["channel"],
+                f"{int(r['chips']):,}",
+                f"${r['unit_price_usd']:,.0f}" + ("/q" if lease else ""),
+                money(r["cost_usd"]),
+                status,
+                term,
+            )
+        )
     if not rows:
         rows = [("(none)", "", "", "", "", "", "", "", "", "", "")]
     con.print(table(con, "Purchase and lease schedule (lease cost: the whole commitment)", cols, rows))
@@ -192,44 +272,80 @@ def _schedule(con: Console, rep: Any) -> None:
 
 def _licences(con: Console, rep: Any) -> None:
     for r in rep.licences.to_dict("records"):
-        say(con, f"{money(r['cost_usd'])} of the plan ({int(r['chips']):,} chips) depends on licences under "
-                 f"{r['license_rules']}.")
+        say(
+            con,
+            f"{money(r['cost_usd'])} of the plan ({int(r['chips']):,} chips) depends on licences under "
+            f"{r['license_rules']}.",
+        )
 
 
 def _lease_tail(con: Console, rep: Any) -> None:
     tail = rep.lease_tail
     if len(tail):
         last = max(tail["end_period"])
-        say(con, f"Lease commitments past the horizon: {money(float(tail['after_horizon_usd'].sum()))} of payments "
-                 f"after {rep.plan.data.periods[-1]} ({len(tail)} lease line(s), the last ending in {last}).")
+        say(
+            con,
+            f"Lease commitments past the horizon: {money(float(tail['after_horizon_usd'].sum()))} of payments "
+            f"after {rep.plan.data.periods[-1]} ({len(tail)} lease line(s), the last ending in {last}).",
+        )
 
 
 def _exclusions(con: Console, rep: Any) -> None:
     ex = rep.exclusions
     if not len(ex):
         return
-    cols = [Col("Country"), Col("SKU"), Col("Status"), Col("Rules", priority=2), Col("Order quarters", priority=3)]
+    cols = [
+        Col("Country"),
+        Col("SKU"),
+        Col("Status"),
+        Col("Rules", priority=2),
+        Col("Order quarters", priority=3),
+    ]
     rows = [(r["country"], r["sku"], r["status"], r["rules"], r["quarters"]) for r in ex.to_dict("records")]
     con.print(table(con, "Excluded for compliance (status over the order-to-delivery window)", cols, rows))
 
 
 def _robust(info: dict[str, Any], con: Console) -> None:
-    say(con, f"Robust plan against {info['shocks']} ({info['objective']} objective): {info['status']}", "bold")
+    say(
+        con, f"Robust plan against {info['shocks']} ({info['objective']} objective): {info['status']}", "bold"
+    )
     p = info.get("price_of_robustness")
     if p:
-        say(con, f"Price of robustness: {num(p['given_up'])} {p['unit']} ({p['relative']:.2%}) against the base "
-                 "plan when no shock comes.")
-    bullets(con, [f"branch {b['shock']} (orders from {b['first_open_quarter']} re-planned): {b['status']}, "
-                  f"{num(b['effective_pflops'])} effective PFLOPS" for b in info.get("branches", [])])
+        say(
+            con,
+            f"Price of robustness: {num(p['given_up'])} {p['unit']} ({p['relative']:.2%}) against the base "
+            "plan when no shock comes.",
+        )
+    bullets(
+        con,
+        [
+            f"branch {b['shock']} (orders from {b['first_open_quarter']} re-planned): {b['status']}, "
+            f"{num(b['effective_pflops'])} effective PFLOPS"
+            for b in info.get("branches", [])
+        ],
+    )
 
 
 def _diagnosis(d: dict[str, Any], con: Console) -> None:
     say(con, "No plan meets every constraint.", "bold red")
     if d["shortfalls"]:
-        cols = [Col("Quarter"), Col("Measure"), Col("Target", True), Col("Shortfall", True),
-                Col("Reachable", True, 2)]
-        rows = [(s["period"], s["measure"], num(s["target"]), num(s["shortfall"], 3),
-                 num(s["target"] - s["shortfall"], 3)) for s in d["shortfalls"]]
+        cols = [
+            Col("Quarter"),
+            Col("Measure"),
+            Col("Target", True),
+            Col("Shortfall", True),
+            Col("Reachable", True, 2),
+        ]
+        rows = [
+            (
+                s["period"],
+                s["measure"],
+                num(s["target"]),
+                num(s["shortfall"], 3),
+                num(s["target"] - s["shortfall"], 3),
+            )
+            for s in d["shortfalls"]
+        ]
         con.print(table(con, "Least shortfalls (lower these targets by this much to get a plan)", cols, rows))
         if d.get("spread"):
             say(con, d["spread"])
@@ -245,13 +361,36 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
 
 # ------------------------------------------------------------------ catalog
 
+
 def catalog_tables(figures: Any, offers: Any, con: Console) -> list[Table]:
-    cols = [Col("SKU"), Col("Vendor", priority=4), Col("Category", priority=3), Col("Eff. PFLOPS", True),
-            Col("TPP", True, 2), Col("PD", True, 5), Col("Cheapest $", True), Col("$/eff. PFLOPS", True, 2),
-            Col("W/eff. PFLOPS", True, 4), Col("GB per $1k", True, 5)]
-    rows = [(r["sku"], r["vendor"], r["category"], num(r["eff_pflops"], 3), num(r["tpp"], 0), num(r["pd"], 2),
-             num(r["cheapest_usd"], 0), num(r["usd_per_eff_pflops"], 0), num(r["w_per_eff_pflops"], 0),
-             num(r["memory_gb_per_kusd"], 2)) for r in figures.to_dict("records")]
+    """Catalog figures and offers as terminal tables."""
+    cols = [
+        Col("SKU"),
+        Col("Vendor", priority=4),
+        Col("Category", priority=3),
+        Col("Eff. PFLOPS", True),
+        Col("TPP", True, 2),
+        Col("PD", True, 5),
+        Col("Cheapest $", True),
+        Col("$/eff. PFLOPS", True, 2),
+        Col("W/eff. PFLOPS", True, 4),
+        Col("GB per $1k", True, 5),
+    ]
+    rows = [
+        (
+            r["sku"],
+            r["vendor"],
+            r["category"],
+            num(r["eff_pflops"], 3),
+            num(r["tpp"], 0),
+            num(r["pd"], 2),
+            num(r["cheapest_usd"], 0),
+            num(r["usd_per_eff_pflops"], 0),
+            num(r["w_per_eff_pflops"], 0),
+            num(r["memory_gb_per_kusd"], 2),
+        )
+        for r in figures.to_dict("records")
+    ]
     chips = table(con, "Chips", cols, rows)
     ucols = [Col("SKU")] + [Col(str(q), True, 2 + i // 4) for i, q in enumerate(offers.columns)]
     urows = [(sku, *[f"{int(v):,}" if v else "-" for v in row]) for sku, row in offers.iterrows()]
@@ -260,29 +399,56 @@ def catalog_tables(figures: Any, offers: Any, con: Console) -> list[Table]:
 
 
 def compliance_table(listing: dict[str, Any], con: Console) -> Table:
-    cols = [Col("SKU"), Col("Model", priority=4), Col("TPP", True, 3), Col("PD", True, 5), Col("Status"),
-            Col("Licence", priority=2), Col("Why", priority=2)]
+    """Compliance status of every SKU for one destination and date."""
+    cols = [
+        Col("SKU"),
+        Col("Model", priority=4),
+        Col("TPP", True, 3),
+        Col("PD", True, 5),
+        Col("Status"),
+        Col("Licence", priority=2),
+        Col("Why", priority=2),
+    ]
     rows = []
     for c in listing["chips"]:
         lic = c.get("license")
-        terms = "" if not lic else (f"fee {lic['fee_pct']:g}%, lag {lic['lag_quarters']}, "
-                                    f"approval {lic['approval']:g}")
-        rows.append((c["sku"], c["model"], num(c["tpp"], 0), num(c["pd"], 2), c["status"], terms,
-                     "; ".join(c["why"]) or "no rule matches"))
-    title = (f"Export status in {listing['destination']} on {listing['date']} for a buyer headquartered in "
-             f"{listing['headquarters']} ({listing['kind']})")
+        terms = (
+            ""
+            if not lic
+            else (f"fee {lic['fee_pct']:g}%, lag {lic['lag_quarters']}, approval {lic['approval']:g}")
+        )
+        rows.append(
+            (
+                c["sku"],
+                c["model"],
+                num(c["tpp"], 0),
+                num(c["pd"], 2),
+                c["status"],
+                terms,
+                "; ".join(c["why"]) or "no rule matches",
+            )
+        )
+    title = (
+        f"Export status in {listing['destination']} on {listing['date']} for a buyer headquartered in "
+        f"{listing['headquarters']} ({listing['kind']})"
+    )
     return table(con, title, cols, rows)
 
 
 def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -> Table:
+    """When each SKU's status changes at a destination."""
     cols = [Col("SKU"), Col("From"), Col("Status"), Col("Rules", priority=2)]
-    data = [(r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-") for r in rows]
+    data = [
+        (r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-") for r in rows
+    ]
     return table(con, f"Status changes in {destination}", cols, data)
 
 
 # ------------------------------------------------------------------ compare and sweep
 
+
 def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Table]:
+    """Scenario metrics side by side, then the input keys that differ."""
     labels = [str(c) for c in metrics.columns]
     cols = [Col("Metric")] + [Col(label, True) for label in labels]
     rows = []
@@ -303,27 +469,48 @@ def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Tabl
     out = [table(con, "Scenarios side by side", cols, rows)]
     diff = differences
     if len(diff):
-        out.append(table(con, "What differs between the inputs", [Col(str(c)) for c in diff.columns],
-                         [[str(v) for v in r] for r in diff.itertuples(index=False)]))
+        out.append(
+            table(
+                con,
+                "What differs between the inputs",
+                [Col(str(c)) for c in diff.columns],
+                [[str(v) for v in r] for r in diff.itertuples(index=False)],
+            )
+        )
     return out
 
 
 def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Table:
+    """One row per budget point: cost, compute and mix."""
     categories = sorted({c for p in points for c in p["mix_pflops"]})
-    cols = [Col("Total budget", True), Col("Status", priority=3), Col("Capex", True, 2), Col("Leases", True, 3),
-            Col("Eff. PFLOPS", True), Col("$/PFLOPS", True, 2)] + [Col(c, True, 4) for c in categories]
+    cols = [
+        Col("Total budget", True),
+        Col("Status", priority=3),
+        Col("Capex", True, 2),
+        Col("Leases", True, 3),
+        Col("Eff. PFLOPS", True),
+        Col("$/PFLOPS", True, 2),
+    ] + [Col(c, True, 4) for c in categories]
     rows = []
     for p in points:
         t = p["totals"]
         spent = t["capex_usd"] + t.get("lease_usd", 0.0)
-        rows.append((money(p["total_usd"]), p["status"], money(t["capex_usd"]), money(t.get("lease_usd", 0.0)),
-                     num(t["effective_pflops"]),
-                     money(spent / t["effective_pflops"]) if t["effective_pflops"] else "-",
-                     *[num(p["mix_pflops"].get(c)) for c in categories]))
+        rows.append(
+            (
+                money(p["total_usd"]),
+                p["status"],
+                money(t["capex_usd"]),
+                money(t.get("lease_usd", 0.0)),
+                num(t["effective_pflops"]),
+                money(spent / t["effective_pflops"]) if t["effective_pflops"] else "-",
+                *[num(p["mix_pflops"].get(c)) for c in categories],
+            )
+        )
     return table(con, f"Budget sweep: {scenario}", cols, rows)
 
 
 # ------------------------------------------------------------------ explain and stress
+
 
 def explain_report(result: Any, con: Console) -> None:
     """Limits, binding constraints, marginal values and chips not bought, in words and numbers."""
@@ -335,17 +522,50 @@ def explain_report(result: Any, con: Console) -> None:
     headline = result.headline()
     if headline:
         say(con, headline)
-    cols = [Col("Limit moved"), Col("Unit", priority=3), Col("Dual", True, 2), Col("LP re-solved", True, 2),
-            Col("MILP re-solved", True), Col("Note", priority=4)]
-    rows = [(m["what"], m["unit"], num(m["dual"], 2), num(m["lp_resolved"], 2), num(m["milp_resolved"], 2),
-             m.get("note", "")) for m in result.marginal.to_dict("records")]
-    con.print(table(con, "Marginal values (dual: LP relaxation, local; re-solved: limit moved, solved again)",
-                    cols, rows))
+    cols = [
+        Col("Limit moved"),
+        Col("Unit", priority=3),
+        Col("Dual", True, 2),
+        Col("LP re-solved", True, 2),
+        Col("MILP re-solved", True),
+        Col("Note", priority=4),
+    ]
+    rows = [
+        (
+            m["what"],
+            m["unit"],
+            num(m["dual"], 2),
+            num(m["lp_resolved"], 2),
+            num(m["milp_resolved"], 2),
+            m.get("note", ""),
+        )
+        for m in result.marginal.to_dict("records")
+    ]
+    con.print(
+        table(
+            con,
+            "Marginal values (dual: LP relaxation, local; re-solved: limit moved, solved again)",
+            cols,
+            rows,
+        )
+    )
     binding = result.binding[result.binding["binding"]]
-    con.print(table(con, "Binding constraints", [Col("Family", priority=2), Col("Constraint"), Col("Slack", True, 3)],
-                    [(b["family"], b["constraint"], num(b["slack"], 2)) for b in binding.to_dict("records")]))
-    con.print(table(con, "Chips not bought, and why", [Col("SKU"), Col("Why not")],
-                    [(n["sku"], n["reason"]) for n in result.not_bought.to_dict("records")]))
+    con.print(
+        table(
+            con,
+            "Binding constraints",
+            [Col("Family", priority=2), Col("Constraint"), Col("Slack", True, 3)],
+            [(b["family"], b["constraint"], num(b["slack"], 2)) for b in binding.to_dict("records")],
+        )
+    )
+    con.print(
+        table(
+            con,
+            "Chips not bought, and why",
+            [Col("SKU"), Col("Why not")],
+            [(n["sku"], n["reason"]) for n in result.not_bought.to_dict("records")],
+        )
+    )
     heading(con, "What limits this plan")
     bullets(con, result.limits)
     for note in result.notes:
@@ -356,45 +576,85 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
     """Per shock: what it costs, what is stranded, what changes; base plan against robust plan."""
     base = result["base"]
     unit_compute = result["objective"] == "max-compute"
-    say(con, f"Stress test {result['scenario']} against {result['shocks']}: base plan {base['status']}, "
-             f"{num(base['totals']['effective_pflops'])} effective PFLOPS, "
-             f"{money(base['totals']['capex_usd'])} capex, {money(base['totals'].get('lease_usd', 0.0))} leases",
-        "bold")
+    say(
+        con,
+        f"Stress test {result['scenario']} against {result['shocks']}: base plan {base['status']}, "
+        f"{num(base['totals']['effective_pflops'])} effective PFLOPS, "
+        f"{money(base['totals']['capex_usd'])} capex, {money(base['totals'].get('lease_usd', 0.0))} leases",
+        "bold",
+    )
     if "base_exposure" not in result:
         say(con, "The base scenario has no plan; see `gpuplan plan` for its diagnosis.")
         return
     rob = result.get("robust", {})
     if rob.get("price_of_robustness"):
         p = rob["price_of_robustness"]
-        say(con, f"Robust plan: {rob['status']}; price of robustness {num(p['given_up'])} {p['unit']} "
-                 f"({p['relative']:.2%}) when no shock comes.")
+        say(
+            con,
+            f"Robust plan: {rob['status']}; price of robustness {num(p['given_up'])} {p['unit']} "
+            f"({p['relative']:.2%}) when no shock comes.",
+        )
     lost = "PFLOPS lost" if unit_compute else "Extra cost"
-    cols = [Col("Shock"), Col("Prob.", True, 3), Col("Base", priority=2), Col(f"Base {lost}", True),
-            Col("Base stranded", True), Col("Base targets missed", True, 3), Col("Robust", priority=2),
-            Col(f"Robust {lost}", True, 2), Col("Robust stranded", True, 2)]
+    cols = [
+        Col("Shock"),
+        Col("Prob.", True, 3),
+        Col("Base", priority=2),
+        Col(f"Base {lost}", True),
+        Col("Base stranded", True),
+        Col("Base targets missed", True, 3),
+        Col("Robust", priority=2),
+        Col(f"Robust {lost}", True, 2),
+        Col("Robust stranded", True, 2),
+    ]
     rows = []
     for r in exposure.to_dict("records"):
         prob = r["probability"]
         show = (lambda v: num(v)) if unit_compute else (lambda v: money(v))
         key = "pflops_lost" if unit_compute else "extra_cost_usd"
-        rows.append((r["shock"], "-" if prob is None or prob != prob else f"{prob:.0%}", r["base_status"],
-                     show(r[f"base_{key}"]), money(r["base_stranded_usd"]), str(r["base_targets_missed"]),
-                     str(r["robust_status"] or "-"), show(r[f"robust_{key}"]), money(r["robust_stranded_usd"])))
+        rows.append(
+            (
+                r["shock"],
+                "-" if prob is None or prob != prob else f"{prob:.0%}",
+                r["base_status"],
+                show(r[f"base_{key}"]),
+                money(r["base_stranded_usd"]),
+                str(r["base_targets_missed"]),
+                str(r["robust_status"] or "-"),
+                show(r[f"robust_{key}"]),
+                money(r["robust_stranded_usd"]),
+            )
+        )
     con.print(table(con, "Exposure per shock: base plan against robust plan", cols, rows))
     for e in result["base_exposure"]:
-        heading(con, f"{e['shock']}: {e['description']}; orders from "
-                     f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.")
+        heading(
+            con,
+            f"{e['shock']}: {e['description']}; orders from "
+            f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.",
+        )
         if e["status"] not in ("optimal", "feasible"):
             say(con, f"  no plan after the shock ({e['status']})", "red")
-            bullets(con, [f"target missed: {s['measure']} in {s['period']} short by {num(s['shortfall'])}"
-                          for s in (e.get("diagnosis") or {}).get("shortfalls", [])])
+            bullets(
+                con,
+                [
+                    f"target missed: {s['measure']} in {s['period']} short by {num(s['shortfall'])}"
+                    for s in (e.get("diagnosis") or {}).get("shortfalls", [])
+                ],
+            )
             continue
-        change = (f"{num(e['compute_lost_pflops'])} effective PFLOPS lost at the last quarter"
-                  if unit_compute else f"the plan {signed_money(e['extra_cost_usd'])}")
+        change = (
+            f"{num(e['compute_lost_pflops'])} effective PFLOPS lost at the last quarter"
+            if unit_compute
+            else f"the plan {signed_money(e['extra_cost_usd'])}"
+        )
         lines = [f"base plan: {change}; stranded {money(e['stranded_usd'])}"]
-        lines += [f"stranded: {s['chips']:,} {s['sku']} ({s['kind']}) ordered {s['order_period']} via {s['channel']} "
-                  f"({money(s['cost_usd'])})" for s in e["stranded"]]
-        lines += [f"{c['change']}: {c['sku']} {c['kind']} {c['order_period']} via {c['channel']}"
-                  f"{' at ' + c['where'] if c.get('where') else ''}: {c['chips_before']:,} -> {c['chips_after']:,} chips"
-                  for c in e["changes"]]
+        lines += [
+            f"stranded: {s['chips']:,} {s['sku']} ({s['kind']}) ordered {s['order_period']} via {s['channel']} "
+            f"({money(s['cost_usd'])})"
+            for s in e["stranded"]
+        ]
+        lines += [
+            f"{c['change']}: {c['sku']} {c['kind']} {c['order_period']} via {c['channel']}"
+            f"{' at ' + c['where'] if c.get('where') else ''}: {c['chips_before']:,} -> {c['chips_after']:,} chips"
+            for c in e["changes"]
+        ]
         bullets(con, lines)

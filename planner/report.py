@@ -37,8 +37,7 @@ class Figures:
 
 
 def figures(plan: Plan) -> Figures:
-    """Totals with compute split into the fleet, purchases and leases at the last quarter; cost per
-    PFLOPS on purchased (and, apart, leased) compute only, so the old fleet does not flatter it."""
+    """Totals with compute split into the fleet, purchases and leases at the last quarter; cost per PFLOPS on purchased (and, apart, leased) compute only, so the old fleet does not flatter it."""
     t = plan.totals
     data = plan.data
     fleet = data.fleet_eff(data.horizon - 1) if data is not None else 0.0
@@ -48,14 +47,21 @@ def figures(plan: Plan) -> Figures:
     purchased = max(owned - fleet, 0.0)
     lease_usd = float(t.get("lease_usd", 0.0))
     return Figures(
-        capex_usd=t["capex_usd"], lease_usd=lease_usd, opex_usd=t["opex_usd"],
-        effective_pflops=t["effective_pflops"], fleet_pflops=fleet if last is not None else 0.0,
-        purchased_pflops=purchased, leased_pflops=leased, memory_tb=t["memory_tb"], chips=int(t["chips"]),
+        capex_usd=t["capex_usd"],
+        lease_usd=lease_usd,
+        opex_usd=t["opex_usd"],
+        effective_pflops=t["effective_pflops"],
+        fleet_pflops=fleet if last is not None else 0.0,
+        purchased_pflops=purchased,
+        leased_pflops=leased,
+        memory_tb=t["memory_tb"],
+        chips=int(t["chips"]),
         leased_chips=int(t.get("leased_chips", 0)),
         capex_per_purchased_pflops=t["capex_usd"] / purchased if purchased > 1e-9 else None,
         lease_per_leased_pflops=lease_usd / leased if leased > 1e-9 else None,
         licence_usd=float(licence_dependencies(plan)["cost_usd"].sum()),
-        lease_after_horizon_usd=float(lease_tail(plan)["after_horizon_usd"].sum()))
+        lease_after_horizon_usd=float(lease_tail(plan)["after_horizon_usd"].sum()),
+    )
 
 
 def licence_dependencies(plan: Plan) -> pd.DataFrame:
@@ -67,10 +73,15 @@ def licence_dependencies(plan: Plan) -> pd.DataFrame:
     dep = p[p["compliance"] == "license-required"]
     if not len(dep):
         return pd.DataFrame(columns=cols)
-    out = dep.groupby("license_rules", sort=True).agg(lines=("sku", "size"), chips=("chips", "sum"),
-                                                     cost_usd=("cost_usd", "sum")).reset_index()
+    out = (
+        dep.groupby("license_rules", sort=True)
+        .agg(lines=("sku", "size"), chips=("chips", "sum"), cost_usd=("cost_usd", "sum"))
+        .reset_index()
+    )
     out["license_rules"] = out["license_rules"].str.replace(",", ", ")
-    return out.sort_values(["cost_usd", "license_rules"], ascending=[False, True]).reset_index(drop=True)[cols]
+    return out.sort_values(["cost_usd", "license_rules"], ascending=[False, True]).reset_index(drop=True)[
+        cols
+    ]
 
 
 def lease_tail(plan: Plan) -> pd.DataFrame:
@@ -84,9 +95,16 @@ def lease_tail(plan: Plan) -> pd.DataFrame:
     for r in p[p["kind"] == "lease"].to_dict("records"):
         end = parse_quarter(r["end_period"])
         if end > last:
-            rows.append({"sku": r["sku"], "country": r["country"], "order_period": r["order_period"],
-                         "end_period": r["end_period"], "chips": int(r["chips"]),
-                         "after_horizon_usd": float(r["unit_price_usd"]) * int(r["chips"]) * (end - last)})
+            rows.append(
+                {
+                    "sku": r["sku"],
+                    "country": r["country"],
+                    "order_period": r["order_period"],
+                    "end_period": r["end_period"],
+                    "chips": int(r["chips"]),
+                    "after_horizon_usd": float(r["unit_price_usd"]) * int(r["chips"]) * (end - last),
+                }
+            )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -98,11 +116,20 @@ def exclusions(plan: Plan) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     comp = ex[ex["reason"].str.startswith("compliance")]
     rows = []
-    for (country, sku, reason, rules), group in comp.groupby(["country", "sku", "reason", "rule_ids"], sort=True):
+    for (country, sku, reason, rules), group in comp.groupby(
+        ["country", "sku", "reason", "rule_ids"], sort=True
+    ):
         quarters = sorted(set(group["period"]), key=parse_quarter)
         span = quarters[0] if len(quarters) == 1 else f"{quarters[0]}-{quarters[-1]}"
-        rows.append({"country": country, "sku": sku, "status": reason.removeprefix("compliance: "),
-                     "rules": rules.replace(",", ", "), "quarters": span})
+        rows.append(
+            {
+                "country": country,
+                "sku": sku,
+                "status": reason.removeprefix("compliance: "),
+                "rules": rules.replace(",", ", "),
+                "quarters": span,
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -122,8 +149,11 @@ def compliance_notes(plan: Plan) -> list[str]:
         if named:
             continue
         everywhere = sorted({c.id for c in compiled if c.destinations is None and country not in c.excluded})
-        tail = (f"; only rules for every destination apply there ({', '.join(everywhere)})" if everywhere
-                else ": every chip is treated as allowed there")
+        tail = (
+            f"; only rules for every destination apply there ({', '.join(everywhere)})"
+            if everywhere
+            else ": every chip is treated as allowed there"
+        )
         notes.append(f"No export rule names {country}{tail}.")
     return notes
 
@@ -159,8 +189,18 @@ class PlanReport:
 
 
 def plan_report(plan: Plan) -> PlanReport:
-    return PlanReport(plan, figures(plan), quarters(plan), sites(plan), schedule(plan), licence_dependencies(plan),
-                      lease_tail(plan), exclusions(plan), compliance_notes(plan))
+    """Every finished table the text, JSON and workbook reports of a plan use."""
+    return PlanReport(
+        plan,
+        figures(plan),
+        quarters(plan),
+        sites(plan),
+        schedule(plan),
+        licence_dependencies(plan),
+        lease_tail(plan),
+        exclusions(plan),
+        compliance_notes(plan),
+    )
 
 
 def end_of_leases(plan: Plan) -> str | None:
@@ -172,5 +212,7 @@ def end_of_leases(plan: Plan) -> str | None:
 
 def as_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows with NaN turned into None (for JSON)."""
-    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-            for r in df.to_dict("records")]
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]

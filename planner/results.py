@@ -12,12 +12,40 @@ import pandas as pd
 from planner.model.data import ModelData
 from planner.units import parse_quarter, quarter_name
 
-PURCHASE_COLUMNS = ["order_period", "delivery_period", "sku", "vendor", "model", "category", "channel", "servers",
-                    "chips", "unit_price_usd", "cost_usd", "kind", "site", "country", "compliance", "license_rules",
-                    "term_quarters", "end_period"]
-PERIOD_COLUMNS = ["period", "capex_usd", "lease_usd", "opex_usd", "effective_pflops", "owned_pflops",
-                  "leased_pflops", "memory_tb", "power_mw", "cumulative_spend_usd", "cumulative_budget_usd",
-                  "site_capacity_mw"]
+PURCHASE_COLUMNS = [
+    "order_period",
+    "delivery_period",
+    "sku",
+    "vendor",
+    "model",
+    "category",
+    "channel",
+    "servers",
+    "chips",
+    "unit_price_usd",
+    "cost_usd",
+    "kind",
+    "site",
+    "country",
+    "compliance",
+    "license_rules",
+    "term_quarters",
+    "end_period",
+]
+PERIOD_COLUMNS = [
+    "period",
+    "capex_usd",
+    "lease_usd",
+    "opex_usd",
+    "effective_pflops",
+    "owned_pflops",
+    "leased_pflops",
+    "memory_tb",
+    "power_mw",
+    "cumulative_spend_usd",
+    "cumulative_budget_usd",
+    "site_capacity_mw",
+]
 SITE_COLUMNS = ["site", "country", "period", "power_mw", "capacity_mw", "effective_pflops"]
 #: JSON keys of a period (contract section 4)
 PERIOD_KEYS = ("period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb", "power_mw", "lease_usd")
@@ -45,21 +73,21 @@ class Plan:
     message: str = ""
     diagnosis: dict[str, Any] | None = None
     limits: list[str] = field(default_factory=list)
-    servers: IntArray | None = None            # whole servers per usable option (data.offers order)
-    inputs: dict[str, str] = field(default_factory=dict)   # input file -> sha256
-    extra: dict[str, Any] = field(default_factory=dict)    # further top-level JSON keys (e.g. robust)
+    servers: IntArray | None = None  # whole servers per usable option (data.offers order)
+    inputs: dict[str, str] = field(default_factory=dict)  # input file -> sha256
+    extra: dict[str, Any] = field(default_factory=dict)  # further top-level JSON keys (e.g. robust)
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
 
     def __repr__(self) -> str:
         t = self.totals
-        return (f"Plan({self.scenario!r}, {self.objective}, {self.status}: {t['effective_pflops']:,.1f} effective "
-                f"PFLOPS, capex ${t['capex_usd']:,.0f}, leases ${t.get('lease_usd', 0.0):,.0f}, "
-                f"{len(self.purchases)} purchase lines)")
+        return (
+            f"Plan({self.scenario!r}, {self.objective}, {self.status}: {t['effective_pflops']:,.1f} effective "
+            f"PFLOPS, capex ${t['capex_usd']:,.0f}, leases ${t.get('lease_usd', 0.0):,.0f}, "
+            f"{len(self.purchases)} purchase lines)"
+        )
 
     def capacity_by(self, key: str, fleet_apart: bool = False) -> pd.DataFrame:
-        """Installed effective PFLOPS per quarter (rows) by ``key`` (columns): category, vendor, origin,
-        channel, site, country or kind; fleet included (its channel is ``fleet``; a lease's site is
-        ``leased``), or in a column ``fleet`` of its own with ``fleet_apart``."""
+        """Installed effective PFLOPS per quarter (rows) by ``key`` (columns): category, vendor, origin, channel, site, country or kind; fleet included (its channel is ``fleet``; a lease's site is ``leased``), or in a column ``fleet`` of its own with ``fleet_apart``."""
         data = self.data
         assert data is not None
         columns: dict[str, npt.NDArray[np.float64]] = {}
@@ -81,12 +109,13 @@ class Plan:
                 value = o[key].iat[i]
                 group = "leased" if value is None else str(value)
                 add(group, eff[i] * factors[i] * ((p >= o["d"].iat[i]) & (p <= o["stop"].iat[i])))
-        frame = pd.DataFrame({k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period"))
+        frame = pd.DataFrame(
+            {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
+        )
         return frame
 
     def spend_by(self, key: str) -> pd.DataFrame:
-        """Payments per quarter (rows) by ``key`` (columns): capex in the order quarter, lease
-        payments in each quarter of service within the horizon."""
+        """Payments per quarter (rows) by ``key`` (columns): capex in the order quarter, lease payments in each quarter of service within the horizon."""
         data = self.data
         assert data is not None
         columns: dict[str, npt.NDArray[np.float64]] = {}
@@ -100,10 +129,13 @@ class Plan:
                 group = "leased" if value is None else str(value)
                 when = ((p >= o["d"].iat[i]) & (p <= o["end"].iat[i])) if lease[i] else (p == o["t"].iat[i])
                 columns[group] = columns.get(group, np.zeros(data.horizon)) + pay[i] * when
-        return pd.DataFrame({k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period"))
+        return pd.DataFrame(
+            {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
+        )
 
     @property
     def ok(self) -> bool:
+        """Whether the plan has purchases to report (optimal or feasible)."""
         return self.status in ("optimal", "feasible")
 
     @property
@@ -118,8 +150,10 @@ class Plan:
             "status": self.status,
             "objective": self.objective,
             "totals": {k: round_value(v, k) for k, v in self.totals.items()},
-            "periods": [{k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in PERIOD_KEYS}
-                        for rec in self.periods.to_dict("records")],
+            "periods": [
+                {k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in PERIOD_KEYS}
+                for rec in self.periods.to_dict("records")
+            ],
             "purchases": [purchase_json(rec) for rec in self.purchases.to_dict("records")],
             "sites": sites_json(self),
         }
@@ -157,12 +191,23 @@ def sites_json(plan: Plan) -> list[dict[str, Any]]:
     out = []
     for site in plan.data.sites:
         rows = plan.sites[plan.sites["site"] == site.name] if len(plan.sites) else plan.sites
-        out.append({"name": site.name, "country": site.country, "periods": [
-            {"period": r["period"], "power_mw": round_value(r["power_mw"], "power_mw"),
-             "capacity_mw": None if r["capacity_mw"] is None or pd.isna(r["capacity_mw"])
-             else round_value(r["capacity_mw"], "capacity_mw"),
-             "effective_pflops": round_value(r["effective_pflops"], "effective_pflops")}
-            for r in rows.to_dict("records")]})
+        out.append(
+            {
+                "name": site.name,
+                "country": site.country,
+                "periods": [
+                    {
+                        "period": r["period"],
+                        "power_mw": round_value(r["power_mw"], "power_mw"),
+                        "capacity_mw": None
+                        if r["capacity_mw"] is None or pd.isna(r["capacity_mw"])
+                        else round_value(r["capacity_mw"], "capacity_mw"),
+                        "effective_pflops": round_value(r["effective_pflops"], "effective_pflops"),
+                    }
+                    for r in rows.to_dict("records")
+                ],
+            }
+        )
     return out
 
 
@@ -176,12 +221,21 @@ def round_value(value: Any, key: str) -> float | int:
 
 
 def empty_totals() -> dict[str, float]:
-    return {"capex_usd": 0.0, "opex_usd": 0.0, "effective_pflops": 0.0, "memory_tb": 0.0, "chips": 0,
-            "lease_usd": 0.0, "leased_chips": 0}
+    """Totals of a plan without purchases, all zero."""
+    return {
+        "capex_usd": 0.0,
+        "opex_usd": 0.0,
+        "effective_pflops": 0.0,
+        "memory_tb": 0.0,
+        "chips": 0,
+        "lease_usd": 0.0,
+        "leased_chips": 0,
+    }
 
 
-def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float],
-                                                           pd.DataFrame]:
+def tabulate(
+    data: ModelData, servers: IntArray
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float], pd.DataFrame]:
     """Purchases, per-period figures, totals and per-site figures, recomputed exactly from whole servers."""
     o = data.offers
     servers = np.asarray(servers, dtype=np.int64)
@@ -195,19 +249,30 @@ def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataF
     stop = o["stop"].to_numpy(np.int64)
     start = parse_quarter(data.periods[0])
     bought = servers > 0
-    purchases = pd.DataFrame({
-        "order_period": [data.periods[i] for i in t[bought]],
-        "delivery_period": [data.periods[i] for i in d[bought]],
-        **{k: o[k][bought].to_list() for k in ("sku", "vendor", "model", "category", "channel", "kind", "site",
-                                               "country")},
-        "compliance": o["status"][bought].to_list(), "license_rules": o["license_rules"][bought].to_list(),
-        "servers": servers[bought], "chips": chips[bought], "unit_price_usd": price[bought],
-        "cost_usd": cost[bought],
-        "term_quarters": [int(v) if is_lease else None for v, is_lease in zip(term[bought], lease[bought],
-                                                                               strict=True)],
-        "end_period": [quarter_name(start + int(e)) if is_lease else None
-                       for e, is_lease in zip(end[bought], lease[bought], strict=True)],
-    }, columns=PURCHASE_COLUMNS)
+    purchases = pd.DataFrame(
+        {
+            "order_period": [data.periods[i] for i in t[bought]],
+            "delivery_period": [data.periods[i] for i in d[bought]],
+            **{
+                k: o[k][bought].to_list()
+                for k in ("sku", "vendor", "model", "category", "channel", "kind", "site", "country")
+            },
+            "compliance": o["status"][bought].to_list(),
+            "license_rules": o["license_rules"][bought].to_list(),
+            "servers": servers[bought],
+            "chips": chips[bought],
+            "unit_price_usd": price[bought],
+            "cost_usd": cost[bought],
+            "term_quarters": [
+                int(v) if is_lease else None for v, is_lease in zip(term[bought], lease[bought], strict=True)
+            ],
+            "end_period": [
+                quarter_name(start + int(e)) if is_lease else None
+                for e, is_lease in zip(end[bought], lease[bought], strict=True)
+            ],
+        },
+        columns=PURCHASE_COLUMNS,
+    )
     eff = chips * (o["q"] * o["eff_pflops"]).to_numpy(np.float64)
     mem = chips * (o["q"] * o["mem_tb"]).to_numpy(np.float64)
     pwr = chips * o["power_mw"].to_numpy(np.float64)
@@ -226,10 +291,17 @@ def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataF
             site_power = data.fleet_sum("power_mw", k) + float(pwr[at & (d <= p)].sum())
             power += site_power
             opex += site_power * s.opex_per_mw()
-            site_rows.append({"site": s.name, "country": s.country, "period": name, "power_mw": site_power,
-                              "capacity_mw": s.caps[p],
-                              "effective_pflops": data.fleet_eff(p, (data.fleet["site_index"] == k).to_numpy())
-                              + float(eff_p[at & (d <= p)].sum())})
+            site_rows.append(
+                {
+                    "site": s.name,
+                    "country": s.country,
+                    "period": name,
+                    "power_mw": site_power,
+                    "capacity_mw": s.caps[p],
+                    "effective_pflops": data.fleet_eff(p, (data.fleet["site_index"] == k).to_numpy())
+                    + float(eff_p[at & (d <= p)].sum()),
+                }
+            )
         opex_total += opex
         cum += capex + lease_pay
         if data.budget_per_period is not None:
@@ -237,26 +309,48 @@ def tabulate(data: ModelData, servers: IntArray) -> tuple[pd.DataFrame, pd.DataF
         owned = data.fleet_eff(p) + float(eff_p[~lease & serving].sum())
         leased = float(eff_p[lease & serving].sum())
         caps = [s.caps[p] for s in data.sites]
-        rows.append({
-            "period": name, "capex_usd": capex, "lease_usd": lease_pay, "opex_usd": opex,
-            "effective_pflops": owned + leased, "owned_pflops": owned, "leased_pflops": leased,
-            "memory_tb": data.fleet_sum("mem_tb") + float(mem[serving].sum()),
-            "power_mw": power, "cumulative_spend_usd": cum,
-            "cumulative_budget_usd": cum_budget if data.budget_per_period is not None else data.total_budget,
-            "site_capacity_mw": sum(c for c in caps if c is not None) if all(c is not None for c in caps) else None,
-        })
+        rows.append(
+            {
+                "period": name,
+                "capex_usd": capex,
+                "lease_usd": lease_pay,
+                "opex_usd": opex,
+                "effective_pflops": owned + leased,
+                "owned_pflops": owned,
+                "leased_pflops": leased,
+                "memory_tb": data.fleet_sum("mem_tb") + float(mem[serving].sum()),
+                "power_mw": power,
+                "cumulative_spend_usd": cum,
+                "cumulative_budget_usd": cum_budget
+                if data.budget_per_period is not None
+                else data.total_budget,
+                "site_capacity_mw": sum(c for c in caps if c is not None)
+                if all(c is not None for c in caps)
+                else None,
+            }
+        )
     periods = pd.DataFrame(rows, columns=PERIOD_COLUMNS)
-    totals = {"capex_usd": float(cost[~lease].sum()), "opex_usd": opex_total,
-              "effective_pflops": float(periods["effective_pflops"].iloc[-1]),
-              "memory_tb": float(periods["memory_tb"].iloc[-1]), "chips": int(chips[~lease].sum()),
-              "lease_usd": float(cost[lease].sum()), "leased_chips": int(chips[lease].sum())}
+    totals = {
+        "capex_usd": float(cost[~lease].sum()),
+        "opex_usd": opex_total,
+        "effective_pflops": float(periods["effective_pflops"].iloc[-1]),
+        "memory_tb": float(periods["memory_tb"].iloc[-1]),
+        "chips": int(chips[~lease].sum()),
+        "lease_usd": float(cost[lease].sum()),
+        "leased_chips": int(chips[lease].sum()),
+    }
     return purchases, periods, totals, pd.DataFrame(site_rows, columns=SITE_COLUMNS)
 
 
-def binding_limits(data: ModelData, servers: IntArray,
-                   tables: tuple[pd.DataFrame, dict[str, float], pd.DataFrame] | None = None) -> list[str]:
-    """Plain-language reasons that hold the plan back: budget, supply, power, lead times,
-    compliance and policy exclusions. ``tables`` is ``(periods, totals, sites)`` when already tabulated."""
+def binding_limits(
+    data: ModelData,
+    servers: IntArray,
+    tables: tuple[pd.DataFrame, dict[str, float], pd.DataFrame] | None = None,
+) -> list[str]:
+    """Plain-language reasons that hold the plan back: budget, supply, power, lead times, compliance and policy exclusions.
+
+    ``tables`` is ``(periods, totals, sites)`` when already tabulated.
+    """
     o = data.offers
     servers = np.asarray(servers, dtype=np.int64)
     if tables is None:
@@ -267,14 +361,18 @@ def binding_limits(data: ModelData, servers: IntArray,
     cheapest = float(o["server_price"].min()) if len(o) else 0.0
     spent = totals["capex_usd"] + totals.get("lease_usd", 0.0)
     if data.total_budget is not None and spent > data.total_budget - cheapest:
-        out.append(f"budget: total spend {spent:,.0f} USD is at the total budget of {data.total_budget:,.0f} USD")
+        out.append(
+            f"budget: total spend {spent:,.0f} USD is at the total budget of {data.total_budget:,.0f} USD"
+        )
     if data.budget_per_period is not None:
         for p, rec in enumerate(periods.to_dict("records")):
             carry = data.scenario.budget.carry_over
             cap = rec["cumulative_budget_usd"] if carry else data.budget_per_period[p]
             used = rec["cumulative_spend_usd"] if carry else rec["capex_usd"] + rec["lease_usd"]
             if cap is not None and used > cap - cheapest and cap > 0:
-                out.append(f"budget: {'cumulative spend' if carry else 'spend'} is at its cap from {rec['period']}")
+                out.append(
+                    f"budget: {'cumulative spend' if carry else 'spend'} is at its cap from {rec['period']}"
+                )
                 break
     out.extend(_bought_out(data, servers))
     biggest = float((o["power_mw"] * o["chips_per_server"]).max()) if len(o) else 0.0
@@ -282,8 +380,10 @@ def binding_limits(data: ModelData, servers: IntArray,
         cap = rec["capacity_mw"]
         if cap is not None and not pd.isna(cap) and rec["power_mw"] > cap - biggest:
             where = f" at {rec['site']}" if len(data.sites) > 1 else ""
-            out.append(f"power: {rec['power_mw']:,.1f} MW of the {cap:,.1f} MW site capacity{where} used in "
-                       f"{rec['period']}")
+            out.append(
+                f"power: {rec['power_mw']:,.1f} MW of the {cap:,.1f} MW site capacity{where} used in "
+                f"{rec['period']}"
+            )
     out.extend(_exclusions(data))
     out.extend(_binding_shares(data, servers))
     return out
@@ -311,14 +411,18 @@ def _exclusions(data: ModelData) -> list[str]:
     out = []
     late = ex[ex["reason"].str.startswith("lead time")]
     if len(late):
-        out.append(f"lead times: {len(late.drop_duplicates('offer_id'))} offer(s) would be delivered after "
-                   f"{data.periods[-1]} ({', '.join(sorted(set(late['sku']))[:6])})")
+        out.append(
+            f"lead times: {len(late.drop_duplicates('offer_id'))} offer(s) would be delivered after "
+            f"{data.periods[-1]} ({', '.join(sorted(set(late['sku']))[:6])})"
+        )
     comp = ex[ex["reason"].str.startswith("compliance")]
     for country, group in comp.groupby("country", sort=True):
         skus = sorted(set(group["sku"]))
         rules = sorted({r for ids in group["rule_ids"] for r in ids.split(",") if r})
-        out.append(f"compliance: {len(skus)} chip(s) not usable in {country} ({', '.join(skus[:8])}"
-                   f"{', ...' if len(skus) > 8 else ''}) under {', '.join(rules)}")
+        out.append(
+            f"compliance: {len(skus)} chip(s) not usable in {country} ({', '.join(skus[:8])}"
+            f"{', ...' if len(skus) > 8 else ''}) under {', '.join(rules)}"
+        )
     pol = ex[ex["reason"].str.startswith("policy")]
     if len(pol):
         out.append(f"policy: {len(set(pol['sku']))} chip(s) excluded by the scenario's policy")
@@ -345,8 +449,13 @@ def _binding_shares(data: ModelData, servers: IntArray) -> list[str]:
         member = np.array([v is not None and str(v) == value for v in values], dtype=bool) & inside
         if share.measure == "compute":
             in_scope = data.fleet.index.isin(scoped_fleet.index)
-            mine = in_scope & data.fleet.index.isin(fleet.index) & (data.fleet[share.by].astype(str) == value).to_numpy() \
-                if len(data.fleet) else in_scope
+            mine = (
+                in_scope
+                & data.fleet.index.isin(fleet.index)
+                & (data.fleet[share.by].astype(str) == value).to_numpy()
+                if len(data.fleet)
+                else in_scope
+            )
             group = float(compute[member].sum()) + data.fleet_eff(last, mine)
             total = float(compute[inside].sum()) + data.fleet_eff(last, in_scope)
             step = float(c.eff.max())
@@ -358,6 +467,8 @@ def _binding_shares(data: ModelData, servers: IntArray) -> list[str]:
         for bound, frac in (("floor", share.min), ("cap", share.max)):
             if frac is not None and abs(group - frac * total) <= step:
                 scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
-                out.append(f"policy: {share.by} {value} {share.measure} share{scope} is at its {bound} of "
-                           f"{frac:.0%} ({group / total:.1%})")
+                out.append(
+                    f"policy: {share.by} {value} {share.measure} share{scope} is at its {bound} of "
+                    f"{frac:.0%} ({group / total:.1%})"
+                )
     return out

@@ -18,15 +18,16 @@ from pydantic import (
 
 from planner.countries import country_code
 from planner.errors import InputError
-from planner.units import parse_money, parse_quarter, quarter_name
+from planner.units import MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
 from planner.yamlio import read_yaml, validate
 
 Money = Annotated[float, BeforeValidator(parse_money)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 def _quarter_keys(value: dict | None) -> dict | None:
@@ -36,6 +37,8 @@ def _quarter_keys(value: dict | None) -> dict | None:
 
 
 class Budget(_Strict):
+    """Money available: a total, per-quarter amounts, or both."""
+
     total_usd: Money | None = None
     per_period_usd: dict[str, Money] | None = None
     carry_over: bool = True
@@ -44,19 +47,25 @@ class Budget(_Strict):
 
 
 class Target(_Strict):
+    """Compute and memory the fleet must reach by a quarter."""
+
     pflops: float | None = Field(default=None, ge=0)
     memory_tb: float | None = Field(default=None, ge=0)
 
 
 class Power(_Strict):
-    pue: float = Field(default=1.0, ge=1.0)
-    electricity_usd_per_kwh: float = Field(default=0.0, ge=0)
+    """Power limits and running-cost inputs of a site."""
+
+    pue: float = Field(default=1.0, ge=1.0, le=MAX_RATE)
+    electricity_usd_per_kwh: float = Field(default=0.0, ge=0, le=MAX_RATE)
     site_capacity_mw: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
     _quarters = field_validator("site_capacity_mw")(_quarter_keys)
 
 
 class FleetEntry(_Strict):
+    """Chips already installed at the start of the plan."""
+
     sku: str
     chips: int = Field(ge=0)
     site: str | None = None
@@ -73,10 +82,10 @@ class Buyer(_Strict):
 class Site(_Strict):
     """A data center the planner can deploy owned chips to (contract v2)."""
 
-    name: str = Field(min_length=1)
+    name: Name
     country: str
-    pue: float = Field(default=1.0, ge=1.0)
-    electricity_usd_per_kwh: float = Field(default=0.0, ge=0)
+    pue: float = Field(default=1.0, ge=1.0, le=MAX_RATE)
+    electricity_usd_per_kwh: float = Field(default=0.0, ge=0, le=MAX_RATE)
     capacity_mw: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
     _code = field_validator("country", mode="before")(country_code)
@@ -97,8 +106,7 @@ class Within(_Strict):
 
 
 class Share(_Strict):
-    """``measure`` of the group ``by = value`` (each value for ``*``) at least ``min`` / at most ``max``
-    of the measure over everything, or over the part ``within`` selects."""
+    """``measure`` of the group ``by = value`` (each value for ``*``) at least ``min`` / at most ``max`` of the measure over everything, or over the part ``within`` selects."""
 
     by: GroupBy
     value: str
@@ -117,6 +125,8 @@ class Share(_Strict):
 
 
 class Policy(_Strict):
+    """What the buyer permits: licence-required offers, excluded SKUs, shares."""
+
     allow_license_required: bool = False
     exclude_skus: list[str] = Field(default_factory=list)
     exclude_channels: list[str] = Field(default_factory=list)
@@ -124,10 +134,9 @@ class Policy(_Strict):
 
 
 class Scenario(_Strict):
-    """A planning scenario as the contract (section 2) defines it: one ``destination`` with ``power``
-    (version 1), or ``sites`` (version 2)."""
+    """A planning scenario as the contract (section 2) defines it: one ``destination`` with ``power`` (version 1), or ``sites`` (version 2)."""
 
-    name: str
+    name: Name
     catalog: str | None = None
     destination: str | None = None
     buyer: Buyer | None = None
@@ -164,25 +173,34 @@ class Scenario(_Strict):
         idx = [parse_quarter(p) for p in v]
         for a, b, name in zip(idx, idx[1:], v[1:]):
             if b != a + 1:
-                raise ValueError(f"periods must be consecutive quarters in order: {name} follows "
-                                 f"{quarter_name(a)} (expected {quarter_name(a + 1)})")
+                raise ValueError(
+                    f"periods must be consecutive quarters in order: {name} follows "
+                    f"{quarter_name(a)} (expected {quarter_name(a + 1)})"
+                )
         return v
 
     @model_validator(mode="after")
     def _where(self) -> Scenario:
         if (self.destination is None) == (self.sites is None):
-            raise ValueError("give either destination (with an optional power section) or sites, not both"
-                             if self.sites is not None else "give destination (a country code) or a list of sites")
+            raise ValueError(
+                "give either destination (with an optional power section) or sites, not both"
+                if self.sites is not None
+                else "give destination (a country code) or a list of sites"
+            )
         if self.sites is not None:
             if self.power is not None:
-                raise ValueError("power belongs to the destination form; with sites give each site's pue, "
-                                 "electricity_usd_per_kwh and capacity_mw")
+                raise ValueError(
+                    "power belongs to the destination form; with sites give each site's pue, "
+                    "electricity_usd_per_kwh and capacity_mw"
+                )
             if not self.sites:
                 raise ValueError("sites: at least one site is required")
             names = [site.name for site in self.sites]
             for i, name in enumerate(names):
                 if name in names[:i]:
-                    raise ValueError(f"sites[{i}].name: site {name!r} appears twice; site names must be unique")
+                    raise ValueError(
+                        f"sites[{i}].name: site {name!r} appears twice; site names must be unique"
+                    )
         names = [site.name for site in self.site_list()]
         for i, entry in enumerate(self.fleet):
             if entry.site is not None and entry.site not in names:
@@ -195,9 +213,15 @@ class Scenario(_Strict):
             return list(self.sites)
         assert self.destination is not None
         power = self.power or Power()
-        return [Site(name=self.destination, country=self.destination, pue=power.pue,
-                     electricity_usd_per_kwh=power.electricity_usd_per_kwh,
-                     capacity_mw=dict(power.site_capacity_mw))]
+        return [
+            Site(
+                name=self.destination,
+                country=self.destination,
+                pue=power.pue,
+                electricity_usd_per_kwh=power.electricity_usd_per_kwh,
+                capacity_mw=dict(power.site_capacity_mw),
+            )
+        ]
 
     @property
     def headquarters(self) -> str:
@@ -210,15 +234,20 @@ class Scenario(_Strict):
         for key in self.targets:
             parse_quarter(key)
             if key not in horizon:
-                raise ValueError(f"targets: {key} is outside the periods {self.periods[0]}-{self.periods[-1]}")
+                raise ValueError(
+                    f"targets: {key} is outside the periods {self.periods[0]}-{self.periods[-1]}"
+                )
         for key in self.budget.per_period_usd or {}:
             if key not in horizon:
-                raise ValueError(f"budget.per_period_usd: {key} is outside the periods "
-                                 f"{self.periods[0]}-{self.periods[-1]}")
+                raise ValueError(
+                    f"budget.per_period_usd: {key} is outside the periods "
+                    f"{self.periods[0]}-{self.periods[-1]}"
+                )
         return self
 
     @property
     def period_index(self) -> list[int]:
+        """Quarter indices of the scenario's periods."""
         return [parse_quarter(p) for p in self.periods]
 
     def catalog_path(self) -> Path | None:
@@ -247,31 +276,50 @@ def check_references(scenario: Scenario, catalog) -> None:
     skus = set(catalog.chips.index)
     for i, entry in enumerate(scenario.fleet):
         if entry.sku not in skus:
-            raise InputError(f"sku {entry.sku!r} is not in the catalog's chips.csv", file=file,
-                             key=f"fleet[{i}].sku")
+            raise InputError(
+                f"sku {entry.sku!r} is not in the catalog's chips.csv", file=file, key=f"fleet[{i}].sku"
+            )
     for i, sku in enumerate(scenario.policy.exclude_skus):
         if sku not in skus:
-            raise InputError(f"sku {sku!r} is not in the catalog's chips.csv", file=file,
-                             key=f"policy.exclude_skus[{i}]")
+            raise InputError(
+                f"sku {sku!r} is not in the catalog's chips.csv", file=file, key=f"policy.exclude_skus[{i}]"
+            )
     channels = set(catalog.offers["channel"])
     for i, ch in enumerate(scenario.policy.exclude_channels):
         if ch not in channels:
-            raise InputError(f"channel {ch!r} is not in the catalog's offers.csv", file=file,
-                             key=f"policy.exclude_channels[{i}]")
+            raise InputError(
+                f"channel {ch!r} is not in the catalog's offers.csv",
+                file=file,
+                key=f"policy.exclude_channels[{i}]",
+            )
     sites = scenario.site_list()
     countries = {site.country for site in sites}
-    countries |= {c for kind, codes in zip(catalog.offers["kind"], catalog.offers["ships_to"], strict=True)
-                  if kind == "lease" for c in codes}
-    values = {"category": set(catalog.chips["category"]), "vendor": set(catalog.chips["vendor"]),
-              "origin": set(catalog.chips["origin"]), "channel": channels, "site": {site.name for site in sites},
-              "country": countries, "kind": {"buy", "lease"}}
+    countries |= {
+        c
+        for kind, codes in zip(catalog.offers["kind"], catalog.offers["ships_to"], strict=True)
+        if kind == "lease"
+        for c in codes
+    }
+    values = {
+        "category": set(catalog.chips["category"]),
+        "vendor": set(catalog.chips["vendor"]),
+        "origin": set(catalog.chips["origin"]),
+        "channel": channels,
+        "site": {site.name for site in sites},
+        "country": countries,
+        "kind": {"buy", "lease"},
+    }
     for i, share in enumerate(scenario.policy.shares):
         if share.within is not None and share.within.value not in values[share.within.by]:
-            raise InputError(f"no {share.within.by} {share.within.value!r} in the scenario or the catalog",
-                             file=file, key=f"policy.shares[{i}].within.value")
+            raise InputError(
+                f"no {share.within.by} {share.within.value!r} in the scenario or the catalog",
+                file=file,
+                key=f"policy.shares[{i}].within.value",
+            )
         if share.value != "*" and share.value not in values[share.by]:
             where = "scenario" if share.by in ("site", "kind") else "catalog"
             if share.by == "country":
                 where = "scenario's sites or the catalog's lease offers"
-            raise InputError(f"no {share.by} {share.value!r} in the {where}", file=file,
-                             key=f"policy.shares[{i}].value")
+            raise InputError(
+                f"no {share.by} {share.value!r} in the {where}", file=file, key=f"policy.shares[{i}].value"
+            )

@@ -32,37 +32,49 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from planner.catalog import Catalog, Rule, unknown_places
 from planner.errors import InputError
 from planner.scenario import Scenario
-from planner.units import parse_date, parse_quarter, quarter_start
+from planner.units import MAX_NAME, MAX_RATE, parse_date, parse_quarter, quarter_start
 from planner.yamlio import read_yaml, validate
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class Selector(_Strict):
+    """Which offers a shock touches: by SKU, vendor, channel or category."""
+
     by: Literal["sku", "vendor", "channel", "category"]
     value: str
 
 
 class SupplyCut(Selector):
+    """Remove a fraction of the selected offers' supply."""
+
     fraction: float = Field(gt=0, le=1)
 
 
 class PriceChange(Selector):
-    factor: float = Field(gt=0)
+    """Multiply the selected offers' prices by a factor."""
+
+    factor: float = Field(gt=0, le=MAX_RATE)
 
 
 class LeadTime(Selector):
+    """Delay the selected offers' deliveries by whole quarters."""
+
     add_quarters: int = Field(ge=1)
 
 
 class Efficiency(Selector):
+    """Lower the selected chips' delivered efficiency by a factor."""
+
     by: Literal["sku", "vendor", "category"]
     factor: float = Field(gt=0, le=1)
 
 
 class BudgetCut(_Strict):
+    """Take a fraction of the budget away from the shock date on."""
+
     fraction: float = Field(gt=0, lt=1)
 
 
@@ -76,7 +88,9 @@ EFFECTS = ("rule", "supply_cut", "price", "lead_time", "efficiency", "budget_cut
 
 
 class Shock(_Strict):
-    name: str
+    """One named shock: a date and exactly one effect."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     date: dt.date | None = None
     quarter: str | None = None
     probability: float | None = Field(default=None, ge=0, le=1)
@@ -105,12 +119,15 @@ class Shock(_Strict):
             raise ValueError(f"shock {self.name!r} needs exactly one of date or quarter")
         given = [e for e in EFFECTS if getattr(self, e) is not None]
         if len(given) != 1:
-            raise ValueError(f"shock {self.name!r} needs exactly one of {', '.join(EFFECTS)} (got "
-                             f"{', '.join(given) or 'none'})")
+            raise ValueError(
+                f"shock {self.name!r} needs exactly one of {', '.join(EFFECTS)} (got "
+                f"{', '.join(given) or 'none'})"
+            )
         return self
 
     @property
     def effect(self) -> str:
+        """The name of the shock's one effect."""
         return next(e for e in EFFECTS if getattr(self, e) is not None)
 
     @property
@@ -119,6 +136,7 @@ class Shock(_Strict):
         return self.date if self.date is not None else quarter_start(parse_quarter(self.quarter))
 
     def describe(self) -> str:
+        """A one-line description of the shock for reports."""
         e = getattr(self, self.effect)
         if self.effect == "rule":
             what = f"rule {e.id}: {e.status} for {', '.join(e.skus) or 'matching chips'} in {', '.join(e.destinations)}"
@@ -136,7 +154,9 @@ class Shock(_Strict):
 
 
 class ShockFile(_Strict):
-    name: str
+    """A named set of shocks read from a YAML file."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     shocks: list[Shock] = Field(min_length=1)
     _source: str | None = PrivateAttr(default=None)
 
@@ -157,6 +177,7 @@ class ShockFile(_Strict):
 
 
 def load_shocks(path: str | Path) -> ShockFile:
+    """Read and validate a shock file; errors name the file and key."""
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):
@@ -168,21 +189,34 @@ def load_shocks(path: str | Path) -> ShockFile:
 
 def check_shock_references(shocks: ShockFile, catalog: Catalog, file: str) -> None:
     """Selectors and rule SKUs must name things the catalog has."""
-    values = {"sku": set(catalog.chips.index), "vendor": set(catalog.chips["vendor"]),
-              "category": set(catalog.chips["category"]), "channel": set(catalog.offers["channel"])}
+    values = {
+        "sku": set(catalog.chips.index),
+        "vendor": set(catalog.chips["vendor"]),
+        "category": set(catalog.chips["category"]),
+        "channel": set(catalog.offers["channel"]),
+    }
     for i, shock in enumerate(shocks.shocks):
         effect = getattr(shock, shock.effect)
         if isinstance(effect, Selector) and effect.value not in values[effect.by]:
-            raise InputError(f"no {effect.by} {effect.value!r} in the catalog", file=file,
-                             key=f"shocks[{i}].{shock.effect}.value")
+            raise InputError(
+                f"no {effect.by} {effect.value!r} in the catalog",
+                file=file,
+                key=f"shocks[{i}].{shock.effect}.value",
+            )
         if shock.effect == "rule":
             for name in unknown_places(effect, catalog.groups):
-                raise InputError(f"{name!r} is not a country code, \"*\" or a group of the catalog's "
-                                 f"export_rules.yaml", file=file, key=f"shocks[{i}].rule")
+                raise InputError(
+                    f'{name!r} is not a country code, "*" or a group of the catalog\'s export_rules.yaml',
+                    file=file,
+                    key=f"shocks[{i}].rule",
+                )
             for sku in effect.skus:
                 if sku not in values["sku"]:
-                    raise InputError(f"sku {sku!r} is not in the catalog's chips.csv", file=file,
-                                     key=f"shocks[{i}].rule.skus")
+                    raise InputError(
+                        f"sku {sku!r} is not in the catalog's chips.csv",
+                        file=file,
+                        key=f"shocks[{i}].rule.skus",
+                    )
 
 
 def _matches(frame: pd.DataFrame, chips: pd.DataFrame, sel: Selector) -> pd.Series:
@@ -198,8 +232,8 @@ class Shocked:
     shock: Shock
     catalog: Catalog
     scenario: Scenario
-    first: int            # index in the horizon of the first quarter whose orders can change
-    before: Catalog       # the catalog committed orders were placed under (the shocked chips, the old rules)
+    first: int  # index in the horizon of the first quarter whose orders can change
+    before: Catalog  # the catalog committed orders were placed under (the shocked chips, the old rules)
 
 
 def first_open_quarter(scenario: Scenario, day: dt.date) -> int:
@@ -234,10 +268,14 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
         budget = scenario.budget.model_copy()
         keep = 1 - effect.fraction
         if budget.per_period_usd is not None:
-            budget.per_period_usd = {p: v * keep if i >= first else v
-                                     for i, p in enumerate(scenario.periods) if (v := budget.per_period_usd.get(p))
-                                     is not None}
+            budget.per_period_usd = {
+                p: v * keep if i >= first else v
+                for i, p in enumerate(scenario.periods)
+                if (v := budget.per_period_usd.get(p)) is not None
+            }
         if budget.total_usd is not None:
             budget.total_usd = committed_spend + max(budget.total_usd - committed_spend, 0.0) * keep
         new_scenario = scenario.model_copy(update={"budget": budget})
-    return Shocked(shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules)))
+    return Shocked(
+        shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules))
+    )

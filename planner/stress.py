@@ -42,8 +42,9 @@ def _keys(data: ModelData) -> list[tuple]:
     return list(data.offers[KEY].itertuples(index=False, name=None))
 
 
-def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None = None
-                ) -> tuple[ModelData, npt.NDArray[np.bool_]]:
+def branch_data(
+    shocked: Shocked, committed: dict[tuple[int, int], int] | None = None
+) -> tuple[ModelData, npt.NDArray[np.bool_]]:
     """Model data for a shock branch, and the mask of its stranded options.
 
     Options ordered (or leases signed) before the shock are those the old rules allowed; the
@@ -61,12 +62,17 @@ def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None =
     late = post.offers[(post.offers["t"] >= first).to_numpy()]
     o = pd.concat([early, late]).sort_values(OPTION_ORDER, kind="stable").reset_index(drop=True)
     start = post.scenario.period_index[0]
-    excluded = pd.concat([pre.excluded[(pre.excluded["period_index"] - start < first).to_numpy()],
-                          post.excluded[(post.excluded["period_index"] - start >= first).to_numpy()]])
+    excluded = pd.concat(
+        [
+            pre.excluded[(pre.excluded["period_index"] - start < first).to_numpy()],
+            post.excluded[(post.excluded["period_index"] - start >= first).to_numpy()],
+        ]
+    )
     data = replace(post, offers=o, excluded=excluded.reset_index(drop=True))
     day = shocked.shock.starts
-    allowed = ({"allowed", "license-required"} if shocked.scenario.policy.allow_license_required
-               else {"allowed"})
+    allowed = (
+        {"allowed", "license-required"} if shocked.scenario.policy.allow_license_required else {"allowed"}
+    )
     before = (o["t"] < first).to_numpy()
     stranded = np.zeros(len(o), dtype=bool)
     rules = shocked.catalog.compiled
@@ -75,23 +81,33 @@ def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None =
         serves_from = quarter_start(start + int(o["d"].iat[i]))
         lease = o["kind"].iat[i] == "lease"
         if serves_from >= day:
-            verdict = compliance.offer_status(chip, o["country"].iat[i], data.headquarters, o["kind"].iat[i],
-                                              int(o["period_index"].iat[i]), int(o["lead_time_quarters"].iat[i]),
-                                              int(o["term"].iat[i]) or None, rules).verdict
+            verdict = compliance.offer_status(
+                chip,
+                o["country"].iat[i],
+                data.headquarters,
+                o["kind"].iat[i],
+                int(o["period_index"].iat[i]),
+                int(o["lead_time_quarters"].iat[i]),
+                int(o["term"].iat[i]) or None,
+                rules,
+            ).verdict
             stranded[i] = verdict.status not in allowed
-        elif lease and o["end"].iat[i] >= first:            # serving when the shock comes
+        elif lease and o["end"].iat[i] >= first:  # serving when the shock comes
             last = quarter_end(start + int(o["end"].iat[i]))
-            status = compliance.window_status(chip, o["country"].iat[i], day, last, rules, data.headquarters,
-                                              "lease").status
+            status = compliance.window_status(
+                chip, o["country"].iat[i], day, last, rules, data.headquarters, "lease"
+            ).status
             if status not in allowed:
                 o.loc[i, "stop"] = first - 1
     efficiency = None
     effect = shocked.shock.efficiency
     if effect is not None:
         chips = shocked.catalog.chips
+
         def hit(skus: pd.Series) -> npt.NDArray[np.float64]:
             match = skus.map(chips[effect.by]) == effect.value if effect.by != "sku" else skus == effect.value
             return np.where(match.to_numpy(), effect.factor, 1.0)
+
         efficiency = EfficiencyChange(first, hit(o["sku"]), hit(data.fleet["sku"]))
     lease = (o["kind"] == "lease").to_numpy()
     o.loc[stranded & ~lease, "q"] = 0.0
@@ -100,9 +116,13 @@ def branch_data(shocked: Shocked, committed: dict[tuple[int, int], int] | None =
     fixed = None
     if committed is not None:
         fixed = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
-        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], fixed[before]).astype(np.int64)
-    return (replace(data, offers=o, fixed=fixed, efficiency=efficiency),
-            stranded | (o["stop"] < o["end"]).to_numpy() & lease)
+        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], fixed[before]).astype(
+            np.int64
+        )
+    return (
+        replace(data, offers=o, fixed=fixed, efficiency=efficiency),
+        stranded | (o["stop"] < o["end"]).to_numpy() & lease,
+    )
 
 
 def _committed(plan: Plan) -> dict[tuple, int]:
@@ -130,17 +150,27 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
     base_t, new_t = plan.totals, after.totals
     shortfalls = (after.diagnosis or {}).get("shortfalls", [])
     out: dict[str, Any] = {
-        "shock": shocked.shock.name, "description": shocked.shock.describe(),
+        "shock": shocked.shock.name,
+        "description": shocked.shock.describe(),
         "first_open_quarter": data.periods[shocked.first] if shocked.first < data.horizon else None,
-        "probability": shocked.shock.probability, "status": after.status,
+        "probability": shocked.shock.probability,
+        "status": after.status,
         "effective_pflops": new_t["effective_pflops"] if after.ok else None,
         "compute_lost_pflops": base_t["effective_pflops"] - new_t["effective_pflops"] if after.ok else None,
         "extra_cost_usd": total_cost(new_t) - total_cost(base_t) if after.ok else None,
         "stranded_usd": float(stranded_cost.sum()),
-        "stranded": [{"order_period": data.periods[o["t"].iat[i]], "sku": o["sku"].iat[i],
-                      "channel": o["channel"].iat[i], "kind": o["kind"].iat[i], "site": o["site"].iat[i],
-                      "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
-                      "cost_usd": float(stranded_cost[i])} for i in np.flatnonzero(stranded_cost > 0)],
+        "stranded": [
+            {
+                "order_period": data.periods[o["t"].iat[i]],
+                "sku": o["sku"].iat[i],
+                "channel": o["channel"].iat[i],
+                "kind": o["kind"].iat[i],
+                "site": o["site"].iat[i],
+                "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
+                "cost_usd": float(stranded_cost[i]),
+            }
+            for i in np.flatnonzero(stranded_cost > 0)
+        ],
         "targets_missed": len(shortfalls) if not after.ok else 0,
         "changes": changed_orders(plan, after, shocked.first) if after.ok else [],
         "periods": after.periods[["period", "effective_pflops"]].to_dict("records") if after.ok else [],
@@ -153,8 +183,7 @@ LINE_KEY = ["order_period", "sku", "channel", "kind", "site", "country", "term_q
 
 
 def changed_orders(before: Plan, after: Plan, first: int) -> list[dict[str, Any]]:
-    """What the re-plan changes in the orders it may change (those from quarter ``first`` on):
-    lines ``added``, ``removed`` or ``changed`` (chips before and after)."""
+    """What the re-plan changes in the orders it may change (those from quarter ``first`` on): lines ``added``, ``removed`` or ``changed`` (chips before and after)."""
     assert before.data is not None
     periods = before.data.periods[first:]
 
@@ -175,9 +204,18 @@ def changed_orders(before: Plan, after: Plan, first: int) -> list[dict[str, Any]
             continue
         rec = dict(zip(LINE_KEY, key, strict=True))
         where = rec["site"] if rec["kind"] == "buy" else rec["country"]
-        changes.append({"change": "added" if a == 0 else "removed" if b == 0 else "changed",
-                        "order_period": rec["order_period"], "sku": rec["sku"], "channel": rec["channel"],
-                        "kind": rec["kind"], "where": where, "chips_before": a, "chips_after": b})
+        changes.append(
+            {
+                "change": "added" if a == 0 else "removed" if b == 0 else "changed",
+                "order_period": rec["order_period"],
+                "sku": rec["sku"],
+                "channel": rec["channel"],
+                "kind": rec["kind"],
+                "where": where,
+                "chips_before": a,
+                "chips_after": b,
+            }
+        )
     return changes
 
 
@@ -188,14 +226,17 @@ def total_cost(totals: dict[str, float]) -> float:
 
 @dataclass
 class RobustPlan:
-    plan: Plan                          # the base (no-shock) branch
-    branches: dict[str, Plan] = field(default_factory=dict)   # shock name -> that branch's plan
-    first: dict[str, int] = field(default_factory=dict)       # shock name -> first open quarter
+    """A plan hedged against shocks: the base branch and one branch per shock."""
+
+    plan: Plan  # the base (no-shock) branch
+    branches: dict[str, Plan] = field(default_factory=dict)  # shock name -> that branch's plan
+    first: dict[str, int] = field(default_factory=dict)  # shock name -> first open quarter
     status: str = "optimal"
 
 
-def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: SolverOptions,
-           base: Plan | None = None) -> RobustPlan:
+def robust(
+    scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: SolverOptions, base: Plan | None = None
+) -> RobustPlan:
     """One plan that stays feasible under every shock (see the module docstring)."""
     base_data = prepare(scenario, catalog)
     model = Model()
@@ -204,21 +245,25 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
     shocked_list = []
     for k, shock in enumerate(shocks.shocks, start=1):
         shocked = apply(shock, scenario, catalog, committed_spend=0.0)
-        if shock.budget_cut is not None:      # the unspent total is cut: a row of its own, below
+        if shock.budget_cut is not None:  # the unspent total is cut: a row of its own, below
             budget = shocked.scenario.budget.model_copy(update={"total_usd": scenario.budget.total_usd})
             shocked = replace(shocked, scenario=shocked.scenario.model_copy(update={"budget": budget}))
         data, _ = branch_data(shocked)
         part = add_scenario(model, data, branch=f"b{k}")
         define_nonanticipativity(model, base_part, part, shocked.first)
         if shock.budget_cut is not None and scenario.budget.total_usd is not None:
-            define_branch_budget_cut(model, part, shock.budget_cut.fraction, shocked.first,
-                                     scenario.budget.total_usd)
+            define_branch_budget_cut(
+                model, part, shock.budget_cut.fraction, shocked.first, scenario.budget.total_usd
+            )
         parts.append(part)
         shocked_list.append(shocked)
     probs = [s.probability for s in shocks.shocks]
     expected = any(p is not None for p in probs)
-    weights = ([1 - sum(p or 0.0 for p in probs)] + [p or 0.0 for p in probs]) if expected \
+    weights = (
+        ([1 - sum(p or 0.0 for p in probs)] + [p or 0.0 for p in probs])
+        if expected
         else [1.0] + [0.0] * len(shocks.shocks)
+    )
     every = [base_part, *parts]
     # stage 1: the (expected) objective; stage 2: at that value, the least cost over all branches,
     # which also pins down the branches' recovery orders
@@ -231,8 +276,12 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
     if result.x is None:
         return RobustPlan(_empty(base_data, result.status.value, base), status=result.status.value)
     plans = [plan_from_servers(p.data, p.servers(result.x), result.status.value) for p in every]
-    return RobustPlan(plans[0], {s.name: p for s, p in zip(shocks.shocks, plans[1:], strict=True)},
-                      {s.shock.name: s.first for s in shocked_list}, result.status.value)
+    return RobustPlan(
+        plans[0],
+        {s.name: p for s, p in zip(shocks.shocks, plans[1:], strict=True)},
+        {s.shock.name: s.first for s in shocked_list},
+        result.status.value,
+    )
 
 
 def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
@@ -242,6 +291,7 @@ def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
 
 
 def objective_value(plan: Plan) -> float:
+    """The plan's objective: effective PFLOPS for max-compute, total cost otherwise."""
     t = plan.totals
     return t["effective_pflops"] if plan.objective == "max-compute" else total_cost(t)
 
@@ -259,9 +309,14 @@ def _inputs(scenario, shocks, catalog, options):
     return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
 
 
-def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
-           catalog: str | Path | Catalog | None = None, options: SolverOptions | None = None,
-           with_robust: bool = True, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def stress(
+    scenario: Scenario | str | Path,
+    shocks: ShockFile | str | Path,
+    catalog: str | Path | Catalog | None = None,
+    options: SolverOptions | None = None,
+    with_robust: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Base plan and (optionally) robust plan, each re-planned under every shock.
 
     ``progress(n)`` is called as solves finish (1 + shocks, and 1 + shocks more for the robust plan).
@@ -269,32 +324,63 @@ def stress(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
     tick = progress or (lambda n: None)
     scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
     tick(1)
-    out: dict[str, Any] = {"scenario": scenario.name, "shocks": shocks.name, "objective": scenario.objective,
-                           "base": {"status": base.status, "totals": base.to_dict()["totals"],
-                                    "periods": base.periods[["period", "effective_pflops"]].to_dict("records")}}
+    out: dict[str, Any] = {
+        "scenario": scenario.name,
+        "shocks": shocks.name,
+        "objective": scenario.objective,
+        "base": {
+            "status": base.status,
+            "totals": base.to_dict()["totals"],
+            "periods": base.periods[["period", "effective_pflops"]].to_dict("records"),
+        },
+    }
     if not base.ok:
         out["base"]["diagnosis"] = base.diagnosis
         return out
     out["base_exposure"] = []
     for s in shocks.shocks:
-        out["base_exposure"].append(replan(base, apply(s, scenario, cat, 0.0 if s.effect != "budget_cut" else
-                                                       _committed_spend(base, _first(s, scenario))), options))
+        out["base_exposure"].append(
+            replan(
+                base,
+                apply(
+                    s,
+                    scenario,
+                    cat,
+                    0.0 if s.effect != "budget_cut" else _committed_spend(base, _first(s, scenario)),
+                ),
+                options,
+            )
+        )
         tick(1)
     if with_robust:
         rob = robust(scenario, shocks, cat, options, base)
         tick(1)
         out["robust"] = {"status": rob.status}
         if rob.plan.ok:
-            out["robust"].update({
-                "totals": rob.plan.to_dict()["totals"],
-                "periods": rob.plan.periods[["period", "effective_pflops"]].to_dict("records"),
-                "price_of_robustness": price_of_robustness(base, rob.plan),
-                "purchases": rob.plan.to_dict()["purchases"]})
+            out["robust"].update(
+                {
+                    "totals": rob.plan.to_dict()["totals"],
+                    "periods": rob.plan.periods[["period", "effective_pflops"]].to_dict("records"),
+                    "price_of_robustness": price_of_robustness(base, rob.plan),
+                    "purchases": rob.plan.to_dict()["purchases"],
+                }
+            )
             out["robust_exposure"] = []
             for s in shocks.shocks:
-                out["robust_exposure"].append(replan(rob.plan, apply(
-                    s, scenario, cat, 0.0 if s.effect != "budget_cut" else _committed_spend(rob.plan, _first(s, scenario))),
-                    options))
+                out["robust_exposure"].append(
+                    replan(
+                        rob.plan,
+                        apply(
+                            s,
+                            scenario,
+                            cat,
+                            0.0
+                            if s.effect != "budget_cut"
+                            else _committed_spend(rob.plan, _first(s, scenario)),
+                        ),
+                        options,
+                    )
+                )
                 tick(1)
     return out
 
@@ -309,29 +395,63 @@ def price_of_robustness(base: Plan, robust_plan: Plan) -> dict[str, Any]:
     """What the robust plan gives up against the base plan when no shock comes."""
     b, r = objective_value(base), objective_value(robust_plan)
     if base.objective == "max-compute":
-        return {"unit": "effective PFLOPS", "base": b, "robust": r, "given_up": b - r,
-                "relative": (b - r) / b if b else 0.0}
-    return {"unit": "USD of cost", "base": b, "robust": r, "given_up": r - b, "relative": (r - b) / b if b else 0.0}
+        return {
+            "unit": "effective PFLOPS",
+            "base": b,
+            "robust": r,
+            "given_up": b - r,
+            "relative": (b - r) / b if b else 0.0,
+        }
+    return {
+        "unit": "USD of cost",
+        "base": b,
+        "robust": r,
+        "given_up": r - b,
+        "relative": (r - b) / b if b else 0.0,
+    }
 
 
 def exposure_frame(result: dict[str, Any]) -> pd.DataFrame:
-    """Base plan's exposure against the robust plan's, per shock, in one table (PFLOPS lost for
-    max-compute, extra cost for both, stranded spend and targets missed)."""
+    """Base plan's exposure against the robust plan's, per shock, in one table (PFLOPS lost for max-compute, extra cost for both, stranded spend and targets missed)."""
     rows = []
     robust_rows = {e["shock"]: e for e in result.get("robust_exposure", [])}
     for e in result.get("base_exposure", []):
         r = robust_rows.get(e["shock"], {})
-        rows.append({"shock": e["shock"], "what": e["description"], "probability": e["probability"],
-                     "base_status": e["status"], "base_pflops_lost": e["compute_lost_pflops"],
-                     "base_extra_cost_usd": e["extra_cost_usd"], "base_stranded_usd": e["stranded_usd"],
-                     "base_targets_missed": e["targets_missed"],
-                     "robust_status": r.get("status"), "robust_pflops_lost": r.get("compute_lost_pflops"),
-                     "robust_extra_cost_usd": r.get("extra_cost_usd"), "robust_stranded_usd": r.get("stranded_usd"),
-                     "robust_targets_missed": r.get("targets_missed")})
-    return pd.DataFrame(rows, columns=["shock", "what", "probability", "base_status", "base_pflops_lost",
-                                       "base_extra_cost_usd", "base_stranded_usd", "base_targets_missed",
-                                       "robust_status", "robust_pflops_lost", "robust_extra_cost_usd",
-                                       "robust_stranded_usd", "robust_targets_missed"])
+        rows.append(
+            {
+                "shock": e["shock"],
+                "what": e["description"],
+                "probability": e["probability"],
+                "base_status": e["status"],
+                "base_pflops_lost": e["compute_lost_pflops"],
+                "base_extra_cost_usd": e["extra_cost_usd"],
+                "base_stranded_usd": e["stranded_usd"],
+                "base_targets_missed": e["targets_missed"],
+                "robust_status": r.get("status"),
+                "robust_pflops_lost": r.get("compute_lost_pflops"),
+                "robust_extra_cost_usd": r.get("extra_cost_usd"),
+                "robust_stranded_usd": r.get("stranded_usd"),
+                "robust_targets_missed": r.get("targets_missed"),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "shock",
+            "what",
+            "probability",
+            "base_status",
+            "base_pflops_lost",
+            "base_extra_cost_usd",
+            "base_stranded_usd",
+            "base_targets_missed",
+            "robust_status",
+            "robust_pflops_lost",
+            "robust_extra_cost_usd",
+            "robust_stranded_usd",
+            "robust_targets_missed",
+        ],
+    )
 
 
 def rounded(value: Any, key: str = "") -> Any:
@@ -353,10 +473,13 @@ def rounded(value: Any, key: str = "") -> Any:
     return value
 
 
-def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path, catalog=None,
-                options: SolverOptions | None = None) -> Plan:
-    """The robust plan's base branch as a :class:`Plan`, with the branches and the price of
-    robustness under the ``robust`` key of its JSON."""
+def robust_plan(
+    scenario: Scenario | str | Path,
+    shocks: ShockFile | str | Path,
+    catalog=None,
+    options: SolverOptions | None = None,
+) -> Plan:
+    """The robust plan's base branch as a :class:`Plan`, with the branches and the price of robustness under the ``robust`` key of its JSON."""
     from planner.plan import input_hashes
 
     scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
@@ -365,18 +488,29 @@ def robust_plan(scenario: Scenario | str | Path, shocks: ShockFile | str | Path,
     plan = rob.plan
     plan.solver, plan.mip_gap, plan.inputs = options.solver, options.mip_gap, input_hashes(scenario, cat)
     plan.seconds = time.perf_counter() - started
-    info: dict[str, Any] = {"shocks": shocks.name, "status": rob.status,
-                            "objective": "expected" if any(s.probability is not None for s in shocks.shocks)
-                            else "base branch"}
+    info: dict[str, Any] = {
+        "shocks": shocks.name,
+        "status": rob.status,
+        "objective": "expected" if any(s.probability is not None for s in shocks.shocks) else "base branch",
+    }
     if plan.ok and base.ok:
         info["price_of_robustness"] = price_of_robustness(base, plan)
-        info["branches"] = [{"shock": name, "first_open_quarter": plan.data.periods[rob.first[name]]
-                             if rob.first[name] < plan.data.horizon else None, "status": p.status,
-                             "effective_pflops": round(p.totals["effective_pflops"], 6),
-                             "capex_usd": round(p.totals["capex_usd"], 2)}
-                            for name, p in rob.branches.items()]
+        info["branches"] = [
+            {
+                "shock": name,
+                "first_open_quarter": plan.data.periods[rob.first[name]]
+                if rob.first[name] < plan.data.horizon
+                else None,
+                "status": p.status,
+                "effective_pflops": round(p.totals["effective_pflops"], 6),
+                "capex_usd": round(p.totals["capex_usd"], 2),
+            }
+            for name, p in rob.branches.items()
+        ]
     elif not plan.ok:
-        plan.limits = ["no plan meets every constraint in every shock branch; `gpuplan stress` shows which "
-                       "shock leaves the base plan without a recovery"]
+        plan.limits = [
+            "no plan meets every constraint in every shock branch; `gpuplan stress` shows which "
+            "shock leaves the base plan without a recovery"
+        ]
     plan.extra["robust"] = rounded(info)
     return plan

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
+from planner.fileio import check_input
+from planner.units import MAX_AMOUNT, MAX_NAME, parse_number
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Check:
     message: str
 
     def __call__(self, v: float) -> str | None:
+        """The message when the value fails the check, else None."""
         return None if self.ok(v) else self.message
 
 
@@ -40,18 +43,19 @@ class Column:
 
     name: str
     kind: object = "str"
-    required: bool = True        # the column must be present
-    may_be_empty: bool = False   # a cell may be blank (becomes ``default``)
+    required: bool = True  # the column must be present
+    may_be_empty: bool = False  # a cell may be blank (becomes ``default``)
     check: Check | None = None
     default: object = None
 
 
 def suggest(word: str, choices) -> str:
+    """A 'did you mean' hint for a misspelt word, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _cell(col: Column, raw: str, where: dict) -> object:
+def _cell(col: Column, raw: str, where: dict[str, Any]) -> object:
     text = raw.strip()
     if text == "":
         if col.may_be_empty:
@@ -62,21 +66,28 @@ def _cell(col: Column, raw: str, where: dict) -> object:
             raise InputError(f"{text!r} is not one of {', '.join(col.kind)}{suggest(text, col.kind)}", **where)
         return text
     if col.kind == "str":
+        if len(text) > MAX_NAME:
+            raise InputError(f"is {len(text)} characters long; names may have at most {MAX_NAME}", **where)
         return text
     if col.kind == "bool":
-        low = text.lower()
-        if low in ("true", "yes", "1"):
-            return True
-        if low in ("false", "no", "0"):
-            return False
-        raise InputError(f"expected true or false, got {text!r}", **where)
+        return _cell_bool(text, where)
+    return _cell_number(col, text, where)
+
+
+def _cell_bool(text: str, where: dict[str, Any]) -> bool:
+    low = text.lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    raise InputError(f"expected true or false, got {text!r}", **where)
+
+
+def _cell_number(col: Column, text: str, where: dict[str, Any]) -> float | int:
     try:
-        value = float(text.replace(",", "")) if col.kind in ("float", "int") else None
-    except ValueError:
-        raise InputError(f"expected a number, got {text!r}", **where) from None
-    assert value is not None
-    if not math.isfinite(value):
-        raise InputError(f"expected a finite number, got {text!r}", **where)
+        value = parse_number(text)
+    except ValueError as exc:
+        raise InputError(f"{exc}, got {text!r}", **where) from None
     if col.kind == "int":
         if value != int(value):
             raise InputError(f"expected a whole number, got {text!r}", **where)
@@ -86,25 +97,24 @@ def _cell(col: Column, raw: str, where: dict) -> object:
     return value
 
 
-def _header(path: Path) -> list[str]:
-    """The header row as written (pandas renames a repeated column to ``name.1``)."""
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return next(csv.reader(f), [])
-
-
 def _fast_column(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Convert a whole column at once; cells that may be wrong are flagged for :func:`_cell`."""
     if isinstance(col.kind, tuple):
         return text.astype(object), ~text.isin(col.kind).to_numpy()
     if col.kind == "str":
-        return text.astype(object), (text == "").to_numpy()
+        return text.astype(object), ((text == "") | (text.str.len() > MAX_NAME)).to_numpy()
     if col.kind == "bool":
         low = text.str.lower()
         values = low.map({"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False})
         return values.astype(object), values.isna().to_numpy()
-    nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype(float)
+    # only plain ASCII numbers are converted here; anything else (digit groups, decimal commas,
+    # other scripts' digits, NaN, infinity, huge values) goes through the strict per-cell parser
+    plain = text.str.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fillna(False)
+    plain_arr = plain.to_numpy(dtype=bool)
+    nums = pd.to_numeric(text.where(plain_arr, None), errors="coerce").astype(float)
     arr = nums.to_numpy()
-    suspect = ~np.isfinite(arr)
+    with np.errstate(invalid="ignore"):
+        suspect = ~plain_arr | ~np.isfinite(arr) | (np.abs(arr) > MAX_AMOUNT)
     if col.kind == "int":
         suspect |= np.where(np.isfinite(arr), arr != np.floor(np.nan_to_num(arr)), True)
     if col.check is not None:
@@ -115,57 +125,51 @@ def _fast_column(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return (nums.astype(object) if col.may_be_empty else nums), suspect
 
 
-def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = (),
-               collect: list[InputError] | None = None, all_keys: set[str] | None = None,
-               allow_empty: bool = False) -> pd.DataFrame:
-    """Read ``path`` with every cell checked against ``columns``.
-
-    Args:
-        path: CSV file (UTF-8, a BOM and CRLF line ends are fine).
-        columns: the spec; optional columns that are absent get their default.
-        extra_ok: further columns that are allowed and kept as text.
-        collect: when given, problems are appended here and reading goes on
-            (bad rows are dropped); otherwise the first problem is raised.
-        all_keys: when given, receives the first column's value of every row, bad rows too.
-        allow_empty: a header without data rows is a valid (empty) table.
-    """
-    label = str(path)
-    if not path.is_file():
-        raise InputError("file not found", file=label)
+def _read_header(path: Path, label: str) -> list[str]:
+    """The header row as written (pandas would rename a repeated column to ``name.1``)."""
+    check_input(path, "a CSV file")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise InputError("file is empty; expected a header row and data rows", file=label) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader(f, skipinitialspace=True), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label) from None
-    header = _header(path)
-    df.columns = [str(c).strip() for c in header] if len(header) == len(df.columns) else \
-        [str(c).strip() for c in df.columns]
-    known = {c.name for c in columns} | set(extra_ok)
+    if not any(h.strip() for h in header):
+        raise InputError("file is empty; expected a header row and data rows", file=label)
+    return [h.strip() for h in header]
 
-    def fail(err: InputError) -> None:
-        if collect is None:
-            raise err
-        collect.append(err)
 
-    seen = set()
-    for name in df.columns:
-        if name in seen:
-            fail(InputError("appears twice in the header", file=label, column=name))
-        seen.add(name)
-        if name not in known:
-            fail(InputError(f"unknown column{suggest(name, known)}; expected "
-                            f"{', '.join(c.name for c in columns)}", file=label, column=name))
-    missing = [c.name for c in columns if c.required and c.name not in df.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", file=label)
-    if df.empty and not allow_empty:
-        raise InputError("has a header but no data rows", file=label)
-    df = df.loc[:, ~df.columns.duplicated()]
-    if all_keys is not None:
-        # every row's key, bad rows too: references to a bad row are not errors of their own
-        all_keys.update(df[columns[0].name].str.strip())
+def _read_text_frame(path: Path, label: str, header: list[str]) -> pd.DataFrame:
+    """Every cell as text, every row the header's width."""
+    try:
+        _check_widths(path, label, len(header))
+        df = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True, index_col=False
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label) from None
+    df.columns = header
+    return df
+
+
+def _check_widths(path: Path, label: str, width: int) -> None:
+    """Every data row must have exactly as many fields as the header (else columns would shift)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, skipinitialspace=True)
+        next(reader, None)
+        for row in reader:
+            if len(row) != width and any(cell.strip() for cell in row):
+                raise InputError(
+                    f"has {len(row)} fields but the header has {width}; "
+                    "quote values that contain commas and give every column a value (empty is fine)",
+                    file=label,
+                    row=reader.line_num,
+                )
+
+
+def _convert(
+    df: pd.DataFrame, columns: list[Column], label: str
+) -> tuple[dict[str, pd.Series], np.ndarray, list[InputError]]:
+    """Typed columns, the rows with a bad cell, and the problems in row then column order."""
     n = len(df)
     data: dict[str, pd.Series] = {}
     bad = np.zeros(n, dtype=bool)
@@ -183,11 +187,61 @@ def read_table(path: Path, columns: list[Column], extra_ok: tuple[str, ...] = ()
                 problems.append((i, j, err))
                 bad[i] = True
         data[col.name] = values
-    for _, _, err in sorted(problems, key=lambda p: (p[0], p[1])):
+    return data, bad, [err for _, _, err in sorted(problems, key=lambda p: (p[0], p[1]))]
+
+
+def read_table(
+    path: Path,
+    columns: list[Column],
+    extra_ok: tuple[str, ...] = (),
+    collect: list[InputError] | None = None,
+    all_keys: set[str] | None = None,
+    allow_empty: bool = False,
+) -> pd.DataFrame:
+    """Read ``path`` with every cell checked against ``columns``.
+
+    Args:
+        path: CSV file (UTF-8, a BOM and CRLF line ends are fine).
+        columns: the spec; optional columns that are absent get their default.
+        extra_ok: further columns that are allowed and kept as text.
+        collect: when given, problems are appended here and reading goes on
+            (bad rows are dropped); otherwise the first problem is raised.
+        all_keys: when given, receives the first column's value of every row, bad rows too.
+        allow_empty: a header without data rows is a valid (empty) table.
+    """
+    label = str(path)
+    header = _read_header(path, label)
+    known = {c.name for c in columns} | set(extra_ok)
+
+    def fail(err: InputError) -> None:
+        if collect is None:
+            raise err
+        collect.append(err)
+
+    seen = set()
+    for name in header:
+        if name in seen:
+            fail(InputError("appears twice in the header", file=label, column=name))
+        seen.add(name)
+        if name not in known:
+            expected = ", ".join(c.name for c in columns)
+            fail(InputError(f"unknown column{suggest(name, known)}; expected {expected}", file=label, column=name))
+    df = _read_text_frame(path, label, header)
+    missing = [c.name for c in columns if c.required and c.name not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", file=label)
+    if df.empty and not allow_empty:
+        raise InputError("has a header but no data rows", file=label)
+    df = df.loc[:, ~df.columns.duplicated()]
+    if all_keys is not None:
+        # every row's key, bad rows too: references to a bad row are not errors of their own
+        all_keys.update(df[columns[0].name].str.strip())
+    data, bad, problems = _convert(df, columns, label)
+    for err in problems:
         fail(err)
     for name in extra_ok:
         if name in df.columns:
             data[name] = df[name].str.strip().reset_index(drop=True)
-    data["_row"] = pd.Series(np.arange(n) + 2)
+    data["_row"] = pd.Series(np.arange(len(df)) + 2)
     out = pd.DataFrame(data)
     return out[~bad].reset_index(drop=True)

@@ -36,6 +36,7 @@ CELL_LIMIT = 32767
 
 
 def gpuplan_version() -> str:
+    """The installed gpuplan version, for the workbook's properties."""
     try:
         return version("gpuplan")
     except PackageNotFoundError:
@@ -49,8 +50,12 @@ def column_format(name: str) -> str:
         return CENTS
     if n.endswith("_usd") or n.startswith("capex") or n.startswith("budget") or "(usd)" in n:
         return MONEY
-    if n in ("servers", "chips", "max_units", "lines", "term_quarters", "targets_missed") or n.endswith("_chips") \
-            or n.endswith("targets_missed") or n in ("tpp", "index"):
+    if (
+        n in ("servers", "chips", "max_units", "lines", "term_quarters", "targets_missed")
+        or n.endswith("_chips")
+        or n.endswith("targets_missed")
+        or n in ("tpp", "index")
+    ):
         return COUNT
     if n.endswith("_share") or n in ("probability", "approval", "relative") or n.endswith("share"):
         return PERCENT
@@ -85,33 +90,41 @@ class Book:
     def __init__(self, path: Path) -> None:
         import xlsxwriter
 
-        self.wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                  "strings_to_numbers": False, "nan_inf_to_errors": True})
-        self.head = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                                        "valign": "top"})
+        self.wb = xlsxwriter.Workbook(
+            str(path),
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "nan_inf_to_errors": True,
+            },
+        )
+        self.head = self.wb.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+        )
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
         self.wrap = self.wb.add_format({"text_wrap": True, "valign": "top"})
         self.formats: dict[str, Any] = {}
         self.names: set[str] = set()
 
     def fmt(self, spec: str) -> Any:
+        """A cached cell format for an Excel number format."""
         if spec not in self.formats:
             self.formats[spec] = self.wb.add_format({"num_format": spec, "valign": "top"})
         return self.formats[spec]
 
     def sheet(self, name: str) -> Any:
-        """A worksheet with a name Excel accepts and no other sheet has (case-insensitively), set up to
-        print landscape, one page wide, header row repeated."""
+        """A worksheet with a name Excel accepts and no other sheet has (case-insensitively), set up to print landscape, one page wide, header row repeated."""
         base = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip("'") or "Sheet"
         base = base[:31]
         label, k = base, 2
         while label.lower() in self.names:
             suffix = f" {k}"
-            label, k = base[:31 - len(suffix)] + suffix, k + 1
+            label, k = base[: 31 - len(suffix)] + suffix, k + 1
         self.names.add(label.lower())
         ws = self.wb.add_worksheet(label)
         ws.set_landscape()
-        ws.set_paper(9)                     # A4
+        ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
         ws.hide_gridlines(0)
@@ -135,10 +148,14 @@ class Book:
         ws.write_string(row, col, text, self.wrap if len(text) > 60 else None)
         return min(len(text), 60) + 2
 
-    def frame(self, name: str, df: pd.DataFrame, formats: dict[str, str] | None = None,
-              headers: dict[str, str] | None = None) -> Any:
-        """A table sheet: header row frozen and repeated on every page, autofilter, fitted widths,
-        number formats by column name."""
+    def frame(
+        self,
+        name: str,
+        df: pd.DataFrame,
+        formats: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """A table sheet: header row frozen and repeated on every page, autofilter, fitted widths, number formats by column name."""
         ws = self.sheet(name)
         columns = [str(c) for c in df.columns]
         shown = [(headers or {}).get(c, c) for c in columns]
@@ -174,13 +191,21 @@ class Book:
         ws.set_column(1, 1, min(width[1], 70))
         ws.freeze_panes(start + 1, 0)
         ws.repeat_rows(start)
-        ws.fit_to_pages(1, 1)               # a summary prints on one page
+        ws.fit_to_pages(1, 1)  # a summary prints on one page
         return ws
 
-    def stacked_chart(self, ws: Any, sheet: str, df: pd.DataFrame, series: Sequence[tuple[str, str]], title: str,
-                      y_title: str, y_format: str, anchor: str) -> None:
-        """A native stacked column chart: ``series`` are (column, legend name) of ``df`` (written on
-        ``sheet`` from row 1 with its first column as categories)."""
+    def stacked_chart(
+        self,
+        ws: Any,
+        sheet: str,
+        df: pd.DataFrame,
+        series: Sequence[tuple[str, str]],
+        title: str,
+        y_title: str,
+        y_format: str,
+        anchor: str,
+    ) -> None:
+        """A native stacked column chart: ``series`` are (column, legend name) of ``df`` (written on ``sheet`` from row 1 with its first column as categories)."""
         if df.empty or not series:
             return
         chart = self.wb.add_chart({"type": "column", "subtype": "stacked"})
@@ -188,7 +213,9 @@ class Book:
         cols = list(df.columns)
         for column, label in series:
             j = cols.index(column)
-            chart.add_series({"name": label, "categories": [sheet, 1, 0, n, 0], "values": [sheet, 1, j, n, j]})
+            chart.add_series(
+                {"name": label, "categories": [sheet, 1, 0, n, 0], "values": [sheet, 1, j, n, j]}
+            )
         chart.set_title({"name": title, "name_font": {"size": 12}})
         chart.set_x_axis({"name": "Quarter"})
         chart.set_y_axis({"name": y_title, "num_format": y_format})
@@ -197,6 +224,7 @@ class Book:
         ws.insert_chart(anchor, chart)
 
     def close(self) -> None:
+        """Write the workbook file."""
         self.wb.close()
 
 
@@ -215,25 +243,37 @@ def _relative(path: str, base: Path | None) -> str:
 
 
 def summary_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
+    """Label, value and number format of each line of the Summary sheet."""
     from planner.report import figures
 
     f = figures(plan)
-    base = Path(plan.data.scenario.source).parent if plan.data is not None and plan.data.scenario.source else None
+    base = (
+        Path(plan.data.scenario.source).parent
+        if plan.data is not None and plan.data.scenario.source
+        else None
+    )
     rows: list[tuple[str, Any, str | None]] = [
-        ("scenario", plan.scenario, None), ("status", plan.status, None), ("objective", plan.objective, None),
-        ("capex, purchases (USD)", f.capex_usd, MONEY), ("lease commitments (USD)", f.lease_usd, MONEY),
+        ("scenario", plan.scenario, None),
+        ("status", plan.status, None),
+        ("objective", plan.objective, None),
+        ("capex, purchases (USD)", f.capex_usd, MONEY),
+        ("lease commitments (USD)", f.lease_usd, MONEY),
         ("opex, electricity (USD)", f.opex_usd, MONEY),
         ("effective PFLOPS at the last quarter", f.effective_pflops, ONE),
-        ("  of which the fleet", f.fleet_pflops, ONE), ("  of which bought", f.purchased_pflops, ONE),
+        ("  of which the fleet", f.fleet_pflops, ONE),
+        ("  of which bought", f.purchased_pflops, ONE),
         ("  of which leased", f.leased_pflops, ONE),
-        ("memory at the last quarter (TB)", f.memory_tb, ONE), ("chips bought", f.chips, COUNT),
+        ("memory at the last quarter (TB)", f.memory_tb, ONE),
+        ("chips bought", f.chips, COUNT),
         ("chips leased", f.leased_chips, COUNT),
         ("capex per bought effective PFLOPS (USD)", f.capex_per_purchased_pflops, MONEY),
         ("lease commitment per leased PFLOPS (USD)", f.lease_per_leased_pflops, MONEY),
         ("spend that depends on licences (USD)", f.licence_usd, MONEY),
         ("lease payments after the horizon (USD)", f.lease_after_horizon_usd, MONEY),
-        ("solver", plan.solver, None), ("MIP relative gap", plan.mip_gap, FINE_PERCENT),
-        ("solve time (s)", round(plan.seconds, 3), TWO), ("gpuplan version", gpuplan_version(), None),
+        ("solver", plan.solver, None),
+        ("MIP relative gap", plan.mip_gap, FINE_PERCENT),
+        ("solve time (s)", round(plan.seconds, 3), TWO),
+        ("gpuplan version", gpuplan_version(), None),
         ("written at (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"), None),
     ]
     if plan.message:
@@ -252,12 +292,24 @@ def compliance_frame(plan: Plan) -> pd.DataFrame:
     rows = []
     for site in data.sites:
         for rec in data.catalog.chips.to_dict("records"):
-            row = {"site": site.name, "country": site.country, "sku": rec["sku"], "model": rec["model"],
-                   "category": rec["category"], "tpp": rec["tpp"], "pd": rec["pd"]}
+            row = {
+                "site": site.name,
+                "country": site.country,
+                "sku": rec["sku"],
+                "model": rec["model"],
+                "category": rec["category"],
+                "tpp": rec["tpp"],
+                "pd": rec["pd"],
+            }
             rules: list[str] = []
             for p in data.periods:
-                v = compliance.chip_status(rec, site.country, quarter_start(parse_quarter(p)), data.catalog.compiled,
-                                           data.headquarters)
+                v = compliance.chip_status(
+                    rec,
+                    site.country,
+                    quarter_start(parse_quarter(p)),
+                    data.catalog.compiled,
+                    data.headquarters,
+                )
                 row[p] = v.status
                 rules += [r for r in v.rule_ids if r not in rules]
             row["rules"] = ", ".join(rules)
@@ -269,9 +321,19 @@ def inputs_frame(plan: Plan) -> pd.DataFrame:
     """The scenario as read, one row per key path, with units spelled out (numbers stay numbers)."""
     data = plan.data
     assert data is not None
-    units = {"total_usd": "USD", "per_period_usd": "USD", "pflops": "PFLOPS (effective, dense BF16)",
-             "memory_tb": "TB", "pue": "ratio", "electricity_usd_per_kwh": "USD per kWh",
-             "site_capacity_mw": "MW", "capacity_mw": "MW", "chips": "chips", "min": "share", "max": "share"}
+    units = {
+        "total_usd": "USD",
+        "per_period_usd": "USD",
+        "pflops": "PFLOPS (effective, dense BF16)",
+        "memory_tb": "TB",
+        "pue": "ratio",
+        "electricity_usd_per_kwh": "USD per kWh",
+        "site_capacity_mw": "MW",
+        "capacity_mw": "MW",
+        "chips": "chips",
+        "min": "share",
+        "max": "share",
+    }
     rows: list[dict[str, Any]] = []
 
     def walk(prefix: str, value: Any, unit: str = "") -> None:
@@ -312,8 +374,7 @@ def _inputs_sheet(book: Book, plan: Plan) -> None:
 
 
 def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
-    """Summary, Schedule, Sites, Capacity, Spend, Compliance, Inputs (and Explain sheets when given); an
-    infeasible plan gets Summary, Diagnosis and Inputs."""
+    """Summary, Schedule, Sites, Capacity, Spend, Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
     from planner.report import plan_report
 
     data = plan.data
@@ -339,10 +400,16 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
             capacity[col] = per[col]
         cap = capacity.reset_index()
         ws = book.frame("Capacity", cap)
-        book.stacked_chart(ws, "Capacity", cap, [(f"{c}_pflops", c if c != "fleet" else "fleet (installed before)")
-                                                 for c in names],
-                           "Effective PFLOPS installed, by chip category", "Effective PFLOPS", "#,##0",
-                           _anchor(cap))
+        book.stacked_chart(
+            ws,
+            "Capacity",
+            cap,
+            [(f"{c}_pflops", c if c != "fleet" else "fleet (installed before)") for c in names],
+            "Effective PFLOPS installed, by chip category",
+            "Effective PFLOPS",
+            "#,##0",
+            _anchor(cap),
+        )
         vendor = plan.spend_by("vendor")
         spend = vendor.add_suffix("_usd")
         spend["capex_usd"] = per["capex_usd"]
@@ -354,8 +421,16 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
         spend_frame = spend.reset_index()
         ws = book.frame("Spend", spend_frame)
         axis = MONEY_AXIS_B if float(per["capex_usd"].max() + per["lease_usd"].max()) >= 1e9 else MONEY_AXIS_M
-        book.stacked_chart(ws, "Spend", spend_frame, [(f"{v}_usd", v) for v in vendor.columns],
-                           "Capex and lease payments by vendor", "USD paid in the quarter", axis, _anchor(spend_frame))
+        book.stacked_chart(
+            ws,
+            "Spend",
+            spend_frame,
+            [(f"{v}_usd", v) for v in vendor.columns],
+            "Capex and lease payments by vendor",
+            "USD paid in the quarter",
+            axis,
+            _anchor(spend_frame),
+        )
         book.frame("Compliance", compliance_frame(plan), {"tpp": COUNT, "pd": TWO})
         _inputs_sheet(book, plan)
         for name, frame in (explain or {}).items():
@@ -367,16 +442,36 @@ def _diagnosis_sheet(book: Book, plan: Plan) -> None:
     d = plan.diagnosis or {"shortfalls": [], "blocking": [], "limits": []}
     rows: list[dict[str, Any]] = []
     for s in d["shortfalls"]:
-        rows.append({"kind": "shortfall", "period": s["period"], "what": s["measure"], "target": s["target"],
-                     "shortfall": s["shortfall"], "detail": ""})
+        rows.append(
+            {
+                "kind": "shortfall",
+                "period": s["period"],
+                "what": s["measure"],
+                "target": s["target"],
+                "shortfall": s["shortfall"],
+                "detail": "",
+            }
+        )
     for b in d["blocking"]:
-        rows.append({"kind": "blocking", "period": b.get("period"), "what": b["constraint"], "target": None,
-                     "shortfall": None, "detail": b.get("site") or f"{b.get('by', '')} {b.get('value', '')}".strip()})
+        rows.append(
+            {
+                "kind": "blocking",
+                "period": b.get("period"),
+                "what": b["constraint"],
+                "target": None,
+                "shortfall": None,
+                "detail": b.get("site") or f"{b.get('by', '')} {b.get('value', '')}".strip(),
+            }
+        )
     for line in d["limits"]:
-        rows.append({"kind": "limit", "period": None, "what": None, "target": None, "shortfall": None,
-                     "detail": line})
-    book.frame("Diagnosis", pd.DataFrame(rows, columns=["kind", "period", "what", "target", "shortfall", "detail"]),
-               {"target": ONE, "shortfall": "#,##0.000"})
+        rows.append(
+            {"kind": "limit", "period": None, "what": None, "target": None, "shortfall": None, "detail": line}
+        )
+    book.frame(
+        "Diagnosis",
+        pd.DataFrame(rows, columns=["kind", "period", "what", "target", "shortfall", "detail"]),
+        {"target": ONE, "shortfall": "#,##0.000"},
+    )
 
 
 def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None:
@@ -388,9 +483,16 @@ def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None
         if n:
             chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
             col = list(frame.columns).index("effective_pflops")
-            chart.add_series({"name": "effective PFLOPS at the last quarter", "categories": ["Sweep", 1, 0, n, 0],
-                              "values": ["Sweep", 1, col, n, col]})
-            chart.set_title({"name": f"{scenario[:80]}: compute bought per total budget", "name_font": {"size": 12}})
+            chart.add_series(
+                {
+                    "name": "effective PFLOPS at the last quarter",
+                    "categories": ["Sweep", 1, 0, n, 0],
+                    "values": ["Sweep", 1, col, n, col],
+                }
+            )
+            chart.set_title(
+                {"name": f"{scenario[:80]}: compute bought per total budget", "name_font": {"size": 12}}
+            )
             chart.set_x_axis({"name": "Total budget (USD billions)", "num_format": MONEY_AXIS_B})
             chart.set_y_axis({"name": "Effective PFLOPS", "num_format": "#,##0"})
             chart.set_legend({"none": True})
@@ -399,8 +501,9 @@ def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None
         book.close()
 
 
-def write_compare_workbook(metrics: pd.DataFrame, differences: pd.DataFrame, plans: list[Plan], labels: list[str],
-                           path: Path) -> None:
+def write_compare_workbook(
+    metrics: pd.DataFrame, differences: pd.DataFrame, plans: list[Plan], labels: list[str], path: Path
+) -> None:
     """Comparison (metrics by scenario, each row in its unit), input differences, each schedule."""
     with atomic_path(path) as tmp:
         book = Book(tmp)
@@ -434,11 +537,14 @@ def write_stress_workbook(result: dict[str, Any], exposure: pd.DataFrame, path: 
                 out += [{"plan": plan, "shock": e["shock"], **r} for r in e[key]]
         return pd.DataFrame(out)
 
-    branches: dict[str, dict[str, float]] = {"no shock (base plan)": {p["period"]: p["effective_pflops"]
-                                                                       for p in result["base"]["periods"]}}
+    branches: dict[str, dict[str, float]] = {
+        "no shock (base plan)": {p["period"]: p["effective_pflops"] for p in result["base"]["periods"]}
+    }
     for plan in ("base", "robust"):
         for e in result.get(f"{plan}_exposure", []):
-            branches[f"{e['shock']} ({plan} plan)"] = {p["period"]: p["effective_pflops"] for p in e["periods"]}
+            branches[f"{e['shock']} ({plan} plan)"] = {
+                p["period"]: p["effective_pflops"] for p in e["periods"]
+            }
     with atomic_path(path) as tmp:
         book = Book(tmp)
         book.frame("Exposure", exposure)

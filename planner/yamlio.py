@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -9,16 +11,115 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import InputError
+from planner.fileio import check_input
+from planner.units import MAX_AMOUNT, limit_text
 from planner.tables import suggest
 
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_DEPTH = 50
+
+
+class _Refused(Exception):
+    """A problem found while loading, with the line it is on."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, deep nesting and dates that do not exist."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, refusing nesting deeper than :data:`MAX_DEPTH`."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Refused(mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; flatten the file")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """Build a mapping; a key written twice is an error naming both lines."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: SafeLoader reports it
+                if first is not None:
+                    where = f"twice on line {line}" if first == line else f"twice (lines {first} and {line})"
+                    raise _Refused(line, f"key {key!r} appears {where}; keep one")
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        """A date or time that exists, in years 1900-2200."""
+        try:
+            value = super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise _Refused(node.start_mark.line + 1, f"{node.value!r} is not a real date ({exc})") from None
+        if not 1900 <= value.year <= 2200:
+            raise _Refused(node.start_mark.line + 1, f"{node.value!r}: years must be within 1900-2200")
+        return value
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        """A finite float no larger than :data:`MAX_AMOUNT` (no .nan, no .inf)."""
+        value = super().construct_yaml_float(node)
+        _check_number(value, node)
+        return value
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        """An integer no larger than :data:`MAX_AMOUNT`."""
+        value = super().construct_yaml_int(node)
+        _check_number(value, node)
+        return value
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+
+
+def _check_number(value: float, node: Any) -> None:
+    line = node.start_mark.line + 1
+    text = node.value.lower().lstrip("+-")
+    if text not in (".nan", ".inf") and (not _DECIMAL.match(node.value) or re.match(r"0[0-9]", text)):
+        raise _Refused(
+            line, f"{node.value!r}: write numbers as plain decimals such as 1000 or 1.5e3 (no '_', leading zeros, hex or 1:30)"
+        )
+    if value != value or value in (math.inf, -math.inf):
+        raise _Refused(line, f"{node.value!r} is not a finite number; give a number")
+    if abs(value) > MAX_AMOUNT:
+        raise _Refused(line, f"{node.value!r} is above {limit_text(MAX_AMOUNT)}, the largest number gpuplan accepts")
+
+
+# YAML 1.2 floats (1e3, 1.5E-2) are numbers, as in JSON, not strings
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely (no tags that build Python objects)."""
+    """Parse a YAML (or JSON) file strictly: plain values only, no duplicate keys, real dates, finite numbers."""
     label = str(path)
-    if not path.is_file():
-        raise InputError("file not found", file=label)
+    check_input(path, "a YAML file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -26,7 +127,11 @@ def read_yaml(path: Path) -> Any:
     if not text.strip():
         raise InputError("file is empty", file=label)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _Refused as exc:
+        raise InputError(f"line {exc.line}: {exc.message}", file=label) from None
+    except RecursionError:
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels; flatten the file", file=label) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark else ""
@@ -45,10 +150,14 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
-def validate(model: type[M], data: Any, file: str, prefix: tuple[str | int, ...] = (),
-             context: dict[str, Any] | None = None) -> M:
-    """Validate ``data`` against ``model``; the first problem becomes an InputError with its key path
-    (``prefix`` is prepended, for an item validated on its own)."""
+def validate(
+    model: type[M],
+    data: Any,
+    file: str,
+    prefix: tuple[str | int, ...] = (),
+    context: dict[str, Any] | None = None,
+) -> M:
+    """Validate ``data`` against ``model``; the first problem becomes an InputError with its key path (``prefix`` is prepended, for an item validated on its own)."""
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
@@ -64,14 +173,17 @@ def validate(model: type[M], data: Any, file: str, prefix: tuple[str | int, ...]
             msg = "is required"
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] not in ("value_error",) and "input" in err and not isinstance(err["input"], (dict, list)):
+            if (
+                err["type"] not in ("value_error",)
+                and "input" in err
+                and not isinstance(err["input"], (dict, list))
+            ):
                 msg += f", got {err['input']!r}"
         raise InputError(msg, file=file, key=key) from None
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the (nested) model at ``loc``, for "did you mean" suggestions; list indexes
-    and mapping keys (such as quarters) on the way are stepped over."""
+    """Field names of the (nested) model at ``loc``, for "did you mean" suggestions; list indexes and mapping keys (such as quarters) on the way are stepped over."""
     current: Any = model
     for part in loc:
         field = getattr(current, "model_fields", {}).get(part) if isinstance(part, str) else None

@@ -15,17 +15,38 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def chip(sku: str, **kw) -> dict:
     """A chip row with easy numbers: 1000 TFLOPS, efficiency 1, 1 chip per server -> 1 PFLOPS."""
-    row = {"sku": sku, "vendor": "V", "model": sku.upper(), "category": "domestic", "origin": "CN",
-           "bf16_tflops": 1000, "fp8_tflops": "", "int8_tops": "", "memory_gb": 100,
-           "memory_bw_tbps": 1, "interconnect_gbps": 100, "die_area_mm2": "", "power_w": 1000,
-           "chips_per_server": 1, "software_efficiency": 1.0, "datacenter": "true"}
+    row = {
+        "sku": sku,
+        "vendor": "V",
+        "model": sku.upper(),
+        "category": "domestic",
+        "origin": "CN",
+        "bf16_tflops": 1000,
+        "fp8_tflops": "",
+        "int8_tops": "",
+        "memory_gb": 100,
+        "memory_bw_tbps": 1,
+        "interconnect_gbps": 100,
+        "die_area_mm2": "",
+        "power_w": 1000,
+        "chips_per_server": 1,
+        "software_efficiency": 1.0,
+        "datacenter": "true",
+    }
     row.update(kw)
     return row
 
 
 def offer(sku: str, period: str, **kw) -> dict:
-    row = {"sku": sku, "channel": "direct", "period": period, "max_units": 100, "unit_price_usd": 1000,
-           "lead_time_quarters": 0, "delivery_risk": ""}
+    row = {
+        "sku": sku,
+        "channel": "direct",
+        "period": period,
+        "max_units": 100,
+        "unit_price_usd": 1000,
+        "lead_time_quarters": 0,
+        "delivery_risk": "",
+    }
     row.update(kw)
     return row
 
@@ -37,19 +58,29 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
         w.writerows(rows)
 
 
-def make_catalog(folder: Path, chips: list[dict], offers: list[dict], rules: list[dict] | None = None) -> Path:
+def make_catalog(
+    folder: Path, chips: list[dict], offers: list[dict], rules: list[dict] | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     chip_cols = [c.name for c in CHIP_COLUMNS if c.required or any(c.name in r for r in chips)]
     write_csv(folder / "chips.csv", chips, chip_cols)
-    write_csv(folder / "offers.csv", offers,
-              [c.name for c in OFFER_COLUMNS if c.required or any(c.name in r for r in offers)])
+    write_csv(
+        folder / "offers.csv",
+        offers,
+        [c.name for c in OFFER_COLUMNS if c.required or any(c.name in r for r in offers)],
+    )
     (folder / "export_rules.yaml").write_text(yaml.safe_dump({"rules": rules or []}, sort_keys=False))
     return folder
 
 
 def make_scenario(folder: Path, catalog: Path, name: str = "t", **kw) -> Path:
-    data = {"name": name, "catalog": str(catalog), "destination": "CN",
-            "periods": ["2025Q1", "2025Q2"], "objective": "max-compute"}
+    data = {
+        "name": name,
+        "catalog": str(catalog),
+        "destination": "CN",
+        "periods": ["2025Q1", "2025Q2"],
+        "objective": "max-compute",
+    }
     data.update(kw)
     if "sites" in kw:
         del data["destination"]

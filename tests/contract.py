@@ -20,11 +20,21 @@ import yaml
 
 TOL = 1e-6
 SEVERITY = {"allowed": 0, "license-required": 1, "prohibited": 2}
-BITS = {"fp64_tflops": 64, "fp32_tflops": 32, "tf32_tflops": 32, "bf16_tflops": 16, "fp16_tflops": 16,
-        "fp8_tflops": 8, "int8_tops": 8, "fp4_tflops": 4, "int4_tops": 4}
+BITS = {
+    "fp64_tflops": 64,
+    "fp32_tflops": 32,
+    "tf32_tflops": 32,
+    "bf16_tflops": 16,
+    "fp16_tflops": 16,
+    "fp8_tflops": 8,
+    "int8_tops": 8,
+    "fp4_tflops": 4,
+    "int4_tops": 4,
+}
 
 
 # ------------------------------------------------------------------ reading
+
 
 def money(value: Any) -> float:
     if isinstance(value, (int, float)):
@@ -90,13 +100,13 @@ class Option:
     country: str
     max_servers: int
     cps: int
-    price: float          # per chip (per chip-quarter for a lease), fee included
+    price: float  # per chip (per chip-quarter for a lease), fee included
     q: float
-    delivery: int         # delivery quarter / first quarter of service (absolute index)
+    delivery: int  # delivery quarter / first quarter of service (absolute index)
     term: int
     status: str
     license_rules: list[str]
-    offer: int            # row of offers.csv (shared supply)
+    offer: int  # row of offers.csv (shared supply)
 
 
 @dataclass
@@ -107,7 +117,7 @@ class Instance:
     sites: list[Site]
     hq: str
     options: list[Option] = field(default_factory=list)
-    fleet: list[tuple[str, int, str]] = field(default_factory=list)    # sku, chips, site
+    fleet: list[tuple[str, int, str]] = field(default_factory=list)  # sku, chips, site
 
 
 def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
@@ -123,15 +133,28 @@ def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
     rules = rule_file.get("rules") or []
     periods = [quarter(p) for p in sc["periods"]]
     if "sites" in sc:
-        sites = [Site(s["name"], s["country"].upper(), float(s.get("pue", 1.0)),
-                      float(s.get("electricity_usd_per_kwh", 0.0)),
-                      {quarter(k): float(v) for k, v in sorted((s.get("capacity_mw") or {}).items())})
-                 for s in sc["sites"]]
+        sites = [
+            Site(
+                s["name"],
+                s["country"].upper(),
+                float(s.get("pue", 1.0)),
+                float(s.get("electricity_usd_per_kwh", 0.0)),
+                {quarter(k): float(v) for k, v in sorted((s.get("capacity_mw") or {}).items())},
+            )
+            for s in sc["sites"]
+        ]
     else:
         power = sc.get("power") or {}
         dest = sc["destination"].upper()
-        sites = [Site(dest, dest, float(power.get("pue", 1.0)), float(power.get("electricity_usd_per_kwh", 0.0)),
-                      {quarter(k): float(v) for k, v in sorted((power.get("site_capacity_mw") or {}).items())})]
+        sites = [
+            Site(
+                dest,
+                dest,
+                float(power.get("pue", 1.0)),
+                float(power.get("electricity_usd_per_kwh", 0.0)),
+                {quarter(k): float(v) for k, v in sorted((power.get("site_capacity_mw") or {}).items())},
+            )
+        ]
     hq = ((sc.get("buyer") or {}).get("headquarters") or sites[0].country).upper()
     inst = Instance(sc, chips, periods, sites, hq)
     inst.fleet = [(f["sku"], int(f["chips"]), f.get("site") or sites[0].name) for f in sc.get("fleet") or []]
@@ -143,32 +166,56 @@ def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
             continue
         kind = (o.get("kind") or "buy").strip() or "buy"
         if kind == "lease" and "sites" not in sc:
-            continue                      # version 1: one site, no leases
+            continue  # version 1: one site, no leases
         ships = _codes(o.get("ships_to"))
         term = int(o["term_quarters"]) if kind == "lease" else 0
         lead = int(o["lead_time_quarters"])
         chip = chips[o["sku"]]
-        targets = [(s.name, s.country) for s in sites if not ships or s.country in ships] if kind == "buy" \
+        targets = (
+            [(s.name, s.country) for s in sites if not ships or s.country in ships]
+            if kind == "buy"
             else [(None, ships[0])]
+        )
         for site, country in targets:
-            status, fee, lag, approval, ids = offer_status(chip, country, hq, kind, t, lead, term, rules, groups)
+            status, fee, lag, approval, ids = offer_status(
+                chip, country, hq, kind, t, lead, term, rules, groups
+            )
             delivery = t + lead + lag
             if status not in ok or delivery > periods[-1]:
                 continue
-            if o["sku"] in (policy.get("exclude_skus") or []) or o["channel"] in (policy.get("exclude_channels") or []):
+            if o["sku"] in (policy.get("exclude_skus") or []) or o["channel"] in (
+                policy.get("exclude_channels") or []
+            ):
                 continue
             cps = int(chip["chips_per_server"])
             servers = int(o["max_units"]) // cps
             if servers < 1:
                 continue
             risk = _float(o.get("delivery_risk")) or 0.0
-            inst.options.append(Option(o["sku"], o["channel"], t, kind, site, country, servers, cps,
-                                       float(o["unit_price_usd"]) * (1 + fee / 100), (1 - risk) * approval,
-                                       delivery, term, status, ids, row_number))
+            inst.options.append(
+                Option(
+                    o["sku"],
+                    o["channel"],
+                    t,
+                    kind,
+                    site,
+                    country,
+                    servers,
+                    cps,
+                    float(o["unit_price_usd"]) * (1 + fee / 100),
+                    (1 - risk) * approval,
+                    delivery,
+                    term,
+                    status,
+                    ids,
+                    row_number,
+                )
+            )
     return inst
 
 
 # ------------------------------------------------------------------ compliance
+
 
 def tpp(chip: dict[str, Any]) -> float:
     return max([float(chip[k]) * b for k, b in BITS.items() if _float(chip.get(k)) is not None], default=0.0)
@@ -182,11 +229,16 @@ def clause_holds(clause: dict[str, Any], chip: dict[str, Any]) -> bool:
     tags = set(_codes_raw(chip.get("tags")))
     dc = str(chip.get("datacenter") or "true").lower() in ("true", "yes", "1")
     tests = {
-        "tpp_min": lambda v: t >= v, "tpp_below": lambda v: t < v,
-        "pd_min": lambda v: pd is not None and pd >= v, "pd_below": lambda v: pd is not None and pd < v,
-        "interconnect_min_gbps": lambda v: link >= v, "memory_bw_min_tbps": lambda v: bw >= v,
-        "memory_bw_below_tbps": lambda v: bw < v, "datacenter": lambda v: dc == bool(v),
-        "tag": lambda v: v in tags, "not_tag": lambda v: v not in tags,
+        "tpp_min": lambda v: t >= v,
+        "tpp_below": lambda v: t < v,
+        "pd_min": lambda v: pd is not None and pd >= v,
+        "pd_below": lambda v: pd is not None and pd < v,
+        "interconnect_min_gbps": lambda v: link >= v,
+        "memory_bw_min_tbps": lambda v: bw >= v,
+        "memory_bw_below_tbps": lambda v: bw < v,
+        "datacenter": lambda v: dc == bool(v),
+        "tag": lambda v: v in tags,
+        "not_tag": lambda v: v not in tags,
     }
     return all(tests[k](v) for k, v in clause.items() if v is not None)
 
@@ -205,8 +257,15 @@ def _places(names: list[str] | None, groups: dict[str, list[str]]) -> set[str] |
     return out
 
 
-def applies(rule: dict[str, Any], chip: dict[str, Any], country: str, hq: str, kind: str, day: dt.date,
-            groups: dict[str, list[str]]) -> bool:
+def applies(
+    rule: dict[str, Any],
+    chip: dict[str, Any],
+    country: str,
+    hq: str,
+    kind: str,
+    day: dt.date,
+    groups: dict[str, list[str]],
+) -> bool:
     """In force for this chip, destination, buyer, kind and day, and matching the chip."""
     if chip["origin"].upper() not in [o.upper() for o in rule["origins"]]:
         return False
@@ -223,39 +282,69 @@ def applies(rule: dict[str, Any], chip: dict[str, Any], country: str, hq: str, k
         return False
     if not (_date(rule["effective"]) <= day and (rule.get("ends") is None or day < _date(rule["ends"]))):
         return False
-    return chip["sku"] in (rule.get("skus") or []) or any(clause_holds(c, chip) for c in rule.get("when_any") or [])
+    return chip["sku"] in (rule.get("skus") or []) or any(
+        clause_holds(c, chip) for c in rule.get("when_any") or []
+    )
 
 
-def status_over(chip: dict[str, Any], country: str, hq: str, kind: str, start: dt.date, end: dt.date,
-                rules: list[dict[str, Any]], groups: dict[str, list[str]]) -> tuple[str, float, int, float, list[str]]:
+def status_over(
+    chip: dict[str, Any],
+    country: str,
+    hq: str,
+    kind: str,
+    start: dt.date,
+    end: dt.date,
+    rules: list[dict[str, Any]],
+    groups: dict[str, list[str]],
+) -> tuple[str, float, int, float, list[str]]:
     """Status over [start, end] and the licence terms (fee, lag, approval, rule ids)."""
-    days = {start} | {d for r in rules for d in (_date(r["effective"]), _date(r.get("ends")))
-                      if d is not None and start < d <= end}
+    days = {start} | {
+        d
+        for r in rules
+        for d in (_date(r["effective"]), _date(r.get("ends")))
+        if d is not None and start < d <= end
+    }
     hits = {r["id"]: r for d in days for r in rules if applies(r, chip, country, hq, kind, d, groups)}
     status = max((r["status"] for r in hits.values()), key=SEVERITY.__getitem__, default="allowed")
     if status != "license-required":
         return status, 0.0, 0, 1.0, []
     lic = [r for r in hits.values() if r["status"] == "license-required"]
     terms = [r.get("license") or {} for r in lic]
-    return (status, max([float(t.get("fee_pct", 0)) for t in terms], default=0.0),
-            max([int(t.get("lag_quarters", 0)) for t in terms], default=0),
-            min([float(t.get("approval", 1)) for t in terms], default=1.0), [r["id"] for r in lic])
+    return (
+        status,
+        max([float(t.get("fee_pct", 0)) for t in terms], default=0.0),
+        max([int(t.get("lag_quarters", 0)) for t in terms], default=0),
+        min([float(t.get("approval", 1)) for t in terms], default=1.0),
+        [r["id"] for r in lic],
+    )
 
 
-def offer_status(chip: dict[str, Any], country: str, hq: str, kind: str, t: int, lead: int, term: int,
-                 rules: list[dict[str, Any]], groups: dict[str, list[str]]) -> tuple[str, float, int, float, list[str]]:
+def offer_status(
+    chip: dict[str, Any],
+    country: str,
+    hq: str,
+    kind: str,
+    t: int,
+    lead: int,
+    term: int,
+    rules: list[dict[str, Any]],
+    groups: dict[str, list[str]],
+) -> tuple[str, float, int, float, list[str]]:
     """The contract's two evaluations: with the lead alone, then with the lag found."""
     span = term - 1 if kind == "lease" else 0
-    status, fee, lag, approval, ids = status_over(chip, country, hq, kind, first_day(t), last_day(t + lead + span),
-                                                  rules, groups)
+    status, fee, lag, approval, ids = status_over(
+        chip, country, hq, kind, first_day(t), last_day(t + lead + span), rules, groups
+    )
     if status != "license-required" or lag == 0:
         return status, fee, 0, approval, ids
-    status, fee, _, approval, ids = status_over(chip, country, hq, kind, first_day(t),
-                                                last_day(t + lead + lag + span), rules, groups)
+    status, fee, _, approval, ids = status_over(
+        chip, country, hq, kind, first_day(t), last_day(t + lead + lag + span), rules, groups
+    )
     return status, fee, lag, approval, ids
 
 
 # ------------------------------------------------------------------ evaluating a plan
+
 
 def eff(chip: dict[str, Any]) -> float:
     return float(chip["bf16_tflops"]) * float(chip["software_efficiency"]) / 1000
@@ -297,12 +386,25 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
     chips = leased = 0
     supply: dict[int, int] = {}
     violations = []
-    items: list[tuple[dict[str, Any], float, float]] = []     # (attributes, compute at T, spend)
+    items: list[tuple[dict[str, Any], float, float]] = []  # (attributes, compute at T, spend)
     for sku, n, site in inst.fleet:
         chip = inst.chips[sku]
         country = next(s.country for s in inst.sites if s.name == site)
-        items.append(({"category": chip["category"], "vendor": chip["vendor"], "origin": chip["origin"],
-                       "channel": None, "site": site, "country": country, "kind": "buy"}, eff(chip) * n, 0.0))
+        items.append(
+            (
+                {
+                    "category": chip["category"],
+                    "vendor": chip["vendor"],
+                    "origin": chip["origin"],
+                    "channel": None,
+                    "site": site,
+                    "country": country,
+                    "kind": "buy",
+                },
+                eff(chip) * n,
+                0.0,
+            )
+        )
     for o, n in zip(inst.options, servers, strict=True):
         if n < 0 or n > o.max_servers:
             violations.append(f"servers of {o.sku} out of bounds")
@@ -329,8 +431,21 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
             leased += x
         spend = o.price * x * (o.term if o.kind == "lease" else 1)
         at_t = o.q * eff(chip) * x if d <= H - 1 <= last else 0.0
-        items.append(({"category": chip["category"], "vendor": chip["vendor"], "origin": chip["origin"],
-                       "channel": o.channel, "site": o.site, "country": o.country, "kind": o.kind}, at_t, spend))
+        items.append(
+            (
+                {
+                    "category": chip["category"],
+                    "vendor": chip["vendor"],
+                    "origin": chip["origin"],
+                    "channel": o.channel,
+                    "site": o.site,
+                    "country": o.country,
+                    "kind": o.kind,
+                },
+                at_t,
+                spend,
+            )
+        )
     for offer, n in supply.items():
         o = next(opt for opt in inst.options if opt.offer == offer)
         if n > o.max_servers:
@@ -344,15 +459,19 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
         b = [per.get(q, 0.0) for q in inst.periods]
         for p in range(H):
             if budget.get("carry_over", True):
-                if sum(C[:p + 1]) + sum(L[:p + 1]) > sum(b[:p + 1]) * (1 + 1e-9) + TOL:
+                if sum(C[: p + 1]) + sum(L[: p + 1]) > sum(b[: p + 1]) * (1 + 1e-9) + TOL:
                     violations.append(f"cumulative budget {p}")
             elif C[p] + L[p] > b[p] * (1 + 1e-9) + TOL:
                 violations.append(f"period budget {p}")
     for name, target in (sc.get("targets") or {}).items():
         p = inst.periods.index(quarter(name))
-        if target.get("pflops") is not None and E[p] < float(target["pflops"]) - TOL * max(1, target["pflops"]):
+        if target.get("pflops") is not None and E[p] < float(target["pflops"]) - TOL * max(
+            1, target["pflops"]
+        ):
             violations.append(f"pflops target {name}")
-        if target.get("memory_tb") is not None and M[p] < float(target["memory_tb"]) - TOL * max(1, target["memory_tb"]):
+        if target.get("memory_tb") is not None and M[p] < float(target["memory_tb"]) - TOL * max(
+            1, target["memory_tb"]
+        ):
             violations.append(f"memory target {name}")
     for s in inst.sites:
         for p in range(H):
@@ -364,8 +483,11 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
         within = share.get("within")
         scope = [it for it in items if within is None or it[0][within["by"]] == within["value"]]
         total = sum(it[k] for it in scope)
-        values = {it[0][share["by"]] for it in scope if it[0][share["by"]] is not None} \
-            if share["value"] == "*" else {share["value"]}
+        values = (
+            {it[0][share["by"]] for it in scope if it[0][share["by"]] is not None}
+            if share["value"] == "*"
+            else {share["value"]}
+        )
         for v in values:
             g = sum(it[k] for it in scope if it[0][share["by"]] == v)
             if share.get("min") is not None and g < share["min"] * total - TOL * max(1.0, total):
@@ -373,22 +495,44 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
             if share.get("max") is not None and g > share["max"] * total + TOL * max(1.0, total):
                 violations.append(f"share max {share['by']} {v}")
     cost = commitment + opex
-    return Figures(not violations, violations, E, M, P, C, L, commitment - sum(C), opex, cost, chips, leased,
-                   site_compute)
+    return Figures(
+        not violations,
+        violations,
+        E,
+        M,
+        P,
+        C,
+        L,
+        commitment - sum(C),
+        opex,
+        cost,
+        chips,
+        leased,
+        site_compute,
+    )
 
 
 # ------------------------------------------------------------------ plans as JSON
+
 
 def servers_of(inst: Instance, plan: dict[str, Any]) -> list[int]:
     """Whole servers per option from a plan's JSON ``purchases`` (each line must name a usable option)."""
     out = [0] * len(inst.options)
     for line in plan["purchases"]:
         kind = line.get("kind", "buy")
-        matches = [i for i, o in enumerate(inst.options)
-                   if o.sku == line["sku"] and o.channel == line["channel"] and quarter_text(o.period) ==
-                   line["order_period"] and o.kind == kind and
-                   (o.site == line.get("site") if kind == "buy" else o.country == line["country"] and
-                    o.term == line["term_quarters"])]
+        matches = [
+            i
+            for i, o in enumerate(inst.options)
+            if o.sku == line["sku"]
+            and o.channel == line["channel"]
+            and quarter_text(o.period) == line["order_period"]
+            and o.kind == kind
+            and (
+                o.site == line.get("site")
+                if kind == "buy"
+                else o.country == line["country"] and o.term == line["term_quarters"]
+            )
+        ]
         assert len(matches) == 1, f"purchase line names no single usable option: {line}"
         i = matches[0]
         o = inst.options[i]

@@ -7,7 +7,6 @@ Update deliberately, then review the diff::
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

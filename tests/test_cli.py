@@ -36,24 +36,61 @@ def test_plan_json_shape_and_exit_code():
     data = json.loads(result.output)
     assert list(data) == ["scenario", "status", "objective", "totals", "periods", "purchases", "sites"]
     assert data["status"] == "optimal" and data["scenario"] == "base-7b"
-    assert list(data["totals"]) == ["capex_usd", "opex_usd", "effective_pflops", "memory_tb", "chips", "lease_usd",
-                                    "leased_chips"]
+    assert list(data["totals"]) == [
+        "capex_usd",
+        "opex_usd",
+        "effective_pflops",
+        "memory_tb",
+        "chips",
+        "lease_usd",
+        "leased_chips",
+    ]
     assert [p["period"] for p in data["periods"]] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
-    assert list(data["periods"][0]) == ["period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb",
-                                        "power_mw", "lease_usd"]
+    assert list(data["periods"][0]) == [
+        "period",
+        "capex_usd",
+        "opex_usd",
+        "effective_pflops",
+        "memory_tb",
+        "power_mw",
+        "lease_usd",
+    ]
     buys = [p for p in data["purchases"] if p["kind"] == "buy"]
-    assert list(buys[0]) == ["order_period", "delivery_period", "sku", "vendor", "model", "category", "channel",
-                             "servers", "chips", "unit_price_usd", "cost_usd", "kind", "site", "country",
-                             "compliance", "license_rules"]
+    assert list(buys[0]) == [
+        "order_period",
+        "delivery_period",
+        "sku",
+        "vendor",
+        "model",
+        "category",
+        "channel",
+        "servers",
+        "chips",
+        "unit_price_usd",
+        "cost_usd",
+        "kind",
+        "site",
+        "country",
+        "compliance",
+        "license_rules",
+    ]
     assert sum(p["cost_usd"] for p in buys) == pytest.approx(data["totals"]["capex_usd"], abs=0.01)
 
 
 def test_plan_table_report():
     result = CliRunner().invoke(main, ["plan", BASE], env={"COLUMNS": "160"})
     assert result.exit_code == 0
-    for text in ("Scenario base-7b", "status optimal", "Per quarter", "Purchase and lease schedule",
-                 "Sites: power against capacity", "Excluded for compliance", "us-3a090a-2023",
-                 "Lease commitments past the horizon", "What limits this plan"):
+    for text in (
+        "Scenario base-7b",
+        "status optimal",
+        "Per quarter",
+        "Purchase and lease schedule",
+        "Sites: power against capacity",
+        "Excluded for compliance",
+        "us-3a090a-2023",
+        "Lease commitments past the horizon",
+        "What limits this plan",
+    ):
         assert text in result.output
 
 
@@ -61,21 +98,28 @@ def test_plan_csv_schedule():
     result = CliRunner().invoke(main, ["plan", BASE, "--format", "csv"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0] == ("order_period,delivery_period,sku,vendor,model,category,channel,servers,chips,"
-                        "unit_price_usd,cost_usd,kind,site,country,compliance,license_rules,term_quarters,"
-                        "end_period")
+    assert lines[0] == (
+        "order_period,delivery_period,sku,vendor,model,category,channel,servers,chips,"
+        "unit_price_usd,cost_usd,kind,site,country,compliance,license_rules,term_quarters,"
+        "end_period"
+    )
     assert len(lines) > 5
 
 
 def test_infeasible_exits_1_with_diagnosis(tiny):
-    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], objective="min-cost",
-                targets={"2025Q1": {"pflops": 3}})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=2)],
+        objective="min-cost",
+        targets={"2025Q1": {"pflops": 3}},
+    )
     result = CliRunner().invoke(main, ["plan", str(path), "--format", "json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["status"] == "infeasible" and data["purchases"] == []
-    assert data["diagnosis"]["shortfalls"] == [{"period": "2025Q1", "measure": "pflops", "target": 3,
-                                                "shortfall": 1.0}]
+    assert data["diagnosis"]["shortfalls"] == [
+        {"period": "2025Q1", "measure": "pflops", "target": 3, "shortfall": 1.0}
+    ]
     table = CliRunner().invoke(main, ["plan", str(path)])
     assert table.exit_code == 1 and "Least shortfalls" in table.output
 
@@ -85,8 +129,10 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     bad.write_text("name: x\ndestination: CN\nperiods: [2025Q1]\nobjective: max-compute\nbudgt: {}\n")
     result = CliRunner().invoke(main, ["plan", str(bad)])
     assert result.exit_code == 2
-    assert result.output == f"error: {bad}, key budgt: unknown key (did you mean 'budget'?); expected one of " \
+    assert (
+        result.output == f"error: {bad}, key budgt: unknown key (did you mean 'budget'?); expected one of "
         "budget, buyer, catalog, destination, fleet, name, objective, periods, policy, power, sites, targets\n"
+    )
 
 
 def test_missing_scenario_file(tmp_path):
@@ -97,8 +143,12 @@ def test_missing_scenario_file(tmp_path):
 
 def test_solver_prints_nothing_on_stdout():
     """A real process: stdout must be exactly the JSON (highspy 1.16 prints a banner otherwise)."""
-    out = subprocess.run([sys.executable, "-m", "planner", "plan", BASE, "--format", "json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "planner", "plan", BASE, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout)["status"] == "optimal"
     assert out.stderr == ""
 
@@ -112,12 +162,14 @@ def test_library_solve_writes_nothing_to_fd1(capfd, tiny):
 
 
 def test_help_and_catalog_commands_do_not_import_the_heavy_libraries():
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom planner.cli import main\n"
-            "for args in (['--help'], ['catalog', 'validate'], ['catalog', 'compliance', '--destination', 'CN',"
-            " '--date', '2025-01-01'], ['catalog', 'timeline', '--destination', 'CN'], ['catalog', 'show']):\n"
-            "    assert CliRunner().invoke(main, args).exit_code == 0, args\n"
-            "heavy = [m for m in ('pulp', 'highspy', 'matplotlib', 'xlsxwriter') if m in sys.modules]\n"
-            "print(heavy)\n")
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom planner.cli import main\n"
+        "for args in (['--help'], ['catalog', 'validate'], ['catalog', 'compliance', '--destination', 'CN',"
+        " '--date', '2025-01-01'], ['catalog', 'timeline', '--destination', 'CN'], ['catalog', 'show']):\n"
+        "    assert CliRunner().invoke(main, args).exit_code == 0, args\n"
+        "heavy = [m for m in ('pulp', 'highspy', 'matplotlib', 'xlsxwriter') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -134,6 +186,7 @@ def test_write_model_is_the_model_solved(tmp_path, suffix):
     h.setOptionValue("output_flag", False)
     h.readModel(str(model))
     h.run()
-    fleet = 20000 * 0.989 + 10000 * 0.312            # the fleet's constant compute is not in the file
-    assert h.getInfo().objective_function_value + fleet == pytest.approx(plan["totals"]["effective_pflops"],
-                                                                          rel=1e-4)
+    fleet = 20000 * 0.989 + 10000 * 0.312  # the fleet's constant compute is not in the file
+    assert h.getInfo().objective_function_value + fleet == pytest.approx(
+        plan["totals"]["effective_pflops"], rel=1e-4
+    )

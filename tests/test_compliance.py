@@ -16,11 +16,18 @@ def status(sku: str, day: str, destination: str = "CN") -> str:
     return compliance.chip_status(CAT.chip(sku), destination, dt.date.fromisoformat(day), CAT.compiled).status
 
 
-@pytest.mark.parametrize("sku, tpp, pd", [
-    ("nvidia-h100-sxm", 15832, 19.45), ("nvidia-a100", 4992, 6.04), ("nvidia-h20", 2368, 2.91),
-    ("nvidia-l20", 1912, 3.14), ("nvidia-rtx-4090", 5284.8, 8.68), ("nvidia-b200", 36000, 22.5),
-    ("amd-mi300x", 20920, 20.57),
-])
+@pytest.mark.parametrize(
+    "sku, tpp, pd",
+    [
+        ("nvidia-h100-sxm", 15832, 19.45),
+        ("nvidia-a100", 4992, 6.04),
+        ("nvidia-h20", 2368, 2.91),
+        ("nvidia-l20", 1912, 3.14),
+        ("nvidia-rtx-4090", 5284.8, 8.68),
+        ("nvidia-b200", 36000, 22.5),
+        ("amd-mi300x", 20920, 20.57),
+    ],
+)
 def test_tpp_and_pd_match_the_reference(sku, tpp, pd):
     chip = CAT.chip(sku)
     assert compliance.tpp(chip) == pytest.approx(tpp)
@@ -39,32 +46,39 @@ def test_tpp_uses_every_given_rate():
 
 
 # Statuses for a buyer deployed in China, on dates where the public record is clear.
-@pytest.mark.parametrize("sku, day, expected", [
-    ("nvidia-h800", "2023-06-30", "allowed"),          # NVLink 400 GB/s escaped the Oct 2022 rule (A800-TW)
-    ("nvidia-h800", "2023-10-22", "allowed"),
-    ("nvidia-h800", "2023-10-23", "prohibited"),       # BIS made the datacenter provisions immediate (NV-8K23)
-    ("nvidia-h800", "2026-06-01", "prohibited"),       # not sold in the US: outside the Jan 2026 case-by-case zone
-    ("nvidia-a800", "2023-06-30", "allowed"),
-    ("nvidia-a800", "2026-06-01", "prohibited"),
-    ("nvidia-a100", "2022-09-01", "license-required"),  # is-informed letter of 2022-08-26 (NV-8K22)
-    ("nvidia-a100", "2022-10-07", "prohibited"),       # Oct 2022 rule: TPP 4992 and 600 GB/s (FR-2022)
-    ("nvidia-l40s", "2023-06-30", "allowed"),
-    ("nvidia-l40s", "2024-01-01", "prohibited"),
-    ("nvidia-rtx-4090", "2023-11-16", "allowed"),
-    ("nvidia-rtx-4090", "2023-11-17", "license-required"),  # non-datacenter TPP >= 4800 (4090-SCMP)
-    ("nvidia-rtx-4090d", "2024-06-01", "allowed"),     # designed under TPP 4800 (TH-4090D)
-    ("nvidia-h20", "2025-04-08", "allowed"),
-    ("nvidia-h20", "2025-04-09", "license-required"),  # is-informed letter (TH-H20BAN)
-    ("nvidia-h20", "2025-09-17", "prohibited"),        # CAC orders cancelled (DECODER)
-    ("amd-mi308x", "2025-04-09", "license-required"),  # AMD-800
-    ("nvidia-l20", "2025-06-01", "allowed"),
-    ("nvidia-h100-sxm", "2025-01-01", "prohibited"),
-    ("nvidia-b200", "2026-06-01", "prohibited"),       # TPP 36,000 >= 21,000: still denied (SWK-T)
-    ("nvidia-rtx-pro-6000d", "2025-09-01", "allowed"),
-    ("nvidia-rtx-pro-6000d", "2025-09-17", "prohibited"),
-    ("huawei-ascend-910c", "2025-06-01", "allowed"),
-    ("huawei-ascend-910b", "2025-06-01", "allowed"),
-])
+@pytest.mark.parametrize(
+    "sku, day, expected",
+    [
+        ("nvidia-h800", "2023-06-30", "allowed"),  # NVLink 400 GB/s escaped the Oct 2022 rule (A800-TW)
+        ("nvidia-h800", "2023-10-22", "allowed"),
+        ("nvidia-h800", "2023-10-23", "prohibited"),  # BIS made the datacenter provisions immediate (NV-8K23)
+        (
+            "nvidia-h800",
+            "2026-06-01",
+            "prohibited",
+        ),  # not sold in the US: outside the Jan 2026 case-by-case zone
+        ("nvidia-a800", "2023-06-30", "allowed"),
+        ("nvidia-a800", "2026-06-01", "prohibited"),
+        ("nvidia-a100", "2022-09-01", "license-required"),  # is-informed letter of 2022-08-26 (NV-8K22)
+        ("nvidia-a100", "2022-10-07", "prohibited"),  # Oct 2022 rule: TPP 4992 and 600 GB/s (FR-2022)
+        ("nvidia-l40s", "2023-06-30", "allowed"),
+        ("nvidia-l40s", "2024-01-01", "prohibited"),
+        ("nvidia-rtx-4090", "2023-11-16", "allowed"),
+        ("nvidia-rtx-4090", "2023-11-17", "license-required"),  # non-datacenter TPP >= 4800 (4090-SCMP)
+        ("nvidia-rtx-4090d", "2024-06-01", "allowed"),  # designed under TPP 4800 (TH-4090D)
+        ("nvidia-h20", "2025-04-08", "allowed"),
+        ("nvidia-h20", "2025-04-09", "license-required"),  # is-informed letter (TH-H20BAN)
+        ("nvidia-h20", "2025-09-17", "prohibited"),  # CAC orders cancelled (DECODER)
+        ("amd-mi308x", "2025-04-09", "license-required"),  # AMD-800
+        ("nvidia-l20", "2025-06-01", "allowed"),
+        ("nvidia-h100-sxm", "2025-01-01", "prohibited"),
+        ("nvidia-b200", "2026-06-01", "prohibited"),  # TPP 36,000 >= 21,000: still denied (SWK-T)
+        ("nvidia-rtx-pro-6000d", "2025-09-01", "allowed"),
+        ("nvidia-rtx-pro-6000d", "2025-09-17", "prohibited"),
+        ("huawei-ascend-910c", "2025-06-01", "allowed"),
+        ("huawei-ascend-910b", "2025-06-01", "allowed"),
+    ],
+)
 def test_statuses_public_reporting_gives(sku, day, expected):
     assert status(sku, day) == expected
 
@@ -78,14 +92,25 @@ def test_h200_under_the_january_2026_rule():
     # the H20 letter also reaches chips with the H20's memory bandwidth (4.0 TB/s) or NVLink: the H200 too
     assert set(v.license_rules) == {"us-3a090-2026-case-by-case", "us-h20-licences-2025"}
     assert compliance.chip_status(chip, "CN", dt.date(2026, 1, 14), us).status == "prohibited"
-    assert status("nvidia-h200", "2026-01-15") == "prohibited"           # Chinese customs
+    assert status("nvidia-h200", "2026-01-15") == "prohibited"  # Chinese customs
     v = compliance.chip_status(chip, "CN", dt.date(2026, 2, 1), CAT.compiled)
     assert v.status == "license-required" and v.terms.fee_pct == 25 and v.terms.approval == 0.5
-    assert set(v.license_rules) == {"us-3a090-2026-case-by-case", "cn-h200-approvals-2026", "us-h20-licences-2025"}
+    assert set(v.license_rules) == {
+        "us-3a090-2026-case-by-case",
+        "cn-h200-approvals-2026",
+        "us-h20-licences-2025",
+    }
 
 
-@pytest.mark.parametrize("hq, kind, expected", [("CN", "buy", "license-required"), ("US", "buy", "allowed"),
-                                                ("CN", "lease", "allowed"), ("US", "lease", "allowed")])
+@pytest.mark.parametrize(
+    "hq, kind, expected",
+    [
+        ("CN", "buy", "license-required"),
+        ("US", "buy", "allowed"),
+        ("CN", "lease", "allowed"),
+        ("US", "lease", "allowed"),
+    ],
+)
 def test_b200_in_malaysia_depends_on_the_buyer_and_on_owning(hq, kind, expected):
     """The Oct 2023 rule needs a licence for 3A090 chips sent to a company headquartered in D:5 wherever
     they go (FR-2023; WILMARTH-HQ); renting capacity abroad is not an export to the buyer (DCD-BD)."""
@@ -98,11 +123,19 @@ def test_b200_in_malaysia_depends_on_the_buyer_and_on_owning(hq, kind, expected)
 def test_ascend_outside_china_from_the_may_2025_guidance():
     """BIS GP10 guidance of 2025-05-13: using Ascend 910B/910C anywhere risks violating the EAR (ALSTON)."""
     for kind in ("buy", "lease"):
-        assert compliance.chip_status(CAT.chip("huawei-ascend-910b"), "MY", dt.date(2025, 5, 12), CAT.compiled,
-                                      "CN", kind).status == "allowed"
-        assert compliance.chip_status(CAT.chip("huawei-ascend-910b"), "MY", dt.date(2025, 5, 13), CAT.compiled,
-                                      "CN", kind).status == "prohibited"
-    assert status("huawei-ascend-910b", "2025-05-13") == "allowed"       # inside China
+        assert (
+            compliance.chip_status(
+                CAT.chip("huawei-ascend-910b"), "MY", dt.date(2025, 5, 12), CAT.compiled, "CN", kind
+            ).status
+            == "allowed"
+        )
+        assert (
+            compliance.chip_status(
+                CAT.chip("huawei-ascend-910b"), "MY", dt.date(2025, 5, 13), CAT.compiled, "CN", kind
+            ).status
+            == "prohibited"
+        )
+    assert status("huawei-ascend-910b", "2025-05-13") == "allowed"  # inside China
 
 
 def test_the_april_2025_letter_inside_an_order_to_delivery_window():
@@ -139,37 +172,68 @@ def test_most_severe_status_wins_and_rules_are_reported():
 
 
 def test_rule_window_is_inclusive_start_exclusive_end():
-    rule = Rule(id="w", origins=["US"], destinations=["CN"], effective="2025-01-01", ends="2025-07-01",
-                status="prohibited", skus=["x"])
+    rule = Rule(
+        id="w",
+        origins=["US"],
+        destinations=["CN"],
+        effective="2025-01-01",
+        ends="2025-07-01",
+        status="prohibited",
+        skus=["x"],
+    )
     chip = {"sku": "x", "origin": "US", "bf16_tflops": 1}
     assert compliance.chip_status(chip, "CN", dt.date(2024, 12, 31), [rule]).status == "allowed"
     assert compliance.chip_status(chip, "CN", dt.date(2025, 1, 1), [rule]).status == "prohibited"
     assert compliance.chip_status(chip, "CN", dt.date(2025, 7, 1), [rule]).status == "allowed"
-    assert compliance.chip_status(chip | {"origin": "CN"}, "CN", dt.date(2025, 2, 1), [rule]).status == "allowed"
+    assert (
+        compliance.chip_status(chip | {"origin": "CN"}, "CN", dt.date(2025, 2, 1), [rule]).status == "allowed"
+    )
 
 
 def test_status_changes_timeline():
     changes = compliance.status_changes(CAT.chip("nvidia-h200"), "CN", CAT.compiled)
     assert [(d.isoformat() if d else None, v.status) for d, v in changes] == [
-        (None, "allowed"), ("2022-10-07", "prohibited"), ("2026-01-28", "license-required")]
+        (None, "allowed"),
+        ("2022-10-07", "prohibited"),
+        ("2026-01-28", "license-required"),
+    ]
 
 
 # ------------------------------------------------------------------ version 2, on synthetic rules
 
-CHIP = {"sku": "x", "origin": "US", "bf16_tflops": 300, "memory_bw_tbps": 4.0, "interconnect_gbps": 900,
-        "datacenter": True, "tags": "us-market"}
+CHIP = {
+    "sku": "x",
+    "origin": "US",
+    "bf16_tflops": 300,
+    "memory_bw_tbps": 4.0,
+    "interconnect_gbps": 900,
+    "datacenter": True,
+    "tags": "us-market",
+}
 
 
 def rule(**kw) -> Rule:
-    base = {"id": "r", "origins": ["US"], "destinations": ["CN"], "effective": "2025-04-09",
-            "status": "license-required", "skus": ["x"]}
+    base = {
+        "id": "r",
+        "origins": ["US"],
+        "destinations": ["CN"],
+        "effective": "2025-04-09",
+        "status": "license-required",
+        "skus": ["x"],
+    }
     return Rule.model_validate(base | kw, context={"groups": {"D5": ["CN", "MO", "KP"]}})
 
 
 def window(rules, start: str, end: str, **kw) -> compliance.Verdict:
     compiled = compliance.compile_rules(rules, {"D5": ["CN", "MO", "KP"]})
-    return compliance.window_status(CHIP, kw.pop("destination", "CN"), dt.date.fromisoformat(start),
-                                    dt.date.fromisoformat(end), compiled, **kw)
+    return compliance.window_status(
+        CHIP,
+        kw.pop("destination", "CN"),
+        dt.date.fromisoformat(start),
+        dt.date.fromisoformat(end),
+        compiled,
+        **kw,
+    )
 
 
 def test_a_rule_that_starts_between_order_and_delivery_counts():
@@ -178,16 +242,26 @@ def test_a_rule_that_starts_between_order_and_delivery_counts():
     # delivered in 2025Q1: the window ends on 31 March, before the rule
     assert window([rule()], "2025-01-01", "2025-03-31").status == "allowed"
     # a rule that ended on 1 February still covers the window's first days
-    assert window([rule(effective="2024-01-01", ends="2025-02-01", status="prohibited")], "2025-01-01",
-                  "2025-06-30").status == "prohibited"
-    assert window([rule(effective="2024-01-01", ends="2025-01-01", status="prohibited")], "2025-01-01",
-                  "2025-06-30").status == "allowed"
+    assert (
+        window(
+            [rule(effective="2024-01-01", ends="2025-02-01", status="prohibited")], "2025-01-01", "2025-06-30"
+        ).status
+        == "prohibited"
+    )
+    assert (
+        window(
+            [rule(effective="2024-01-01", ends="2025-01-01", status="prohibited")], "2025-01-01", "2025-06-30"
+        ).status
+        == "allowed"
+    )
 
 
 def test_licence_terms_take_the_largest_fee_and_lag_and_the_smallest_approval():
-    rules = [rule(id="a", license={"fee_pct": 15, "lag_quarters": 1, "approval": 0.8}),
-             rule(id="b", effective="2025-05-01", license={"fee_pct": 25, "approval": 0.5}),
-             rule(id="c", effective="2026-01-01", license={"fee_pct": 90})]          # outside the window
+    rules = [
+        rule(id="a", license={"fee_pct": 15, "lag_quarters": 1, "approval": 0.8}),
+        rule(id="b", effective="2025-05-01", license={"fee_pct": 25, "approval": 0.5}),
+        rule(id="c", effective="2026-01-01", license={"fee_pct": 90}),
+    ]  # outside the window
     v = window(rules, "2025-01-01", "2025-12-31")
     assert v.status == "license-required" and v.license_rules == ("a", "b")
     assert v.terms == compliance.Terms(fee_pct=25, lag_quarters=1, approval=0.5)
@@ -196,8 +270,10 @@ def test_licence_terms_take_the_largest_fee_and_lag_and_the_smallest_approval():
 def test_a_lag_moves_delivery_and_lengthens_the_window():
     # lead 0 from 2025Q1: the window to 31 March sees rule a (from 1 March, lag 1); delivered in Q2,
     # the window to 30 June also sees rule b (prohibited from 1 May)
-    rules = [rule(id="a", effective="2025-03-01", license={"lag_quarters": 1}),
-             rule(id="b", effective="2025-05-01", status="prohibited")]
+    rules = [
+        rule(id="a", effective="2025-03-01", license={"lag_quarters": 1}),
+        rule(id="b", effective="2025-05-01", status="prohibited"),
+    ]
     compiled = compliance.compile_rules(rules, {})
     got = compliance.offer_status(CHIP, "CN", "CN", "buy", 2025 * 4, 0, None, compiled)
     assert got.verdict.status == "prohibited" and got.delay == 1
@@ -209,38 +285,52 @@ def test_a_lag_moves_delivery_and_lengthens_the_window():
 def test_a_lease_window_runs_to_its_last_quarter_of_service():
     leases = [rule(applies_to=["lease"], effective="2025-10-01", status="prohibited")]
     compiled = compliance.compile_rules(leases, {})
-    two = compliance.offer_status(CHIP, "CN", "CN", "lease", 2025 * 4, 0, 2, compiled)      # Q1-Q2
-    four = compliance.offer_status(CHIP, "CN", "CN", "lease", 2025 * 4, 0, 4, compiled)     # Q1-Q4
+    two = compliance.offer_status(CHIP, "CN", "CN", "lease", 2025 * 4, 0, 2, compiled)  # Q1-Q2
+    four = compliance.offer_status(CHIP, "CN", "CN", "lease", 2025 * 4, 0, 4, compiled)  # Q1-Q4
     assert two.verdict.status == "allowed" and four.verdict.status == "prohibited"
     bought = compliance.offer_status(CHIP, "CN", "CN", "buy", 2025 * 4, 3, None, compiled)
-    assert bought.verdict.status == "allowed"              # the rule governs leases only
+    assert bought.verdict.status == "allowed"  # the rule governs leases only
 
 
 def test_groups_star_exclusions_and_headquarters():
-    everywhere_but_china = rule(destinations=["*"], exclude_destinations=["CN"], effective="2025-05-13",
-                                status="prohibited")
+    everywhere_but_china = rule(
+        destinations=["*"], exclude_destinations=["CN"], effective="2025-05-13", status="prohibited"
+    )
     assert window([everywhere_but_china], "2025-06-01", "2025-06-01", destination="MY").status == "prohibited"
     assert window([everywhere_but_china], "2025-06-01", "2025-06-01").status == "allowed"
     hq = rule(destinations=["*"], headquarters=["D5", "MO"], effective="2023-11-17")
-    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="CN").status == \
-        "license-required"
+    assert (
+        window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="CN").status
+        == "license-required"
+    )
     assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="US").status == "allowed"
-    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="MO").status == \
-        "license-required"
-    assert window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="CN",
-                  kind="lease").status == "allowed"
+    assert (
+        window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="MO").status
+        == "license-required"
+    )
+    assert (
+        window([hq], "2025-06-01", "2025-06-01", destination="MY", headquarters="CN", kind="lease").status
+        == "allowed"
+    )
     d5 = rule(destinations=["D5"])
     assert window([d5], "2025-06-01", "2025-06-01", destination="KP").status == "license-required"
     assert window([d5], "2025-06-01", "2025-06-01", destination="SG").status == "allowed"
 
 
-@pytest.mark.parametrize("clause, matches", [
-    ({"memory_bw_min_tbps": 4.0}, True), ({"memory_bw_min_tbps": 4.1}, False),
-    ({"memory_bw_below_tbps": 4.0}, False), ({"memory_bw_below_tbps": 6.5}, True),
-    ({"tag": "us-market"}, True), ({"tag": "cn-market"}, False),
-    ({"not_tag": "us-market"}, False), ({"not_tag": "cn-market"}, True),
-    ({"tag": "us-market", "memory_bw_below_tbps": 3.0}, False),
-])
+@pytest.mark.parametrize(
+    "clause, matches",
+    [
+        ({"memory_bw_min_tbps": 4.0}, True),
+        ({"memory_bw_min_tbps": 4.1}, False),
+        ({"memory_bw_below_tbps": 4.0}, False),
+        ({"memory_bw_below_tbps": 6.5}, True),
+        ({"tag": "us-market"}, True),
+        ({"tag": "cn-market"}, False),
+        ({"not_tag": "us-market"}, False),
+        ({"not_tag": "cn-market"}, True),
+        ({"tag": "us-market", "memory_bw_below_tbps": 3.0}, False),
+    ],
+)
 def test_v2_clauses(clause, matches):
     assert compliance.clause_matches(Clause(**clause), CHIP) is matches
     assert compliance.clause_matches(Clause(**clause), CHIP | {"tags": "a;us-market b"}) is matches

@@ -11,17 +11,35 @@ from conftest import chip, make_catalog, offer
 
 from planner.cli import main
 
-SCENARIO = {"name": "t", "catalog": "cat", "destination": "CN", "periods": ["2025Q1", "2025Q2"],
-            "objective": "max-compute", "budget": {"total_usd": "1M"},
-            "fleet": [{"sku": "a", "chips": 1}],
-            "policy": {"exclude_skus": [], "shares": []}}
-RULES = [{"id": "r", "origins": ["US"], "destinations": ["CN"], "effective": "2025-01-01",
-          "status": "prohibited", "when_any": [{"tpp_min": 4800}]}]
+SCENARIO = {
+    "name": "t",
+    "catalog": "cat",
+    "destination": "CN",
+    "periods": ["2025Q1", "2025Q2"],
+    "objective": "max-compute",
+    "budget": {"total_usd": "1M"},
+    "fleet": [{"sku": "a", "chips": 1}],
+    "policy": {"exclude_skus": [], "shares": []},
+}
+RULES = [
+    {
+        "id": "r",
+        "origins": ["US"],
+        "destinations": ["CN"],
+        "effective": "2025-01-01",
+        "status": "prohibited",
+        "when_any": [{"tpp_min": 4800}],
+    }
+]
 
 
 def setup(tmp: Path) -> Path:
-    make_catalog(tmp / "cat", [chip("a"), chip("b", origin="US")],
-                 [offer("a", "2025Q1"), offer("b", "2025Q2", channel="oem")], RULES)
+    make_catalog(
+        tmp / "cat",
+        [chip("a"), chip("b", origin="US")],
+        [offer("a", "2025Q1"), offer("b", "2025Q2", channel="oem")],
+        RULES,
+    )
     (tmp / "s.yaml").write_text(yaml.safe_dump(SCENARIO, sort_keys=False))
     return tmp / "s.yaml"
 
@@ -32,6 +50,7 @@ def edit(name: str, old: str, new: str):
         text = path.read_text()
         assert old in text, (name, old)
         path.write_text(text.replace(old, new, 1))
+
     return apply
 
 
@@ -48,6 +67,7 @@ def scenario(**changes):
             else:
                 target[last] = value
         (tmp / "s.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
     return apply
 
 
@@ -56,96 +76,221 @@ C, O, R, S = "cat/chips.csv", "cat/offers.csv", "cat/export_rules.yaml", "s.yaml
 CASES = [
     # files
     ("missing chips.csv", lambda t: (t / C).unlink(), f"{C}: file not found"),
-    ("empty offers.csv", lambda t: (t / O).write_text(""), f"{O}: file is empty; expected a header row and data rows"),
-    ("header only", lambda t: (t / C).write_text((t / C).read_text().splitlines()[0] + "\n"),
-     f"{C}: has a header but no data rows"),
+    (
+        "empty offers.csv",
+        lambda t: (t / O).write_text(""),
+        f"{O}: file is empty; expected a header row and data rows",
+    ),
+    (
+        "header only",
+        lambda t: (t / C).write_text((t / C).read_text().splitlines()[0] + "\n"),
+        f"{C}: has a header but no data rows",
+    ),
     ("empty scenario", lambda t: (t / S).write_text("\n"), f"{S}: file is empty"),
-    ("missing catalog folder", scenario(catalog="nope"),
-     f"{S}, key catalog: catalog folder 'nope' not found (resolved to {{tmp}}/nope, relative to the scenario file)"),
+    (
+        "missing catalog folder",
+        scenario(catalog="nope"),
+        f"{S}, key catalog: catalog folder 'nope' not found (resolved to {{tmp}}/nope, relative to the scenario file)",
+    ),
     # columns
     ("missing column", edit(C, "power_w,", ""), None),
-    ("duplicated column", edit(O, "channel,", "channel,channel,"), f"{O}, column channel: appears twice in the header"),
-    ("unknown column", edit(O, "delivery_risk", "delivery_risc"),
-     f"{O}, column delivery_risc: unknown column (did you mean 'delivery_risk'?); expected sku, channel, period, "
-     "max_units, unit_price_usd, lead_time_quarters, delivery_risk, kind, ships_to, term_quarters"),
+    (
+        "duplicated column",
+        edit(O, "channel,", "channel,channel,"),
+        f"{O}, column channel: appears twice in the header",
+    ),
+    (
+        "unknown column",
+        edit(O, "delivery_risk", "delivery_risc"),
+        f"{O}, column delivery_risc: unknown column (did you mean 'delivery_risk'?); expected sku, channel, period, "
+        "max_units, unit_price_usd, lead_time_quarters, delivery_risk, kind, ships_to, term_quarters",
+    ),
     # numbers
-    ("non-numeric", edit(O, ",1000,", ",lots,"), f"{O}, row 2, column unit_price_usd: expected a number, got 'lots'"),
+    (
+        "non-numeric",
+        edit(O, ",1000,", ",lots,"),
+        f"{O}, row 2, column unit_price_usd: expected a number (ASCII digits, '.' for decimals, ',' only between groups of three), got 'lots'",
+    ),
     ("negative", edit(O, ",100,", ",-100,"), f"{O}, row 2, column max_units: must be >= 0, got -100"),
     ("zero price", edit(O, ",1000,", ",0,"), f"{O}, row 2, column unit_price_usd: must be > 0, got 0"),
-    ("NaN", edit(C, ",1000,", ",nan,"), f"{C}, row 2, column bf16_tflops: expected a finite number, got 'nan'"),
-    ("infinite", edit(C, ",1000,", ",inf,"), f"{C}, row 2, column bf16_tflops: expected a finite number, got 'inf'"),
-    ("fractional count", edit(O, ",100,", ",10.5,"), f"{O}, row 2, column max_units: expected a whole number, got '10.5'"),
-    ("fractional servers", edit(C, ",1,1.0,", ",1.5,1.0,"),
-     f"{C}, row 2, column chips_per_server: expected a whole number, got '1.5'"),
-    ("fraction above 1", edit(C, ",1,1.0,", ",1,1.2,"),
-     f"{C}, row 2, column software_efficiency: must be in (0, 1], got 1.2"),
+    (
+        "NaN",
+        edit(C, ",1000,", ",nan,"),
+        f"{C}, row 2, column bf16_tflops: expected a finite number, got 'nan'",
+    ),
+    (
+        "infinite",
+        edit(C, ",1000,", ",inf,"),
+        f"{C}, row 2, column bf16_tflops: expected a finite number, got 'inf'",
+    ),
+    (
+        "fractional count",
+        edit(O, ",100,", ",10.5,"),
+        f"{O}, row 2, column max_units: expected a whole number, got '10.5'",
+    ),
+    (
+        "fractional servers",
+        edit(C, ",1,1.0,", ",1.5,1.0,"),
+        f"{C}, row 2, column chips_per_server: expected a whole number, got '1.5'",
+    ),
+    (
+        "fraction above 1",
+        edit(C, ",1,1.0,", ",1,1.2,"),
+        f"{C}, row 2, column software_efficiency: must be in (0, 1], got 1.2",
+    ),
     ("risk of 1", edit(O, ",0,\n", ",0,1\n"), f"{O}, row 2, column delivery_risk: must be in [0, 1), got 1"),
-    ("fractional fleet", scenario(fleet=[{"sku": "a", "chips": 2.5}]),
-     f"{S}, key fleet[0].chips: Input should be a valid integer, got a number with a fractional part, got 2.5"),
+    (
+        "fractional fleet",
+        scenario(fleet=[{"sku": "a", "chips": 2.5}]),
+        f"{S}, key fleet[0].chips: Input should be a valid integer, got 2.5",
+    ),
     # codes
     ("duplicate sku", edit(C, "\nb,", "\na,"), None),
-    ("unknown category", edit(C, "domestic", "domestik"),
-     f"{C}, row 2, column category: 'domestik' is not one of full-spec, export-compliant, domestic "
-     "(did you mean 'domestic'?)"),
-    ("unknown status", edit(R, "prohibited", "forbidden"),
-     f"{R}, key rules[0].status: Input should be 'allowed', 'license-required' or 'prohibited', got 'forbidden'"),
-    ("unknown objective", scenario(objective="max-flops"),
-     f"{S}, key objective: Input should be 'max-compute' or 'min-cost', got 'max-flops'"),
-    ("unknown destination", scenario(destination="China"),
-     f"{S}, key destination: 'China' is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)"),
-    ("unknown origin", edit(C, ",CN,", ",ZZ,"),
-     f"{C}, row 2, column origin: 'ZZ' is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)"),
+    (
+        "unknown category",
+        edit(C, "domestic", "domestik"),
+        f"{C}, row 2, column category: 'domestik' is not one of full-spec, export-compliant, domestic "
+        "(did you mean 'domestic'?)",
+    ),
+    (
+        "unknown status",
+        edit(R, "prohibited", "forbidden"),
+        f"{R}, key rules[0].status: Input should be 'allowed', 'license-required' or 'prohibited', got 'forbidden'",
+    ),
+    (
+        "unknown objective",
+        scenario(objective="max-flops"),
+        f"{S}, key objective: Input should be 'max-compute' or 'min-cost', got 'max-flops'",
+    ),
+    (
+        "unknown destination",
+        scenario(destination="China"),
+        f"{S}, key destination: 'China' is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK)",
+    ),
+    (
+        "unknown origin",
+        edit(C, ",CN,", ",ZZ,"),
+        f"{C}, row 2, column origin: 'ZZ' is not an ISO 3166-1 alpha-2 country code (e.g. US, CN)",
+    ),
     # references
-    ("offer for unknown sku", edit(O, "\na,", "\nx,"), f"{O}, row 2, column sku: sku 'x' is not in chips.csv"),
-    ("fleet unknown sku", scenario(fleet=[{"sku": "zz", "chips": 1}]),
-     f"{S}, key fleet[0].sku: sku 'zz' is not in the catalog's chips.csv"),
-    ("rule unknown sku", edit(R, "when_any:\n  - tpp_min: 4800", "skus: [ghost]"),
-     f"{R}, key rules[0]: rule 'r' lists sku 'ghost', which is not in chips.csv"),
-    ("policy unknown sku", scenario(**{"policy.exclude_skus": ["ghost"]}),
-     f"{S}, key policy.exclude_skus[0]: sku 'ghost' is not in the catalog's chips.csv"),
-    ("policy unknown channel", scenario(**{"policy.exclude_channels": ["grey"]}),
-     f"{S}, key policy.exclude_channels[0]: channel 'grey' is not in the catalog's offers.csv"),
-    ("share unknown value", scenario(**{"policy.shares": [{"by": "vendor", "value": "Nvidia", "measure": "spend",
-                                                             "max": 0.5}]}),
-     f"{S}, key policy.shares[0].value: no vendor 'Nvidia' in the catalog"),
+    (
+        "offer for unknown sku",
+        edit(O, "\na,", "\nx,"),
+        f"{O}, row 2, column sku: sku 'x' is not in chips.csv",
+    ),
+    (
+        "fleet unknown sku",
+        scenario(fleet=[{"sku": "zz", "chips": 1}]),
+        f"{S}, key fleet[0].sku: sku 'zz' is not in the catalog's chips.csv",
+    ),
+    (
+        "rule unknown sku",
+        edit(R, "when_any:\n  - tpp_min: 4800", "skus: [ghost]"),
+        f"{R}, key rules[0]: rule 'r' lists sku 'ghost', which is not in chips.csv",
+    ),
+    (
+        "policy unknown sku",
+        scenario(**{"policy.exclude_skus": ["ghost"]}),
+        f"{S}, key policy.exclude_skus[0]: sku 'ghost' is not in the catalog's chips.csv",
+    ),
+    (
+        "policy unknown channel",
+        scenario(**{"policy.exclude_channels": ["grey"]}),
+        f"{S}, key policy.exclude_channels[0]: channel 'grey' is not in the catalog's offers.csv",
+    ),
+    (
+        "share unknown value",
+        scenario(**{"policy.shares": [{"by": "vendor", "value": "Nvidia", "measure": "spend", "max": 0.5}]}),
+        f"{S}, key policy.shares[0].value: no vendor 'Nvidia' in the catalog",
+    ),
     # quarters and dates
-    ("bad quarter in offers", edit(O, "2025Q1", "2025Q5"),
-     f"{O}, row 2, column period: expected a quarter written YYYYQn with n in 1-4 (e.g. 2025Q3), got '2025Q5'"),
-    ("bad date", edit(R, "2025-01-01", "2025-13-01"),
-     f"{R}, key rules[0].effective: expected a date written YYYY-MM-DD, got '2025-13-01'"),
-    ("unsorted periods", scenario(periods=["2025Q2", "2025Q1"]),
-     f"{S}, key periods: periods must be consecutive quarters in order: 2025Q1 follows 2025Q2 (expected 2025Q3)"),
-    ("repeated periods", scenario(periods=["2025Q1", "2025Q1"]),
-     f"{S}, key periods: periods must be consecutive quarters in order: 2025Q1 follows 2025Q1 (expected 2025Q2)"),
-    ("gap in periods", scenario(periods=["2025Q1", "2025Q3"]),
-     f"{S}, key periods: periods must be consecutive quarters in order: 2025Q3 follows 2025Q1 (expected 2025Q2)"),
-    ("target outside horizon", scenario(targets={"2026Q1": {"pflops": 1}}),
-     f"{S}: targets: 2026Q1 is outside the periods 2025Q1-2025Q2"),
-    ("budget outside horizon", scenario(**{"budget.per_period_usd": {"2024Q4": "1M"}}),
-     f"{S}: budget.per_period_usd: 2024Q4 is outside the periods 2025Q1-2025Q2"),
-    ("share min above max", scenario(**{"policy.shares": [{"by": "vendor", "value": "V", "measure": "spend",
-                                                             "min": 0.6, "max": 0.4}]}),
-     f"{S}, key policy.shares[0]: min (0.6) is above max (0.4)"),
-    ("money that does not parse", scenario(**{"budget.total_usd": "seven billion"}),
-     f"{S}, key budget.total_usd: expected an amount of USD such as 7B or 250M, got 'seven billion'"),
+    (
+        "bad quarter in offers",
+        edit(O, "2025Q1", "2025Q5"),
+        f"{O}, row 2, column period: expected a quarter written YYYYQn with n in 1-4 (e.g. 2025Q3), got '2025Q5'",
+    ),
+    (
+        "bad date",
+        edit(R, "2025-01-01", "2025-13-01"),
+        f"{R}, key rules[0].effective: '2025-13-01' is not a real date (month must be in 1..12)",
+    ),
+    (
+        "unsorted periods",
+        scenario(periods=["2025Q2", "2025Q1"]),
+        f"{S}, key periods: periods must be consecutive quarters in order: 2025Q1 follows 2025Q2 (expected 2025Q3)",
+    ),
+    (
+        "repeated periods",
+        scenario(periods=["2025Q1", "2025Q1"]),
+        f"{S}, key periods: periods must be consecutive quarters in order: 2025Q1 follows 2025Q1 (expected 2025Q2)",
+    ),
+    (
+        "gap in periods",
+        scenario(periods=["2025Q1", "2025Q3"]),
+        f"{S}, key periods: periods must be consecutive quarters in order: 2025Q3 follows 2025Q1 (expected 2025Q2)",
+    ),
+    (
+        "target outside horizon",
+        scenario(targets={"2026Q1": {"pflops": 1}}),
+        f"{S}: targets: 2026Q1 is outside the periods 2025Q1-2025Q2",
+    ),
+    (
+        "budget outside horizon",
+        scenario(**{"budget.per_period_usd": {"2024Q4": "1M"}}),
+        f"{S}: budget.per_period_usd: 2024Q4 is outside the periods 2025Q1-2025Q2",
+    ),
+    (
+        "share min above max",
+        scenario(
+            **{"policy.shares": [{"by": "vendor", "value": "V", "measure": "spend", "min": 0.6, "max": 0.4}]}
+        ),
+        f"{S}, key policy.shares[0]: min (0.6) is above max (0.4)",
+    ),
+    (
+        "money that does not parse",
+        scenario(**{"budget.total_usd": "seven billion"}),
+        f"{S}, key budget.total_usd: expected an amount of USD such as 7B, 250M or 7e9 (ASCII digits, '.' for decimals, ',' only between groups of three), got 'seven billion'",
+    ),
     # YAML
-    ("unknown key with suggestion", scenario(**{"budget.carryover": True}),
-     f"{S}, key budget.carryover: unknown key (did you mean 'carry_over'?); expected one of carry_over, "
-     "per_period_usd, total_usd"),
-    ("unknown nested key", scenario(targets={"2025Q2": {"pflop": 3}}),
-     f"{S}, key targets.2025Q2.pflop: unknown key (did you mean 'pflops'?); expected one of memory_tb, pflops"),
-    ("unknown clause key", edit(R, "tpp_min", "tpp_mn"),
-     f"{R}, key rules[0].when_any[0].tpp_mn: unknown key (did you mean 'tpp_min'?); expected one of datacenter, "
-     "interconnect_min_gbps, memory_bw_below_tbps, memory_bw_min_tbps, not_tag, pd_below, pd_min, tag, tpp_below, "
-     "tpp_min"),
-    ("missing key", scenario(destination=DELETE), f"{S}: give destination (a country code) or a list of sites"),
-    ("YAML syntax", lambda t: (t / S).write_text("name: t\nperiods: [2025Q1\n"),
-     f"{S}: line 3, column 1: YAML syntax error: expected ',' or ']', but got '<stream end>'"),
-    ("python tag", lambda t: (t / S).write_text("name: !!python/object/apply:os.system ['echo hi']\n"),
-     f"{S}: line 1: tag not allowed (could not determine a constructor for the tag "
-     "'tag:yaml.org,2002:python/object/apply:os.system'); plain YAML values only"),
-    ("not a mapping", lambda t: (t / S).write_text("- a\n- b\n"),
-     f"{S}: expected a mapping of keys (name, destination, periods, ...)"),
+    (
+        "unknown key with suggestion",
+        scenario(**{"budget.carryover": True}),
+        f"{S}, key budget.carryover: unknown key (did you mean 'carry_over'?); expected one of carry_over, "
+        "per_period_usd, total_usd",
+    ),
+    (
+        "unknown nested key",
+        scenario(targets={"2025Q2": {"pflop": 3}}),
+        f"{S}, key targets.2025Q2.pflop: unknown key (did you mean 'pflops'?); expected one of memory_tb, pflops",
+    ),
+    (
+        "unknown clause key",
+        edit(R, "tpp_min", "tpp_mn"),
+        f"{R}, key rules[0].when_any[0].tpp_mn: unknown key (did you mean 'tpp_min'?); expected one of datacenter, "
+        "interconnect_min_gbps, memory_bw_below_tbps, memory_bw_min_tbps, not_tag, pd_below, pd_min, tag, tpp_below, "
+        "tpp_min",
+    ),
+    (
+        "missing key",
+        scenario(destination=DELETE),
+        f"{S}: give destination (a country code) or a list of sites",
+    ),
+    (
+        "YAML syntax",
+        lambda t: (t / S).write_text("name: t\nperiods: [2025Q1\n"),
+        f"{S}: line 3, column 1: YAML syntax error: expected ',' or ']', but got '<stream end>'",
+    ),
+    (
+        "python tag",
+        lambda t: (t / S).write_text("name: !!python/object/apply:os.system ['echo hi']\n"),
+        f"{S}: line 1: tag not allowed (could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'); plain YAML values only",
+    ),
+    (
+        "not a mapping",
+        lambda t: (t / S).write_text("- a\n- b\n"),
+        f"{S}: expected a mapping of keys (name, destination, periods, ...)",
+    ),
 ]
 
 
@@ -188,6 +333,8 @@ def test_bom_and_crlf_are_valid(tmp_path, monkeypatch, encoding):
 def test_same_inputs_give_byte_identical_json_and_csv():
     from conftest import ROOT
 
-    runs = [CliRunner().invoke(main, ["plan", str(ROOT / "budgets" / "base-7b.yaml"), "--format", fmt]).output
-            for fmt in ("json", "csv", "json", "csv")]
+    runs = [
+        CliRunner().invoke(main, ["plan", str(ROOT / "budgets" / "base-7b.yaml"), "--format", fmt]).output
+        for fmt in ("json", "csv", "json", "csv")
+    ]
     assert runs[0] == runs[2] and runs[1] == runs[3]

@@ -31,8 +31,13 @@ def test_budget_marginal_per_billion(tiny):
 
 def test_power_marginal_per_mw(tiny):
     # 1000 W a chip, 3.5 kW cap: the LP buys 3.5 chips, the MILP 3; +1 MW = +1000 chips either way
-    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=10_000)], budget={"total_usd": 1e9},
-                power={"site_capacity_mw": {"2025Q1": 0.0035}}, periods=["2025Q1"])
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=10_000)],
+        budget={"total_usd": 1e9},
+        power={"site_capacity_mw": {"2025Q1": 0.0035}},
+        periods=["2025Q1"],
+    )
     result = explain(path)
     m = marginal(result, "extra MW of site power in 2025Q1")
     assert m["dual"] == pytest.approx(1000) and m["lp_resolved"] == pytest.approx(1000)
@@ -42,14 +47,20 @@ def test_power_marginal_per_mw(tiny):
 
 def test_supply_marginal_per_thousand_chips(tiny):
     # a: 1 PFLOPS for $1000, only 2; b: 0.5 PFLOPS for $1000. A chip of a replaces one of b: +0.5 each
-    path = tiny([chip("a"), chip("b", bf16_tflops=500)],
-                [offer("a", "2025Q1", max_units=2), offer("b", "2025Q1", max_units=10_000)],
-                budget={"total_usd": 2_000_000})
+    path = tiny(
+        [chip("a"), chip("b", bf16_tflops=500)],
+        [offer("a", "2025Q1", max_units=2), offer("b", "2025Q1", max_units=10_000)],
+        budget={"total_usd": 2_000_000},
+    )
     result = explain(path)
     m = marginal(result, "extra 1,000 chips of a buy via direct in 2025Q1")
     assert (m["dual"], m["lp_resolved"], m["milp_resolved"]) == (500, 500, 500)
-    assert {"family": "supply", "constraint": "a buy via direct in 2025Q1: 2 chips offered", "slack": 0.0,
-            "binding": True} in result["binding"]
+    assert {
+        "family": "supply",
+        "constraint": "a buy via direct in 2025Q1: 2 chips offered",
+        "slack": 0.0,
+        "binding": True,
+    } in result["binding"]
     budget = next(b for b in result["binding"] if b["family"] == "budget")
     assert budget["binding"] and budget["slack"] == 0.0
 
@@ -59,8 +70,12 @@ def test_cost_of_a_share_floor(tiny):
     # LP duals: budget 1/1500, share 2/3 -> linear estimate 2/3 x 0.5 x 4 = 4/3
     chips = [chip("f", category="full-spec", origin="US", vendor="W"), chip("d")]
     offers = [offer("f", "2025Q1"), offer("d", "2025Q1", unit_price_usd=2000)]
-    path = tiny(chips, offers, budget={"total_usd": 6000},
-                policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.5}]})
+    path = tiny(
+        chips,
+        offers,
+        budget={"total_usd": 6000},
+        policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.5}]},
+    )
     m = marginal(explain(path), "dropping the share rule category domestic compute >= 0.5")
     assert m["dual"] == pytest.approx(4 / 3, abs=1e-6)
     assert m["lp_resolved"] == pytest.approx(2) and m["milp_resolved"] == pytest.approx(2)
@@ -69,35 +84,58 @@ def test_cost_of_a_share_floor(tiny):
 def test_price_at_which_a_chip_enters(tiny):
     # b gives 1 PFLOPS for $1500 against a's $1000: it enters at $1000 a chip
     chips, budget = [chip("a"), chip("b")], {"total_usd": 10_000}
-    path = tiny(chips, [offer("a", "2025Q1", max_units=1000), offer("b", "2025Q1", unit_price_usd=1500)],
-                budget=budget)
+    path = tiny(
+        chips,
+        [offer("a", "2025Q1", max_units=1000), offer("b", "2025Q1", unit_price_usd=1500)],
+        budget=budget,
+    )
     result = explain(path)
-    assert result["not_bought"] == [{"sku": "b", "reason": "worse value: would enter at about $1,000 per chip "
-                                     "(now $1,500 via direct in 2025Q1 at CN)", "entry_price_usd": 1000.0,
-                                     "price_usd": 1500.0}]
-    cheaper = tiny(chips, [offer("a", "2025Q1", max_units=1000), offer("b", "2025Q1", unit_price_usd=990)],
-                   budget=budget)
+    assert result["not_bought"] == [
+        {
+            "sku": "b",
+            "reason": "worse value: would enter at about $1,000 per chip "
+            "(now $1,500 via direct in 2025Q1 at CN)",
+            "entry_price_usd": 1000.0,
+            "price_usd": 1500.0,
+        }
+    ]
+    cheaper = tiny(
+        chips, [offer("a", "2025Q1", max_units=1000), offer("b", "2025Q1", unit_price_usd=990)], budget=budget
+    )
     assert "b" in set(solve(cheaper).purchases["sku"])
 
 
 def test_reasons_for_chips_not_bought(tiny):
-    rule = {"id": "ban", "origins": ["US"], "destinations": ["CN"], "effective": "2020-01-01",
-            "status": "prohibited", "skus": ["u"]}
+    rule = {
+        "id": "ban",
+        "origins": ["US"],
+        "destinations": ["CN"],
+        "effective": "2020-01-01",
+        "status": "prohibited",
+        "skus": ["u"],
+    }
     chips = [chip("a"), chip("u", origin="US"), chip("p"), chip("late"), chip("none")]
-    offers = [offer("a", "2025Q1"), offer("u", "2025Q1"), offer("p", "2025Q1"),
-              offer("late", "2025Q2", lead_time_quarters=1)]
+    offers = [
+        offer("a", "2025Q1"),
+        offer("u", "2025Q1"),
+        offer("p", "2025Q1"),
+        offer("late", "2025Q2", lead_time_quarters=1),
+    ]
     path = tiny(chips, offers, rules=[rule], budget={"total_usd": 5000}, policy={"exclude_skus": ["p"]})
     reasons = {n["sku"]: n["reason"] for n in explain(path)["not_bought"]}
-    assert reasons == {"u": "excluded by compliance: prohibited in CN under ban",
-                       "p": "excluded by the scenario's policy",
-                       "late": "no usable offer in the horizon: delivered after 2025Q2 (lead time)",
-                       "none": "no offer in the catalog"}
+    assert reasons == {
+        "u": "excluded by compliance: prohibited in CN under ban",
+        "p": "excluded by the scenario's policy",
+        "late": "no usable offer in the horizon: delivered after 2025Q2 (lead time)",
+        "none": "no offer in the catalog",
+    }
 
 
 def test_explain_cli_on_the_base_case(tmp_path):
     out = tmp_path / "e.xlsx"
-    result = CliRunner().invoke(main, ["explain", str(ROOT / "budgets" / "base-7b.yaml"), "--format", "json",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["explain", str(ROOT / "budgets" / "base-7b.yaml"), "--format", "json", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     budget = data["marginal"][0]
@@ -105,7 +143,7 @@ def test_explain_cli_on_the_base_case(tmp_path):
     # relaxing a limit never loses, and the MILP gains no more than the relaxed LP allows
     for m in data["marginal"]:
         if m["what"].startswith("the lease channel"):
-            assert m["milp_resolved"] > 0        # renting abroad is what lifts base-7b above cn-only-7b
+            assert m["milp_resolved"] > 0  # renting abroad is what lifts base-7b above cn-only-7b
             continue
         assert m["milp_resolved"] >= 0 and m["lp_resolved"] >= 0, m
     assert 0 < budget["milp_resolved"] <= budget["lp_resolved"] * 1.01

@@ -26,9 +26,14 @@ def test_bundled_scenario_matches_its_golden_plan(name):
     got = plan_json(name)
     want = (GOLDEN / f"{name}.json").read_text()
     if got != want:
-        diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True), f"golden/{name}.json",
-                                            "now", n=2))
-        pytest.fail(f"the plan of {name} changed (run python tests/golden_plans.py to accept):\n{diff[:6000]}")
+        diff = "".join(
+            difflib.unified_diff(
+                want.splitlines(True), got.splitlines(True), f"golden/{name}.json", "now", n=2
+            )
+        )
+        pytest.fail(
+            f"the plan of {name} changed (run python tests/golden_plans.py to accept):\n{diff[:6000]}"
+        )
 
 
 def test_bundled_scenarios_rederive(plans):

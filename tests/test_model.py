@@ -10,7 +10,9 @@ from planner.plan import solve
 
 
 def bought(plan) -> dict[tuple[str, str, str], int]:
-    return {(r["sku"], r["channel"], r["order_period"]): r["chips"] for r in plan.purchases.to_dict("records")}
+    return {
+        (r["sku"], r["channel"], r["order_period"]): r["chips"] for r in plan.purchases.to_dict("records")
+    }
 
 
 def test_total_budget_limits_max_compute(tiny):
@@ -24,9 +26,11 @@ def test_total_budget_limits_max_compute(tiny):
 
 
 def test_supply_cap_then_next_best_offer(tiny):
-    path = tiny([chip("a"), chip("b")],
-                [offer("a", "2025Q1", max_units=3), offer("b", "2025Q1", unit_price_usd=1500)],
-                budget={"total_usd": 6000})
+    path = tiny(
+        [chip("a"), chip("b")],
+        [offer("a", "2025Q1", max_units=3), offer("b", "2025Q1", unit_price_usd=1500)],
+        budget={"total_usd": 6000},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "direct", "2025Q1"): 3, ("b", "direct", "2025Q1"): 2}
@@ -34,8 +38,9 @@ def test_supply_cap_then_next_best_offer(tiny):
 
 def test_whole_servers_only(tiny):
     # 4 chips per server at $1000 a chip: a server is $4000; 7 units in stock = 1 server
-    path = tiny([chip("a", chips_per_server=4)], [offer("a", "2025Q1", max_units=7)],
-                budget={"total_usd": 100000})
+    path = tiny(
+        [chip("a", chips_per_server=4)], [offer("a", "2025Q1", max_units=7)], budget={"total_usd": 100000}
+    )
     plan = solve(path)
     check_plan(plan)
     assert plan.purchases["servers"].tolist() == [1]
@@ -43,9 +48,11 @@ def test_whole_servers_only(tiny):
 
 
 def test_lead_time_delays_capacity_and_drops_late_offers(tiny):
-    path = tiny([chip("a")], [offer("a", "2025Q1", lead_time_quarters=1, max_units=2),
-                              offer("a", "2025Q2", lead_time_quarters=1)],
-                budget={"total_usd": 1e6})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", lead_time_quarters=1, max_units=2), offer("a", "2025Q2", lead_time_quarters=1)],
+        budget={"total_usd": 1e6},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "direct", "2025Q1"): 2}
@@ -56,8 +63,9 @@ def test_lead_time_delays_capacity_and_drops_late_offers(tiny):
 
 
 def test_delivery_risk_discounts_compute_not_cost(tiny):
-    path = tiny([chip("a", memory_gb=100)], [offer("a", "2025Q1", delivery_risk=0.25)],
-                budget={"total_usd": 4000})
+    path = tiny(
+        [chip("a", memory_gb=100)], [offer("a", "2025Q1", delivery_risk=0.25)], budget={"total_usd": 4000}
+    )
     plan = solve(path)
     check_plan(plan)
     assert plan.totals["capex_usd"] == 4000
@@ -66,8 +74,12 @@ def test_delivery_risk_discounts_compute_not_cost(tiny):
 
 
 def test_fleet_counts_from_the_first_period(tiny):
-    path = tiny([chip("a")], [offer("a", "2025Q2", max_units=1)], budget={"total_usd": 1e6},
-                fleet=[{"sku": "a", "chips": 10}])
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q2", max_units=1)],
+        budget={"total_usd": 1e6},
+        fleet=[{"sku": "a", "chips": 10}],
+    )
     plan = solve(path)
     check_plan(plan)
     assert plan.periods["effective_pflops"].tolist() == pytest.approx([10.0, 11.0])
@@ -76,16 +88,22 @@ def test_fleet_counts_from_the_first_period(tiny):
 
 @pytest.mark.parametrize("carry, expected", [(False, 3), (True, 5)])
 def test_per_period_budget_with_and_without_carry_over(tiny, carry, expected):
-    path = tiny([chip("a")], [offer("a", "2025Q2")],
-                budget={"per_period_usd": {"2025Q1": 2000, "2025Q2": 3000}, "carry_over": carry})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q2")],
+        budget={"per_period_usd": {"2025Q1": 2000, "2025Q2": 3000}, "carry_over": carry},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "direct", "2025Q2"): expected}
 
 
 def test_missing_period_budget_is_zero(tiny):
-    path = tiny([chip("a")], [offer("a", "2025Q1"), offer("a", "2025Q2")],
-                budget={"per_period_usd": {"2025Q2": 3000}, "carry_over": False})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1"), offer("a", "2025Q2")],
+        budget={"per_period_usd": {"2025Q2": 3000}, "carry_over": False},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "direct", "2025Q2"): 3}
@@ -93,9 +111,12 @@ def test_missing_period_budget_is_zero(tiny):
 
 def test_min_cost_meets_compute_target_cheapest(tiny):
     # a: $1000 for 1 PFLOPS; b: $1800 for 2 PFLOPS. 5 PFLOPS: 2 b + 1 a = $4600 beats 3 b or 5 a
-    path = tiny([chip("a"), chip("b", bf16_tflops=2000)],
-                [offer("a", "2025Q1"), offer("b", "2025Q1", unit_price_usd=1800)],
-                objective="min-cost", targets={"2025Q2": {"pflops": 5}})
+    path = tiny(
+        [chip("a"), chip("b", bf16_tflops=2000)],
+        [offer("a", "2025Q1"), offer("b", "2025Q1", unit_price_usd=1800)],
+        objective="min-cost",
+        targets={"2025Q2": {"pflops": 5}},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "direct", "2025Q1"): 1, ("b", "direct", "2025Q1"): 2}
@@ -104,9 +125,12 @@ def test_min_cost_meets_compute_target_cheapest(tiny):
 
 def test_memory_target_buys_memory(tiny):
     # a: 1 PFLOPS, 0.1 TB for $1000; m: 0.5 PFLOPS, 1 TB for $1500. Need 2 TB and 1 PFLOPS: 2 m = $3000
-    path = tiny([chip("a"), chip("m", bf16_tflops=500, memory_gb=1000)],
-                [offer("a", "2025Q1"), offer("m", "2025Q1", unit_price_usd=1500)],
-                objective="min-cost", targets={"2025Q1": {"pflops": 1, "memory_tb": 2}})
+    path = tiny(
+        [chip("a"), chip("m", bf16_tflops=500, memory_gb=1000)],
+        [offer("a", "2025Q1"), offer("m", "2025Q1", unit_price_usd=1500)],
+        objective="min-cost",
+        targets={"2025Q1": {"pflops": 1, "memory_tb": 2}},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("m", "direct", "2025Q1"): 2}
@@ -115,8 +139,12 @@ def test_memory_target_buys_memory(tiny):
 @pytest.mark.parametrize("pue, chips", [(1.0, 3), (1.5, 2)])
 def test_power_cap_with_pue(tiny, pue, chips):
     # 1000 W a chip; 3.5 kW of site capacity
-    path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 1e6},
-                power={"pue": pue, "site_capacity_mw": {"2025Q1": 0.0035}})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        budget={"total_usd": 1e6},
+        power={"pue": pue, "site_capacity_mw": {"2025Q1": 0.0035}},
+    )
     plan = solve(path)
     check_plan(plan)
     assert plan.totals["chips"] == chips
@@ -124,8 +152,12 @@ def test_power_cap_with_pue(tiny, pue, chips):
 
 def test_site_cap_carries_forward_and_counts_undelivered_orders(tiny):
     # cap 2.5 kW from 2025Q1 applies to 2025Q2 too; a 50% delivery risk still takes power
-    path = tiny([chip("a")], [offer("a", "2025Q2", delivery_risk=0.5)], budget={"total_usd": 1e6},
-                power={"site_capacity_mw": {"2025Q1": 0.0025}})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q2", delivery_risk=0.5)],
+        budget={"total_usd": 1e6},
+        power={"site_capacity_mw": {"2025Q1": 0.0025}},
+    )
     plan = solve(path)
     check_plan(plan)
     assert plan.totals["chips"] == 2
@@ -134,8 +166,12 @@ def test_site_cap_carries_forward_and_counts_undelivered_orders(tiny):
 
 def test_opex_from_installed_power(tiny):
     # 2 chips x 1000 W x PUE 1.2 = 2.4 kW for 2190 h at $0.10 = $525.60 a quarter, from 2025Q1
-    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], budget={"total_usd": 1e6},
-                power={"pue": 1.2, "electricity_usd_per_kwh": 0.10})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=2)],
+        budget={"total_usd": 1e6},
+        power={"pue": 1.2, "electricity_usd_per_kwh": 0.10},
+    )
     plan = solve(path)
     check_plan(plan)
     assert plan.totals["opex_usd"] == pytest.approx(2 * 525.6)
@@ -145,8 +181,12 @@ def test_min_share_of_domestic_compute(tiny):
     # foreign: $1000 / PFLOPS, domestic: $2000 / PFLOPS; at least half domestic with $6000: 2 + 2
     chips = [chip("f", category="full-spec", origin="US", vendor="W"), chip("d")]
     offers = [offer("f", "2025Q1"), offer("d", "2025Q1", unit_price_usd=2000)]
-    path = tiny(chips, offers, budget={"total_usd": 6000},
-                policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.5}]})
+    path = tiny(
+        chips,
+        offers,
+        budget={"total_usd": 6000},
+        policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.5}]},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("f", "direct", "2025Q1"): 2, ("d", "direct", "2025Q1"): 2}
@@ -157,8 +197,12 @@ def test_max_share_of_spend_per_vendor(tiny):
     # every vendor at most 60% of spend: 3 of W ($3000) and 2 of V ($2000 at $1000 each, 0.5 PFLOPS)
     chips = [chip("w", vendor="W"), chip("v", vendor="V", bf16_tflops=500)]
     offers = [offer("w", "2025Q1", max_units=100), offer("v", "2025Q1")]
-    path = tiny(chips, offers, budget={"total_usd": 5000},
-                policy={"shares": [{"by": "vendor", "value": "*", "measure": "spend", "max": 0.6}]})
+    path = tiny(
+        chips,
+        offers,
+        budget={"total_usd": 5000},
+        policy={"shares": [{"by": "vendor", "value": "*", "measure": "spend", "max": 0.6}]},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("w", "direct", "2025Q1"): 3, ("v", "direct", "2025Q1"): 2}
@@ -166,26 +210,47 @@ def test_max_share_of_spend_per_vendor(tiny):
 
 def test_max_compute_breaks_ties_on_cost(tiny):
     # power allows 3 chips; the same chip via a cheap channel (2 left) and a dear one
-    path = tiny([chip("a")], [offer("a", "2025Q1", channel="cheap", max_units=2),
-                              offer("a", "2025Q1", channel="dear", unit_price_usd=2000)],
-                budget={"total_usd": 1e6}, power={"site_capacity_mw": {"2025Q1": 0.003}})
+    path = tiny(
+        [chip("a")],
+        [
+            offer("a", "2025Q1", channel="cheap", max_units=2),
+            offer("a", "2025Q1", channel="dear", unit_price_usd=2000),
+        ],
+        budget={"total_usd": 1e6},
+        power={"site_capacity_mw": {"2025Q1": 0.003}},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "cheap", "2025Q1"): 2, ("a", "dear", "2025Q1"): 1}
     assert plan.totals["capex_usd"] == 4000
 
 
-RULE = {"id": "r1", "origins": ["US"], "destinations": ["CN"], "effective": "2025-04-01",
-        "status": "prohibited", "when_any": [{"tpp_min": 16000}]}
+RULE = {
+    "id": "r1",
+    "origins": ["US"],
+    "destinations": ["CN"],
+    "effective": "2025-04-01",
+    "status": "prohibited",
+    "when_any": [{"tpp_min": 16000}],
+}
 
 
-@pytest.mark.parametrize("destination, expected", [("CN", {("u", "direct", "2025Q1"): 1}),
-                                                   ("US", {("u", "direct", "2025Q1"): 1,
-                                                           ("u", "direct", "2025Q2"): 1})])
+@pytest.mark.parametrize(
+    "destination, expected",
+    [
+        ("CN", {("u", "direct", "2025Q1"): 1}),
+        ("US", {("u", "direct", "2025Q1"): 1, ("u", "direct", "2025Q2"): 1}),
+    ],
+)
 def test_compliance_by_destination_and_order_date(tiny, destination, expected):
     # TPP 1000 x 16 = 16000 -> prohibited in CN for orders placed from 2025Q2 (rule from 2025-04-01)
-    path = tiny([chip("u", origin="US")], [offer("u", "2025Q1", max_units=1), offer("u", "2025Q2", max_units=1)],
-                rules=[RULE], destination=destination, budget={"total_usd": 1e6})
+    path = tiny(
+        [chip("u", origin="US")],
+        [offer("u", "2025Q1", max_units=1), offer("u", "2025Q2", max_units=1)],
+        rules=[RULE],
+        destination=destination,
+        budget={"total_usd": 1e6},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == expected
@@ -193,9 +258,13 @@ def test_compliance_by_destination_and_order_date(tiny, destination, expected):
 
 def test_no_channel_makes_a_prohibited_chip_buyable(tiny):
     offers = [offer("u", "2025Q2", channel=ch) for ch in ("direct", "grey-market", "cloud", "oem")]
-    path = tiny([chip("u", origin="US"), chip("d")], offers + [offer("d", "2025Q2", max_units=1)],
-                rules=[RULE], budget={"total_usd": 1e6},
-                policy={"allow_license_required": True})
+    path = tiny(
+        [chip("u", origin="US"), chip("d")],
+        offers + [offer("d", "2025Q2", max_units=1)],
+        rules=[RULE],
+        budget={"total_usd": 1e6},
+        policy={"allow_license_required": True},
+    )
     plan = solve(path)
     check_plan(plan)
     assert set(plan.purchases["sku"]) == {"d"}
@@ -205,31 +274,48 @@ def test_no_channel_makes_a_prohibited_chip_buyable(tiny):
 def test_license_required_needs_the_policy(tiny):
     rule = RULE | {"status": "license-required", "effective": "2024-01-01"}
     for allow, n in ((False, 0), (True, 2)):
-        path = tiny([chip("u", origin="US")], [offer("u", "2025Q1", max_units=2)], rules=[rule],
-                    budget={"total_usd": 1e6}, policy={"allow_license_required": allow})
+        path = tiny(
+            [chip("u", origin="US")],
+            [offer("u", "2025Q1", max_units=2)],
+            rules=[rule],
+            budget={"total_usd": 1e6},
+            policy={"allow_license_required": allow},
+        )
         plan = solve(path)
         check_plan(plan)
         assert plan.totals["chips"] == n
 
 
 def test_policy_excludes_skus_and_channels(tiny):
-    offers = [offer("a", "2025Q1", channel="x"), offer("a", "2025Q1", channel="y", max_units=1),
-              offer("b", "2025Q1", max_units=1)]
-    path = tiny([chip("a"), chip("b")], offers, budget={"total_usd": 1e6},
-                policy={"exclude_skus": ["b"], "exclude_channels": ["x"]})
+    offers = [
+        offer("a", "2025Q1", channel="x"),
+        offer("a", "2025Q1", channel="y", max_units=1),
+        offer("b", "2025Q1", max_units=1),
+    ]
+    path = tiny(
+        [chip("a"), chip("b")],
+        offers,
+        budget={"total_usd": 1e6},
+        policy={"exclude_skus": ["b"], "exclude_channels": ["x"]},
+    )
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == {("a", "y", "2025Q1"): 1}
 
 
 def test_infeasible_target_reports_least_shortfall(tiny):
-    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=6)], objective="min-cost",
-                targets={"2025Q1": {"pflops": 10}, "2025Q2": {"pflops": 4}})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=6)],
+        objective="min-cost",
+        targets={"2025Q1": {"pflops": 10}, "2025Q2": {"pflops": 4}},
+    )
     plan = solve(path)
     assert plan.status == "infeasible"
     assert plan.purchases.empty
-    assert plan.diagnosis["shortfalls"] == [{"period": "2025Q1", "measure": "pflops", "target": 10,
-                                             "shortfall": 4.0}]
+    assert plan.diagnosis["shortfalls"] == [
+        {"period": "2025Q1", "measure": "pflops", "target": 10, "shortfall": 4.0}
+    ]
     assert plan.diagnosis["blocking"] == []
     assert any(line.startswith("supply:") for line in plan.diagnosis["limits"])
 
@@ -248,8 +334,12 @@ def test_lowering_targets_by_shortfalls_is_feasible(tiny):
 
 
 def test_blocking_power_when_the_fleet_exceeds_the_cap(tiny):
-    path = tiny([chip("a")], [offer("a", "2025Q1")], fleet=[{"sku": "a", "chips": 5}],
-                power={"site_capacity_mw": {"2025Q2": 0.004}})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        fleet=[{"sku": "a", "chips": 5}],
+        power={"site_capacity_mw": {"2025Q2": 0.004}},
+    )
     plan = solve(path)
     assert plan.status == "infeasible"
     assert plan.diagnosis["shortfalls"] == []
@@ -258,8 +348,12 @@ def test_blocking_power_when_the_fleet_exceeds_the_cap(tiny):
 
 def test_blocking_share_that_no_offer_can_meet(tiny):
     chips = [chip("f", category="full-spec", origin="US"), chip("d")]
-    path = tiny(chips, [offer("f", "2025Q1")], fleet=[{"sku": "f", "chips": 5}],
-                policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.3}]})
+    path = tiny(
+        chips,
+        [offer("f", "2025Q1")],
+        fleet=[{"sku": "f", "chips": 5}],
+        policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.3}]},
+    )
     plan = solve(path)
     assert plan.status == "infeasible"
     assert plan.diagnosis["blocking"] == [{"constraint": "share", "by": "category", "value": "domestic"}]
@@ -268,9 +362,12 @@ def test_blocking_share_that_no_offer_can_meet(tiny):
 def test_cbc_gives_the_same_plan(tiny):
     from planner.model.solve import SolverOptions
 
-    path = tiny([chip("a"), chip("b", bf16_tflops=2000)],
-                [offer("a", "2025Q1"), offer("b", "2025Q1", unit_price_usd=1800)],
-                objective="min-cost", targets={"2025Q2": {"pflops": 5}})
+    path = tiny(
+        [chip("a"), chip("b", bf16_tflops=2000)],
+        [offer("a", "2025Q1"), offer("b", "2025Q1", unit_price_usd=1800)],
+        objective="min-cost",
+        targets={"2025Q2": {"pflops": 5}},
+    )
     plan = solve(path, options=SolverOptions(solver="cbc"))
     check_plan(plan)
     assert plan.totals["capex_usd"] == 4600

@@ -39,8 +39,9 @@ def books(tmp_path_factory):
         "explain": run("explain", CN_ONLY, "--out", paths["explain"], "--format", "json"),
         "compare": run("compare", BASE, CN_ONLY, "--out", paths["compare"], "--format", "json"),
         "sweep": run("sweep", CN_ONLY, "--budget", "2B:8B:4", "--out", paths["sweep"], "--format", "json"),
-        "stress": run("stress", BASE, "--shocks", SHOCKS, "--no-robust", "--out", paths["stress"], "--format",
-                      "json"),
+        "stress": run(
+            "stress", BASE, "--shocks", SHOCKS, "--no-robust", "--out", paths["stress"], "--format", "json"
+        ),
     }
     for name, result in results.items():
         assert result.exit_code == 0, (name, result.output)
@@ -70,11 +71,16 @@ def test_plan_workbook_capacity_spend_sites_and_summary_match_the_plan(books):
     cap = wb["Capacity"]
     header = [c.value for c in cap[1]]
     last = [c.value for c in cap[cap.max_row]]
-    assert last[header.index("effective_pflops")] == pytest.approx(plan["totals"]["effective_pflops"], abs=1e-6)
-    parts = sum(last[i] for i, h in enumerate(header) if h.endswith("_pflops")
-                and h not in ("effective_pflops", "leased_pflops"))
+    assert last[header.index("effective_pflops")] == pytest.approx(
+        plan["totals"]["effective_pflops"], abs=1e-6
+    )
+    parts = sum(
+        last[i]
+        for i, h in enumerate(header)
+        if h.endswith("_pflops") and h not in ("effective_pflops", "leased_pflops")
+    )
     assert parts == pytest.approx(plan["totals"]["effective_pflops"], rel=1e-12)
-    assert "fleet_pflops" in header                              # the old fleet apart from purchases
+    assert "fleet_pflops" in header  # the old fleet apart from purchases
     spend = wb["Spend"]
     header = [c.value for c in spend[1]]
     cum = [r[header.index("cumulative_spend_usd")].value for r in spend.iter_rows(min_row=2)]
@@ -112,12 +118,14 @@ def test_no_workbook_holds_a_general_number_or_a_local_path(books):
 def test_charts_have_human_names_titles_and_unit_axes(books):
     paths, _ = books
     names = zipfile.ZipFile(paths["plan"]).namelist()
-    charts = [zipfile.ZipFile(paths["plan"]).read(n).decode() for n in names if n.startswith("xl/charts/chart")]
+    charts = [
+        zipfile.ZipFile(paths["plan"]).read(n).decode() for n in names if n.startswith("xl/charts/chart")
+    ]
     assert len(charts) == 2
     text = " ".join(charts)
     assert "vendor_" not in text and "_pflops" not in text and "_usd" not in text
     assert "Effective PFLOPS installed, by chip category" in text and "fleet (installed before)" in text
-    assert ",,,&quot;B&quot;" in text or ",,&quot;M&quot;" in text         # the money axis in $B or $M
+    assert ",,,&quot;B&quot;" in text or ",,&quot;M&quot;" in text  # the money axis in $B or $M
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
@@ -126,13 +134,18 @@ def test_workbooks_print_one_page_wide_with_nothing_cut(books, tmp_path):
     prints as ### (a number too wide for its column)."""
     paths, _ = books
     for name, path in paths.items():
-        subprocess.run([SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
-                       check=True, capture_output=True, timeout=240)
+        subprocess.run(
+            [SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
+            check=True,
+            capture_output=True,
+            timeout=240,
+        )
         pdf = tmp_path / f"{name}.pdf"
         assert pdf.read_bytes()[:4] == b"%PDF"
         if shutil.which("pdftotext"):
-            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                                  check=True).stdout
+            text = subprocess.run(
+                ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+            ).stdout
             assert "###" not in text, name
     if shutil.which("pdfinfo"):
         one = tmp_path / "summary-only.xlsx"
@@ -140,16 +153,25 @@ def test_workbooks_print_one_page_wide_with_nothing_cut(books, tmp_path):
         for ws in wb.sheetnames[1:]:
             del wb[ws]
         wb.save(one)
-        subprocess.run([SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(one)],
-                       check=True, capture_output=True, timeout=240)
-        info = subprocess.run(["pdfinfo", str(tmp_path / "summary-only.pdf")], capture_output=True, text=True).stdout
+        subprocess.run(
+            [SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(one)],
+            check=True,
+            capture_output=True,
+            timeout=240,
+        )
+        info = subprocess.run(
+            ["pdfinfo", str(tmp_path / "summary-only.pdf")], capture_output=True, text=True
+        ).stdout
         assert re.search(r"Pages:\s+1\b", info), info
 
 
 def test_formula_text_from_inputs_stays_inert(tiny, tmp_path):
-    path = tiny([chip("a", model="=HYPERLINK(\"http://x\",\"y\")")],
-                [offer("a", "2025Q1", channel="+cmd|' /C calc'!A0")], budget={"total_usd": 5000},
-                name="@evil")
+    path = tiny(
+        [chip("a", model='=HYPERLINK("http://x","y")')],
+        [offer("a", "2025Q1", channel="+cmd|' /C calc'!A0")],
+        budget={"total_usd": 5000},
+        name="@evil",
+    )
     book, csv_out = tmp_path / "p.xlsx", tmp_path / "p.csv"
     assert run("plan", path, "--out", book).exit_code == 0
     assert run("plan", path, "--out", csv_out).exit_code == 0
@@ -173,8 +195,12 @@ def test_csv_and_json_out_match_stdout(tmp_path):
 
 
 def test_an_infeasible_plan_writes_its_diagnosis(tiny, tmp_path):
-    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=1)], objective="min-cost",
-                targets={"2025Q1": {"pflops": 5}})
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=1)],
+        objective="min-cost",
+        targets={"2025Q1": {"pflops": 5}},
+    )
     j, book = tmp_path / "d.json", tmp_path / "d.xlsx"
     result = run("plan", path, "--out", j)
     assert result.exit_code == 1
@@ -200,8 +226,10 @@ def test_bad_input_leaves_an_existing_file_alone(tmp_path):
 def test_missing_output_folder_is_exit_2(tmp_path):
     result = run("plan", BASE, "--out", tmp_path / "nope" / "p.xlsx")
     assert result.exit_code == 2
-    assert result.output == f"error: {tmp_path / 'nope' / 'p.xlsx'}: output folder {tmp_path / 'nope'} does not " \
-                            "exist; create it first\n"
+    assert (
+        result.output == f"error: {tmp_path / 'nope' / 'p.xlsx'}: output folder {tmp_path / 'nope'} does not "
+        "exist; create it first\n"
+    )
 
 
 def test_compare_json_is_each_plan_json():
@@ -216,8 +244,13 @@ def test_compare_table_workbook_and_what_renting_abroad_adds(tmp_path):
     out = tmp_path / "cmp.xlsx"
     result = run("compare", CN_ONLY, BASE, "--out", out, columns=200)
     assert result.exit_code == 0
-    for text in ("domestic_compute_share", "kind_lease_pflops", "site_my-johor_pflops", "buyer.headquarters",
-                 "sites[1].pue"):
+    for text in (
+        "domestic_compute_share",
+        "kind_lease_pflops",
+        "site_my-johor_pflops",
+        "buyer.headquarters",
+        "sites[1].pue",
+    ):
         assert text in result.output
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Comparison", "Input differences", "cn-only-7b", "base-7b"]
@@ -260,7 +293,10 @@ def test_sweep_cli_json_plot_workbook_and_the_same_plans_with_two_jobs(tmp_path)
     assert one.exit_code == 0, one.output
     points = json.loads(one.output)["points"]
     assert [p["total_usd"] for p in points] == [2e9, 4e9, 6e9, 8e9]
-    assert set(points[0]) == {"total_usd", "status", "totals", "mix_pflops"} and "fleet" in points[0]["mix_pflops"]
+    assert (
+        set(points[0]) == {"total_usd", "status", "totals", "mix_pflops"}
+        and "fleet" in points[0]["mix_pflops"]
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert openpyxl.load_workbook(book)["Sweep"].max_row == 5
     two = run("sweep", BASE, "--budget", "2B:8B:4", "--format", "json", "--jobs", "2")
@@ -279,9 +315,14 @@ def test_sweep_bad_range(text):
 @pytest.mark.parametrize("width", [80, 100, 120, 200])
 def test_every_report_fits_the_terminal(width, tmp_path):
     commands = [
-        ["plan", BASE], ["plan", CN_ONLY], ["plan", ROOT / "budgets" / "min-cost-targets.yaml"],
-        ["explain", CN_ONLY], ["compare", CN_ONLY, BASE], ["sweep", CN_ONLY, "--budget", "2B:6B:3"],
-        ["stress", BASE, "--shocks", SHOCKS, "--no-robust"], ["catalog", "show"],
+        ["plan", BASE],
+        ["plan", CN_ONLY],
+        ["plan", ROOT / "budgets" / "min-cost-targets.yaml"],
+        ["explain", CN_ONLY],
+        ["compare", CN_ONLY, BASE],
+        ["sweep", CN_ONLY, "--budget", "2B:6B:3"],
+        ["stress", BASE, "--shocks", SHOCKS, "--no-robust"],
+        ["catalog", "show"],
         ["catalog", "compliance", "--destination", "CN", "--date", "2025-06-01"],
         ["catalog", "timeline", "--destination", "CN"],
     ]
@@ -293,15 +334,31 @@ def test_every_report_fits_the_terminal(width, tmp_path):
 
 
 def test_the_report_says_what_it_assumed_and_what_depends_on_licences(tiny):
-    rule = {"id": "lic", "origins": ["US"], "destinations": ["CN"], "effective": "2020-01-01",
-            "status": "license-required", "skus": ["u"], "license": {"fee_pct": 10}}
-    path = tiny([chip("u", origin="US", vendor="N")], [offer("u", "2025Q1", max_units=2)], rules=[rule],
-                budget={"total_usd": 1e6}, policy={"allow_license_required": True},
-                sites=[{"name": "home", "country": "CN"}, {"name": "away", "country": "MY",
-                                                            "capacity_mw": {"2025Q1": 0}}])
+    rule = {
+        "id": "lic",
+        "origins": ["US"],
+        "destinations": ["CN"],
+        "effective": "2020-01-01",
+        "status": "license-required",
+        "skus": ["u"],
+        "license": {"fee_pct": 10},
+    }
+    path = tiny(
+        [chip("u", origin="US", vendor="N")],
+        [offer("u", "2025Q1", max_units=2)],
+        rules=[rule],
+        budget={"total_usd": 1e6},
+        policy={"allow_license_required": True},
+        sites=[
+            {"name": "home", "country": "CN"},
+            {"name": "away", "country": "MY", "capacity_mw": {"2025Q1": 0}},
+        ],
+    )
     out = run("plan", path, columns=120).output
     assert "$2,200 of the plan (2 chips) depends on licences under lic." in out
-    assert "Compliance assumes a buyer headquartered in CN (the first site's country (no buyer given))." in out
+    assert (
+        "Compliance assumes a buyer headquartered in CN (the first site's country (no buyer given))." in out
+    )
     assert "No export rule names MY: every chip is treated as allowed there." in out
 
 

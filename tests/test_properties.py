@@ -29,33 +29,69 @@ from planner.plan import solve
 
 QUARTERS = ["2025Q1", "2025Q2", "2025Q3"]
 GAP = 1e-4
-SETTINGS = settings(max_examples=70, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=70,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 MID_QUARTER = ["2025-02-15", "2025-05-10", "2025-08-20"]
 
 
 @st.composite
-def instances(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]],
-                                          dict[str, Any]]:
+def instances(
+    draw: st.DrawFn,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """Chips, offers, rules and scenario keys of one small version-2 instance."""
     horizon = draw(st.integers(2, 3))
     periods = QUARTERS[:horizon]
-    chips = [chip("us", origin="US", vendor="N", category="full-spec",
-                  bf16_tflops=draw(st.sampled_from([1000, 2000])), power_w=draw(st.sampled_from([500, 1000]))),
-             chip("cn", origin="CN", vendor="H", category="domestic",
-                  bf16_tflops=draw(st.sampled_from([500, 1000])), software_efficiency=draw(st.sampled_from([0.5, 1])),
-                  chips_per_server=draw(st.sampled_from([1, 2]))),
-             chip("lc", origin="US", vendor="N", category="export-compliant", bf16_tflops=500, memory_gb=200)]
+    chips = [
+        chip(
+            "us",
+            origin="US",
+            vendor="N",
+            category="full-spec",
+            bf16_tflops=draw(st.sampled_from([1000, 2000])),
+            power_w=draw(st.sampled_from([500, 1000])),
+        ),
+        chip(
+            "cn",
+            origin="CN",
+            vendor="H",
+            category="domestic",
+            bf16_tflops=draw(st.sampled_from([500, 1000])),
+            software_efficiency=draw(st.sampled_from([0.5, 1])),
+            chips_per_server=draw(st.sampled_from([1, 2])),
+        ),
+        chip("lc", origin="US", vendor="N", category="export-compliant", bf16_tflops=500, memory_gb=200),
+    ]
     two_sites = draw(st.booleans())
-    sites = [{"name": "home", "country": "CN", "pue": draw(st.sampled_from([1.0, 1.5])),
-              "electricity_usd_per_kwh": draw(st.sampled_from([0.0, 0.1]))}]
+    sites = [
+        {
+            "name": "home",
+            "country": "CN",
+            "pue": draw(st.sampled_from([1.0, 1.5])),
+            "electricity_usd_per_kwh": draw(st.sampled_from([0.0, 0.1])),
+        }
+    ]
     if two_sites:
         sites.append({"name": "away", "country": "MY", "pue": 1.2, "electricity_usd_per_kwh": 0.05})
     if draw(st.booleans()):
         sites[0]["capacity_mw"] = {periods[0]: draw(st.sampled_from([0.0025, 0.004, 0.008]))}
     # one plain domestic offer in every instance, so that most instances have a plan
-    offers = [offer("cn", periods[0], channel="z", max_units=3, unit_price_usd=draw(st.sampled_from([600, 900])),
-                    kind="buy", ships_to="", term_quarters="")]
+    offers = [
+        offer(
+            "cn",
+            periods[0],
+            channel="z",
+            max_units=3,
+            unit_price_usd=draw(st.sampled_from([600, 900])),
+            kind="buy",
+            ships_to="",
+            term_quarters="",
+        )
+    ]
     seen = {("cn", "z", periods[0], "buy")}
     for _ in range(draw(st.integers(2, 4))):
         sku = draw(st.sampled_from(["us", "cn", "lc"]))
@@ -66,10 +102,18 @@ def instances(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any
         if key in seen:
             continue
         seen.add(key)
-        row = offer(sku, period, channel=channel, max_units=draw(st.integers(1, 3)),
-                    unit_price_usd=draw(st.sampled_from([500, 800, 1200])),
-                    lead_time_quarters=draw(st.integers(0, 1)), delivery_risk=draw(st.sampled_from(["", 0.2])),
-                    kind=kind, ships_to="", term_quarters="")
+        row = offer(
+            sku,
+            period,
+            channel=channel,
+            max_units=draw(st.integers(1, 3)),
+            unit_price_usd=draw(st.sampled_from([500, 800, 1200])),
+            lead_time_quarters=draw(st.integers(0, 1)),
+            delivery_risk=draw(st.sampled_from(["", 0.2])),
+            kind=kind,
+            ships_to="",
+            term_quarters="",
+        )
         if kind == "lease":
             row.update(ships_to="MY", term_quarters=draw(st.integers(1, 3)), unit_price_usd=200)
         elif two_sites and draw(st.booleans()):
@@ -77,41 +121,71 @@ def instances(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any
         offers.append(row)
     rules = []
     if draw(st.booleans()):
-        rules.append({"id": "window", "origins": ["US"], "destinations": ["CN"],
-                      "effective": draw(st.sampled_from(MID_QUARTER)), "status": draw(st.sampled_from(
-                          ["prohibited", "license-required"])), "skus": [draw(st.sampled_from(["us", "lc"]))]})
+        rules.append(
+            {
+                "id": "window",
+                "origins": ["US"],
+                "destinations": ["CN"],
+                "effective": draw(st.sampled_from(MID_QUARTER)),
+                "status": draw(st.sampled_from(["prohibited", "license-required"])),
+                "skus": [draw(st.sampled_from(["us", "lc"]))],
+            }
+        )
         if rules[-1]["status"] == "license-required":
-            rules[-1]["license"] = {"fee_pct": draw(st.sampled_from([0, 25])),
-                                    "lag_quarters": draw(st.integers(0, 1)),
-                                    "approval": draw(st.sampled_from([0.5, 1.0]))}
+            rules[-1]["license"] = {
+                "fee_pct": draw(st.sampled_from([0, 25])),
+                "lag_quarters": draw(st.integers(0, 1)),
+                "approval": draw(st.sampled_from([0.5, 1.0])),
+            }
     if draw(st.booleans()):
-        rules.append({"id": "hq", "origins": ["US"], "destinations": ["*"], "headquarters": ["CN"],
-                      "effective": "2024-01-01", "status": "license-required", "when_any": [{"tpp_min": 20000}],
-                      "applies_to": draw(st.sampled_from([["buy"], ["buy", "lease"]])),
-                      "license": {"fee_pct": 10}})
-    scenario: dict[str, Any] = {"periods": periods, "sites": sites,
-                                "buyer": {"headquarters": draw(st.sampled_from(["CN", "US"]))},
-                                "objective": draw(st.sampled_from(["max-compute", "min-cost"])),
-                                "policy": {"allow_license_required": draw(st.booleans())}}
+        rules.append(
+            {
+                "id": "hq",
+                "origins": ["US"],
+                "destinations": ["*"],
+                "headquarters": ["CN"],
+                "effective": "2024-01-01",
+                "status": "license-required",
+                "when_any": [{"tpp_min": 20000}],
+                "applies_to": draw(st.sampled_from([["buy"], ["buy", "lease"]])),
+                "license": {"fee_pct": 10},
+            }
+        )
+    scenario: dict[str, Any] = {
+        "periods": periods,
+        "sites": sites,
+        "buyer": {"headquarters": draw(st.sampled_from(["CN", "US"]))},
+        "objective": draw(st.sampled_from(["max-compute", "min-cost"])),
+        "policy": {"allow_license_required": draw(st.booleans())},
+    }
     budget: dict[str, Any] = {"total_usd": draw(st.sampled_from([2500, 4000, 8000]))}
     if draw(st.booleans()):
         budget["per_period_usd"] = {p: draw(st.sampled_from([1500, 3000])) for p in periods}
         budget["carry_over"] = draw(st.booleans())
     scenario["budget"] = budget
     if scenario["objective"] == "min-cost":
-        scenario["targets"] = {periods[-1]: {"pflops": draw(st.sampled_from([1, 2, 2.5])),
-                                             **draw(st.sampled_from([{}, {}, {"memory_tb": 0.2}]))}}
+        scenario["targets"] = {
+            periods[-1]: {
+                "pflops": draw(st.sampled_from([1, 2, 2.5])),
+                **draw(st.sampled_from([{}, {}, {"memory_tb": 0.2}])),
+            }
+        }
     elif draw(st.sampled_from([False, False, True])):
         scenario["targets"] = {periods[-1]: {"pflops": 1}}
     if draw(st.sampled_from([False, False, True])):
         scenario["fleet"] = [{"sku": "cn", "chips": 1, "site": "home"}]
     if draw(st.booleans()):
-        share = draw(st.sampled_from([
-            {"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
-            {"by": "vendor", "value": "*", "measure": "spend", "max": 0.8},
-            {"by": "kind", "value": "lease", "measure": "spend", "max": 0.5},
-            {"by": "site", "value": "home", "measure": "compute", "min": 0.4},
-            {"by": "country", "value": "CN", "measure": "compute", "min": 0.5}]))
+        share = draw(
+            st.sampled_from(
+                [
+                    {"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
+                    {"by": "vendor", "value": "*", "measure": "spend", "max": 0.8},
+                    {"by": "kind", "value": "lease", "measure": "spend", "max": 0.5},
+                    {"by": "site", "value": "home", "measure": "compute", "min": 0.4},
+                    {"by": "country", "value": "CN", "measure": "compute", "min": 0.5},
+                ]
+            )
+        )
         scenario["policy"]["shares"] = [share]
     return chips, offers, rules, scenario
 
@@ -207,25 +281,38 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 @FUZZ
-@given(target=st.sampled_from(["chips.csv", "offers.csv", "export_rules.yaml", "s.yaml"]),
-       position=st.floats(0, 1), junk=st.text(alphabet=st.characters(codec="utf-8"), max_size=5),
-       cut=st.integers(0, 3))
+@given(
+    target=st.sampled_from(["chips.csv", "offers.csv", "export_rules.yaml", "s.yaml"]),
+    position=st.floats(0, 1),
+    junk=st.text(alphabet=st.characters(codec="utf-8"), max_size=5),
+    cut=st.integers(0, 3),
+)
 def test_corrupted_files_never_crash(target: str, position: float, junk: str, cut: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        make_catalog(folder / "cat", [chip("a"), chip("b", origin="US", vendor="W")],
-                     [offer("a", "2025Q1"), offer("b", "2025Q2", lead_time_quarters=0)],
-                     [{"id": "r", "origins": ["US"], "destinations": ["CN"], "effective": "2025-01-01",
-                       "status": "license-required", "when_any": [{"tpp_min": 100, "pd_below": 5}]}])
+        make_catalog(
+            folder / "cat",
+            [chip("a"), chip("b", origin="US", vendor="W")],
+            [offer("a", "2025Q1"), offer("b", "2025Q2", lead_time_quarters=0)],
+            [
+                {
+                    "id": "r",
+                    "origins": ["US"],
+                    "destinations": ["CN"],
+                    "effective": "2025-01-01",
+                    "status": "license-required",
+                    "when_any": [{"tpp_min": 100, "pd_below": 5}],
+                }
+            ],
+        )
         (folder / "s.yaml").write_text(VALID_SCENARIO)
         path = folder / ("cat/" + target if target != "s.yaml" else target)
         text = path.read_text()
         at = int(position * len(text))
-        path.write_text(text[:at] + junk + text[at + cut:], encoding="utf-8")
+        path.write_text(text[:at] + junk + text[at + cut :], encoding="utf-8")
         result = CliRunner().invoke(main, ["plan", str(folder / "s.yaml"), "--format", "json"])
         assert result.exit_code in (0, 1, 2), result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
         assert "internal error" not in result.output and "Traceback" not in result.output
         if result.exit_code == 2:
             assert len(result.output.strip().splitlines()) == 1
-

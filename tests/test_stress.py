@@ -16,16 +16,23 @@ from planner.plan import solve
 from planner.shocks import load_shocks
 from planner.stress import robust_plan, stress
 
-BAN = {"name": "ban h", "date": "2025-04-09",
-       "rule": {"id": "ban-h", "origins": ["US"], "destinations": ["CN"], "status": "prohibited", "skus": ["h"]}}
+BAN = {
+    "name": "ban h",
+    "date": "2025-04-09",
+    "rule": {"id": "ban-h", "origins": ["US"], "destinations": ["CN"], "status": "prohibited", "skus": ["h"]},
+}
 
 
 def case(tiny, tmp_path, probability=None):
     """h: US chip, $1000 a PFLOPS, ordered 2025Q1 with a 2-quarter lead or in 2025Q3; d: domestic, $2000 in
     2025Q3 ($2500 in 2025Q2). $6000 in all, max compute."""
     chips = [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")]
-    offers = [offer("h", "2025Q1", max_units=2, lead_time_quarters=2), offer("h", "2025Q3", max_units=2),
-              offer("d", "2025Q2", unit_price_usd=2500), offer("d", "2025Q3", unit_price_usd=2000)]
+    offers = [
+        offer("h", "2025Q1", max_units=2, lead_time_quarters=2),
+        offer("h", "2025Q3", max_units=2),
+        offer("d", "2025Q2", unit_price_usd=2500),
+        offer("d", "2025Q3", unit_price_usd=2000),
+    ]
     path = tiny(chips, offers, periods=["2025Q1", "2025Q2", "2025Q3"], budget={"total_usd": 6000})
     shock = dict(BAN) | ({"probability": probability} if probability is not None else {})
     shocks = tmp_path / "shocks.yaml"
@@ -43,12 +50,22 @@ def test_base_plan_exposure_to_a_rule_shock(tiny, tmp_path):
     # Q3, after the ban: stranded. The $4000 left buys 2 d in Q3.
     assert e["first_open_quarter"] == "2025Q3"
     assert e["stranded_usd"] == 2000
-    assert e["stranded"] == [{"order_period": "2025Q1", "sku": "h", "channel": "direct", "kind": "buy",
-                              "site": "CN", "chips": 2, "cost_usd": 2000.0}]
+    assert e["stranded"] == [
+        {
+            "order_period": "2025Q1",
+            "sku": "h",
+            "channel": "direct",
+            "kind": "buy",
+            "site": "CN",
+            "chips": 2,
+            "cost_usd": 2000.0,
+        }
+    ]
     assert e["effective_pflops"] == 2 and e["compute_lost_pflops"] == 3
     # the re-plan changes what it may change: d in 2025Q3 from 1 to 2 chips, h in 2025Q3 dropped
-    assert [(c["change"], c["sku"], c["order_period"], c["chips_before"], c["chips_after"]) for c in e["changes"]] \
-        == [("changed", "d", "2025Q3", 1, 2), ("removed", "h", "2025Q3", 2, 0)]
+    assert [
+        (c["change"], c["sku"], c["order_period"], c["chips_before"], c["chips_after"]) for c in e["changes"]
+    ] == [("changed", "d", "2025Q3", 1, 2), ("removed", "h", "2025Q3", 2, 0)]
 
 
 def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
@@ -61,8 +78,15 @@ def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
     info = plan.extra["robust"]
     assert info["objective"] == "expected"
     assert info["price_of_robustness"]["given_up"] == pytest.approx(1.0)
-    assert info["branches"] == [{"shock": "ban h", "first_open_quarter": "2025Q3", "status": "optimal",
-                                 "effective_pflops": 3.0, "capex_usd": 6000.0}]
+    assert info["branches"] == [
+        {
+            "shock": "ban h",
+            "first_open_quarter": "2025Q3",
+            "status": "optimal",
+            "effective_pflops": 3.0,
+            "capex_usd": 6000.0,
+        }
+    ]
     result = stress(path, shocks)
     [e] = result["robust_exposure"]
     assert e["stranded_usd"] == 0 and e["compute_lost_pflops"] == pytest.approx(1.0)
@@ -77,16 +101,23 @@ def test_robust_branches_share_the_orders_before_each_shock(tiny, tmp_path):
     path, shocks = case(tiny, tmp_path, probability=0.6)
     scenario = load_scenario(path)
     shock_file = load_shocks(shocks)
-    extra = {"name": "d late", "quarter": "2025Q2", "probability": 0.1,
-             "lead_time": {"by": "sku", "value": "d", "add_quarters": 1}}
+    extra = {
+        "name": "d late",
+        "quarter": "2025Q2",
+        "probability": 0.1,
+        "lead_time": {"by": "sku", "value": "d", "add_quarters": 1},
+    }
     shock_file = shock_file.model_validate({"name": "two", "shocks": [BAN | {"probability": 0.3}, extra]})
     result = robust(scenario, shock_file, load_catalog(tmp_path / "cat"), SolverOptions())
     base = result.plan.purchases
     for name, branch in result.branches.items():
         first = result.first[name]
         periods = result.plan.data.periods[:first]
-        early = lambda df: sorted(map(tuple, df[df["order_period"].isin(periods)][["sku", "channel",  # noqa: E731
-                                                                                  "order_period", "chips"]].values))
+
+        def early(df):
+            rows = df[df["order_period"].isin(periods)][["sku", "channel", "order_period", "chips"]]
+            return sorted(map(tuple, rows.values))
+
         assert early(branch.purchases) == early(base), name
 
 
@@ -95,10 +126,17 @@ def test_robust_plan_meets_targets_in_every_branch(tiny, tmp_path, probability, 
     # 3 PFLOPS needed in 2025Q3, with and without the ban. h bought early costs $3000, plus $6000 of d
     # if the ban strands it; d costs $6000 either way. Expected cost of h: 3000 + 6000 p.
     chips = [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")]
-    offers = [offer("h", "2025Q1", max_units=4, lead_time_quarters=2), offer("d", "2025Q3", unit_price_usd=2000,
-                                                                             max_units=3)]
-    path = tiny(chips, offers, periods=["2025Q1", "2025Q2", "2025Q3"], objective="min-cost",
-                targets={"2025Q3": {"pflops": 3}})
+    offers = [
+        offer("h", "2025Q1", max_units=4, lead_time_quarters=2),
+        offer("d", "2025Q3", unit_price_usd=2000, max_units=3),
+    ]
+    path = tiny(
+        chips,
+        offers,
+        periods=["2025Q1", "2025Q2", "2025Q3"],
+        objective="min-cost",
+        targets={"2025Q3": {"pflops": 3}},
+    )
     shocks = tmp_path / "s.yaml"
     shock = BAN | ({"probability": probability} if probability is not None else {})
     shocks.write_text(yaml.safe_dump({"name": "ban", "shocks": [shock]}))
@@ -116,33 +154,64 @@ def test_supply_price_lead_and_budget_shocks(tiny, tmp_path):
     offers = [offer("a", p, max_units=4) for p in ("2025Q1", "2025Q2")] + [offer("b", "2025Q2")]
     path = tiny(chips, offers, budget={"total_usd": 8000, "per_period_usd": {"2025Q1": 4000, "2025Q2": 4000}})
     shocks = tmp_path / "s.yaml"
-    shocks.write_text(yaml.safe_dump({"name": "many", "shocks": [
-        {"name": "cut", "quarter": "2025Q2", "supply_cut": {"by": "sku", "value": "a", "fraction": 0.5}},
-        {"name": "dear", "quarter": "2025Q2", "price": {"by": "vendor", "value": "V", "factor": 2.0}},
-        {"name": "late", "quarter": "2025Q2", "lead_time": {"by": "sku", "value": "a", "add_quarters": 1}},
-        {"name": "poor", "quarter": "2025Q2", "budget_cut": {"fraction": 0.5}},
-    ]}))
+    shocks.write_text(
+        yaml.safe_dump(
+            {
+                "name": "many",
+                "shocks": [
+                    {
+                        "name": "cut",
+                        "quarter": "2025Q2",
+                        "supply_cut": {"by": "sku", "value": "a", "fraction": 0.5},
+                    },
+                    {
+                        "name": "dear",
+                        "quarter": "2025Q2",
+                        "price": {"by": "vendor", "value": "V", "factor": 2.0},
+                    },
+                    {
+                        "name": "late",
+                        "quarter": "2025Q2",
+                        "lead_time": {"by": "sku", "value": "a", "add_quarters": 1},
+                    },
+                    {"name": "poor", "quarter": "2025Q2", "budget_cut": {"fraction": 0.5}},
+                ],
+            }
+        )
+    )
     result = stress(path, shocks, with_robust=False)
     e = {x["shock"]: x for x in result["base_exposure"]}
     # base: 4 a in each quarter = 8 PFLOPS. Q1's 4 a are committed in every case.
     assert result["base"]["totals"]["effective_pflops"] == 8
-    assert e["cut"]["effective_pflops"] == 4 + 2 + 1        # 2 a left, then $2000 of b = 2 x 0.5
-    assert e["dear"]["effective_pflops"] == 4 + 2           # $4000 buys 2 a at $2000
-    assert e["late"]["effective_pflops"] == 4 + 2           # a of Q2 arrives too late: 4 b x 0.5
-    assert e["poor"]["effective_pflops"] == 4 + 2           # half of Q2's $4000
+    assert e["cut"]["effective_pflops"] == 4 + 2 + 1  # 2 a left, then $2000 of b = 2 x 0.5
+    assert e["dear"]["effective_pflops"] == 4 + 2  # $4000 buys 2 a at $2000
+    assert e["late"]["effective_pflops"] == 4 + 2  # a of Q2 arrives too late: 4 b x 0.5
+    assert e["poor"]["effective_pflops"] == 4 + 2  # half of Q2's $4000
     assert all(x["stranded_usd"] == 0 for x in e.values())
 
 
-@pytest.mark.parametrize("shock, message", [
-    ({"name": "x", "quarter": "2025Q2"}, "shock 'x' needs exactly one of rule, supply_cut, price, lead_time, "
-                                         "efficiency, budget_cut (got none)"),
-    ({"name": "x", "date": "2025-01-01", "quarter": "2025Q2", "budget_cut": {"fraction": 0.1}},
-     "shock 'x' needs exactly one of date or quarter"),
-    ({"name": "x", "quarter": "2025Q2", "price": {"by": "vendor", "value": "Nvida", "factor": 2}},
-     "key shocks[0].price.value: no vendor 'Nvida' in the catalog"),
-    ({"name": "x", "quarter": "2025Q2", "probability": 1.5, "budget_cut": {"fraction": 0.1}},
-     "key shocks[0].probability: Input should be less than or equal to 1, got 1.5"),
-])
+@pytest.mark.parametrize(
+    "shock, message",
+    [
+        (
+            {"name": "x", "quarter": "2025Q2"},
+            "shock 'x' needs exactly one of rule, supply_cut, price, lead_time, "
+            "efficiency, budget_cut (got none)",
+        ),
+        (
+            {"name": "x", "date": "2025-01-01", "quarter": "2025Q2", "budget_cut": {"fraction": 0.1}},
+            "shock 'x' needs exactly one of date or quarter",
+        ),
+        (
+            {"name": "x", "quarter": "2025Q2", "price": {"by": "vendor", "value": "Nvida", "factor": 2}},
+            "key shocks[0].price.value: no vendor 'Nvida' in the catalog",
+        ),
+        (
+            {"name": "x", "quarter": "2025Q2", "probability": 1.5, "budget_cut": {"fraction": 0.1}},
+            "key shocks[0].probability: Input should be less than or equal to 1, got 1.5",
+        ),
+    ],
+)
 def test_bad_shock_files(tiny, tmp_path, shock, message):
     path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 5000})
     shocks = tmp_path / "bad.yaml"
@@ -158,8 +227,21 @@ def test_stress_cli_on_a_remote_access_rule(tmp_path):
     rents less."""
     out, png = tmp_path / "s.xlsx", tmp_path / "s.png"
     shocks = ROOT / "budgets" / "shocks" / "remote-access-2025.yaml"
-    result = CliRunner().invoke(main, ["stress", str(ROOT / "budgets" / "base-7b.yaml"), "--shocks", str(shocks),
-                                       "--format", "json", "--out", str(out), "--plot", str(png)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "stress",
+            str(ROOT / "budgets" / "base-7b.yaml"),
+            "--shocks",
+            str(shocks),
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            "--plot",
+            str(png),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     [e] = data["base_exposure"]
@@ -168,20 +250,42 @@ def test_stress_cli_on_a_remote_access_rule(tmp_path):
     assert any(c["change"] == "removed" and c["kind"] == "lease" for c in e["changes"])
     [r] = data["robust_exposure"]
     assert r["stranded_usd"] < e["stranded_usd"] and r["compute_lost_pflops"] < e["compute_lost_pflops"]
-    assert data["robust"]["price_of_robustness"]["given_up"] >= -1e-4 * data["base"]["totals"]["effective_pflops"]
-    assert openpyxl.load_workbook(out).sheetnames == ["Exposure", "Stranded", "Changed orders", "Branches PFLOPS"]
+    assert (
+        data["robust"]["price_of_robustness"]["given_up"]
+        >= -1e-4 * data["base"]["totals"]["effective_pflops"]
+    )
+    assert openpyxl.load_workbook(out).sheetnames == [
+        "Exposure",
+        "Stranded",
+        "Changed orders",
+        "Branches PFLOPS",
+    ]
     assert png.read_bytes()[:4] == b"\x89PNG"
     text = json.dumps(data)
-    assert not re.search(r"\.\d{7,}", text)                      # rounded as the plan JSON is
-    table = CliRunner().invoke(main, ["stress", str(ROOT / "budgets" / "base-7b.yaml"), "--shocks", str(shocks),
-                                      "--no-robust"], env={"COLUMNS": "120"})
+    assert not re.search(r"\.\d{7,}", text)  # rounded as the plan JSON is
+    table = CliRunner().invoke(
+        main,
+        ["stress", str(ROOT / "budgets" / "base-7b.yaml"), "--shocks", str(shocks), "--no-robust"],
+        env={"COLUMNS": "120"},
+    )
     assert "stranded: " in table.output and "(lease)" in table.output
 
 
-@pytest.mark.parametrize("name", ["h20-license-2025", "domestic-shortfall", "channel-cutoff", "remote-access-2025"])
+@pytest.mark.parametrize(
+    "name", ["h20-license-2025", "domestic-shortfall", "channel-cutoff", "remote-access-2025"]
+)
 def test_bundled_shock_files_run(name):
-    result = CliRunner().invoke(main, ["plan", str(ROOT / "budgets" / "base-7b.yaml"), "--robust",
-                                       str(ROOT / "budgets" / "shocks" / f"{name}.yaml"), "--format", "json"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            str(ROOT / "budgets" / "base-7b.yaml"),
+            "--robust",
+            str(ROOT / "budgets" / "shocks" / f"{name}.yaml"),
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     robust = json.loads(result.output)["robust"]
     assert robust["status"] == "optimal" and all(b["status"] == "optimal" for b in robust["branches"])

@@ -7,8 +7,19 @@ import pytest
 from planner.units import parse_money, parse_quarter, quarter_name, quarter_start
 
 
-@pytest.mark.parametrize("text, usd", [("7B", 7e9), ("250M", 2.5e8), ("1.5k", 1500), ("$3T", 3e12),
-                                       ("1,500,000", 1.5e6), (12, 12.0), (0.5, 0.5), ("2.5 B", 2.5e9)])
+@pytest.mark.parametrize(
+    "text, usd",
+    [
+        ("7B", 7e9),
+        ("250M", 2.5e8),
+        ("1.5k", 1500),
+        ("$3T", 3e12),
+        ("1,500,000", 1.5e6),
+        (12, 12.0),
+        (0.5, 0.5),
+        ("2.5 B", 2.5e9),
+    ],
+)
 def test_money(text, usd):
     assert parse_money(text) == usd
 

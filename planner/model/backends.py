@@ -69,7 +69,9 @@ def _trivial(model: Model) -> RunResult:
 
 
 def _time_message(limit: float | None) -> str:
-    return "" if limit is None else f"no solution found within the time limit of {limit:g} s; raise --time-limit"
+    return (
+        "" if limit is None else f"no solution found within the time limit of {limit:g} s; raise --time-limit"
+    )
 
 
 class HighsBackend(Backend):
@@ -78,15 +80,20 @@ class HighsBackend(Backend):
     def __init__(self, model: Model, options: SolverOptions) -> None:
         try:
             import highspy
-        except ImportError:                                  # pragma: no cover - a broken install
-            raise SolverError("the HiGHS solver (highspy) is not installed; run pip install highspy "
-                              "or use --solver cbc") from None
+        except ImportError:  # pragma: no cover - a broken install
+            raise SolverError(
+                "the HiGHS solver (highspy) is not installed; run pip install highspy or use --solver cbc"
+            ) from None
         self._hs = highspy
         self.model, self.options = model, options
         with stdout_fd_silenced():
             self.h = highspy.Highs()
-        for key, value in (("output_flag", False), ("threads", THREADS), ("random_seed", SEED),
-                           ("mip_rel_gap", float(options.mip_gap))):
+        for key, value in (
+            ("output_flag", False),
+            ("threads", THREADS),
+            ("random_seed", SEED),
+            ("mip_rel_gap", float(options.mip_gap)),
+        ):
             self.h.setOptionValue(key, value)
         self._cols = self._rows = 0
         self._mip = True
@@ -98,18 +105,25 @@ class HighsBackend(Backend):
         n = m.n_cols
         if n > self._cols:
             new = np.arange(self._cols, n, dtype=np.int32)
-            h.addVars(len(new), np.asarray(m.col_lower[self._cols:]), np.asarray(m.col_upper[self._cols:]))
-            ints = new[np.asarray(m.col_integer[self._cols:], dtype=bool)]
+            h.addVars(len(new), np.asarray(m.col_lower[self._cols :]), np.asarray(m.col_upper[self._cols :]))
+            ints = new[np.asarray(m.col_integer[self._cols :], dtype=bool)]
             if ints.size and self._mip:
                 h.changeColsIntegrality(ints.size, ints, np.full(ints.size, self._integer(), np.uint8))
             self._cols = n
-        rows = m.rows[self._rows:]
+        rows = m.rows[self._rows :]
         if rows:
             starts = np.cumsum([0] + [len(r.lin) for r in rows[:-1]]).astype(np.int32)
             idx = np.concatenate([r.lin.idx for r in rows]).astype(np.int32)
             val = np.concatenate([r.lin.coef for r in rows])
-            h.addRows(len(rows), np.array([r.lower for r in rows]), np.array([r.upper for r in rows]), len(idx),
-                      starts, idx, val)
+            h.addRows(
+                len(rows),
+                np.array([r.lower for r in rows]),
+                np.array([r.upper for r in rows]),
+                len(idx),
+                starts,
+                idx,
+                val,
+            )
             self._rows = len(m.rows)
 
     def _integer(self) -> int:
@@ -125,17 +139,26 @@ class HighsBackend(Backend):
         self._mip = mip
 
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
+        """Change a row's bounds in the model and, when already handed over, in HiGHS."""
         row.lower, row.upper = lower, upper
         if row.index < self._rows:
             self.h.changeRowBounds(row.index, lower, upper)
 
     def set_col_bounds(self, col: int, lower: float, upper: float) -> None:
+        """Change a column's bounds in the model and, when already handed over, in HiGHS."""
         self.model.col_lower[col], self.model.col_upper[col] = lower, upper
         if col < self._cols:
             self.h.changeColBounds(col, lower, upper)
 
-    def run(self, sense: Sense, objective: Lin, mip: bool = True, time_limit: float | None = None,
-            start: FloatArray | None = None) -> RunResult:
+    def run(
+        self,
+        sense: Sense,
+        objective: Lin,
+        mip: bool = True,
+        time_limit: float | None = None,
+        start: FloatArray | None = None,
+    ) -> RunResult:
+        """Solve on the live HiGHS instance and read the result back."""
         if self.model.n_cols == 0:
             return _trivial(self.model)
         hs, h = self._hs, self.h
@@ -159,8 +182,13 @@ class HighsBackend(Backend):
         x = np.asarray(sol.col_value, dtype=np.float64)
         if mip:
             return RunResult(status, x, seconds)
-        return RunResult(status, x, seconds, row_duals=np.asarray(sol.row_dual, dtype=np.float64),
-                         col_duals=np.asarray(sol.col_dual, dtype=np.float64))
+        return RunResult(
+            status,
+            x,
+            seconds,
+            row_duals=np.asarray(sol.row_dual, dtype=np.float64),
+            col_duals=np.asarray(sol.col_dual, dtype=np.float64),
+        )
 
     def _solve(self, start: FloatArray | None) -> None:
         """One run from scratch (results do not depend on earlier runs), from ``start`` when given."""
@@ -174,8 +202,7 @@ class HighsBackend(Backend):
         h.run()
 
     def _start_returned(self, cost: FloatArray) -> bool:
-        """HiGHS 1.16 can report an optimum better than the start yet return the start's values
-        (seen when presolve solves the MIP): the solution's objective then differs from HiGHS's."""
+        """HiGHS 1.16 can report an optimum better than the start yet return the start's values (seen when presolve solves the MIP): the solution's objective then differs from HiGHS's."""
         if self.h.getInfo().primal_solution_status != 2:
             return False
         x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
@@ -191,8 +218,14 @@ class HighsBackend(Backend):
             return Status.INFEASIBLE
         if st == ms.kUnbounded:
             return Status.UNBOUNDED
-        limits = (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit, ms.kSolutionLimit, ms.kObjectiveBound,
-                  ms.kObjectiveTarget)
+        limits = (
+            ms.kTimeLimit,
+            ms.kInterrupt,
+            ms.kIterationLimit,
+            ms.kSolutionLimit,
+            ms.kObjectiveBound,
+            ms.kObjectiveTarget,
+        )
         if st in limits and feasible and mip:
             return Status.FEASIBLE
         return Status.ERROR
@@ -205,20 +238,31 @@ class CbcBackend(Backend):
         self.model, self.options = model, options
 
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
+        """Change a row's bounds; the next run rebuilds the PuLP problem."""
         row.lower, row.upper = lower, upper
 
-    def run(self, sense: Sense, objective: Lin, mip: bool = True, time_limit: float | None = None,
-            start: FloatArray | None = None) -> RunResult:
+    def run(
+        self,
+        sense: Sense,
+        objective: Lin,
+        mip: bool = True,
+        time_limit: float | None = None,
+        start: FloatArray | None = None,
+    ) -> RunResult:
+        """Build the PuLP problem and solve it with CBC."""
         if self.model.n_cols == 0:
             return _trivial(self.model)
         prob, variables = to_pulp(self.model, sense, objective)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            solver = pulp.PULP_CBC_CMD(msg=False, mip=mip, gapRel=self.options.mip_gap, timeLimit=time_limit,
-                                       threads=1)
+            solver = pulp.PULP_CBC_CMD(
+                msg=False, mip=mip, gapRel=self.options.mip_gap, timeLimit=time_limit, threads=1
+            )
             if not solver.available():
-                raise SolverError("the CBC solver is not available in this installation; "
-                                  "use --solver highs or install PuLP with its bundled CBC")
+                raise SolverError(
+                    "the CBC solver is not available in this installation; "
+                    "use --solver highs or install PuLP with its bundled CBC"
+                )
             begin = time.perf_counter()
             try:
                 prob.solve(solver)
@@ -227,14 +271,20 @@ class CbcBackend(Backend):
         seconds = time.perf_counter() - begin
         status = _pulp_outcome(prob)
         if not status.ok:
-            return RunResult(status, None, seconds, _time_message(time_limit) if status == Status.ERROR else "")
+            return RunResult(
+                status, None, seconds, _time_message(time_limit) if status == Status.ERROR else ""
+            )
         x = np.array([v.varValue or 0.0 for v in variables], dtype=np.float64)
         if mip:
             return RunResult(status, x, seconds)
         pi = {c.name: c.pi or 0.0 for c in prob.constraints()}
-        return RunResult(status, x, seconds,
-                         row_duals=np.array([pi.get(r.name, 0.0) for r in self.model.rows], dtype=np.float64),
-                         col_duals=np.array([v.dj or 0.0 for v in variables], dtype=np.float64))
+        return RunResult(
+            status,
+            x,
+            seconds,
+            row_duals=np.array([pi.get(r.name, 0.0) for r in self.model.rows], dtype=np.float64),
+            col_duals=np.array([v.dj or 0.0 for v in variables], dtype=np.float64),
+        )
 
 
 def _pulp_outcome(prob: pulp.LpProblem, tol: float = 1e-6) -> Status:
@@ -258,8 +308,13 @@ class _Problem(pulp.LpProblem):  # type: ignore[misc]
     on each ``variables()`` call: O(nonzeros) Python work each time.
     """
 
-    def add_variable(self, name: str, lowBound: float | None = None,  # noqa: N803 (PuLP's names)
-                     upBound: float | None = None, cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+    def add_variable(
+        self,
+        name: str,
+        lowBound: float | None = None,  # noqa: N803 (PuLP's names)
+        upBound: float | None = None,
+        cat: str = pulp.LpContinuous,
+    ) -> pulp.LpVariable:
         v = super().add_variable(name, lowBound, upBound, cat)
         self._register_variable(v)
         self._sorted = False
@@ -282,10 +337,17 @@ class _Problem(pulp.LpProblem):  # type: ignore[misc]
 def to_pulp(model: Model, sense: Sense, objective: Lin) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     """The model as a PuLP problem (variables in column order) with ``objective`` in ``sense``."""
     prob = _Problem("gpuplan", pulp.LpMaximize if sense == Sense.MAXIMIZE else pulp.LpMinimize)
-    variables = [prob.add_variable(name, None if lo == -INF else lo, None if up == INF else up,
-                                   pulp.LpInteger if integer else pulp.LpContinuous)
-                 for name, lo, up, integer in zip(model.col_names, model.col_lower, model.col_upper,
-                                                  model.col_integer, strict=True)]
+    variables = [
+        prob.add_variable(
+            name,
+            None if lo == -INF else lo,
+            None if up == INF else up,
+            pulp.LpInteger if integer else pulp.LpContinuous,
+        )
+        for name, lo, up, integer in zip(
+            model.col_names, model.col_lower, model.col_upper, model.col_integer, strict=True
+        )
+    ]
     objects = np.array(variables, dtype=object)
 
     def expr(lin: Lin) -> pulp.LpAffineExpression:
@@ -296,7 +358,7 @@ def to_pulp(model: Model, sense: Sense, objective: Lin) -> tuple[pulp.LpProblem,
     prob.setObjective(expr(objective))
     senses = {LE: pulp.LpConstraintLE, GE: pulp.LpConstraintGE, EQ: pulp.LpConstraintEQ}
     for row in model.rows:
-        if row.lower == -INF and row.upper == INF:       # a free row (a stage-2 row not in use)
+        if row.lower == -INF and row.upper == INF:  # a free row (a stage-2 row not in use)
             continue
         prob.addConstraint(pulp.LpConstraint(expr(row.lin), senses[row.sense], row.name, row.rhs))
     return prob, variables

@@ -37,6 +37,7 @@ class Row:
 
     @property
     def sense(self) -> str:
+        """The row's sense: ``==`` when both bounds are equal, else ``<=`` or ``>=``."""
         if self.lower == self.upper:
             return EQ
         return GE if self.upper == INF else LE
@@ -47,6 +48,7 @@ class Row:
         return self.upper if self.sense == LE else self.lower
 
     def activity(self, x: FloatArray) -> float:
+        """The row's left-hand side at a solution ``x``."""
         return self.lin.value(x)
 
     def slack(self, x: FloatArray) -> float:
@@ -123,6 +125,7 @@ class Model:
 
     @property
     def n_cols(self) -> int:
+        """Number of columns."""
         return len(self.col_names)
 
     @property
@@ -130,8 +133,9 @@ class Model:
         """The first (for a single scenario, the only) part."""
         return self.parts[0]
 
-    def add_columns(self, names: list[str], lower: list[float], upper: list[float],
-                    integer: bool) -> IntArray:
+    def add_columns(
+        self, names: list[str], lower: list[float], upper: list[float], integer: bool
+    ) -> IntArray:
         """Append columns; returns their indices."""
         start = self.n_cols
         self.col_names += names
@@ -140,8 +144,16 @@ class Model:
         self.col_integer += [integer] * len(names)
         return np.arange(start, self.n_cols, dtype=np.int64)
 
-    def add(self, key: RowKey, lin: Lin, sense: str, rhs: float, description: str,
-            elastic: bool = False, weight: float = 1.0) -> Row:
+    def add(
+        self,
+        key: RowKey,
+        lin: Lin,
+        sense: str,
+        rhs: float,
+        description: str,
+        elastic: bool = False,
+        weight: float = 1.0,
+    ) -> Row:
         """Register ``lin (sense) rhs``; with ``elastic`` a penalised slack column may relax it."""
         if key in self._by_key:
             raise ValueError(f"row {key} added twice")
@@ -175,10 +187,12 @@ class Model:
         return found[0]
 
     def find(self, key: RowKey) -> Row | None:
+        """The row with this key, or None when the model has none."""
         return self._by_key.get(key)
 
 
 # ------------------------------------------------------------------ the recipe
+
 
 def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
     """The model of one scenario.
@@ -191,8 +205,9 @@ def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
     return model
 
 
-def add_scenario(model: Model, data: ModelData, relax: frozenset[str] = frozenset(),
-                 branch: str | None = None) -> Part:
+def add_scenario(
+    model: Model, data: ModelData, relax: frozenset[str] = frozenset(), branch: str | None = None
+) -> Part:
     """Add one scenario's columns and rows to ``model`` (under ``branch`` in a robust plan)."""
     part = define_columns(model, data, branch)
     define_supply(model, part)
@@ -209,14 +224,14 @@ def add_scenario(model: Model, data: ModelData, relax: frozenset[str] = frozense
 class Coefficients:
     """Per-option coefficients of one server (arrays in the options' order)."""
 
-    eff: FloatArray          # q * eff * chips per server (PFLOPS once in service)
-    mem: FloatArray          # q * memory (TB)
-    pwr: FloatArray          # MW at the option's site (0 for a lease)
-    price: FloatArray        # capex of a purchase, or one quarter's payment of a lease
-    commitment: FloatArray   # a purchase's price, a lease's price x term
-    d: IntArray              # delivery period / a lease's first quarter of service
-    end: IntArray            # a lease's last quarter of service (far future for a purchase)
-    stop: IntArray           # last quarter with capacity (``end`` unless a shock cut a lease)
+    eff: FloatArray  # q * eff * chips per server (PFLOPS once in service)
+    mem: FloatArray  # q * memory (TB)
+    pwr: FloatArray  # MW at the option's site (0 for a lease)
+    price: FloatArray  # capex of a purchase, or one quarter's payment of a lease
+    commitment: FloatArray  # a purchase's price, a lease's price x term
+    d: IntArray  # delivery period / a lease's first quarter of service
+    end: IntArray  # a lease's last quarter of service (far future for a purchase)
+    stop: IntArray  # last quarter with capacity (``end`` unless a shock cut a lease)
     t: IntArray
     lease: npt.NDArray[np.bool_]
     site: IntArray
@@ -234,13 +249,13 @@ class Coefficients:
         return self.lease & (self.d <= p) & (p <= self.end)
 
     def paid_through(self, p: int) -> FloatArray:
-        """Payments of each option in periods ``0..p``: a purchase's price once ordered, a lease's
-        price for each quarter served."""
+        """Payments of each option in periods ``0..p``: a purchase's price once ordered, a lease's price for each quarter served."""
         served = np.clip(np.minimum(self.end, p) - self.d + 1, 0, None)
         return np.where(self.lease, self.price * served, self.price * (self.t <= p))
 
     @staticmethod
     def of(data: ModelData) -> Coefficients:
+        """Per-option coefficient arrays derived from the model data."""
         o = data.offers
         cps = o["chips_per_server"].to_numpy(np.float64)
         lease = (o["kind"] == "lease").to_numpy()
@@ -249,15 +264,19 @@ class Coefficients:
             eff=(o["q"] * o["eff_pflops"]).to_numpy(np.float64) * cps,
             mem=(o["q"] * o["mem_tb"]).to_numpy(np.float64) * cps,
             pwr=o["power_mw"].to_numpy(np.float64) * cps,
-            price=price, commitment=np.where(lease, price * o["term"].to_numpy(np.float64), price),
-            d=o["d"].to_numpy(np.int64), end=o["end"].to_numpy(np.int64), stop=o["stop"].to_numpy(np.int64),
+            price=price,
+            commitment=np.where(lease, price * o["term"].to_numpy(np.float64), price),
+            d=o["d"].to_numpy(np.int64),
+            end=o["end"].to_numpy(np.int64),
+            stop=o["stop"].to_numpy(np.int64),
             t=o["t"].to_numpy(np.int64),
-            lease=lease, site=o["site_index"].to_numpy(np.int64))
+            lease=lease,
+            site=o["site_index"].to_numpy(np.int64),
+        )
 
 
 def define_columns(model: Model, data: ModelData, branch: str | None = None) -> Part:
-    """Columns ``n_o`` (integer, ``0 <= n_o <= max_servers_o``, or fixed where an order is committed)
-    and the forms the rows use (no rows):
+    """Columns ``n_o`` (integer, ``0 <= n_o <= max_servers_o``, fixed where committed) and the forms rows use.
 
     ``E_p = fleet + sum_{purchases: d<=p} q eff x + sum_{leases: d<=p<=end} q eff x``; ``M_p`` alike;
     ``P_kp = fleet at k + sum_{purchases at k: d<=p} power_w pue_k/1e6 x`` (every ordered chip);
@@ -270,8 +289,9 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
     fixed = data.fixed if data.fixed is not None else np.full(len(o), np.nan)
     lower = np.where(np.isnan(fixed), 0.0, fixed)
     upper = np.where(np.isnan(fixed), upper, fixed)
-    cols = model.add_columns([f"{prefix}n_{i:06d}" for i in range(len(o))], lower.tolist(), upper.tolist(),
-                             integer=True)
+    cols = model.add_columns(
+        [f"{prefix}n_{i:06d}" for i in range(len(o))], lower.tolist(), upper.tolist(), integer=True
+    )
     c = Coefficients.of(data)
     horizon = data.horizon
     f_mem = data.fleet_sum("mem_tb")
@@ -283,12 +303,17 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
         fleet_opex += data.fleet_sum("power_mw", k) * horizon * site.opex_per_mw()
 
     def power(k: int) -> PerPeriod:
-        return PerPeriod(horizon, lambda p: Lin.of(cols, c.pwr, (c.site == k) & (c.d <= p),
-                                                   data.fleet_sum("power_mw", k)))
+        return PerPeriod(
+            horizon, lambda p: Lin.of(cols, c.pwr, (c.site == k) & (c.d <= p), data.fleet_sum("power_mw", k))
+        )
 
     return Part(
-        data, cols, branch,
-        compute=PerPeriod(horizon, lambda p: Lin.of(cols, c.eff_at(data, p), c.serving(p), data.fleet_eff(p))),
+        data,
+        cols,
+        branch,
+        compute=PerPeriod(
+            horizon, lambda p: Lin.of(cols, c.eff_at(data, p), c.serving(p), data.fleet_eff(p))
+        ),
         memory=PerPeriod(horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), f_mem)),
         power=[power(k) for k in range(len(data.sites))],
         capex=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, ~c.lease & (c.t == p))),
@@ -300,8 +325,7 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
 
 
 def define_supply(model: Model, part: Part) -> None:
-    """A purchase offer shared by several sites: ``sum_k n_ok <= max_servers_o`` (a single option's
-    supply is its column's upper bound)."""
+    """A purchase offer shared by several sites: ``sum_k n_ok <= max_servers_o`` (a single option's supply is its column's upper bound)."""
     o = part.data.offers
     if not len(o):
         return
@@ -309,43 +333,58 @@ def define_supply(model: Model, part: Part) -> None:
     shared = (o["kind"] == "buy").to_numpy() & (counts > 1)
     for offer_id, group in o[shared].groupby("offer_id", sort=True):
         rows = group.index.to_numpy()
-        model.add(RowKey(Family.SUPPLY, item=int(offer_id), branch=part.branch),
-                  Lin.of(part.cols[rows], np.ones(len(rows))), LE, float(group["max_servers"].iloc[0]),
-                  f"{group['sku'].iloc[0]} via {group['channel'].iloc[0]} in {group['period'].iloc[0]}: "
-                  f"{int(group['max_units'].iloc[0]):,} chips offered to all sites")
+        model.add(
+            RowKey(Family.SUPPLY, item=int(offer_id), branch=part.branch),
+            Lin.of(part.cols[rows], np.ones(len(rows))),
+            LE,
+            float(group["max_servers"].iloc[0]),
+            f"{group['sku'].iloc[0]} via {group['channel'].iloc[0]} in {group['period'].iloc[0]}: "
+            f"{int(group['max_units'].iloc[0]):,} chips offered to all sites",
+        )
 
 
 def define_budget(model: Model, part: Part) -> None:
-    """``sum_t C_t + L <= total`` (leases count their whole commitment); with per-period budgets,
-    ``sum_{t'<=t} (C_t' + L_t') <= sum_{t'<=t} budget_t'`` under carry-over, else
-    ``C_t + L_t <= budget_t``."""
+    """``sum_t C_t + L <= total`` (leases count their whole commitment); with per-period budgets, ``sum_{t'<=t} (C_t' + L_t') <= sum_{t'<=t} budget_t'`` under carry-over, else ``C_t + L_t <= budget_t``."""
     data = part.data
     c = Coefficients.of(data)
     if data.total_budget is not None:
-        model.add(RowKey(Family.BUDGET_TOTAL, branch=part.branch), part.commitment, LE,
-                  data.total_budget, "total capex and lease commitments <= total budget")
+        model.add(
+            RowKey(Family.BUDGET_TOTAL, branch=part.branch),
+            part.commitment,
+            LE,
+            data.total_budget,
+            "total capex and lease commitments <= total budget",
+        )
     if data.budget_per_period is None:
         return
     for p, name in enumerate(data.periods):
         if data.scenario.budget.carry_over:
-            model.add(RowKey(Family.BUDGET_CUMULATIVE, period=name, branch=part.branch),
-                      Lin.of(part.cols, c.paid_through(p)), LE, sum(data.budget_per_period[:p + 1]),
-                      f"capex and lease payments through {name} <= cumulative budget")
+            model.add(
+                RowKey(Family.BUDGET_CUMULATIVE, period=name, branch=part.branch),
+                Lin.of(part.cols, c.paid_through(p)),
+                LE,
+                sum(data.budget_per_period[: p + 1]),
+                f"capex and lease payments through {name} <= cumulative budget",
+            )
         else:
-            model.add(RowKey(Family.BUDGET_PERIOD, period=name, branch=part.branch), part.spend[p], LE,
-                      data.budget_per_period[p], f"capex and lease payments in {name} <= budget of {name}")
+            model.add(
+                RowKey(Family.BUDGET_PERIOD, period=name, branch=part.branch),
+                part.spend[p],
+                LE,
+                data.budget_per_period[p],
+                f"capex and lease payments in {name} <= budget of {name}",
+            )
 
 
 def budget_bounds(data: ModelData) -> dict[RowKey, float]:
-    """Right-hand sides of the budget rows :func:`define_budget` makes for ``data`` (for re-solves
-    of a live model at another budget)."""
+    """Right-hand sides of the budget rows :func:`define_budget` makes for ``data`` (for re-solves of a live model at another budget)."""
     out: dict[RowKey, float] = {}
     if data.total_budget is not None:
         out[RowKey(Family.BUDGET_TOTAL)] = data.total_budget
     if data.budget_per_period is not None:
         for p, name in enumerate(data.periods):
             if data.scenario.budget.carry_over:
-                out[RowKey(Family.BUDGET_CUMULATIVE, period=name)] = sum(data.budget_per_period[:p + 1])
+                out[RowKey(Family.BUDGET_CUMULATIVE, period=name)] = sum(data.budget_per_period[: p + 1])
             else:
                 out[RowKey(Family.BUDGET_PERIOD, period=name)] = data.budget_per_period[p]
     return out
@@ -358,13 +397,21 @@ def define_targets(model: Model, part: Part, elastic: bool = False) -> None:
         target = data.scenario.targets.get(name)
         if target is None:
             continue
-        for measure, value, forms in (("pflops", target.pflops, part.compute),
-                                      ("memory_tb", target.memory_tb, part.memory)):
+        for measure, value, forms in (
+            ("pflops", target.pflops, part.compute),
+            ("memory_tb", target.memory_tb, part.memory),
+        ):
             if value is None:
                 continue
-            model.add(RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch), forms[p], GE,
-                      value, f"{measure} in {name} >= {value:g}", elastic=elastic and value > 0,
-                      weight=1.0 / value if value > 0 else 0.0)
+            model.add(
+                RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch),
+                forms[p],
+                GE,
+                value,
+                f"{measure} in {name} >= {value:g}",
+                elastic=elastic and value > 0,
+                weight=1.0 / value if value > 0 else 0.0,
+            )
 
 
 def define_power(model: Model, part: Part, elastic: bool = False) -> None:
@@ -374,13 +421,18 @@ def define_power(model: Model, part: Part, elastic: bool = False) -> None:
         for p, name in enumerate(data.periods):
             cap = site.caps[p]
             if cap is not None:
-                model.add(RowKey(Family.POWER, period=name, site=site.name, branch=part.branch), part.power[k][p],
-                          LE, cap, f"power at {site.name} in {name} <= {cap:g} MW", elastic=elastic)
+                model.add(
+                    RowKey(Family.POWER, period=name, site=site.name, branch=part.branch),
+                    part.power[k][p],
+                    LE,
+                    cap,
+                    f"power at {site.name} in {name} <= {cap:g} MW",
+                    elastic=elastic,
+                )
 
 
 def group_values(data: ModelData, by: str) -> tuple[npt.NDArray[np.object_], pd.DataFrame]:
-    """Each option's value of ``by`` (None where it has none: a lease's site) and the fleet's rows
-    that can belong to a group (the fleet has no channel)."""
+    """Each option's value of ``by`` (None where it has none: a lease's site) and the fleet's rows that can belong to a group (the fleet has no channel)."""
     values = data.offers[by].to_numpy(dtype=object) if len(data.offers) else np.empty(0, dtype=object)
     fleet = data.fleet if by != "channel" else data.fleet.iloc[0:0]
     return values, fleet
@@ -397,8 +449,7 @@ def share_scope(data: ModelData, k: int) -> tuple[npt.NDArray[np.bool_], pd.Data
 
 
 def share_groups(data: ModelData) -> list[tuple[int, str]]:
-    """``(share index, value)`` for each group a share constrains; ``*`` expands to the values
-    present among the usable options and the fleet (in the share's scope)."""
+    """``(share index, value)`` for each group a share constrains; ``*`` expands to the values present among the usable options and the fleet (in the share's scope)."""
     out: list[tuple[int, str]] = []
     for k, share in enumerate(data.scenario.policy.shares):
         if share.value == "*":
@@ -414,8 +465,7 @@ def share_groups(data: ModelData) -> list[tuple[int, str]]:
 
 
 def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
-    """At the last period T: ``measure_g >= min * measure_all`` and ``measure_g <= max * measure_all``;
-    compute is ``E_T`` (fleet included), spend is ``sum_t C_t + L`` (leases at their commitment)."""
+    """At the last period T: ``measure_g >= min * measure_all`` and ``measure_g <= max * measure_all``; compute is ``E_T`` (fleet included), spend is ``sum_t C_t + L`` (leases at their commitment)."""
     data = part.data
     c = Coefficients.of(data)
     last = data.horizon - 1
@@ -429,8 +479,10 @@ def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
         if share.measure == "compute":
             coef = eff * inside
             total_const = data.fleet_eff(last, data.fleet.index.isin(scoped_fleet.index))
-            group_const = data.fleet_eff(last, data.fleet.index.isin(fleet.index)
-                                         & (data.fleet[share.by].astype(str) == value).to_numpy())
+            group_const = data.fleet_eff(
+                last,
+                data.fleet.index.isin(fleet.index) & (data.fleet[share.by].astype(str) == value).to_numpy(),
+            )
         else:
             coef, total_const, group_const = c.commitment * inside, 0.0, 0.0
         for bound, sense, frac in (("min", GE, share.min), ("max", LE, share.max)):
@@ -439,16 +491,24 @@ def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
             # measure_g - frac * measure_all (sense) 0
             lin = Lin.of(part.cols, coef * member - frac * coef, None, group_const - frac * total_const)
             scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
-            desc = f"{share.measure} share of {share.by} {value}{scope} {'>=' if sense == GE else '<='} {frac:g}"
-            model.add(RowKey(Family.SHARE, share=k, group=value, bound=bound, branch=part.branch), lin, sense,
-                      0.0, desc, elastic=elastic)
+            desc = (
+                f"{share.measure} share of {share.by} {value}{scope} {'>=' if sense == GE else '<='} {frac:g}"
+            )
+            model.add(
+                RowKey(Family.SHARE, share=k, group=value, bound=bound, branch=part.branch),
+                lin,
+                sense,
+                0.0,
+                desc,
+                elastic=elastic,
+            )
 
 
 # ------------------------------------------------------------------ robust plans
 
+
 def define_nonanticipativity(model: Model, base: Part, branch: Part, first: int) -> None:
-    """Orders placed before a shock (``t(o) < first``) are the same in the shock's branch and in the
-    base branch: ``n_o^branch - n_o^base = 0`` (``n_o^branch = 0`` for an option the base lacks)."""
+    """Orders placed before a shock (``t(o) < first``) are the same in the shock's branch and in the base branch: ``n_o^branch - n_o^base = 0`` (``n_o^branch = 0`` for an option the base lacks)."""
     keys = ["offer_id", "site_index"]
     base_index = {k: i for i, k in enumerate(base.data.offers[keys].itertuples(index=False, name=None))}
     o = branch.data.offers
@@ -459,17 +519,28 @@ def define_nonanticipativity(model: Model, base: Part, branch: Part, first: int)
         cols = np.array([branch.cols[i]] + ([base.cols[j]] if j is not None else []), dtype=np.int64)
         coef = np.array([1.0] + ([-1.0] if j is not None else []))
         order = np.argsort(cols)
-        model.add(RowKey(Family.NONANTICIPATIVITY, branch=branch.branch, item=i), Lin(cols[order], coef[order]),
-                  EQ, 0.0, f"order {o['sku'].iat[i]} via {o['channel'].iat[i]} placed before the shock: "
-                  "the same as in the base branch")
+        model.add(
+            RowKey(Family.NONANTICIPATIVITY, branch=branch.branch, item=i),
+            Lin(cols[order], coef[order]),
+            EQ,
+            0.0,
+            f"order {o['sku'].iat[i]} via {o['channel'].iat[i]} placed before the shock: "
+            "the same as in the base branch",
+        )
 
 
 def define_branch_budget_cut(model: Model, part: Part, fraction: float, first: int, total: float) -> None:
-    """A budget cut of ``fraction`` from quarter ``first``: ``spend - fraction * committed <=
-    total * (1 - fraction)``, i.e. the unspent part of the total budget cut by ``fraction``
-    (committed: purchases ordered and leases signed before ``first``)."""
+    """A budget cut of ``fraction`` from quarter ``first``: ``spend - fraction * committed <= total * (1 - fraction)``, i.e.
+
+    the unspent part of the total budget cut by ``fraction`` (committed: purchases ordered and leases signed
+    before ``first``).
+    """
     c = Coefficients.of(part.data)
     early = c.t < first
-    model.add(RowKey(Family.BRANCH_BUDGET, branch=part.branch),
-              Lin.of(part.cols, c.commitment - fraction * c.commitment * early),
-              LE, total * (1 - fraction), f"spend after a {fraction:.0%} cut of the unspent budget")
+    model.add(
+        RowKey(Family.BRANCH_BUDGET, branch=part.branch),
+        Lin.of(part.cols, c.commitment - fraction * c.commitment * early),
+        LE,
+        total * (1 - fraction),
+        f"spend after a {fraction:.0%} cut of the unspent budget",
+    )

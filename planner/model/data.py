@@ -26,8 +26,17 @@ from planner.units import HOURS_PER_QUARTER, parse_quarter
 
 #: the options' stable order: order quarter, chip, channel, then kind, site and terms
 OPTION_ORDER = ["period_index", "sku", "channel", "kind", "site_index", "term", "ships_key", "offer_id"]
-CHIP_COLUMNS = ["vendor", "model", "category", "origin", "chips_per_server", "eff_pflops", "mem_tb",
-                "memory_gb", "power_w"]
+CHIP_COLUMNS = [
+    "vendor",
+    "model",
+    "category",
+    "origin",
+    "chips_per_server",
+    "eff_pflops",
+    "mem_tb",
+    "memory_gb",
+    "power_w",
+]
 NO_SITE = -1
 
 
@@ -48,8 +57,7 @@ class SiteData:
 
 @dataclass(frozen=True)
 class EfficiencyChange:
-    """Software efficiency scaled from period ``first`` on (a shock): a factor per option and per
-    fleet row; earlier periods keep their efficiency."""
+    """Software efficiency scaled from period ``first`` on (a shock): a factor per option and per fleet row; earlier periods keep their efficiency."""
 
     first: int
     options: npt.NDArray[np.float64]
@@ -82,6 +90,7 @@ class ModelData:
 
     @property
     def horizon(self) -> int:
+        """Number of planning quarters."""
         return len(self.periods)
 
     def fleet_sum(self, column: str, site: int | None = None) -> float:
@@ -101,7 +110,9 @@ class ModelData:
         f = self.fleet
         if not len(f):
             return 0.0
-        factor = np.ones(len(f)) if self.efficiency is None or p < self.efficiency.first else self.efficiency.fleet
+        factor = (
+            np.ones(len(f)) if self.efficiency is None or p < self.efficiency.first else self.efficiency.fleet
+        )
         value = f["chips"].to_numpy(np.float64) * f["eff_pflops"].to_numpy(np.float64) * factor
         return float(value[rows].sum() if rows is not None else value.sum())
 
@@ -111,6 +122,7 @@ class ModelData:
         return self.sites[0].caps
 
     def site_index(self, name: str) -> int:
+        """Position of a site by name."""
         return next(i for i, s in enumerate(self.sites) if s.name == name)
 
 
@@ -126,8 +138,7 @@ def caps(capacity: dict[str, float], periods: list[str]) -> list[float | None]:
 
 
 def budget_fields(scenario: Scenario) -> dict[str, Any]:
-    """``budget_per_period`` (a period missing from ``per_period_usd`` has budget 0) and
-    ``total_budget`` of the scenario, as :class:`ModelData` holds them."""
+    """``budget_per_period`` (a period missing from ``per_period_usd`` has budget 0) and ``total_budget`` of the scenario, as :class:`ModelData` holds them."""
     per_period = None
     if scenario.budget.per_period_usd is not None:
         per_period = [float(scenario.budget.per_period_usd.get(p, 0.0)) for p in scenario.periods]
@@ -151,23 +162,35 @@ class _Judge:
         self.cache: dict[tuple[Any, ...], compliance.OfferVerdict] = {}
         self.matched: dict[str, list[tuple[compliance.Compiled, str]]] = {}
 
-    def __call__(self, sku: str, country: str, kind: str, period_index: int, lead: int,
-                 term: int | None) -> compliance.OfferVerdict:
+    def __call__(
+        self, sku: str, country: str, kind: str, period_index: int, lead: int, term: int | None
+    ) -> compliance.OfferVerdict:
         key = (sku, country, kind, period_index, lead, term)
         if key not in self.cache:
             rules = self.catalog.compiled
             if sku not in self.matched:
                 self.matched[sku] = compliance.matching_rules(self.catalog.chip(sku), rules)
-            self.cache[key] = compliance.offer_status(self.catalog.chip(sku), country, self.headquarters, kind,
-                                                      period_index, lead, term, rules, self.matched[sku])
+            self.cache[key] = compliance.offer_status(
+                self.catalog.chip(sku),
+                country,
+                self.headquarters,
+                kind,
+                period_index,
+                lead,
+                term,
+                rules,
+                self.matched[sku],
+            )
         return self.cache[key]
 
 
 def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
     """Derive the usable options and every coefficient of the model."""
     periods = list(scenario.periods)
-    sites = [SiteData(s.name, s.country, s.pue, s.electricity_usd_per_kwh, caps(s.capacity_mw, periods))
-             for s in scenario.site_list()]
+    sites = [
+        SiteData(s.name, s.country, s.pue, s.electricity_usd_per_kwh, caps(s.capacity_mw, periods))
+        for s in scenario.site_list()
+    ]
     hq = scenario.headquarters
     start, horizon = parse_quarter(periods[0]), len(periods)
     policy = scenario.policy
@@ -177,36 +200,70 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
 
     rows: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
-    columns = ["offer_id", "sku", "channel", "period", "period_index", "kind", "ships_to", "term_quarters",
-               "max_units", "unit_price_usd", "lead_time_quarters", "delivery_risk"]
+    columns = [
+        "offer_id",
+        "sku",
+        "channel",
+        "period",
+        "period_index",
+        "kind",
+        "ships_to",
+        "term_quarters",
+        "max_units",
+        "unit_price_usd",
+        "lead_time_quarters",
+        "delivery_risk",
+    ]
     for rec in catalog.offers[columns].to_dict("records"):
         t = int(rec["period_index"]) - start
         kind = rec["kind"]
-        base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]),
-                "term": int(rec["term_quarters"] or 0)}
+        base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]), "term": int(rec["term_quarters"] or 0)}
         if not 0 <= t < horizon:
-            dropped.append({**base, "site": None, "country": None, "reason": "outside the horizon", "rule_ids": ""})
+            dropped.append(
+                {**base, "site": None, "country": None, "reason": "outside the horizon", "rule_ids": ""}
+            )
             continue
         if kind == "lease" and scenario.sites is None:
-            dropped.append({**base, "site": None, "country": rec["ships_to"][0],
-                            "reason": "lease: a scenario in the destination form has no leases (give sites)",
-                            "rule_ids": ""})
+            dropped.append(
+                {
+                    **base,
+                    "site": None,
+                    "country": rec["ships_to"][0],
+                    "reason": "lease: a scenario in the destination form has no leases (give sites)",
+                    "rule_ids": "",
+                }
+            )
             continue
         targets = [(i, s) for i, s in enumerate(sites)] if kind == "buy" else [(NO_SITE, None)]
         for site_index, site in targets:
             country = site.country if site is not None else rec["ships_to"][0]
-            option = {**base, "site": site.name if site is not None else None, "site_index": site_index,
-                      "country": country}
+            option = {
+                **base,
+                "site": site.name if site is not None else None,
+                "site_index": site_index,
+                "country": country,
+            }
             reason, ids = None, ""
             if site is not None and rec["ships_to"] and site.country not in rec["ships_to"]:
                 reason = f"ships to {', '.join(rec['ships_to'])} only"
             else:
-                verdict = judge(rec["sku"], country, kind, int(rec["period_index"]), int(rec["lead_time_quarters"]),
-                                option["term"] or None)
+                verdict = judge(
+                    rec["sku"],
+                    country,
+                    kind,
+                    int(rec["period_index"]),
+                    int(rec["lead_time_quarters"]),
+                    option["term"] or None,
+                )
                 v = verdict.verdict
-                option.update(status=v.status, license_rules=",".join(v.license_rules), fee_pct=v.terms.fee_pct,
-                              approval=v.terms.approval, lag=verdict.delay - int(rec["lead_time_quarters"]),
-                              d=t + verdict.delay)
+                option.update(
+                    status=v.status,
+                    license_rules=",".join(v.license_rules),
+                    fee_pct=v.terms.fee_pct,
+                    approval=v.terms.approval,
+                    lag=verdict.delay - int(rec["lead_time_quarters"]),
+                    d=t + verdict.delay,
+                )
                 if v.status not in allowed:
                     reason = f"compliance: {v.status}"
                     ids = ",".join(m.rule_id for m in v.deciding)
@@ -215,36 +272,86 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                 elif rec["channel"] in policy.exclude_channels:
                     reason = "policy: channel excluded"
                 elif option["d"] >= horizon:
-                    reason = ("lead time: delivered after the horizon" if kind == "buy"
-                              else "lead time: service starts after the horizon")
+                    reason = (
+                        "lead time: delivered after the horizon"
+                        if kind == "buy"
+                        else "lead time: service starts after the horizon"
+                    )
             if reason is None:
                 rows.append(option)
             else:
                 dropped.append({**option, "reason": reason, "rule_ids": ids})
     usable = _options(pd.DataFrame(rows), chips, sites)
-    excluded = pd.DataFrame(dropped, columns=["offer_id", "sku", "channel", "period", "period_index", "kind", "site",
-                                              "country", "reason", "rule_ids"])
+    excluded = pd.DataFrame(
+        dropped,
+        columns=[
+            "offer_id",
+            "sku",
+            "channel",
+            "period",
+            "period_index",
+            "kind",
+            "site",
+            "country",
+            "reason",
+            "rule_ids",
+        ],
+    )
     fleet = _fleet(scenario, chips, sites)
-    return ModelData(scenario, catalog, periods, sites, hq, usable, excluded, fleet, **budget_fields(scenario))
+    return ModelData(
+        scenario, catalog, periods, sites, hq, usable, excluded, fleet, **budget_fields(scenario)
+    )
 
 
 def _options(frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData]) -> pd.DataFrame:
     """Usable options with every coefficient the model needs, in a stable order."""
-    columns = ["offer_id", "sku", "channel", "period", "period_index", "kind", "site", "site_index", "country",
-               "ships_to", "ships_key", "term", "t", "d", "lag", "status", "license_rules", "fee_pct", "approval",
-               "max_units", "unit_price_usd", "lead_time_quarters", "delivery_risk"]
+    columns = [
+        "offer_id",
+        "sku",
+        "channel",
+        "period",
+        "period_index",
+        "kind",
+        "site",
+        "site_index",
+        "country",
+        "ships_to",
+        "ships_key",
+        "term",
+        "t",
+        "d",
+        "lag",
+        "status",
+        "license_rules",
+        "fee_pct",
+        "approval",
+        "max_units",
+        "unit_price_usd",
+        "lead_time_quarters",
+        "delivery_risk",
+    ]
     if frame.empty:
         frame = pd.DataFrame(columns=columns)
     frame = frame[columns].sort_values(OPTION_ORDER, kind="stable").reset_index(drop=True)
     frame = frame.join(chips[CHIP_COLUMNS], on="sku")
-    for col in ("t", "d", "lag", "term", "site_index", "chips_per_server", "max_units", "period_index",
-                "offer_id", "lead_time_quarters"):
+    for col in (
+        "t",
+        "d",
+        "lag",
+        "term",
+        "site_index",
+        "chips_per_server",
+        "max_units",
+        "period_index",
+        "offer_id",
+        "lead_time_quarters",
+    ):
         frame[col] = frame[col].astype(np.int64)
     for col in ("fee_pct", "approval", "delivery_risk", "unit_price_usd", "eff_pflops", "mem_tb", "power_w"):
         frame[col] = frame[col].astype(np.float64)
     lease = (frame["kind"] == "lease").to_numpy()
     frame["end"] = np.where(lease, frame["d"] + frame["term"] - 1, 10**6)
-    frame["stop"] = frame["end"]          # last quarter with capacity (a lease cut by a shock stops early)
+    frame["stop"] = frame["end"]  # last quarter with capacity (a lease cut by a shock stops early)
     frame["q"] = (1.0 - frame["delivery_risk"]) * frame["approval"]
     frame["price"] = frame["unit_price_usd"] * (1.0 + frame["fee_pct"] / 100.0)
     pue = np.array([sites[i].pue if i >= 0 else 0.0 for i in frame["site_index"]], dtype=np.float64)
@@ -256,12 +363,16 @@ def _options(frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData]) ->
 
 def _fleet(scenario: Scenario, chips: pd.DataFrame, sites: list[SiteData]) -> pd.DataFrame:
     names = [s.name for s in sites]
-    fleet = pd.DataFrame([{"sku": f.sku, "chips": f.chips, "site": f.site or names[0]} for f in scenario.fleet],
-                         columns=["sku", "chips", "site"])
+    fleet = pd.DataFrame(
+        [{"sku": f.sku, "chips": f.chips, "site": f.site or names[0]} for f in scenario.fleet],
+        columns=["sku", "chips", "site"],
+    )
     fleet["site_index"] = [names.index(s) for s in fleet["site"]]
     fleet["country"] = [sites[i].country for i in fleet["site_index"]]
     fleet["kind"] = "buy"
-    fleet["channel"] = None               # the fleet belongs to no channel
+    fleet["channel"] = None  # the fleet belongs to no channel
     fleet = fleet.join(chips[CHIP_COLUMNS], on="sku")
-    fleet["power_mw"] = [w * sites[i].pue / 1e6 for w, i in zip(fleet["power_w"], fleet["site_index"], strict=True)]
+    fleet["power_mw"] = [
+        w * sites[i].pue / 1e6 for w, i in zip(fleet["power_w"], fleet["site_index"], strict=True)
+    ]
     return fleet

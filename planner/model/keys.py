@@ -46,8 +46,7 @@ class RowKey:
     item: int | None = None
 
     def solver_name(self) -> str:
-        """A name PuLP and MPS files accept (only ``[A-Za-z0-9_]``); unique per key up to
-        sanitising, which :class:`planner.model.build.Model` checks."""
+        """A name PuLP and MPS files accept (only ``[A-Za-z0-9_]``); unique per key up to sanitising, which :class:`planner.model.build.Model` checks."""
         parts = [self.branch] if self.branch is not None else []
         parts.append(self.family.name.lower())
         for f in fields(self):

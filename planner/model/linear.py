@@ -29,8 +29,9 @@ class Lin:
     constant: float = 0.0
 
     @staticmethod
-    def of(cols: IntArray, coef: FloatArray, mask: npt.NDArray[np.bool_] | None = None,
-           constant: float = 0.0) -> Lin:
+    def of(
+        cols: IntArray, coef: FloatArray, mask: npt.NDArray[np.bool_] | None = None, constant: float = 0.0
+    ) -> Lin:
         """The form ``sum coef_j x_cols[j]`` over ``mask`` (zero coefficients dropped)."""
         coef = np.asarray(coef, dtype=np.float64)
         keep = coef != 0 if mask is None else (coef != 0) & mask
@@ -38,6 +39,7 @@ class Lin:
 
     @staticmethod
     def zero(constant: float = 0.0) -> Lin:
+        """A constant expression without terms."""
         return Lin(np.empty(0, dtype=np.int64), np.empty(0), float(constant))
 
     @staticmethod
@@ -69,6 +71,7 @@ class Lin:
         return Lin.total([self, other], [1.0, -1.0])
 
     def scaled(self, factor: float) -> Lin:
+        """This expression multiplied by a factor."""
         return Lin(self.idx, self.coef * factor, self.constant * factor)
 
     def value(self, x: FloatArray) -> float:

@@ -8,7 +8,6 @@ set of tolerances, on either backend (:mod:`planner.model.backends`): HiGHS in-p
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,13 +26,14 @@ class Status(StrEnum):
     """The outcome of a solve, read once from the solver's own fields."""
 
     OPTIMAL = "optimal"
-    FEASIBLE = "feasible"          # a limit stopped the solver with a solution
+    FEASIBLE = "feasible"  # a limit stopped the solver with a solution
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     ERROR = "error"
 
     @property
     def ok(self) -> bool:
+        """Whether the solve produced a usable plan."""
         return self in (Status.OPTIMAL, Status.FEASIBLE)
 
 
@@ -48,8 +48,7 @@ class SolverOptions:
 
 @dataclass(frozen=True)
 class Goal:
-    """What to optimise: ``lin`` in ``sense``, then (when given) the least ``tie_break`` among the
-    solutions that keep ``lin`` at the value reached."""
+    """What to optimise: ``lin`` in ``sense``, then (when given) the least ``tie_break`` among the solutions that keep ``lin`` at the value reached."""
 
     sense: Sense
     lin: Lin
@@ -74,7 +73,7 @@ class Outcome:
 
     status: Status
     x: FloatArray | None
-    value: float | None          # the goal's value (stage 1)
+    value: float | None  # the goal's value (stage 1)
     seconds: float
     message: str = ""
     row_duals: FloatArray | None = None
@@ -82,6 +81,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        """Whether the solve produced a usable plan."""
         return self.status.ok
 
 
@@ -98,8 +98,14 @@ def stage2_bound(sense: Sense, reached: float) -> float:
     return reached - tol if sense == Sense.MAXIMIZE else reached + tol
 
 
-def optimize(model: Model, goal: Goal, options: SolverOptions, backend: Backend | None = None,
-             mip: bool = True, start: FloatArray | None = None) -> Outcome:
+def optimize(
+    model: Model,
+    goal: Goal,
+    options: SolverOptions,
+    backend: Backend | None = None,
+    mip: bool = True,
+    start: FloatArray | None = None,
+) -> Outcome:
     """Solve ``model`` for ``goal``; both stages when the goal has a tie-break.
 
     ``--time-limit`` applies to each stage; stage 2 gets what stage 1 left (at least 1 s). When
@@ -109,15 +115,16 @@ def optimize(model: Model, goal: Goal, options: SolverOptions, backend: Backend 
 
     backend = backend or open_backend(model, options)
     stage2 = model.find(RowKey(Family.STAGE2))
-    if stage2 is not None:                       # a live model re-solved: release the last floor
+    if stage2 is not None:  # a live model re-solved: release the last floor
         backend.set_row_bounds(stage2, -INF, INF)
     first = backend.run(goal.sense, goal.lin, mip=mip, time_limit=options.time_limit, start=start)
     if not first.status.ok or first.x is None:
         return Outcome(first.status, None, None, first.seconds, first.message)
     reached = goal.lin.value(first.x)
     if goal.tie_break is None:
-        return Outcome(first.status, first.x, reached, first.seconds, first.message, first.row_duals,
-                       first.col_duals)
+        return Outcome(
+            first.status, first.x, reached, first.seconds, first.message, first.row_duals, first.col_duals
+        )
     bound = stage2_bound(goal.sense, reached) - goal.lin.constant
     stage2 = register_stage2(model, goal)
     backend.set_row_bounds(stage2, *((bound, INF) if goal.sense == Sense.MAXIMIZE else (-INF, bound)))
@@ -125,8 +132,9 @@ def optimize(model: Model, goal: Goal, options: SolverOptions, backend: Backend 
     second = backend.run(Sense.MINIMIZE, goal.tie_break, mip=mip, time_limit=remaining, start=first.x)
     seconds = first.seconds + second.seconds
     if not second.status.ok or second.x is None:
-        return Outcome(Status.FEASIBLE, first.x, reached, seconds,
-                       "cost tie-break not finished within the time limit")
+        return Outcome(
+            Status.FEASIBLE, first.x, reached, seconds, "cost tie-break not finished within the time limit"
+        )
     status = Status.OPTIMAL if first.status == second.status == Status.OPTIMAL else Status.FEASIBLE
     return Outcome(status, second.x, reached, seconds, first.message or second.message)
 
@@ -138,20 +146,32 @@ def register_stage2(model: Model, goal: Goal) -> Row:
     """
     row = model.find(RowKey(Family.STAGE2))
     if row is None:
-        row = model.add(RowKey(Family.STAGE2), Lin(goal.lin.idx, goal.lin.coef),
-                        GE if goal.sense == Sense.MAXIMIZE else LE, INF if goal.sense == Sense.MINIMIZE else -INF,
-                        "objective of stage 1 kept in stage 2")
+        row = model.add(
+            RowKey(Family.STAGE2),
+            Lin(goal.lin.idx, goal.lin.coef),
+            GE if goal.sense == Sense.MAXIMIZE else LE,
+            INF if goal.sense == Sense.MINIMIZE else -INF,
+            "objective of stage 1 kept in stage 2",
+        )
     return row
 
 
 class Backend:
     """A solver holding the model: runs it for an objective and edits row bounds in place."""
 
-    def run(self, sense: Sense, objective: Lin, mip: bool = True, time_limit: float | None = None,
-            start: FloatArray | None = None) -> RunResult:
+    def run(
+        self,
+        sense: Sense,
+        objective: Lin,
+        mip: bool = True,
+        time_limit: float | None = None,
+        start: FloatArray | None = None,
+    ) -> RunResult:
+        """Solve the model for one objective and return the outcome."""
         raise NotImplementedError
 
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
+        """Change a row's bounds between runs."""
         raise NotImplementedError
 
 
