@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.errors import InputError, PlannerError, SolverError
+from planner.errors import InputError, OutputError, PlannerError, SolverError
 
 if TYPE_CHECKING:
     from planner.model.solve import SolverOptions
@@ -21,63 +22,130 @@ FORMATS = click.Choice(["table", "json", "csv"])
 
 
 def reports_errors(fn):
-    """Turn library errors into one line on stderr and the documented exit codes."""
+    """Turn library errors into one line on stderr and the documented exit codes.
+
+    2: bad input; 1: no plan, solver failure or an output that could not be written;
+    128 + signal: interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), temporary files removed.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sys.stdout.flush()
         except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except SolverError as exc:
-            click.echo(f"solver error: {exc}", err=True)
-            sys.exit(1)
+            _fail(f"error: {exc}", 2)
+        except (SolverError, OutputError) as exc:
+            _fail(f"{'solver error' if isinstance(exc, SolverError) else 'error'}: {exc}", 1)
         except PlannerError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except (KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+            _fail(f"error: {exc}", 2)
+        except KeyboardInterrupt as exc:
+            from planner.fileio import remove_pending
+            from planner.interrupts import describe
+
+            remove_pending()
+            name, code = describe(exc)
+            _fail(f"gpuplan: stopped by {name}; files being written were removed, existing files kept", code)
+        except (click.exceptions.Exit, click.ClickException):
             raise
+        except OSError as exc:  # standard output closed or full (a pipe, /dev/full)
+            _fail(f"error: cannot write the output ({exc.strerror or exc})", 1)
         except Exception as exc:  # a bug, not the user's input: say so in one line
-            click.echo(
-                f"gpuplan: internal error ({type(exc).__name__}: {exc}); please report it with the "
-                "input files",
-                err=True,
+            _fail(
+                f"gpuplan: internal error ({type(exc).__name__}: {exc}); please report it with the input files",
+                1,
             )
-            sys.exit(1)
 
     return wrapper
 
 
+def _fail(message: str, code: int) -> None:
+    """One line on stderr and exit; standard output is dropped if it can no longer be written."""
+    from planner.errors import one_line
+
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        # the buffered report cannot be written: drop it so that exit does not try again
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    click.echo(one_line(message), err=True)
+    sys.exit(code)
+
+
+class Number(click.ParamType):
+    """A finite number written plainly (no NaN, infinity, ``1_000`` or other scripts' digits), in a range."""
+
+    name = "number"
+
+    def __init__(self, low: float | None = None, high: float | None = None, low_open: bool = False) -> None:
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """The number, or a usage error saying what is accepted."""
+        from planner.units import MAX_RATE, parse_number
+
+        if isinstance(value, float):
+            return value
+        try:
+            number = parse_number(str(value), limit=MAX_RATE)
+        except ValueError as exc:
+            self.fail(f"{exc}, got {value!r}", param, ctx)
+        if self.low is not None and (number <= self.low if self.low_open else number < self.low):
+            self.fail(f"must be {'>' if self.low_open else '>='} {self.low:g}, got {value!r}", param, ctx)
+        if self.high is not None and number > self.high:
+            self.fail(f"must be <= {self.high:g}, got {value!r}", param, ctx)
+        return number
+
+
 def solver_options(fn):
-    """--solver, --time-limit and --mip-gap, shared by every command that solves."""
-    fn = click.option(
-        "--mip-gap",
-        type=click.FloatRange(0, 1),
-        default=1e-4,
-        show_default=True,
-        help="Relative MIP gap at which the solver stops.",
-    )(fn)
-    fn = click.option(
-        "--time-limit",
-        type=click.FloatRange(min=0, min_open=True),
-        default=None,
-        help="Seconds the solver may run (per stage); default: no limit.",
-    )(fn)
-    fn = click.option(
-        "--solver",
-        type=click.Choice(["highs", "cbc"]),
-        default="highs",
-        show_default=True,
-        help="MILP solver: HiGHS in-process, or PuLP's bundled CBC.",
-    )(fn)
-    return fn
+    """--solver, --time-limit, --mip-gap and --max-time, passed to the command as ``options``."""
 
+    @functools.wraps(fn)
+    def wrapper(*args, solver: str, time_limit: float | None, mip_gap: float, max_time: float | None, **kwargs):
+        import time
 
-def _options(solver: str, time_limit: float | None, mip_gap: float) -> SolverOptions:
-    from planner.model.solve import SolverOptions
+        from planner.model.solve import SolverOptions
 
-    return SolverOptions(solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        deadline = None if max_time is None else time.time() + max_time
+        options = SolverOptions(solver=solver, time_limit=time_limit, mip_gap=mip_gap, deadline=deadline)
+        return fn(*args, options=options, **kwargs)
+
+    for option in reversed(
+        [
+            click.option(
+                "--solver",
+                type=click.Choice(["highs", "cbc"]),
+                default="highs",
+                show_default=True,
+                help="MILP solver: HiGHS in-process, or PuLP's bundled CBC.",
+            ),
+            click.option(
+                "--time-limit",
+                type=Number(0, low_open=True),
+                default=None,
+                help="Seconds each solver run may take (per stage); default: no limit.",
+            ),
+            click.option(
+                "--mip-gap",
+                type=Number(0, 1),
+                default=1e-4,
+                show_default=True,
+                help="Relative MIP gap at which the solver stops.",
+            ),
+            click.option(
+                "--max-time",
+                type=Number(0, low_open=True),
+                default=None,
+                help="Seconds the whole command may spend solving (sweeps, stress, robust plans); "
+                "when they run out it stops with exit 1 and writes nothing.",
+            ),
+        ]
+    ):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 CATALOG = click.option(
@@ -100,10 +168,39 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineGroup(click.Group):
+    """Usage errors (bad option values, missing arguments) as one line, like every other error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command; a usage error prints ``error: ...`` (with where to find help) and exits 2."""
+        from planner.errors import one_line
+
+        kwargs["standalone_mode"] = False
+        try:
+            super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click.exceptions.UsageError as exc:
+            where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            click.echo(f"error: {one_line(exc.format_message())}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("gpuplan: stopped by SIGINT", err=True)
+            sys.exit(130)
+        sys.exit(0)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gpuplan")
 def main() -> None:
     """gpuplan: plan GPU purchases quarter by quarter under budget, supply, power and export rules."""
+    from planner.interrupts import install
+
+    install()
 
 
 @main.command()
@@ -146,9 +243,7 @@ def plan(
     out: Path | None,
     write_model: Path | None,
     robust_file: Path | None,
-    solver: str,
-    time_limit: float | None,
-    mip_gap: float,
+    options: SolverOptions,
 ) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
     from planner.export import check_out, plan_json, write_plan
@@ -167,10 +262,10 @@ def plan(
         from planner.stress import robust_plan
 
         with progress_bar("robust plan", 2) as advance:
-            result = robust_plan(scenario, robust_file, catalog, _options(solver, time_limit, mip_gap))
+            result = robust_plan(scenario, robust_file, catalog, options)
             advance(2)
     else:
-        result = solve(scenario, catalog, _options(solver, time_limit, mip_gap), write_model)
+        result = solve(scenario, catalog, options, write_model)
     if out is not None:
         write_plan(result, out)
     if fmt == "json":
@@ -212,9 +307,7 @@ def explain_cmd(
     catalog: Path | None,
     fmt: str,
     out: Path | None,
-    solver: str,
-    time_limit: float | None,
-    mip_gap: float,
+    options: SolverOptions,
 ) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
     from planner.explain import explain_plan, marginal_steps
@@ -223,7 +316,6 @@ def explain_cmd(
 
     if out is not None:
         check_out(out, (".xlsx",))
-    options = _options(solver, time_limit, mip_gap)
     solved = solve(scenario, catalog, options)
     steps = marginal_steps(solved.data, solved) + 2 if solved.data is not None else 1
     with progress_bar(f"explaining {solved.scenario}", steps) as advance:
@@ -282,9 +374,7 @@ def stress_cmd(
     out: Path | None,
     plot: Path | None,
     no_robust: bool,
-    solver: str,
-    time_limit: float | None,
-    mip_gap: float,
+    options: SolverOptions,
 ) -> None:
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
     from planner.export import check_out
@@ -303,7 +393,7 @@ def stress_cmd(
                 scenario,
                 shocks,
                 catalog,
-                _options(solver, time_limit, mip_gap),
+                options,
                 not no_robust,
                 progress=advance,
             )
@@ -355,9 +445,7 @@ def compare_cmd(
     catalog: Path | None,
     fmt: str,
     out: Path | None,
-    solver: str,
-    time_limit: float | None,
-    mip_gap: float,
+    options: SolverOptions,
 ) -> None:
     """Solve several scenarios and show them side by side, with what differs in their inputs."""
     from planner.analysis import compare, comparison_metrics, input_differences
@@ -366,7 +454,7 @@ def compare_cmd(
     if out is not None:
         check_out(out, (".xlsx",))
     with progress_bar("comparing", len(scenarios)) as advance:
-        frame = compare(list(scenarios), catalog, _options(solver, time_limit, mip_gap), progress=advance)
+        frame = compare(list(scenarios), catalog, options, progress=advance)
     plans, metrics, differences = list(frame["plan"]), comparison_metrics(frame), input_differences(frame)
     if out is not None:
         from planner.workbook import write_compare_workbook
@@ -429,9 +517,7 @@ def sweep_cmd(
     fmt: str,
     plot: Path | None,
     out: Path | None,
-    solver: str,
-    time_limit: float | None,
-    mip_gap: float,
+    options: SolverOptions,
 ) -> None:
     """Solve SCENARIO at N total budgets from FROM to TO (per-quarter budgets scale in proportion)."""
     from planner.analysis import parse_range, sweep, sweep_points
@@ -445,7 +531,7 @@ def sweep_cmd(
         check_out(out, (".xlsx",))
     loaded = load_scenario(scenario)
     with progress_bar(f"sweeping {loaded.name}", len(budgets)) as advance:
-        frame = sweep(loaded, budgets, catalog, _options(solver, time_limit, mip_gap), jobs, progress=advance)
+        frame = sweep(loaded, budgets, catalog, options, jobs, progress=advance)
     points = sweep_points(frame)
     if plot is not None:
         from planner.charts import frontier_png

@@ -42,3 +42,11 @@ class InputError(PlannerError):
 
 class SolverError(PlannerError):
     """The solver could not be run or crashed; the message says what to try."""
+
+
+class OutputError(PlannerError):
+    """An output could not be written (read-only or full file system, no permission); exit 1."""
+
+
+class OutOfTime(SolverError):
+    """The ``--max-time`` of a whole run (sweep, stress, robust plan) ran out; exit 1."""

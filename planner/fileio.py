@@ -1,16 +1,33 @@
-"""Atomic writes: a temporary file in the same folder, renamed into place only when complete."""
+"""Files in and out: inputs checked before reading, outputs written atomically and never over an input.
+
+An output is written to a temporary file next to it and renamed into place only when complete, so
+a reader sees the old file or the whole new one. Temporary files are removed when the write fails,
+on SIGTERM, SIGHUP and Ctrl-C (see :mod:`planner.interrupts`) and at exit.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from planner.errors import InputError
+from planner.errors import InputError, OutputError
+
+_PENDING: set[str] = set()  # temporary files being written
+
+
+@atexit.register
+def remove_pending() -> None:
+    """Remove temporary files of writes that did not finish (also called by the signal handlers)."""
+    for tmp in list(_PENDING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _PENDING.discard(tmp)
 
 
 def check_input(path: Path, kind: str) -> None:
@@ -46,19 +63,54 @@ def check_output(path: Path) -> None:
         raise InputError("is a folder; give a file name", file=str(path))
 
 
+def refuse_overwrite(outputs: dict[str, Path | None], inputs: Iterable[Path]) -> None:
+    """No output may be a file the command reads (symbolic links and ``..`` followed).
+
+    Args:
+        outputs: option name (``--out``) to the path given, or None when not given.
+        inputs: every file the command reads.
+
+    Raises:
+        InputError: naming the option, the output path and the input it would replace.
+    """
+    real = {os.path.realpath(p): p for p in inputs}
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        hit = real.get(os.path.realpath(out))
+        if hit is not None:
+            raise InputError(
+                f"{option} {out} is the input file {hit}; the command reads it, so write the output elsewhere",
+                key=option,
+            )
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds.
+
+    Raises:
+        OutputError: the file system refused the write (read-only, full, no permission); nothing
+            is left behind and an existing ``path`` is unchanged.
+    """
     check_output(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror}); nothing was written") from None
+    _PENDING.add(tmp)
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror}); nothing was written") from None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _PENDING.discard(tmp)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -95,6 +96,7 @@ class HighsBackend(Backend):
             ("mip_rel_gap", float(options.mip_gap)),
         ):
             self.h.setOptionValue(key, value)
+        self.h.HandleUserInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve within a second
         self._cols = self._rows = 0
         self._mip = True
         self.sync()
@@ -199,7 +201,7 @@ class HighsBackend(Backend):
             sol.col_value = list(np.asarray(start, dtype=np.float64))
             sol.value_valid = True
             h.setSolution(sol)
-        h.run()
+        _run_interruptibly(h)
 
     def _start_returned(self, cost: FloatArray) -> bool:
         """HiGHS 1.16 can report an optimum better than the start yet return the start's values (seen when presolve solves the MIP): the solution's objective then differs from HiGHS's."""
@@ -229,6 +231,27 @@ class HighsBackend(Backend):
         if st in limits and feasible and mip:
             return Status.FEASIBLE
         return Status.ERROR
+
+
+def _run_interruptibly(h: Any) -> None:
+    """Run HiGHS in its own thread so that Ctrl-C, SIGTERM or SIGHUP cancel the solve promptly.
+
+    The main thread waits in short steps; on an interruption it asks HiGHS to stop (the interrupt
+    callbacks see the request at the next node or iteration), waits for the solver thread to end
+    and re-raises, so that callers clean up as for any KeyboardInterrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        h.run()
+        return
+    h.startSolve()
+    try:
+        while not h.wait(0.05)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        while not h.wait(0.05)[0]:
+            pass
+        raise
 
 
 class CbcBackend(Backend):

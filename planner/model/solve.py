@@ -8,11 +8,13 @@ set of tolerances, on either backend (:mod:`planner.model.backends`): HiGHS in-p
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
+from planner.errors import OutOfTime
 from planner.model.build import GE, INF, LE, Model, Part, Row
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, Lin, Sense
@@ -42,8 +44,28 @@ class SolverOptions:
     """Which solver, and how long and how precisely it may work."""
 
     solver: str = "highs"
-    time_limit: float | None = None
+    time_limit: float | None = None  # seconds per solver run (per stage)
     mip_gap: float = 1e-4
+    deadline: float | None = None  # wall-clock time (``time.time()``) by which a whole run must end
+
+    def run_limit(self, spent: float = 0.0) -> float | None:
+        """Seconds the next solver run may take: the time limit less ``spent``, within the deadline.
+
+        Raises:
+            OutOfTime: the deadline has passed.
+        """
+        limit = None if self.time_limit is None else max(self.time_limit - spent, 1.0)
+        if self.deadline is not None:
+            left = self.deadline - time.time()
+            if left <= 0:
+                raise OutOfTime("the --max-time ran out before the run finished; nothing was written")
+            limit = left if limit is None else min(limit, left)
+        return limit
+
+    def check_deadline(self) -> None:
+        """Raise :class:`OutOfTime` when the deadline has passed (a solve it cut short is not a result)."""
+        if self.deadline is not None and time.time() >= self.deadline:
+            raise OutOfTime("the --max-time ran out before the run finished; nothing was written")
 
 
 @dataclass(frozen=True)
@@ -117,7 +139,8 @@ def optimize(
     stage2 = model.find(RowKey(Family.STAGE2))
     if stage2 is not None:  # a live model re-solved: release the last floor
         backend.set_row_bounds(stage2, -INF, INF)
-    first = backend.run(goal.sense, goal.lin, mip=mip, time_limit=options.time_limit, start=start)
+    first = backend.run(goal.sense, goal.lin, mip=mip, time_limit=options.run_limit(), start=start)
+    options.check_deadline()
     if not first.status.ok or first.x is None:
         return Outcome(first.status, None, None, first.seconds, first.message)
     reached = goal.lin.value(first.x)
@@ -128,8 +151,10 @@ def optimize(
     bound = stage2_bound(goal.sense, reached) - goal.lin.constant
     stage2 = register_stage2(model, goal)
     backend.set_row_bounds(stage2, *((bound, INF) if goal.sense == Sense.MAXIMIZE else (-INF, bound)))
-    remaining = None if options.time_limit is None else max(options.time_limit - first.seconds, 1.0)
-    second = backend.run(Sense.MINIMIZE, goal.tie_break, mip=mip, time_limit=remaining, start=first.x)
+    second = backend.run(
+        Sense.MINIMIZE, goal.tie_break, mip=mip, time_limit=options.run_limit(first.seconds), start=first.x
+    )
+    options.check_deadline()
     seconds = first.seconds + second.seconds
     if not second.status.ok or second.x is None:
         return Outcome(
