@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
 from planner.results import Plan, empty_totals, round_value, tabulate
 from planner.scenario import Scenario, load_scenario
-from planner.units import parse_money
+from planner.units import parse_money, parse_number
 
 # ---------------------------------------------------------------- compare
 
@@ -152,6 +153,18 @@ def _show(value: Any) -> Any:
 # ---------------------------------------------------------------- sweep
 
 
+MAX_POINTS = 10_000  # budgets in one sweep
+
+
+def usable_jobs(jobs: int) -> int:
+    """Worker processes to start: at most one per CPU this process may use."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(jobs, cpus))
+
+
 def parse_range(text: str) -> list[float]:
     """``FROM:TO:N`` (money with K/M/B suffixes) -> N evenly spaced budgets."""
     parts = text.split(":")
@@ -159,11 +172,15 @@ def parse_range(text: str) -> list[float]:
         raise InputError(f"expected FROM:TO:N such as 3B:10B:8, got {text!r}", key="--budget")
     try:
         low, high = parse_money(parts[0]), parse_money(parts[1])
-        n = int(parts[2])
+        n = int(parse_number(parts[2]))
+        if str(n) != parts[2].strip().replace(",", ""):
+            raise ValueError(f"N must be a whole number, got {parts[2]!r}")
     except ValueError as exc:
         raise InputError(f"{exc} in {text!r} (expected FROM:TO:N such as 3B:10B:8)", key="--budget") from None
     if n < 1 or high < low:
         raise InputError(f"expected N >= 1 and FROM <= TO, got {text!r}", key="--budget")
+    if n > MAX_POINTS:
+        raise InputError(f"{n} points is more than the {MAX_POINTS:,} a sweep may have; give a smaller N", key="--budget")
     return [low] if n == 1 else [float(v) for v in np.linspace(low, high, n)]
 
 
@@ -283,6 +300,9 @@ def sweep(
     if options.solver != "highs":
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
     amounts = [_amount(b) for b in budgets]
+    if len(amounts) > MAX_POINTS:
+        raise InputError(f"{len(amounts):,} budgets is more than the {MAX_POINTS:,} a sweep may have", key="budgets")
+    jobs = usable_jobs(jobs)
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
     order = sorted(range(len(amounts)), key=lambda i: amounts[i])
@@ -356,19 +376,24 @@ def _parallel(
     progress: Callable[[int], None] | None,
 ) -> list[dict[str, Any]]:
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
     size = max(1, math.ceil(len(ascending) / (jobs * 3)))
     chunks = [ascending[i : i + size] for i in range(0, len(ascending), size)]
     params = scenario.model_dump(mode="json")
     args = [(params, scenario.source, str(cat.folder), options, chunk) for chunk in chunks]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_worker, a) for a in args]
-        out: list[dict[str, Any]] = []
-        for future, chunk in zip(futures, chunks, strict=True):
-            out.extend(future.result())
+    pool = mp.get_context("spawn").Pool(jobs)
+    out: list[dict[str, Any]] = []
+    try:
+        for chunk in pool.imap(_worker, args):
+            out.extend(chunk)
             if progress:
                 progress(len(chunk))
+        pool.close()
+    except BaseException:
+        pool.terminate()  # Ctrl-C, SIGTERM, --max-time or a failed point: stop every worker now
+        raise
+    finally:
+        pool.join()
     return out
 
 

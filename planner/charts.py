@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from planner.errors import one_line
 from planner.fileio import atomic_path
 
 CATEGORY_COLOURS = {
@@ -14,12 +16,28 @@ CATEGORY_COLOURS = {
 }
 
 
-def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
-    """Effective PFLOPS against total budget, stacked by chip category, with the total on top."""
+def _pyplot() -> Any:
+    """pyplot on the Agg backend with text from inputs shown as written: no mathtext (``$...$``), no TeX."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _label(text: object, width: int = 90) -> str:
+    """A title or label from inputs, control characters shown escaped, wrapped at ``width`` characters."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(one_line(str(text)), width)) or " "
+
+
+def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
+    """Effective PFLOPS against total budget, stacked by chip category, with the total on top."""
+    plt = _pyplot()
 
     ok = [p for p in points if p["status"] in ("optimal", "feasible")]
     ok.sort(key=lambda p: p["total_usd"])
@@ -31,7 +49,7 @@ def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
         ax.stackplot(
             x,
             stacks,
-            labels=categories,
+            labels=[_label("existing fleet" if c == "fleet" else c) for c in categories],
             alpha=0.85,
             colors=[CATEGORY_COLOURS.get(c, None) for c in categories],
         )
@@ -51,9 +69,9 @@ def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
                 )
     ax.set_xlabel("Total budget (USD billions)")
     ax.set_ylabel("Effective PFLOPS at the last quarter (thousands)")
-    ax.set_title(f"{scenario}: compute bought per budget, by chip category")
+    ax.set_title(_label(f"Compute bought per budget, by chip category: {scenario}", 100))
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=6, frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
@@ -62,10 +80,7 @@ def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
 
 def branches_png(result: dict, path: Path) -> None:
     """Effective PFLOPS over quarters per branch (no shock, then each shock): base plan and robust plan."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     panels = [("Base plan", result["base"], result.get("base_exposure", []))]
     if result.get("robust", {}).get("periods"):
@@ -90,9 +105,9 @@ def branches_png(result: dict, path: Path) -> None:
                     [p["effective_pflops"] / 1000 for p in e["periods"]],
                     marker=".",
                     linestyle="--",
-                    label=e["shock"],
+                    label=_label(e["shock"]),
                 )
-        ax.set_title(f"{title}: {result['scenario']}")
+        ax.set_title(_label(f"{title}: {result['scenario']}", 60))
         ax.set_xlabel("Quarter")
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("Effective PFLOPS installed (thousands)")

@@ -148,6 +148,28 @@ def solver_options(fn):
     return wrapper
 
 
+def _guard(
+    outputs: dict[str, Path | None], scenarios: list[Path], catalog: Path | None, extra: list[Path] | None = None
+) -> None:
+    """Refuse (exit 2) any output path that is a file the command reads: scenarios, catalog files, shocks."""
+    from planner.fileio import refuse_overwrite
+
+    if all(out is None for out in outputs.values()):
+        return
+    inputs = [*scenarios, *(extra or [])]
+    folders = {catalog} if catalog is not None else set()
+    if catalog is None:
+        from planner.catalog import DEFAULT_CATALOG
+        from planner.scenario import load_scenario
+
+        for path in scenarios:
+            folders.add(load_scenario(path).catalog_path() or DEFAULT_CATALOG)
+    for folder in folders:
+        if folder.is_dir():
+            inputs += [p for p in folder.iterdir() if p.is_file()]
+    refuse_overwrite(outputs, inputs)
+
+
 CATALOG = click.option(
     "--catalog",
     type=click.Path(file_okay=False, path_type=Path),
@@ -253,6 +275,12 @@ def plan(
         check_out(out)
     if write_model is not None:
         check_out(write_model, (".mps", ".lp"))
+    _guard(
+        {"--out": out, "--write-model": write_model},
+        [scenario],
+        catalog,
+        [robust_file] if robust_file is not None else [],
+    )
     if robust_file is not None:
         if write_model is not None:
             raise InputError(
@@ -316,6 +344,7 @@ def explain_cmd(
 
     if out is not None:
         check_out(out, (".xlsx",))
+    _guard({"--out": out}, [scenario], catalog)
     solved = solve(scenario, catalog, options)
     steps = marginal_steps(solved.data, solved) + 2 if solved.data is not None else 1
     with progress_bar(f"explaining {solved.scenario}", steps) as advance:
@@ -385,6 +414,7 @@ def stress_cmd(
         check_out(out, (".xlsx",))
     if plot is not None:
         check_out(plot, (".png",))
+    _guard({"--out": out, "--plot": plot}, [scenario], catalog, [shocks_file])
     shocks = load_shocks(shocks_file)
     solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
     with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
@@ -453,6 +483,7 @@ def compare_cmd(
 
     if out is not None:
         check_out(out, (".xlsx",))
+    _guard({"--out": out}, list(scenarios), catalog)
     with progress_bar("comparing", len(scenarios)) as advance:
         frame = compare(list(scenarios), catalog, options, progress=advance)
     plans, metrics, differences = list(frame["plan"]), comparison_metrics(frame), input_differences(frame)
@@ -485,7 +516,7 @@ def compare_cmd(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes (spawned, one HiGHS thread each); the plans do not depend on it.",
+    help="Worker processes (spawned, one HiGHS thread each; at most one per CPU); the plans do not depend on it.",
 )
 @click.option(
     "--format",
@@ -529,6 +560,7 @@ def sweep_cmd(
         check_out(plot, (".png",))
     if out is not None:
         check_out(out, (".xlsx",))
+    _guard({"--plot": plot, "--out": out}, [scenario], catalog)
     loaded = load_scenario(scenario)
     with progress_bar(f"sweeping {loaded.name}", len(budgets)) as advance:
         frame = sweep(loaded, budgets, catalog, options, jobs, progress=advance)
@@ -817,22 +849,36 @@ def timeline(
     default=None,
     help="YAML with `manufacturers:` and `skus:` overrides (origin, category, efficiency...).",
 )
-@click.option("--chips-per-server", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--chips-per-server", type=click.IntRange(min=1, max=1024), default=8, show_default=True)
+@click.option(
+    "--force", is_flag=True, help="Write chips.csv into a folder that already holds files (replacing chips.csv)."
+)
 @click.option(
     "--host-overhead-w",
-    type=click.FloatRange(min=0),
+    type=Number(0),
     default=0.0,
     show_default=True,
     help="Watts added to each chip's TDP for its share of host and network.",
 )
 @reports_errors
 def import_epoch_cmd(
-    csv_file: Path, out_dir: Path, mapping: Path | None, chips_per_server: int, host_overhead_w: float
+    csv_file: Path, out_dir: Path, mapping: Path | None, chips_per_server: int, force: bool, host_overhead_w: float
 ) -> None:
     """Build chips.csv from Epoch AI's Machine Learning Hardware CSV (CC BY 4.0)."""
     from planner.epoch import CREDIT, chips_csv_text, import_epoch
     from planner.fileio import write_text
 
+    from planner.fileio import refuse_overwrite
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("is not a folder; give a folder for the catalog", file=str(out_dir), key="--out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise InputError(
+            "already holds files; give an empty or new folder, or --force to replace its chips.csv",
+            file=str(out_dir),
+            key="--out",
+        )
+    refuse_overwrite({"--out": out_dir / "chips.csv"}, [csv_file, *([mapping] if mapping else [])])
     overrides = None
     if mapping is not None:
         from planner.yamlio import read_yaml

@@ -25,6 +25,7 @@ import pandas as pd
 from planner.catalog import CHIP_COLUMNS
 from planner.compliance import tpp
 from planner.errors import InputError
+from planner.fileio import check_input
 
 CREDIT = "Epoch AI, 'Machine Learning Hardware', epoch.ai/data/machine-learning-hardware (CC BY 4.0)"
 NAME, MAKER, EPOCH_TPP = "Hardware name", "Manufacturer", "Total processing performance (bit-OP/s)"
@@ -104,8 +105,7 @@ def import_epoch(
     host_overhead_w: float = 0.0,
 ) -> ImportReport:
     """Convert the Epoch CSV; rows missing a field the contract requires are reported, not guessed."""
-    if not csv_path.is_file():
-        raise InputError("file not found", file=str(csv_path))
+    check_input(csv_path, "a CSV file")
     try:
         df = pd.read_csv(csv_path, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from planner.errors import InputError
 from planner.fileio import check_output, write_text
 from planner.results import PURCHASE_COLUMNS, Plan
@@ -24,16 +26,16 @@ def safe_cell(value: object) -> object:
 
 
 def schedule_csv(plan: Plan) -> str:
-    """The purchase schedule as CSV text (money to the cent)."""
+    """The purchase schedule as CSV text: every text field quoted, numbers bare, money to the cent."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(PURCHASE_COLUMNS)
     for rec in plan.purchases.to_dict("records"):
         row = []
         for col in PURCHASE_COLUMNS:
             v = rec[col]
             if col.endswith("_usd"):
-                v = f"{float(v):.2f}"
+                v = round(float(v), 2)
             elif col == "license_rules":
                 v = str(v).replace(",", ";")
             row.append(safe_cell(v))
@@ -41,9 +43,9 @@ def schedule_csv(plan: Plan) -> str:
     return buf.getvalue()
 
 
-def frame_csv(df) -> str:
-    """Any result table as CSV text, formula-safe."""
-    return df.map(safe_cell).to_csv(index=False, lineterminator="\n")
+def frame_csv(df: pd.DataFrame) -> str:
+    """Any result table as CSV text: text quoted and formula-safe, numbers bare."""
+    return str(df.map(safe_cell).to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC))
 
 
 def plan_json(plan: Plan) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,17 +138,29 @@ def _read_header(path: Path, label: str) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _read_text_frame(path: Path, label: str, header: list[str]) -> pd.DataFrame:
-    """Every cell as text, every row the header's width."""
+CHUNK_ROWS = 50_000  # rows converted at a time: a large file is never all text in memory
+
+
+def _text_chunks(path: Path, label: str, header: list[str]) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(first row index, cells as text)`` per chunk, every row the header's width."""
     try:
         _check_widths(path, label, len(header))
-        df = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True, index_col=False
-        )
+        with pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            index_col=False,
+            chunksize=CHUNK_ROWS,
+        ) as reader:
+            start = 0
+            for chunk in reader:
+                chunk.columns = header
+                yield start, chunk
+                start += len(chunk)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label) from None
-    df.columns = header
-    return df
 
 
 def _check_widths(path: Path, label: str, width: int) -> None:
@@ -167,7 +179,7 @@ def _check_widths(path: Path, label: str, width: int) -> None:
 
 
 def _convert(
-    df: pd.DataFrame, columns: list[Column], label: str
+    df: pd.DataFrame, columns: list[Column], label: str, first_row: int = 2
 ) -> tuple[dict[str, pd.Series], np.ndarray, list[InputError]]:
     """Typed columns, the rows with a bad cell, and the problems in row then column order."""
     n = len(df)
@@ -182,7 +194,7 @@ def _convert(
         values, suspect = _fast_column(col, text)
         for i in np.flatnonzero(suspect):
             try:
-                values.iat[i] = _cell(col, text.iat[i], {"file": label, "row": i + 2, "column": col.name})
+                values.iat[i] = _cell(col, text.iat[i], {"file": label, "row": i + first_row, "column": col.name})
             except InputError as err:
                 problems.append((i, j, err))
                 bad[i] = True
@@ -226,22 +238,39 @@ def read_table(
         if name not in known:
             expected = ", ".join(c.name for c in columns)
             fail(InputError(f"unknown column{suggest(name, known)}; expected {expected}", file=label, column=name))
-    df = _read_text_frame(path, label, header)
-    missing = [c.name for c in columns if c.required and c.name not in df.columns]
+    missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=label)
-    if df.empty and not allow_empty:
+    frames: list[pd.DataFrame] = []
+    rows = 0
+    for start, chunk in _text_chunks(path, label, header):
+        rows += len(chunk)
+        chunk = chunk.loc[:, ~chunk.columns.duplicated()].reset_index(drop=True)
+        if all_keys is not None:
+            # every row's key, bad rows too: references to a bad row are not errors of their own
+            all_keys.update(chunk[columns[0].name].str.strip())
+        data, bad, problems = _convert(chunk, columns, label, first_row=start + 2)
+        for err in problems:
+            fail(err)
+        for name in extra_ok:
+            if name in chunk.columns:
+                data[name] = chunk[name].str.strip()
+        data["_row"] = pd.Series(np.arange(len(chunk)) + start + 2)
+        frames.append(pd.DataFrame(data)[~bad])
+    if not rows and not allow_empty:
         raise InputError("has a header but no data rows", file=label)
-    df = df.loc[:, ~df.columns.duplicated()]
-    if all_keys is not None:
-        # every row's key, bad rows too: references to a bad row are not errors of their own
-        all_keys.update(df[columns[0].name].str.strip())
-    data, bad, problems = _convert(df, columns, label)
-    for err in problems:
-        fail(err)
-    for name in extra_ok:
-        if name in df.columns:
-            data[name] = df[name].str.strip().reset_index(drop=True)
-    data["_row"] = pd.Series(np.arange(len(df)) + 2)
-    out = pd.DataFrame(data)
-    return out[~bad].reset_index(drop=True)
+    if not frames:
+        empty = {c.name: pd.Series(dtype=object) for c in columns} | {"_row": pd.Series(dtype=np.int64)}
+        return pd.DataFrame(empty)
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    return _share_strings(out)
+
+
+def _share_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns hold one object per distinct value (a large file repeats SKUs, channels, notes)."""
+    for name in df.columns:
+        if df[name].dtype == object and len(df) > CHUNK_ROWS:
+            codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
+            values = np.asarray(uniques, dtype=object)
+            df[name] = pd.Series(np.where(codes >= 0, values[np.maximum(codes, 0)], None), dtype=object)
+    return df

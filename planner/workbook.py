@@ -10,6 +10,7 @@ from inputs is always written as a string cell, never as a formula or a link.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -90,9 +91,13 @@ class Book:
     def __init__(self, path: Path) -> None:
         import xlsxwriter
 
+        # built in memory and written in one go at close: no temporary files of XlsxWriter's own,
+        # and a full or read-only disk is one error at one place
+        self.path, self.buffer = path, io.BytesIO()
         self.wb = xlsxwriter.Workbook(
-            str(path),
+            self.buffer,
             {
+                "in_memory": True,
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
@@ -214,9 +219,9 @@ class Book:
         for column, label in series:
             j = cols.index(column)
             chart.add_series(
-                {"name": label, "categories": [sheet, 1, 0, n, 0], "values": [sheet, 1, j, n, j]}
+                {"name": chart_text(label), "categories": [sheet, 1, 0, n, 0], "values": [sheet, 1, j, n, j]}
             )
-        chart.set_title({"name": title, "name_font": {"size": 12}})
+        chart.set_title({"name": chart_text(title), "name_font": {"size": 12}})
         chart.set_x_axis({"name": "Quarter"})
         chart.set_y_axis({"name": y_title, "num_format": y_format})
         chart.set_legend({"position": "bottom"})
@@ -226,6 +231,18 @@ class Book:
     def close(self) -> None:
         """Write the workbook file."""
         self.wb.close()
+        self.path.write_bytes(self.buffer.getvalue())
+
+
+def chart_text(text: str) -> str:
+    """Chart titles and legend names as plain text.
+
+    XlsxWriter reads a name such as ``x!A1`` as a reference to a cell; a zero-width space after each
+    ``!`` keeps the text as written on screen and on paper, never a reference.
+    """
+    from planner.errors import one_line
+
+    return one_line(str(text)).replace("!", "!\u200b")
 
 
 def _anchor(df: pd.DataFrame) -> str:
@@ -491,7 +508,7 @@ def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None
                 }
             )
             chart.set_title(
-                {"name": f"{scenario[:80]}: compute bought per total budget", "name_font": {"size": 12}}
+                {"name": chart_text(f"Compute bought per total budget: {scenario}"), "name_font": {"size": 12}}
             )
             chart.set_x_axis({"name": "Total budget (USD billions)", "num_format": MONEY_AXIS_B})
             chart.set_y_axis({"name": "Effective PFLOPS", "num_format": "#,##0"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -98,11 +99,15 @@ def test_plan_csv_schedule():
     result = CliRunner().invoke(main, ["plan", BASE, "--format", "csv"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0] == (
+    assert lines[0].replace('"', "") == (
         "order_period,delivery_period,sku,vendor,model,category,channel,servers,chips,"
         "unit_price_usd,cost_usd,kind,site,country,compliance,license_rules,term_quarters,"
         "end_period"
     )
+    # text quoted, numbers bare (a spreadsheet opened with ';' as separator cannot split a name)
+    first = next(csv.reader([lines[1]], quoting=csv.QUOTE_NONNUMERIC))
+    assert isinstance(first[7], float) and isinstance(first[2], str)
+    assert lines[1].startswith('"20')
     assert len(lines) > 5
 
 
