@@ -180,7 +180,9 @@ def parse_range(text: str) -> list[float]:
     if n < 1 or high < low:
         raise InputError(f"expected N >= 1 and FROM <= TO, got {text!r}", key="--budget")
     if n > MAX_POINTS:
-        raise InputError(f"{n} points is more than the {MAX_POINTS:,} a sweep may have; give a smaller N", key="--budget")
+        raise InputError(
+            f"{n} points is more than the {MAX_POINTS:,} a sweep may have; give a smaller N", key="--budget"
+        )
     return [low] if n == 1 else [float(v) for v in np.linspace(low, high, n)]
 
 
@@ -301,7 +303,9 @@ def sweep(
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
     amounts = [_amount(b) for b in budgets]
     if len(amounts) > MAX_POINTS:
-        raise InputError(f"{len(amounts):,} budgets is more than the {MAX_POINTS:,} a sweep may have", key="budgets")
+        raise InputError(
+            f"{len(amounts):,} budgets is more than the {MAX_POINTS:,} a sweep may have", key="budgets"
+        )
     jobs = usable_jobs(jobs)
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)

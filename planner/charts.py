@@ -17,7 +17,7 @@ CATEGORY_COLOURS = {
 
 
 def _pyplot() -> Any:
-    """pyplot on the Agg backend with text from inputs shown as written: no mathtext (``$...$``), no TeX."""
+    """Pyplot on the Agg backend with text from inputs shown as written: no mathtext (``$...$``), no TeX."""
     import matplotlib
 
     matplotlib.use("Agg")

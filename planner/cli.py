@@ -104,7 +104,9 @@ def solver_options(fn):
     """--solver, --time-limit, --mip-gap and --max-time, passed to the command as ``options``."""
 
     @functools.wraps(fn)
-    def wrapper(*args, solver: str, time_limit: float | None, mip_gap: float, max_time: float | None, **kwargs):
+    def wrapper(
+        *args, solver: str, time_limit: float | None, mip_gap: float, max_time: float | None, **kwargs
+    ):
         import time
 
         from planner.model.solve import SolverOptions
@@ -149,7 +151,10 @@ def solver_options(fn):
 
 
 def _guard(
-    outputs: dict[str, Path | None], scenarios: list[Path], catalog: Path | None, extra: list[Path] | None = None
+    outputs: dict[str, Path | None],
+    scenarios: list[Path],
+    catalog: Path | None,
+    extra: list[Path] | None = None,
 ) -> None:
     """Refuse (exit 2) any output path that is a file the command reads: scenarios, catalog files, shocks."""
     from planner.fileio import refuse_overwrite
@@ -851,7 +856,9 @@ def timeline(
 )
 @click.option("--chips-per-server", type=click.IntRange(min=1, max=1024), default=8, show_default=True)
 @click.option(
-    "--force", is_flag=True, help="Write chips.csv into a folder that already holds files (replacing chips.csv)."
+    "--force",
+    is_flag=True,
+    help="Write chips.csv into a folder that already holds files (replacing chips.csv).",
 )
 @click.option(
     "--host-overhead-w",
@@ -862,13 +869,16 @@ def timeline(
 )
 @reports_errors
 def import_epoch_cmd(
-    csv_file: Path, out_dir: Path, mapping: Path | None, chips_per_server: int, force: bool, host_overhead_w: float
+    csv_file: Path,
+    out_dir: Path,
+    mapping: Path | None,
+    chips_per_server: int,
+    force: bool,
+    host_overhead_w: float,
 ) -> None:
     """Build chips.csv from Epoch AI's Machine Learning Hardware CSV (CC BY 4.0)."""
     from planner.epoch import CREDIT, chips_csv_text, import_epoch
-    from planner.fileio import write_text
-
-    from planner.fileio import refuse_overwrite
+    from planner.fileio import refuse_overwrite, write_text
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("is not a folder; give a folder for the catalog", file=str(out_dir), key="--out")
@@ -901,3 +911,7 @@ def import_epoch_cmd(
     )
     for sku, ours, theirs in report.tpp_mismatches:
         click.echo(f"  {sku}: TPP {ours:,.1f} from the rates, Epoch gives {theirs:,.1f}")
+
+
+if __name__ == "__main__":  # python -m planner.cli
+    main()

@@ -80,8 +80,7 @@ def refuse_overwrite(outputs: dict[str, Path | None], inputs: Iterable[Path]) ->
         hit = real.get(os.path.realpath(out))
         if hit is not None:
             raise InputError(
-                f"{option} {out} is the input file {hit}; the command reads it, so write the output elsewhere",
-                key=option,
+                f"{option} {out} is the input file {hit}; the command reads it, so write the output elsewhere"
             )
 
 

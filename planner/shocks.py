@@ -123,6 +123,12 @@ class Shock(_Strict):
                 f"shock {self.name!r} needs exactly one of {', '.join(EFFECTS)} (got "
                 f"{', '.join(given) or 'none'})"
             )
+        rule = self.rule
+        if rule is not None and rule.effective is None and rule.ends is not None and rule.ends <= self.starts:
+            raise ValueError(
+                f"rule {rule.id!r}: ends ({rule.ends}) must be after the shock takes effect ({self.starts}), "
+                "the rule's effective date when none is given"
+            )
         return self
 
     @property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +62,9 @@ def _cell(col: Column, raw: str, where: dict[str, Any]) -> object:
         raise InputError("is empty; a value is required", **where)
     if isinstance(col.kind, tuple):
         if text not in col.kind:
-            raise InputError(f"{text!r} is not one of {', '.join(col.kind)}{suggest(text, col.kind)}", **where)
+            raise InputError(
+                f"{text!r} is not one of {', '.join(col.kind)}{suggest(text, col.kind)}", **where
+            )
         return text
     if col.kind == "str":
         if len(text) > MAX_NAME:
@@ -132,7 +133,9 @@ def _read_header(path: Path, label: str) -> list[str]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader(f, skipinitialspace=True), [])
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label) from None
+        raise InputError(
+            f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label
+        ) from None
     if not any(h.strip() for h in header):
         raise InputError("file is empty; expected a header row and data rows", file=label)
     return [h.strip() for h in header]
@@ -160,7 +163,9 @@ def _text_chunks(path: Path, label: str, header: list[str]) -> Iterator[tuple[in
                 yield start, chunk
                 start += len(chunk)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label) from None
+        raise InputError(
+            f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label
+        ) from None
 
 
 def _check_widths(path: Path, label: str, width: int) -> None:
@@ -194,7 +199,9 @@ def _convert(
         values, suspect = _fast_column(col, text)
         for i in np.flatnonzero(suspect):
             try:
-                values.iat[i] = _cell(col, text.iat[i], {"file": label, "row": i + first_row, "column": col.name})
+                values.iat[i] = _cell(
+                    col, text.iat[i], {"file": label, "row": i + first_row, "column": col.name}
+                )
             except InputError as err:
                 problems.append((i, j, err))
                 bad[i] = True
@@ -237,7 +244,11 @@ def read_table(
         seen.add(name)
         if name not in known:
             expected = ", ".join(c.name for c in columns)
-            fail(InputError(f"unknown column{suggest(name, known)}; expected {expected}", file=label, column=name))
+            fail(
+                InputError(
+                    f"unknown column{suggest(name, known)}; expected {expected}", file=label, column=name
+                )
+            )
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=label)

@@ -33,7 +33,9 @@ def parse_money(value: object) -> float:
     elif isinstance(value, str):
         m = _MONEY.match(value)
         if not m:
-            raise ValueError(f"expected an amount of USD such as 7B, 250M or 7e9 ({NUMBER_FORM}), got {value!r}")
+            raise ValueError(
+                f"expected an amount of USD such as 7B, 250M or 7e9 ({NUMBER_FORM}), got {value!r}"
+            )
         amount = float(m.group(1).replace(",", "")) * _SUFFIX[m.group(2).upper()]
     else:
         raise ValueError(f"expected an amount of USD such as 7B or 250M, got {value!r}")

@@ -508,7 +508,10 @@ def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None
                 }
             )
             chart.set_title(
-                {"name": chart_text(f"Compute bought per total budget: {scenario}"), "name_font": {"size": 12}}
+                {
+                    "name": chart_text(f"Compute bought per total budget: {scenario}"),
+                    "name_font": {"size": 12},
+                }
             )
             chart.set_x_axis({"name": "Total budget (USD billions)", "num_format": MONEY_AXIS_B})
             chart.set_y_axis({"name": "Effective PFLOPS", "num_format": "#,##0"})

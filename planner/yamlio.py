@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from planner.errors import InputError
 from planner.fileio import check_input
-from planner.units import MAX_AMOUNT, limit_text
 from planner.tables import suggest
+from planner.units import MAX_AMOUNT, limit_text
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -97,12 +97,15 @@ def _check_number(value: float, node: Any) -> None:
     text = node.value.lower().lstrip("+-")
     if text not in (".nan", ".inf") and (not _DECIMAL.match(node.value) or re.match(r"0[0-9]", text)):
         raise _Refused(
-            line, f"{node.value!r}: write numbers as plain decimals such as 1000 or 1.5e3 (no '_', leading zeros, hex or 1:30)"
+            line,
+            f"{node.value!r}: write numbers as plain decimals such as 1000 or 1.5e3 (no '_', leading zeros, hex or 1:30)",
         )
     if value != value or value in (math.inf, -math.inf):
         raise _Refused(line, f"{node.value!r} is not a finite number; give a number")
     if abs(value) > MAX_AMOUNT:
-        raise _Refused(line, f"{node.value!r} is above {limit_text(MAX_AMOUNT)}, the largest number gpuplan accepts")
+        raise _Refused(
+            line, f"{node.value!r} is above {limit_text(MAX_AMOUNT)}, the largest number gpuplan accepts"
+        )
 
 
 # YAML 1.2 floats (1e3, 1.5E-2) are numbers, as in JSON, not strings
@@ -135,7 +138,9 @@ def read_yaml(path: Path) -> Any:
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark else ""
-        raise InputError(f"{line}tag not allowed ({exc.problem}); plain YAML values only", file=label) from None
+        raise InputError(
+            f"{line}tag not allowed ({exc.problem}); plain YAML values only", file=label
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -178,8 +183,16 @@ def validate(
                 and "input" in err
                 and not isinstance(err["input"], (dict, list))
             ):
-                msg += f", got {err['input']!r}"
+                msg += f", got {_short(err['input'])}"
         raise InputError(msg, file=file, key=key) from None
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A value as shown in a message: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return (
+        text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]} ({len(str(value)):,} characters)"
+    )
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

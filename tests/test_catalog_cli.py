@@ -119,7 +119,9 @@ def test_show_figures_by_hand(tmp_path):
     ]
     assert data["offers_per_quarter"] == {"a": {"2025Q1": 100, "2025Q2": 7}}
     assert run("catalog", "show", cat).exit_code == 0
-    assert run("catalog", "show", cat, "--format", "csv").output.startswith('"sku","vendor","model","category"')
+    assert run("catalog", "show", cat, "--format", "csv").output.startswith(
+        '"sku","vendor","model","category"'
+    )
 
 
 def test_compliance_json_for_a_date():

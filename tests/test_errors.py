@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -291,6 +292,145 @@ CASES = [
         lambda t: (t / S).write_text("- a\n- b\n"),
         f"{S}: expected a mapping of keys (name, destination, periods, ...)",
     ),
+    # hostile input (issue 15): numbers, YAML structure, dates, names, file kinds
+    (
+        "rule threshold nan",
+        edit(R, "tpp_min: 4800", "tpp_min: .nan"),
+        f"{R}: line 10: '.nan' is not a finite number; give a number",
+    ),
+    (
+        "rule threshold nan as text",
+        edit(R, "tpp_min: 4800", "tpp_min: 'nan'"),
+        f"{R}, key rules[0].when_any[0].tpp_min: Input should be a valid number, got 'nan'",
+    ),
+    (
+        "duplicate key",
+        lambda t: (t / S).write_text((t / S).read_text() + "budget:\n  total_usd: 5K\n"),
+        f"{S}: line 16: key 'budget' appears twice (lines 8 and 16); keep one",
+    ),
+    (
+        "duplicate key on one line",
+        edit(S, "total_usd: 1M", "{total_usd: 1M, total_usd: 5K}"),
+        f"{S}: line 9: key 'total_usd' appears twice on line 9; keep one",
+    ),
+    (
+        "decimal comma in money",
+        edit(S, "total_usd: 1M", "total_usd: '1,5K'"),
+        f"{S}, key budget.total_usd: expected an amount of USD such as 7B, 250M or 7e9 (ASCII digits, '.' for "
+        "decimals, ',' only between groups of three), got '1,5K'",
+    ),
+    (
+        "decimal comma in a price",
+        edit(O, ",1000,", ',"1,5",'),
+        f"{O}, row 2, column unit_price_usd: expected a number (ASCII digits, '.' for decimals, ',' only between "
+        "groups of three), got '1,5'",
+    ),
+    (
+        "full-width digits",
+        edit(S, "total_usd: 1M", "total_usd: '\uff11M'"),
+        f"{S}, key budget.total_usd: expected an amount of USD such as 7B, 250M or 7e9 (ASCII digits, '.' for "
+        "decimals, ',' only between groups of three), got '\uff11M'",
+    ),
+    (
+        "underscore digit groups",
+        edit(S, "total_usd: 1M", "total_usd: 1_000"),
+        f"{S}: line 9: '1_000': write numbers as plain decimals such as 1000 or 1.5e3 (no '_', leading zeros, "
+        "hex or 1:30)",
+    ),
+    (
+        "octal-looking count",
+        edit(S, "chips: 1", "chips: 010"),
+        f"{S}: line 12: '010': write numbers as plain decimals such as 1000 or 1.5e3 (no '_', leading zeros, "
+        "hex or 1:30)",
+    ),
+    (
+        "nan count",
+        edit(S, "chips: 1", "chips: .nan"),
+        f"{S}: line 12: '.nan' is not a finite number; give a number",
+    ),
+    (
+        "infinite price",
+        edit(O, ",1000,", ",inf,"),
+        f"{O}, row 2, column unit_price_usd: expected a finite number, got 'inf'",
+    ),
+    (
+        "impossible date",
+        edit(R, "2025-01-01", "2025-02-30"),
+        f"{R}, key rules[0].effective: '2025-02-30' is not a real date (day is out of range for month)",
+    ),
+    (
+        "year zero",
+        edit(S, "2025Q1", "0000Q1"),
+        f"{S}, key periods: quarter '0000Q1' is outside the years 1900-2200",
+    ),
+    (
+        "huge count",
+        edit(O, ",100,", ",1e20,"),
+        f"{O}, row 2, column max_units: must be at most 1e15, got '1e20'",
+    ),
+    (
+        "huge target",
+        lambda t: (t / S).write_text(
+            (t / S)
+            .read_text()
+            .replace("objective: max-compute", "objective: min-cost\ntargets:\n  2025Q2: {pflops: 1e300}")
+        ),
+        f"{S}: line 9: '1e300' is above 1e15, the largest number gpuplan accepts",
+    ),
+    (
+        "huge rate",
+        lambda t: (t / S).write_text((t / S).read_text() + "power:\n  electricity_usd_per_kwh: 1.0e10\n"),
+        f"{S}, key power.electricity_usd_per_kwh: Input should be less than or equal to 1000000000, got 10000000000.0",
+    ),
+    (
+        "20,000 nested lists",
+        lambda t: (t / S).write_text("[" * 20000),
+        f"{S}: line 1: nesting deeper than 50 levels; flatten the file",
+    ),
+    (
+        "3,000 nested mappings",
+        lambda t: (t / S).write_text(
+            "".join("  " * i + f"k{i}:\n" for i in range(3000)) + "  " * 3000 + "x: 1\n"
+        ),
+        f"{S}: line 50: nesting deeper than 50 levels; flatten the file",
+    ),
+    (
+        "Norway read as false",
+        edit(S, "destination: CN", "destination: NO"),
+        f"{S}, key destination: False is not an ISO 3166-1 alpha-2 country code (e.g. CN, US, HK) (YAML reads an "
+        "unquoted NO, ON, Y or N as true/false: quote it, e.g. 'NO')",
+    ),
+    (
+        "extra field shifts no column",
+        edit(O, "2025Q1,100", "2025Q1,x,100"),
+        f"{O}, row 2: has 8 fields but the header has 7; quote values that contain commas and give every column "
+        "a value (empty is fine)",
+    ),
+    (
+        "40,000-character name",
+        edit(S, "name: t", "name: " + "x" * 40000),
+        f"{S}, key name: String should have at most 200 characters, got '{'x' * 54}...' (40,000 characters)",
+    ),
+    (
+        "300-character sku",
+        edit(O, "a,direct", "a" * 300 + ",direct"),
+        f"{O}, row 2, column sku: is 300 characters long; names may have at most 200",
+    ),
+    (
+        "scenario is a pipe",
+        lambda t: ((t / S).unlink(), os.mkfifo(t / S)),
+        f"{S}: is not a regular file (a pipe, socket or device); expected a YAML file",
+    ),
+    (
+        "scenario is a symlink loop",
+        lambda t: ((t / S).unlink(), os.symlink(S, t / S)),
+        f"{S}: is a symbolic link loop; point it at a YAML file",
+    ),
+    (
+        "offers is a folder",
+        lambda t: ((t / O).unlink(), (t / O).mkdir()),
+        f"{O}: is a folder; expected a CSV file",
+    ),
 ]
 
 
@@ -309,7 +449,7 @@ def test_broken_input(tmp_path, monkeypatch, name, mutate, message):
         resolved = message.replace("{tmp}", str(tmp_path.resolve()))
         assert lines[0] == f"error: {_abs(resolved, tmp_path)}"
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
-    assert path.exists()
+    assert path.is_symlink() or path.exists()
 
 
 def _abs(message: str, tmp: Path) -> str:

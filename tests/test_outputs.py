@@ -183,7 +183,7 @@ def test_formula_text_from_inputs_stays_inert(tiny, tmp_path):
     summary = openpyxl.load_workbook(book)["Summary"]
     assert summary.cell(4, 2).data_type == "s" and summary.cell(4, 2).value == "@evil"
     line = csv_out.read_text().splitlines()[1]
-    assert ',"\'=HYPERLINK(""http://x"",""y"")",' in line and ',"\'+cmd|\' /C calc\'!A0",' in line
+    assert ',"\'=HYPERLINK(""http://x"",""y"")",' in line and ",\"'+cmd|' /C calc'!A0\"," in line
 
 
 def test_csv_and_json_out_match_stdout(tmp_path):

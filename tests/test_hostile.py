@@ -1,0 +1,426 @@
+"""Hostile options, outputs over inputs, inert text, faults and signals (issue 15).
+
+Input-file cases live in the corpus of ``test_errors.py``; this module drives the command line
+as an unlucky operator or an attacker would and checks that nothing is lost or misread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT, chip, make_catalog, offer
+
+from planner.cli import main
+
+BASE = str(ROOT / "budgets" / "base-7b.yaml")
+TIGHT = str(ROOT / "budgets" / "tight-5b.yaml")
+
+
+def run(*args: object):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_error_line(result, code: int = 2) -> str:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def small(tmp_path, monkeypatch):
+    """A two-chip catalog and a scenario in tmp_path (the working folder)."""
+    make_catalog(
+        tmp_path / "cat",
+        [chip("a"), chip("b", vendor="W")],
+        [offer("a", "2025Q1"), offer("b", "2025Q2", channel="oem")],
+    )
+    scenario = {
+        "name": "s",
+        "catalog": "cat",
+        "destination": "CN",
+        "periods": ["2025Q1", "2025Q2"],
+        "objective": "max-compute",
+        "budget": {"total_usd": "60K"},
+    }
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# ---------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--time-limit", "nan"],
+            "error: Invalid value for '--time-limit': expected a finite number, got 'nan' (see main plan --help)",
+        ),
+        (
+            ["--mip-gap", "nan"],
+            "error: Invalid value for '--mip-gap': expected a finite number, got 'nan' (see main plan --help)",
+        ),
+        (
+            ["--time-limit", "inf"],
+            "error: Invalid value for '--time-limit': expected a finite number, got 'inf' (see main plan --help)",
+        ),
+        (
+            ["--max-time", "0"],
+            "error: Invalid value for '--max-time': must be > 0, got '0' (see main plan --help)",
+        ),
+        (
+            ["--time-limit", "1_000"],
+            "error: Invalid value for '--time-limit': expected a number (ASCII digits, '.' for decimals, ',' only "
+            "between groups of three), got '1_000' (see main plan --help)",
+        ),
+    ],
+)
+def test_option_numbers_are_finite_and_plain(small, args, message):
+    assert one_error_line(run("plan", "s.yaml", *args)) == message
+
+
+@pytest.mark.parametrize(
+    "budget, message",
+    [
+        (
+            "1K:1M:1000000000000",
+            "error: key --budget: 1000000000000 points is more than the 10,000 a sweep may have; give a smaller N",
+        ),
+        (
+            "\uff11K:1M:3",
+            "error: key --budget: expected an amount of USD such as 7B, 250M or 7e9 (ASCII digits, '.' for "
+            "decimals, ',' only between groups of three), got '\uff11K' in '\uff11K:1M:3' (expected FROM:TO:N "
+            "such as 3B:10B:8)",
+        ),
+        (
+            "1_000:2K:2",
+            "error: key --budget: expected an amount of USD such as 7B, 250M or 7e9 (ASCII digits, '.' for "
+            "decimals, ',' only between groups of three), got '1_000' in '1_000:2K:2' (expected FROM:TO:N such "
+            "as 3B:10B:8)",
+        ),
+        (
+            "1K:2K:2.5",
+            "error: key --budget: N must be a whole number, got '2.5' in '1K:2K:2.5' (expected FROM:TO:N such as "
+            "3B:10B:8)",
+        ),
+    ],
+)
+def test_sweep_ranges_are_checked_and_capped(small, budget, message):
+    assert one_error_line(run("sweep", "s.yaml", "--budget", budget)) == message
+
+
+def test_jobs_are_capped_at_the_cpu_count(small):
+    from planner.analysis import usable_jobs
+
+    assert usable_jobs(10**9) == len(os.sched_getaffinity(0))
+    assert usable_jobs(0) == 1
+    result = run("sweep", "s.yaml", "--budget", "10K:60K:3", "--jobs", "1000000", "--format", "json")
+    assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- outputs never overwrite inputs
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["cat/offers.csv", "./cat/../cat/offers.csv", "link.csv"],
+)
+def test_out_may_not_replace_a_catalog_file(small, target):
+    (small / "link.csv").symlink_to(small / "cat" / "offers.csv")
+    before = digest(small)
+    line = one_error_line(run("plan", "s.yaml", "--out", target))
+    offers = small.resolve() / "cat" / "offers.csv"
+    assert line == (
+        f"error: --out {Path(target)} is the input file {offers}; the command reads it, so write the "
+        "output elsewhere"
+    )
+    assert digest(small) == before
+
+
+def test_out_may_not_replace_the_scenario(small):
+    (small / "s.json").write_text((small / "s.yaml").read_text())  # YAML is read as is: valid here
+    before = digest(small)
+    line = one_error_line(run("plan", "s.json", "--out", "s.json"))
+    assert line == (
+        "error: --out s.json is the input file s.json; the command reads it, so write the output elsewhere"
+    )
+    assert digest(small) == before
+
+
+def test_write_model_and_stress_outputs_are_guarded(small):
+    (small / "m.lp").symlink_to(small / "cat" / "export_rules.yaml")
+    line = one_error_line(run("plan", "s.yaml", "--write-model", "m.lp"))
+    assert line.startswith("error: --write-model m.lp is the input file ")
+    shocks = small / "shocks.png"
+    shocks.write_text("name: x\nshocks:\n  - {name: cut, quarter: 2025Q2, budget_cut: {fraction: 0.5}}\n")
+    line = one_error_line(run("stress", "s.yaml", "--shocks", "shocks.png", "--plot", "shocks.png"))
+    assert line.startswith("error: --plot shocks.png is the input file shocks.png")
+
+
+EPOCH_ROWS = (
+    "Hardware name,Manufacturer,Tensor-FP16/BF16 performance (FLOP/s),Memory (bytes),"
+    "Memory bandwidth (byte/s),TDP (W)\nChip X,NVIDIA,2e14,6.4e10,2e12,300\n"
+)
+
+
+def test_import_epoch_refuses_a_folder_with_files_unless_forced(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    epoch = tmp_path / "epoch.csv"
+    epoch.write_text(EPOCH_ROWS)
+    out = tmp_path / "cat"
+    out.mkdir()
+    (out / "chips.csv").write_text("keep me\n")
+    line = one_error_line(run("catalog", "import-epoch", epoch, "--out", out))
+    assert line == (
+        f"error: {out}, key --out: already holds files; give an empty or new folder, or --force to replace its "
+        "chips.csv"
+    )
+    assert (out / "chips.csv").read_text() == "keep me\n"
+    assert run("catalog", "import-epoch", epoch, "--out", out, "--force").exit_code == 0
+    assert (out / "chips.csv").read_text().startswith("sku,")
+
+
+def test_import_epoch_may_not_replace_its_own_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    epoch = tmp_path / "epoch.csv"
+    epoch.write_text(EPOCH_ROWS)
+    (tmp_path / "cat").mkdir()
+    source = tmp_path / "cat" / "chips.csv"
+    source.write_bytes(epoch.read_bytes())
+    line = one_error_line(run("catalog", "import-epoch", source, "--out", "cat", "--force"))
+    assert line.startswith("error: --out cat/chips.csv is the input file ")
+    assert source.read_bytes() == epoch.read_bytes()
+
+
+# ---------------------------------------------------------------- text from inputs is inert
+
+HOSTILE_NAME = "[link=file:///etc/passwd]x[/link] [/] [/bold] $\\undefinedmacro{x}$ =cmd|' /C calc'!A0 \x1b[2J\x1b]0;pwned\x07"
+
+
+def hostile_scenario(folder: Path, name: str = HOSTILE_NAME) -> Path:
+    data = yaml.safe_load(Path(TIGHT).read_text())
+    data["name"] = name
+    data["catalog"] = str(ROOT / "catalogs" / "default")
+    path = folder / "hostile.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_names_are_shown_escaped_and_never_as_markup(tmp_path):
+    from rich.console import Console
+
+    from planner.plan import solve
+    from planner.render import plan_report
+
+    plan = solve(hostile_scenario(tmp_path))
+    con = Console(width=100, force_terminal=True, markup=False, highlight=False, record=True)
+    with con.capture() as cap:
+        plan_report(plan, con)
+    text = cap.get()
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", text)  # the report's own styles
+    assert "\x1b]" not in text and "\x07" not in text and "\x1b[2J" not in text  # no title, bell, clear, link
+    assert "\\x1b[2J\\x1b]0;pwned\\x07" in shown and "[link=file:///etc/passwd]x[/link] [/] [/bold]" in shown
+
+
+def test_hostile_names_survive_every_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = hostile_scenario(tmp_path)
+    result = run("plan", path, "--out", "p.xlsx")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\\x1b[2J" in result.output
+    result = run("sweep", path, "--budget", "3B:5B:2", "--plot", "f.png", "--out", "sw.xlsx")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    with zipfile.ZipFile(tmp_path / "sw.xlsx") as z:
+        chart = z.read("xl/charts/chart1.xml").decode()
+    title = chart[chart.index("<c:title>") : chart.index("</c:title>")]
+    assert "<c:f>" not in title and "calc&apos;!\u200bA0" in title.replace("'", "&apos;")
+
+
+def test_csv_text_is_quoted_so_a_semicolon_separator_cannot_make_a_formula(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_catalog(tmp_path / "cat", [chip("x;=1+5;", vendor="V;=1+6;")], [offer("x;=1+5;", "2025Q1")])
+    scenario = {"name": "s", "catalog": "cat", "destination": "CN", "periods": ["2025Q1"]}
+    scenario |= {"objective": "max-compute", "budget": {"total_usd": "10K"}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    result = run("plan", "s.yaml", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    row = result.output.splitlines()[1]
+    assert ',"x;=1+5;","V;=1+6;",' in row
+
+
+def test_compare_sheet_names_are_unique_whatever_the_scenario_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = []
+    for folder, name in (("a", "Comparison"), ("b", "abc"), ("c", "ABC")):
+        (tmp_path / folder).mkdir()
+        paths.append(hostile_scenario(tmp_path / folder, name))
+    result = run("compare", *paths, "--out", "c.xlsx")
+    assert result.exit_code == 0, result.output
+    names = [n.lower() for n in openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames]
+    assert len(names) == len(set(names)) and all(len(n) <= 31 for n in names)
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(small, monkeypatch):
+    (small / "p.json").write_text("old\n")
+    real = os.replace
+
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    line = one_error_line(run("plan", "s.yaml", "--out", "p.json", "--format", "json"), code=1)
+    monkeypatch.setattr(os, "replace", real)
+    assert line == "error: p.json: cannot write (No space left on device); nothing was written"
+    assert (small / "p.json").read_text() == "old\n"
+    assert sorted(p.name for p in small.iterdir()) == ["cat", "p.json", "s.yaml"]
+
+
+def test_a_read_only_folder_is_one_line(small, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    line = one_error_line(run("plan", "s.yaml", "--out", "p.xlsx"), code=1)
+    assert line == "error: p.xlsx: cannot write here (Read-only file system); nothing was written"
+
+
+def test_standard_output_on_a_full_device(small):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "planner.cli", "plan", "s.yaml", "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=small,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr == "error: cannot write the output (No space left on device)\n"
+
+
+SLOW_WRITER = """
+import sys, time
+import planner.workbook as wb
+
+def slow_close(self):
+    self.wb.close()
+    self.path.write_bytes(self.buffer.getvalue()[:100])  # part of the file, then a long pause
+    time.sleep(60)
+
+wb.Book.close = slow_close
+from planner.cli import main
+sys.argv = ["gpuplan", "plan", sys.argv[1], "--out", sys.argv[2]]
+main()
+"""
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_a_signal_while_writing_removes_the_temporary_file_and_keeps_the_old_output(tmp_path, sig, code):
+    out = tmp_path / "p.xlsx"
+    out.write_bytes(b"the previous workbook")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, TIGHT, str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".p.xlsx.*.tmp")) or not any(
+        p.stat().st_size for p in tmp_path.glob(".*.tmp")
+    ):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code
+    name = signal.Signals(sig).name
+    assert err == f"gpuplan: stopped by {name}; files being written were removed, existing files kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.xlsx"]
+    assert out.read_bytes() == b"the previous workbook"
+
+
+# ---------------------------------------------------------------- interrupts and time limits
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory) -> Path:
+    """A synthetic scenario that HiGHS needs tens of seconds for at gap 0."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import synthetic
+
+    return synthetic.make(tmp_path_factory.mktemp("hard"), 200, 8, 16, objective="max-compute")
+
+
+def start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "planner.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+    )
+
+
+def test_ctrl_c_stops_a_solve_within_two_seconds(hard):
+    proc = start(["plan", str(hard), "--mip-gap", "0", "--format", "json"])
+    time.sleep(6)  # loaded, built, deep in branch and bound
+    assert proc.poll() is None, "the solve finished before the interrupt: make the instance harder"
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 130 and took < 2.0, (proc.returncode, took, err)
+    assert err == "gpuplan: stopped by SIGINT; files being written were removed, existing files kept\n"
+
+
+def test_ctrl_c_stops_a_parallel_sweep_within_five_seconds(hard):
+    proc = start(["sweep", str(hard), "--budget", "1B:4B:4", "--jobs", "2", "--mip-gap", "0"])
+    time.sleep(8)  # workers spawned and solving
+    assert proc.poll() is None
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 130 and took < 5.0, (proc.returncode, took)
+    with pytest.raises(ProcessLookupError):  # no worker left behind
+        for _ in range(50):
+            os.killpg(proc.pid, 0)
+            time.sleep(0.1)
+
+
+def test_max_time_stops_a_sweep_with_one_line(hard):
+    began = time.monotonic()
+    proc = start(["sweep", str(hard), "--budget", "1B:4B:4", "--mip-gap", "0", "--max-time", "2"])
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and time.monotonic() - began < 30
+    assert err == "solver error: the --max-time ran out before the run finished; nothing was written\n"
+    assert out == ""
