@@ -18,6 +18,7 @@ from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
 from planner.results import Plan, empty_totals, round_value, tabulate
 from planner.scenario import Scenario, load_scenario
+from planner.tables import records
 from planner.units import parse_money, parse_number
 
 # ---------------------------------------------------------------- compare
@@ -90,8 +91,8 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
         last = plan.capacity_by(key).iloc[-1]
         for value in every[key]:
             row[f"{key}_{value}_pflops"] = 0.0
-        for value, pflops in last.items():
-            row[f"{key}_{value}_pflops"] = float(pflops)
+        for name, pflops in last.items():
+            row[f"{key}_{name}_pflops"] = float(pflops)
     for cat, n in plan.purchases.groupby("category")["chips"].sum().items():
         row[f"{cat}_chips"] = int(n)
     return row
@@ -347,7 +348,7 @@ def sweep_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
     keys = list(empty_totals())
     out = []
-    for rec in frame.to_dict("records"):
+    for rec in records(frame):
         mix = {
             k.removesuffix("_pflops"): v
             for k, v in rec.items()

@@ -100,7 +100,7 @@ class License(BaseModel):
 def _places(value: list[object], info: ValidationInfo, star: bool = True) -> list[str]:
     """Country codes, group names (from the file's ``groups``) and, where allowed, ``"*"``."""
     lenient = info.context is None or "groups" not in info.context  # groups checked later (shock rules)
-    groups = {} if lenient else info.context["groups"]
+    groups: dict[str, list[str]] = {} if lenient or info.context is None else info.context["groups"]
     out = []
     for item in value:
         text = str(item).strip().upper() if isinstance(item, str) else item
@@ -131,6 +131,10 @@ def unknown_places(rule: Rule, groups: dict[str, list[str]]) -> list[str]:
     return [n for n in names if n != "*" and n not in ISO_ALPHA2 and n not in groups]
 
 
+def _buy_only() -> list[Literal["buy", "lease"]]:
+    return ["buy"]
+
+
 class Rule(BaseModel):
     """An effective-dated export-control rule (see the contract, section 1)."""
 
@@ -142,7 +146,7 @@ class Rule(BaseModel):
     destinations: list[str] = Field(min_length=1)
     exclude_destinations: list[str] = Field(default_factory=list)
     headquarters: list[str] | None = None
-    applies_to: list[Literal["buy", "lease"]] = Field(default_factory=lambda: ["buy"], min_length=1)
+    applies_to: list[Literal["buy", "lease"]] = Field(default_factory=_buy_only, min_length=1)
     effective: dt.date
     ends: dt.date | None = None
     status: Literal["allowed", "license-required", "prohibited"]
@@ -228,7 +232,7 @@ class Catalog:
 
     @cached_property
     def _records(self) -> dict[str, dict[str, Any]]:
-        return {str(k): v for k, v in self.chips.to_dict("index").items()}
+        return {str(k): {str(c): x for c, x in v.items()} for k, v in self.chips.to_dict("index").items()}
 
     @cached_property
     def compiled(self) -> list[compliance.Compiled]:
@@ -257,7 +261,7 @@ class Catalog:
 
 def _derive_chip_columns(chips: pd.DataFrame) -> pd.DataFrame:
     chips = chips.copy()
-    records = chips.to_dict("records")
+    records = [{str(k): v for k, v in r.items()} for r in chips.to_dict("records")]
     chips["tpp"] = [compliance.tpp(r) for r in records]
     chips["pd"] = [compliance.performance_density(r) for r in records]
     chips["eff_pflops"] = chips["bf16_tflops"] * chips["software_efficiency"] / 1000.0
@@ -314,12 +318,14 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
 
     known_skus = set(chips.index) | all_chip_skus
     offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect, allow_empty=True)
-    parts = offers["period"].str.extract(r"^(\d{4})Q([1-4])$")
-    period_index = parts[0].astype(float) * 4 + parts[1].astype(float) - 1
+    parts = offers["period"].str.extract(r"^([0-9]{4})Q([1-4])$")
+    years = parts[0].astype(float)
+    period_index = (years * 4 + parts[1].astype(float) - 1).where((years >= 1900) & (years <= 2200))
     bad_sku = ~offers["sku"].isin(known_skus).to_numpy()
     bad_period = period_index.isna().to_numpy()
-    for i in np.flatnonzero(bad_sku | bad_period):  # in row order, sku before period
-        rec = offers.iloc[i]
+    records = offers[["sku", "period", "_row"]].to_dict("records")
+    for i in np.flatnonzero(bad_sku | bad_period).tolist():  # in row order, sku before period
+        rec = records[i]
         if bad_sku[i]:
             fail(
                 InputError(
@@ -331,7 +337,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
             )
         if bad_period[i]:
             try:
-                parse_quarter(rec["period"])
+                parse_quarter(str(rec["period"]))
             except ValueError as exc:
                 fail(InputError(str(exc), file=str(offers_path), row=int(rec["_row"]), column="period"))
     bad_terms = _check_v2_offers(offers, str(offers_path), fail)
@@ -376,40 +382,40 @@ def _check_v2_offers(offers: pd.DataFrame, file: str, fail: Any) -> npt.NDArray[
     """
     bad = np.zeros(len(offers), dtype=bool)
     for i, rec in enumerate(offers[["kind", "ships_to", "term_quarters", "_row"]].to_dict("records")):
-        where = {"file": file, "row": int(rec["_row"])}
-        codes = rec["ships_to"].replace(";", " ").split()
+        row = int(rec["_row"])
+        codes = str(rec["ships_to"]).replace(";", " ").split()
         for code in codes:
             if code.upper() not in ISO_ALPHA2:
-                fail(
-                    InputError(
-                        f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, MY, US)",
-                        column="ships_to",
-                        **where,
-                    )
-                )
+                message = f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. CN, MY, US)"
+                fail(InputError(message, file=file, row=row, column="ships_to"))
                 bad[i] = True
         if rec["kind"] != "lease":
             continue
         if rec["term_quarters"] is None:
-            fail(
-                InputError(
-                    "a lease offer needs term_quarters (the quarters of service it commits to)",
-                    column="term_quarters",
-                    **where,
-                )
-            )
+            message = "a lease offer needs term_quarters (the quarters of service it commits to)"
+            fail(InputError(message, file=file, row=row, column="term_quarters"))
             bad[i] = True
         if len({c.upper() for c in codes}) != 1:
-            fail(
-                InputError(
-                    f"a lease offer ships to exactly one country (where the rented chips run), got "
-                    f"{rec['ships_to']!r}",
-                    column="ships_to",
-                    **where,
-                )
-            )
+            message = f"a lease offer ships to exactly one country (where the rented chips run), got {rec['ships_to']!r}"
+            fail(InputError(message, file=file, row=row, column="ships_to"))
             bad[i] = True
     return bad
+
+
+def _rule_problems(rules: list[Rule], skus: set[str], file: str) -> list[InputError]:
+    """Duplicate rule ids and SKUs a rule lists that chips.csv lacks."""
+    seen: set[str] = set()
+    problems = []
+    for i, rule in enumerate(rules):
+        key = f"rules[{i}]"
+        if rule.id in seen:
+            problems.append(InputError(f"duplicate rule id {rule.id!r}", file=file, key=key))
+        seen.add(rule.id)
+        for sku in rule.skus:
+            if sku not in skus:
+                message = f"rule {rule.id!r} lists sku {sku!r}, which is not in chips.csv"
+                problems.append(InputError(message, file=file, key=key))
+    return problems
 
 
 def load_rules(
@@ -422,19 +428,19 @@ def load_rules(
     from planner.yamlio import read_yaml, validate
 
     data = read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-        err = InputError("expected a top-level key rules with a list of rules", file=str(path))
+
+    def fail(problem: InputError) -> None:
         if collect is None:
-            raise err
-        collect.append(err)
+            raise problem
+        collect.append(problem)
+
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        fail(InputError("expected a top-level key rules with a list of rules", file=str(path)))
         return [], {}
     try:
         groups = _group_map(data.get("groups") or {})
     except ValueError as exc:
-        err = InputError(str(exc), file=str(path), key="groups")
-        if collect is None:
-            raise err from None
-        collect.append(err)
+        fail(InputError(str(exc), file=str(path), key="groups"))
         groups = {}
     context = {"groups": groups}
     if collect is None:
@@ -446,20 +452,6 @@ def load_rules(
                 rules.append(validate(Rule, item, str(path), prefix=("rules", i), context=context))
             except InputError as err:
                 collect.append(err)
-    seen: set[str] = set()
-    for i, rule in enumerate(rules):
-        where = {"file": str(path), "key": f"rules[{i}]"}
-        problems = []
-        if rule.id in seen:
-            problems.append(InputError(f"duplicate rule id {rule.id!r}", **where))
-        seen.add(rule.id)
-        for sku in rule.skus:
-            if sku not in skus:
-                problems.append(
-                    InputError(f"rule {rule.id!r} lists sku {sku!r}, which is not in chips.csv", **where)
-                )
-        for err in problems:
-            if collect is None:
-                raise err
-            collect.append(err)
+    for problem in _rule_problems(rules, skus, str(path)):
+        fail(problem)
     return rules, groups

@@ -9,6 +9,7 @@ import pandas as pd
 
 from planner import compliance
 from planner.catalog import Catalog
+from planner.tables import records
 
 CHIP_FIGURES = [
     "sku",
@@ -58,7 +59,7 @@ def compliance_listing(
     """The status of every chip for ``destination`` on ``on`` (for a buyer headquartered in ``headquarters``, default the destination, and a ``kind`` of offer), with the matching rules, clauses and licence terms."""
     hq = headquarters or destination
     chips = []
-    for rec in catalog.chips.to_dict("records"):
+    for rec in records(catalog.chips):
         v = compliance.chip_status(rec, destination, on, catalog.compiled, hq, kind)
         chips.append(
             {

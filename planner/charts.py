@@ -35,7 +35,7 @@ def _label(text: object, width: int = 90) -> str:
     return "\n".join(textwrap.wrap(one_line(str(text)), width)) or " "
 
 
-def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
+def frontier_png(points: list[dict[str, Any]], scenario: str, path: Path) -> None:
     """Effective PFLOPS against total budget, stacked by chip category, with the total on top."""
     plt = _pyplot()
 
@@ -78,7 +78,7 @@ def frontier_png(points: list[dict], scenario: str, path: Path) -> None:
     plt.close(fig)
 
 
-def branches_png(result: dict, path: Path) -> None:
+def branches_png(result: dict[str, Any], path: Path) -> None:
     """Effective PFLOPS over quarters per branch (no shock, then each shock): base plan and robust plan."""
     plt = _pyplot()
 

@@ -9,19 +9,27 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
 from planner.errors import InputError, OutputError, PlannerError, SolverError
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    import pandas as pd
+
+    from planner.catalog import Catalog
     from planner.model.solve import SolverOptions
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
 
-def reports_errors(fn):
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(fn: F) -> F:
     """Turn library errors into one line on stderr and the documented exit codes.
 
     2: bad input; 1: no plan, solver failure or an output that could not be written;
@@ -29,7 +37,7 @@ def reports_errors(fn):
     """
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             try:
                 return fn(*args, **kwargs)
@@ -58,10 +66,10 @@ def reports_errors(fn):
                 1,
             )
 
-    return wrapper
+    return cast(F, wrapper)
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     """One line on stderr and exit; standard output is dropped if it can no longer be written."""
     from planner.errors import one_line
 
@@ -75,7 +83,7 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-class Number(click.ParamType):
+class Number(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
     """A finite number written plainly (no NaN, infinity, ``1_000`` or other scripts' digits), in a range."""
 
     name = "number"
@@ -100,13 +108,18 @@ class Number(click.ParamType):
         return number
 
 
-def solver_options(fn):
+def solver_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--solver, --time-limit, --mip-gap and --max-time, passed to the command as ``options``."""
 
     @functools.wraps(fn)
     def wrapper(
-        *args, solver: str, time_limit: float | None, mip_gap: float, max_time: float | None, **kwargs
-    ):
+        *args: Any,
+        solver: str,
+        time_limit: float | None,
+        mip_gap: float,
+        max_time: float | None,
+        **kwargs: Any,
+    ) -> Any:
         import time
 
         from planner.model.solve import SolverOptions
@@ -590,13 +603,13 @@ def sweep_cmd(
 CATALOG_DIR = click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 
 
-def _catalog(folder: Path | None):
+def _catalog(folder: Path | None) -> Catalog:
     from planner.catalog import load_catalog
 
     return load_catalog(folder)
 
 
-def _date(value: str | None):
+def _date(value: str | None) -> dt.date:
     import datetime as dt
 
     from planner.units import parse_date
@@ -619,6 +632,13 @@ def _country(value: str | None, option: str) -> str | None:
         return country_code(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _destination(value: str) -> str:
+    """The --destination country code, upper-cased."""
+    code = _country(value, "--destination")
+    assert code is not None
+    return code
 
 
 def _folder(folder: Path | None, catalog: Path | None) -> Path | None:
@@ -655,7 +675,7 @@ WHO = [
 ]
 
 
-def who_options(fn):
+def who_options(fn: F) -> F:
     """Add the buyer options (--headquarters, --kind) to a command."""
     for option in reversed(WHO):
         fn = option(fn)
@@ -732,8 +752,10 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
             con.print(table)
 
 
-def _records(df) -> list[dict]:
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     import math
+
+    from planner.tables import records
 
     return [
         {
@@ -742,7 +764,7 @@ def _records(df) -> list[dict]:
             )
             for k, v in rec.items()
         }
-        for rec in df.to_dict("records")
+        for rec in records(df)
     ]
 
 
@@ -774,7 +796,7 @@ def compliance_cmd(
 
     listing = compliance_listing(
         _catalog(_folder(folder, catalog_opt)),
-        _country(destination, "--destination"),
+        _destination(destination),
         _date(on),
         _country(headquarters, "--headquarters"),
         kind,
@@ -824,7 +846,7 @@ def timeline(
     cat = _catalog(_folder(folder, catalog_opt))
     if sku is not None and sku not in cat.chips.index:
         raise InputError(f"sku {sku!r} is not in {cat.folder / 'chips.csv'}", key="--sku")
-    dest = _country(destination, "--destination")
+    dest = _destination(destination)
     assert dest is not None
     hq = _country(headquarters, "--headquarters") or dest
     rows = build(cat, dest, sku, hq, kind)

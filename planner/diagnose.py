@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from planner.model.build import Model, build
 from planner.model.data import ModelData
@@ -38,25 +39,55 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     result = _least_slack(model, options, weighted=True)
     if result.x is not None:
         servers = model.main.servers(result.x)
-        _, periods, _, _ = tabulate(data, servers)
-        shortfalls = []
-        for p, name in enumerate(data.periods):
-            target = data.scenario.targets.get(name)
-            if target is None:
-                continue
-            for measure, value, column in (
-                ("pflops", target.pflops, "effective_pflops"),
-                ("memory_tb", target.memory_tb, "memory_tb"),
-            ):
-                if value is None:
-                    continue
-                gap = value - float(periods[column].iloc[p])
-                if gap > 1e-9:
-                    shortfalls.append(
-                        {"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)}
-                    )
-        return {"shortfalls": shortfalls, "blocking": [], "limits": binding_limits(data, servers)}
+        shortfalls = _shortfalls(data, servers)
+        out: dict[str, Any] = {
+            "shortfalls": shortfalls,
+            "blocking": [],
+            "limits": binding_limits(data, servers),
+        }
+        if len(shortfalls) > 1:
+            out["spread"] = _spread(shortfalls)
+        return out
+    return _blocking(data, options)
 
+
+def _shortfalls(data: ModelData, servers: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
+    """Each target the whole-server plan misses, by how much (rounded up)."""
+    _, periods, _, _ = tabulate(data, servers)
+    shortfalls = []
+    for p, name in enumerate(data.periods):
+        target = data.scenario.targets.get(name)
+        if target is None:
+            continue
+        for measure, value, column in (
+            ("pflops", target.pflops, "effective_pflops"),
+            ("memory_tb", target.memory_tb, "memory_tb"),
+        ):
+            if value is None:
+                continue
+            gap = value - float(periods[column].iloc[p])
+            if gap > 1e-9:
+                shortfalls.append(
+                    {"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)}
+                )
+    return shortfalls
+
+
+def _spread(shortfalls: list[dict[str, Any]]) -> str:
+    """Why the shortfall falls on these quarters (an extension of the contract's diagnosis)."""
+    parts = [
+        f"{s['period']} {s['measure']} {100 * s['shortfall'] / s['target']:.1f}% of its target"
+        for s in shortfalls
+    ]
+    return (
+        "the shortfalls are the split with the least total shortfall relative to each target "
+        f"(sum of shortfall / target): {'; '.join(parts)}. Other splits of the same money may exist; "
+        "lowering each target by its shortfall is feasible."
+    )
+
+
+def _blocking(data: ModelData, options: SolverOptions) -> dict[str, Any]:
+    """Without targets: the power caps and shares that must be violated for any plan to exist."""
     model = build(data, relax=frozenset({"no-targets", "power", "shares"}))
     result = _least_slack(model, options, weighted=False)
     blocking: list[dict[str, Any]] = []

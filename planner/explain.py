@@ -29,6 +29,7 @@ from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario
 from planner.plan import catalog_for, solve
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
+from planner.tables import records
 
 NOTE = (
     "Dual figures come from the LP relaxation (all decisions are whole servers, so the LP with the "
@@ -80,11 +81,11 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: scalars as they are, tables as lists of records."""
 
-        def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+        def rows(df: pd.DataFrame | None) -> list[dict[str, Any]]:
             if df is None:
                 return []
             out = []
-            for r in df.to_dict("records"):
+            for r in records(df):
                 out.append(
                     {
                         k: (
@@ -110,9 +111,9 @@ class Explanation:
         if self.marginal is None:
             out["diagnosis"] = self.diagnosis
             return out
-        out["binding"] = records(self.binding)
-        out["marginal"] = records(self.marginal)
-        out["not_bought"] = [{k: v for k, v in r.items() if v is not None} for r in records(self.not_bought)]
+        out["binding"] = rows(self.binding)
+        out["marginal"] = rows(self.marginal)
+        out["not_bought"] = [{k: v for k, v in r.items() if v is not None} for r in rows(self.not_bought)]
         return out
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -163,8 +164,8 @@ class _Context:
         """(LP, MILP) change of the stage-1 objective when the data change, clamped to what relaxing a limit can do (never worse; the MILP never better than the relaxed LP), with a note when clamped."""
         moved = replace(self.data, **changes)
         values = []
-        for mip in (False, True):
-            value, _, _ = _stage1(moved, self.options, mip)
+        for integral in (False, True):
+            value, _, _ = _stage1(moved, self.options, integral)
             values.append(value)
             if self.progress:
                 self.progress(1)
@@ -209,13 +210,14 @@ def binding(plan: Plan) -> pd.DataFrame:
         )
     o = data.offers
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
+    recs = records(o)
     for i in np.flatnonzero((taken >= o["max_servers"].to_numpy()) & ~o["offer_id"].duplicated().to_numpy()):
+        r = recs[int(i)]
         out.append(
             {
                 "family": "supply",
-                "constraint": f"{o['sku'].iat[i]} {o['kind'].iat[i]} via "
-                f"{o['channel'].iat[i]} in {data.periods[o['t'].iat[i]]}: {int(o['max_units'].iat[i]):,} "
-                "chips offered",
+                "constraint": f"{r['sku']} {r['kind']} via {r['channel']} in {data.periods[int(r['t'])]}: "
+                f"{int(r['max_units']):,} chips offered",
                 "slack": 0.0,
                 "binding": True,
             }
@@ -310,39 +312,50 @@ def _entry(
 def _marginals(
     ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray, plan: Plan
 ) -> list[dict[str, Any]]:
+    """What one more unit of each limit buys: budget, site power, sold-out offers, shares, leases."""
+    unit = "PFLOPS" if ctx.data.scenario.objective == "max-compute" else "USD of cost"
+    return [
+        *_budget_marginal(ctx, model, duals, unit),
+        *_power_marginals(ctx, model, duals, plan, unit),
+        *_supply_marginals(ctx, model, duals, reduced, plan, unit),
+        *_share_marginals(ctx, model, result, duals, unit),
+        *_lease_marginal(ctx, unit),
+    ]
+
+
+def _budget_marginal(
+    ctx: _Context, model: Model, duals: dict[RowKey, float], unit: str
+) -> list[dict[str, Any]]:
     data = ctx.data
-    unit = "PFLOPS" if data.scenario.objective == "max-compute" else "USD of cost"
-    out = []
     step = 1e9
-    if data.total_budget is not None or data.budget_per_period is not None:
-        changes: dict[str, Any] = {}
-        dual = 0.0
-        if data.total_budget is not None:
-            changes["total_budget"] = data.total_budget + step
-            dual += duals.get(model.row(Family.BUDGET_TOTAL).key, 0.0) * step
-        if data.budget_per_period is not None:
-            total = data.total_budget or sum(data.budget_per_period)
-            factor = 1 + step / total if total else 1.0
-            changes["budget_per_period"] = [b * factor for b in data.budget_per_period]
-            running = 0.0
-            carry = data.scenario.budget.carry_over
-            for p, name in enumerate(data.periods):
-                running += data.budget_per_period[p]
-                row = model.row(Family.BUDGET_CUMULATIVE if carry else Family.BUDGET_PERIOD, period=name)
-                extra = (running if carry else data.budget_per_period[p]) * (factor - 1)
-                dual += duals.get(row.key, 0.0) * extra
-        lp, mip, note = ctx.delta(**changes)
-        out.append(
-            _entry(
-                "extra $1B of total budget (per-quarter budgets scaled in proportion)",
-                f"{unit} per $1B",
-                dual,
-                lp,
-                mip,
-                note,
-            )
-        )
-    x = plan.servers
+    if data.total_budget is None and data.budget_per_period is None:
+        return []
+    changes: dict[str, Any] = {}
+    dual = 0.0
+    if data.total_budget is not None:
+        changes["total_budget"] = data.total_budget + step
+        dual += duals.get(model.row(Family.BUDGET_TOTAL).key, 0.0) * step
+    if data.budget_per_period is not None:
+        total = data.total_budget or sum(data.budget_per_period)
+        factor = 1 + step / total if total else 1.0
+        changes["budget_per_period"] = [b * factor for b in data.budget_per_period]
+        running = 0.0
+        carry = data.scenario.budget.carry_over
+        for p, name in enumerate(data.periods):
+            running += data.budget_per_period[p]
+            row = model.row(Family.BUDGET_CUMULATIVE if carry else Family.BUDGET_PERIOD, period=name)
+            extra = (running if carry else data.budget_per_period[p]) * (factor - 1)
+            dual += duals.get(row.key, 0.0) * extra
+    lp, mip, note = ctx.delta(**changes)
+    what = "extra $1B of total budget (per-quarter budgets scaled in proportion)"
+    return [_entry(what, f"{unit} per $1B", dual, lp, mip, note)]
+
+
+def _power_marginals(
+    ctx: _Context, model: Model, duals: dict[RowKey, float], plan: Plan, unit: str
+) -> list[dict[str, Any]]:
+    data = ctx.data
+    out = []
     for k, site in enumerate(data.sites):
         for p, name in enumerate(data.periods):
             cap = site.caps[p]
@@ -353,22 +366,36 @@ def _marginals(
             sites = [replace(s, caps=caps) if j == k else s for j, s in enumerate(data.sites)]
             lp, mip, note = ctx.delta(sites=sites)
             row = model.row(Family.POWER, period=name, site=site.name)
-            if x is not None and (mip is None or abs(mip) < 1e-9) and abs(duals.get(row.key, 0.0)) < 1e-9:
+            if (
+                plan.servers is not None
+                and (mip is None or abs(mip) < 1e-9)
+                and abs(duals.get(row.key, 0.0)) < 1e-9
+            ):
                 continue  # a cap with room: no value, no row
             where = f"at {site.name} " if len(data.sites) > 1 else "of site power "
             out.append(
                 _entry(f"extra MW {where}in {name}", f"{unit} per MW", duals.get(row.key, 0.0), lp, mip, note)
             )
+    return out
+
+
+def _supply_marginals(
+    ctx: _Context, model: Model, duals: dict[RowKey, float], reduced: FloatArray, plan: Plan, unit: str
+) -> list[dict[str, Any]]:
+    data = ctx.data
     o = data.offers
     assert plan.servers is not None
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
     seen: set[int] = set()
-    for i in np.flatnonzero(taken >= o["max_servers"].to_numpy()):
-        offer_id = int(o["offer_id"].iat[i])
+    recs = records(o)
+    out = []
+    for i in np.flatnonzero(taken >= o["max_servers"].to_numpy()).tolist():
+        r = recs[i]
+        offer_id = int(r["offer_id"])
         if offer_id in seen:
             continue
         seen.add(offer_id)
-        cps = int(o["chips_per_server"].iat[i])
+        cps = int(r["chips_per_server"])
         extra_servers = math.ceil(1000 / cps)
         offers = o.copy()
         same = (offers["offer_id"] == offer_id).to_numpy()
@@ -377,20 +404,20 @@ def _marginals(
         scale = 1000 / (extra_servers * cps)
         shared = model.find(RowKey(Family.SUPPLY, item=offer_id))
         dual = duals.get(shared.key, 0.0) if shared is not None else float(reduced[i])
-        out.append(
-            _entry(
-                f"extra 1,000 chips of {o['sku'].iat[i]} {o['kind'].iat[i]} via {o['channel'].iat[i]} in "
-                f"{data.periods[o['t'].iat[i]]}",
-                f"{unit} per 1,000 chips",
-                dual * extra_servers,
-                lp,
-                mip,
-                note,
-                scale,
-            )
+        what = (
+            f"extra 1,000 chips of {r['sku']} {r['kind']} via {r['channel']} in {data.periods[int(r['t'])]}"
         )
+        out.append(_entry(what, f"{unit} per 1,000 chips", dual * extra_servers, lp, mip, note, scale))
+    return out
+
+
+def _share_marginals(
+    ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], unit: str
+) -> list[dict[str, Any]]:
+    data = ctx.data
     last_compute = model.main.compute[-1].value(result.x) if result.x is not None else 0.0
     last_spend = model.main.commitment.value(result.x) if result.x is not None else 0.0
+    out = []
     for k, share in enumerate(data.scenario.policy.shares):
         measure_all = last_compute if share.measure == "compute" else last_spend
         dual = 0.0
@@ -405,20 +432,19 @@ def _marginals(
         lp, mip, note = ctx.delta(scenario=moved)
         bound = f">= {share.min:g}" if share.min is not None else f"<= {share.max:g}"
         scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
-        out.append(
-            _entry(
-                f"dropping the share rule {share.by} {share.value} {share.measure}{scope} {bound}",
-                f"{unit} gained",
-                dual,
-                lp,
-                mip,
-                note,
-            )
-        )
+        what = f"dropping the share rule {share.by} {share.value} {share.measure}{scope} {bound}"
+        out.append(_entry(what, f"{unit} gained", dual, lp, mip, note))
+    return out
+
+
+def _lease_marginal(ctx: _Context, unit: str) -> list[dict[str, Any]]:
+    o = ctx.data.offers
     leases = (o["kind"] == "lease").to_numpy() if len(o) else np.zeros(0, dtype=bool)
-    if leases.any():
-        lp, mip, note = ctx.delta(offers=o[~leases].reset_index(drop=True))
-        loss = _entry(
+    if not leases.any():
+        return []
+    lp, mip, note = ctx.delta(offers=o[~leases].reset_index(drop=True))
+    return [
+        _entry(
             "the lease channel (every lease offer)",
             f"{unit} it brings",
             None,
@@ -426,8 +452,7 @@ def _marginals(
             None if mip is None else -mip,
             note,
         )
-        out.append(loss)
-    return out
+    ]
 
 
 def _not_bought(
@@ -499,14 +524,15 @@ def _worse_value(
     objective: FloatArray,
 ) -> dict[str, Any]:
     """The price at which the chip's best option would enter, from the LP duals."""
-    offers = data.offers
+    recs = records(data.offers)
     best = None
     for i in usable:
+        r = recs[int(i)]
         j = int(model.main.cols[i])
         col = column.get(j, {})
-        server_price = float(offers["server_price"].iat[i])
-        lease = offers["kind"].iat[i] == "lease"
-        m = float(offers["term"].iat[i]) if lease else 1.0
+        server_price = float(r["server_price"])
+        lease = r["kind"] == "lease"
+        m = float(r["term"]) if lease else 1.0
         s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
         other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
         if data.scenario.objective == "max-compute":
@@ -515,16 +541,15 @@ def _worse_value(
             opex = objective[j] - server_price * m
             entry = (other - opex) / (m - s) if m - s > 1e-12 else None
         if entry is not None:
-            per_chip = entry / int(offers["chips_per_server"].iat[i])
+            per_chip = entry / int(r["chips_per_server"])
             if best is None or per_chip > best[0]:
-                where = offers["country"].iat[i] if lease else offers["site"].iat[i]
                 best = (
                     per_chip,
-                    float(offers["price"].iat[i]),
-                    offers["channel"].iat[i],
-                    data.periods[offers["t"].iat[i]],
+                    float(r["price"]),
+                    str(r["channel"]),
+                    data.periods[int(r["t"])],
                     "/quarter" if lease else "",
-                    where,
+                    str(r["country"] if lease else r["site"]),
                 )
     if best is None or best[0] <= 0:
         return {

@@ -62,7 +62,7 @@ def check_out(path: Path, allowed: tuple[str, ...] = SUFFIXES) -> None:
     check_output(path)
 
 
-def write_plan(plan: Plan, path: Path, explain: dict | None = None) -> None:
+def write_plan(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
     """Write ``plan`` to ``path`` by its suffix, atomically."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
@@ -67,7 +68,6 @@ def solve_data(
     inputs: dict[str, str] | None = None,
 ) -> Plan:
     """Build, solve and report prepared model data (used by :func:`solve` and the stress tests)."""
-    scenario = data.scenario
     model = build(data)
     goal = scenario_goal(model.main)
     if write_model is not None:
@@ -75,27 +75,23 @@ def solve_data(
 
         write(model, goal.sense, goal.lin, write_model)
     outcome = optimize(model, goal, options)
-    common = {
-        "solver": options.solver,
-        "mip_gap": options.mip_gap,
-        "seconds": outcome.seconds,
-        "message": outcome.message,
-        "inputs": inputs or {},
-    }
     if outcome.x is None:
-        empty = Plan(
-            scenario.name, scenario.objective, outcome.status.value, *_no_plan(data), data=data, **common
-        )
+        empty = empty_plan(data, outcome.status.value)
+        empty.solver, empty.mip_gap, empty.seconds = options.solver, options.mip_gap, outcome.seconds
+        empty.message, empty.inputs = outcome.message, inputs or {}
         if outcome.status == Status.INFEASIBLE:
             from planner.diagnose import diagnose
 
             empty.diagnosis = diagnose(data, options)
             empty.limits = empty.diagnosis["limits"]
         return empty
-    return plan_from_servers(data, model.main.servers(outcome.x), outcome.status.value, **common)
+    plan = plan_from_servers(data, model.main.servers(outcome.x), outcome.status.value)
+    plan.solver, plan.mip_gap, plan.seconds = options.solver, options.mip_gap, outcome.seconds
+    plan.message, plan.inputs = outcome.message, inputs or {}
+    return plan
 
 
-def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra) -> Plan:
+def plan_from_servers(data: ModelData, servers: npt.NDArray[np.int64], status: str) -> Plan:
     """A :class:`Plan` for whole servers per usable offer of ``data``."""
     purchases, periods, totals, sites = tabulate(data, servers)
     return Plan(
@@ -109,7 +105,6 @@ def plan_from_servers(data: ModelData, servers: np.ndarray, status: str, **extra
         limits=binding_limits(data, servers, (periods, totals, sites)),
         servers=servers,
         sites=sites,
-        **extra,
     )
 
 
@@ -120,6 +115,15 @@ def input_hashes(scenario: Scenario, catalog: Catalog) -> dict[str, str]:
     return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
 
 
-def _no_plan(data):
+def empty_plan(data: ModelData, status: str) -> Plan:
+    """A plan without purchases (no solution): the tables with their columns and no rows."""
     purchases, periods, _, _ = tabulate(data, np.zeros(len(data.offers), dtype=np.int64))
-    return purchases.iloc[0:0], periods.iloc[0:0], empty_totals()
+    return Plan(
+        data.scenario.name,
+        data.scenario.objective,
+        status,
+        purchases.iloc[0:0],
+        periods.iloc[0:0],
+        empty_totals(),
+        data=data,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from planner.errors import one_line
+from planner.tables import records
 from planner.units import format_money
 
 
@@ -71,8 +72,8 @@ class Col:
 
 def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table:
     """A table with the columns that fit ``con.width`` (by priority, keeping the original order)."""
-    rows = [[safe(v) for v in r] for r in rows]
-    natural = [max([len(c.header), *(len(r[j]) for r in rows)]) + 2 for j, c in enumerate(cols)]
+    cells = [[safe(v) for v in r] for r in rows]
+    natural = [max([len(c.header), *(len(r[j]) for r in cells)]) + 2 for j, c in enumerate(cols)]
     keep = list(range(len(cols)))
     while len(keep) > 1 and sum(natural[j] for j in keep) + 2 > con.width:
         worst = max(keep, key=lambda j: (cols[j].priority, j))
@@ -88,7 +89,7 @@ def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence
     )
     for j in keep:
         t.add_column(Text(cols[j].header), justify="right" if cols[j].right else "left", overflow="fold")
-    for r in rows:
+    for r in cells:
         t.add_row(*[Text(r[j]) for j in keep])
     return t
 
@@ -607,9 +608,9 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
         Col("Robust stranded", True, 2),
     ]
     rows = []
-    for r in exposure.to_dict("records"):
+    show: Callable[[float | None], str] = num if unit_compute else money
+    for r in records(exposure):
         prob = r["probability"]
-        show = (lambda v: num(v)) if unit_compute else (lambda v: money(v))
         key = "pflops_lost" if unit_compute else "extra_cost_usd"
         rows.append(
             (

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from planner.results import Plan
+from planner.tables import records
 from planner.units import parse_quarter, quarter_name
 
 
@@ -125,8 +126,8 @@ def exclusions(plan: Plan) -> pd.DataFrame:
             {
                 "country": country,
                 "sku": sku,
-                "status": reason.removeprefix("compliance: "),
-                "rules": rules.replace(",", ", "),
+                "status": str(reason).removeprefix("compliance: "),
+                "rules": str(rules).replace(",", ", "),
                 "quarters": span,
             }
         )
@@ -213,6 +214,5 @@ def end_of_leases(plan: Plan) -> str | None:
 def as_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows with NaN turned into None (for JSON)."""
     return [
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-        for r in df.to_dict("records")
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()} for r in records(df)
     ]

@@ -95,9 +95,9 @@ class Plan:
         def add(group: str, values: npt.NDArray[np.float64]) -> None:
             columns[group] = columns.get(group, np.zeros(data.horizon)) + values
 
-        for i, rec in enumerate(data.fleet.to_dict("records")):
+        for j, rec in enumerate(data.fleet.to_dict("records")):
             group = "fleet" if key == "channel" or fleet_apart else str(rec[key])
-            row = np.arange(len(data.fleet)) == i
+            row = np.arange(len(data.fleet)) == j
             add(group, np.array([data.fleet_eff(p, row) for p in range(data.horizon)]))
         if self.servers is not None and len(data.offers):
             o = data.offers
@@ -105,10 +105,11 @@ class Plan:
             eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
             factors = np.stack([data.option_factor(p) for p in range(data.horizon)], axis=1)
             p = np.arange(data.horizon)
+            values = o[key].to_numpy(dtype=object)
+            d, stop = o["d"].to_numpy(np.int64), o["stop"].to_numpy(np.int64)
             for i in np.flatnonzero(chips):
-                value = o[key].iat[i]
-                group = "leased" if value is None else str(value)
-                add(group, eff[i] * factors[i] * ((p >= o["d"].iat[i]) & (p <= o["stop"].iat[i])))
+                group = "leased" if values[i] is None else str(values[i])
+                add(group, eff[i] * factors[i] * ((p >= d[i]) & (p <= stop[i])))
         frame = pd.DataFrame(
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
         )
@@ -124,10 +125,11 @@ class Plan:
             pay = self.servers * o["server_price"].to_numpy(np.float64)
             p = np.arange(data.horizon)
             lease = (o["kind"] == "lease").to_numpy()
+            values = o[key].to_numpy(dtype=object)
+            d, end, t = (o[c].to_numpy(np.int64) for c in ("d", "end", "t"))
             for i in np.flatnonzero(pay):
-                value = o[key].iat[i]
-                group = "leased" if value is None else str(value)
-                when = ((p >= o["d"].iat[i]) & (p <= o["end"].iat[i])) if lease[i] else (p == o["t"].iat[i])
+                group = "leased" if values[i] is None else str(values[i])
+                when = ((p >= d[i]) & (p <= end[i])) if lease[i] else (p == t[i])
                 columns[group] = columns.get(group, np.zeros(data.horizon)) + pay[i] * when
         return pd.DataFrame(
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
@@ -154,7 +156,10 @@ class Plan:
                 {k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in PERIOD_KEYS}
                 for rec in self.periods.to_dict("records")
             ],
-            "purchases": [purchase_json(rec) for rec in self.purchases.to_dict("records")],
+            "purchases": [
+                purchase_json({str(k): v for k, v in rec.items()})
+                for rec in self.purchases.to_dict("records")
+            ],
             "sites": sites_json(self),
         }
         if self.diagnosis is not None:
@@ -399,7 +404,12 @@ def _bought_out(data: ModelData, servers: IntArray) -> list[str]:
     out_of_stock = first[taken.reindex(first.index).to_numpy() >= first["max_servers"].to_numpy()]
     if not len(out_of_stock):
         return []
-    names = [f"{r.sku} via {r.channel} in {data.periods[r.t]}" for r in out_of_stock.itertuples()]
+    names = [
+        f"{sku} via {channel} in {data.periods[int(t)]}"
+        for sku, channel, t in zip(
+            out_of_stock["sku"], out_of_stock["channel"], out_of_stock["t"], strict=True
+        )
+    ]
     shown = "; ".join(names[:6]) + (f"; and {len(names) - 6} more" if len(names) > 6 else "")
     return [f"supply: {len(names)} offer(s) bought out: {shown}"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,9 @@ from planner.errors import InputError
 from planner.units import MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
 from planner.yamlio import read_yaml, validate
 
+if TYPE_CHECKING:
+    from planner.catalog import Catalog
+
 Money = Annotated[float, BeforeValidator(parse_money)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
@@ -30,7 +33,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
-def _quarter_keys(value: dict | None) -> dict | None:
+def _quarter_keys(value: dict[str, Any] | None) -> dict[str, Any] | None:
     for key in value or {}:
         parse_quarter(key)
     return value
@@ -270,7 +273,7 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
-def check_references(scenario: Scenario, catalog) -> None:
+def check_references(scenario: Scenario, catalog: Catalog) -> None:
     """SKUs, channels and share values named by the scenario must exist in the catalog."""
     file = scenario.source or "scenario"
     skus = set(catalog.chips.index)

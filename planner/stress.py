@@ -32,13 +32,13 @@ from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
-from planner.shocks import Shocked, ShockFile, apply, check_shock_references, load_shocks
+from planner.shocks import Shock, Shocked, ShockFile, apply, check_shock_references, load_shocks
 from planner.units import quarter_end, quarter_start
 
 KEY = ["offer_id", "site_index"]
 
 
-def _keys(data: ModelData) -> list[tuple]:
+def _keys(data: ModelData) -> list[tuple[int, int]]:
     return list(data.offers[KEY].itertuples(index=False, name=None))
 
 
@@ -76,26 +76,27 @@ def branch_data(
     before = (o["t"] < first).to_numpy()
     stranded = np.zeros(len(o), dtype=bool)
     rules = shocked.catalog.compiled
-    for i in np.flatnonzero(before):
-        chip = shocked.catalog.chip(o["sku"].iat[i])
-        serves_from = quarter_start(start + int(o["d"].iat[i]))
-        lease = o["kind"].iat[i] == "lease"
+    records = o.to_dict("records")
+    for i in np.flatnonzero(before).tolist():
+        rec = records[i]
+        chip = shocked.catalog.chip(rec["sku"])
+        serves_from = quarter_start(start + int(rec["d"]))
         if serves_from >= day:
             verdict = compliance.offer_status(
                 chip,
-                o["country"].iat[i],
+                rec["country"],
                 data.headquarters,
-                o["kind"].iat[i],
-                int(o["period_index"].iat[i]),
-                int(o["lead_time_quarters"].iat[i]),
-                int(o["term"].iat[i]) or None,
+                rec["kind"],
+                int(rec["period_index"]),
+                int(rec["lead_time_quarters"]),
+                int(rec["term"]) or None,
                 rules,
             ).verdict
             stranded[i] = verdict.status not in allowed
-        elif lease and o["end"].iat[i] >= first:  # serving when the shock comes
-            last = quarter_end(start + int(o["end"].iat[i]))
+        elif rec["kind"] == "lease" and rec["end"] >= first:  # serving when the shock comes
+            last = quarter_end(start + int(rec["end"]))
             status = compliance.window_status(
-                chip, o["country"].iat[i], day, last, rules, data.headquarters, "lease"
+                chip, rec["country"], day, last, rules, data.headquarters, "lease"
             ).status
             if status not in allowed:
                 o.loc[i, "stop"] = first - 1
@@ -125,7 +126,7 @@ def branch_data(
     )
 
 
-def _committed(plan: Plan) -> dict[tuple, int]:
+def _committed(plan: Plan) -> dict[tuple[int, int], int]:
     assert plan.data is not None and plan.servers is not None
     return {k: int(s) for k, s in zip(_keys(plan.data), plan.servers) if s > 0}
 
@@ -161,15 +162,15 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
         "stranded_usd": float(stranded_cost.sum()),
         "stranded": [
             {
-                "order_period": data.periods[o["t"].iat[i]],
-                "sku": o["sku"].iat[i],
-                "channel": o["channel"].iat[i],
-                "kind": o["kind"].iat[i],
-                "site": o["site"].iat[i],
-                "chips": int(fixed[i] * o["chips_per_server"].iat[i]),
+                "order_period": data.periods[int(rec["t"])],
+                "sku": rec["sku"],
+                "channel": rec["channel"],
+                "kind": rec["kind"],
+                "site": rec["site"],
+                "chips": int(fixed[i] * rec["chips_per_server"]),
                 "cost_usd": float(stranded_cost[i]),
             }
-            for i in np.flatnonzero(stranded_cost > 0)
+            for i, rec in ((int(i), o.iloc[int(i)].to_dict()) for i in np.flatnonzero(stranded_cost > 0))
         ],
         "targets_missed": len(shortfalls) if not after.ok else 0,
         "changes": changed_orders(plan, after, shocked.first) if after.ok else [],
@@ -285,9 +286,9 @@ def robust(
 
 
 def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
-    from planner.plan import _no_plan
+    from planner.plan import empty_plan
 
-    return Plan(data.scenario.name, data.scenario.objective, status, *_no_plan(data), data=data)
+    return empty_plan(data, status)
 
 
 def objective_value(plan: Plan) -> float:
@@ -296,7 +297,12 @@ def objective_value(plan: Plan) -> float:
     return t["effective_pflops"] if plan.objective == "max-compute" else total_cost(t)
 
 
-def _inputs(scenario, shocks, catalog, options):
+def _inputs(
+    scenario: Scenario | str | Path,
+    shocks: ShockFile | str | Path,
+    catalog: str | Path | Catalog | None,
+    options: SolverOptions | None,
+) -> tuple[Scenario, ShockFile, Catalog, SolverOptions, Plan]:
     """Load and check the scenario, shock file and catalog; solve the base plan."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -321,8 +327,18 @@ def stress(
 
     ``progress(n)`` is called as solves finish (1 + shocks, and 1 + shocks more for the robust plan).
     """
-    tick = progress or (lambda n: None)
-    scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
+    return _stress(*_inputs(scenario, shocks, catalog, options), with_robust, progress or (lambda n: None))
+
+
+def _stress(
+    scenario: Scenario,
+    shocks: ShockFile,
+    cat: Catalog,
+    options: SolverOptions,
+    base: Plan,
+    with_robust: bool,
+    tick: Callable[[int], None],
+) -> dict[str, Any]:
     tick(1)
     out: dict[str, Any] = {
         "scenario": scenario.name,
@@ -385,7 +401,7 @@ def stress(
     return out
 
 
-def _first(shock, scenario: Scenario) -> int:
+def _first(shock: Shock, scenario: Scenario) -> int:
     from planner.shocks import first_open_quarter
 
     return first_open_quarter(scenario, shock.starts)
@@ -476,13 +492,18 @@ def rounded(value: Any, key: str = "") -> Any:
 def robust_plan(
     scenario: Scenario | str | Path,
     shocks: ShockFile | str | Path,
-    catalog=None,
+    catalog: str | Path | Catalog | None = None,
     options: SolverOptions | None = None,
 ) -> Plan:
     """The robust plan's base branch as a :class:`Plan`, with the branches and the price of robustness under the ``robust`` key of its JSON."""
+    return _robust_plan(*_inputs(scenario, shocks, catalog, options))
+
+
+def _robust_plan(
+    scenario: Scenario, shocks: ShockFile, cat: Catalog, options: SolverOptions, base: Plan
+) -> Plan:
     from planner.plan import input_hashes
 
-    scenario, shocks, cat, options, base = _inputs(scenario, shocks, catalog, options)
     started = time.perf_counter()
     rob = robust(scenario, shocks, cat, options, base)
     plan = rob.plan
@@ -493,13 +514,14 @@ def robust_plan(
         "status": rob.status,
         "objective": "expected" if any(s.probability is not None for s in shocks.shocks) else "base branch",
     }
-    if plan.ok and base.ok:
+    if plan.ok and base.ok and plan.data is not None:
+        data = plan.data
         info["price_of_robustness"] = price_of_robustness(base, plan)
         info["branches"] = [
             {
                 "shock": name,
-                "first_open_quarter": plan.data.periods[rob.first[name]]
-                if rob.first[name] < plan.data.horizon
+                "first_open_quarter": data.periods[rob.first[name]]
+                if rob.first[name] < data.horizon
                 else None,
                 "status": p.status,
                 "effective_pflops": round(p.totals["effective_pflops"], 6),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -48,13 +48,18 @@ class Column:
     default: object = None
 
 
-def suggest(word: str, choices) -> str:
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table with text column names, as dictionaries."""
+    return cast(list[dict[str, Any]], df.to_dict("records"))
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
     """A 'did you mean' hint for a misspelt word, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _cell(col: Column, raw: str, where: dict[str, Any]) -> object:
+def _cell(col: Column, raw: str, where: dict[str, Any]) -> Any:
     text = raw.strip()
     if text == "":
         if col.may_be_empty:
@@ -197,16 +202,33 @@ def _convert(
             continue
         text = df[col.name].str.strip().reset_index(drop=True)
         values, suspect = _fast_column(col, text)
-        for i in np.flatnonzero(suspect):
+        for i in np.flatnonzero(suspect).tolist():
             try:
                 values.iat[i] = _cell(
-                    col, text.iat[i], {"file": label, "row": i + first_row, "column": col.name}
+                    col, str(text.iat[i]), {"file": label, "row": i + first_row, "column": col.name}
                 )
             except InputError as err:
                 problems.append((i, j, err))
                 bad[i] = True
         data[col.name] = values
     return data, bad, [err for _, _, err in sorted(problems, key=lambda p: (p[0], p[1]))]
+
+
+def _header_problems(
+    header: list[str], columns: list[Column], known: set[str], label: str
+) -> list[InputError]:
+    """Columns named twice and columns the spec does not know."""
+    problems = []
+    seen = set()
+    for name in header:
+        if name in seen:
+            problems.append(InputError("appears twice in the header", file=label, column=name))
+        seen.add(name)
+        if name not in known:
+            expected = ", ".join(c.name for c in columns)
+            message = f"unknown column{suggest(name, known)}; expected {expected}"
+            problems.append(InputError(message, file=label, column=name))
+    return problems
 
 
 def read_table(
@@ -237,18 +259,8 @@ def read_table(
             raise err
         collect.append(err)
 
-    seen = set()
-    for name in header:
-        if name in seen:
-            fail(InputError("appears twice in the header", file=label, column=name))
-        seen.add(name)
-        if name not in known:
-            expected = ", ".join(c.name for c in columns)
-            fail(
-                InputError(
-                    f"unknown column{suggest(name, known)}; expected {expected}", file=label, column=name
-                )
-            )
+    for problem in _header_problems(header, columns, known, label):
+        fail(problem)
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=label)
@@ -282,6 +294,6 @@ def _share_strings(df: pd.DataFrame) -> pd.DataFrame:
     for name in df.columns:
         if df[name].dtype == object and len(df) > CHUNK_ROWS:
             codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
-            values = np.asarray(uniques, dtype=object)
-            df[name] = pd.Series(np.where(codes >= 0, values[np.maximum(codes, 0)], None), dtype=object)
+            values = np.asarray([*uniques, None], dtype=object)  # code -1 (missing) -> None
+            df[name] = pd.Series(values[codes], index=df.index, dtype="object")
     return df

@@ -22,6 +22,7 @@ import pandas as pd
 
 from planner.fileio import atomic_path
 from planner.results import Plan
+from planner.tables import records
 from planner.units import parse_quarter, quarter_start
 
 MONEY = '"$"#,##0'
@@ -308,7 +309,7 @@ def compliance_frame(plan: Plan) -> pd.DataFrame:
     assert data is not None
     rows = []
     for site in data.sites:
-        for rec in data.catalog.chips.to_dict("records"):
+        for rec in records(data.catalog.chips):
             row = {
                 "site": site.name,
                 "country": site.country,

@@ -41,7 +41,7 @@ class StrictLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # PyYAML is untyped here
                 raise _Refused(mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; flatten the file")
             return super().compose_node(parent, index)
         finally:
@@ -148,7 +148,7 @@ def read_yaml(path: Path) -> Any:
         raise InputError(f"{line}YAML syntax error: {problem}", file=label) from None
 
 
-def _key_path(loc: tuple) -> str:
+def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -195,7 +195,7 @@ def _short(value: object, limit: int = 60) -> str:
     )
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the (nested) model at ``loc``, for "did you mean" suggestions; list indexes and mapping keys (such as quarters) on the way are stepped over."""
     current: Any = model
     for part in loc:

@@ -334,7 +334,7 @@ def define_supply(model: Model, part: Part) -> None:
     for offer_id, group in o[shared].groupby("offer_id", sort=True):
         rows = group.index.to_numpy()
         model.add(
-            RowKey(Family.SUPPLY, item=int(offer_id), branch=part.branch),
+            RowKey(Family.SUPPLY, item=int(str(offer_id)), branch=part.branch),
             Lin.of(part.cols[rows], np.ones(len(rows))),
             LE,
             float(group["max_servers"].iloc[0]),
@@ -512,8 +512,9 @@ def define_nonanticipativity(model: Model, base: Part, branch: Part, first: int)
     keys = ["offer_id", "site_index"]
     base_index = {k: i for i, k in enumerate(base.data.offers[keys].itertuples(index=False, name=None))}
     o = branch.data.offers
+    t = o["t"].to_numpy(np.int64)
     for i, key in enumerate(o[keys].itertuples(index=False, name=None)):
-        if o["t"].iat[i] >= first:
+        if t[i] >= first:
             continue
         j = base_index.get(key)
         cols = np.array([branch.cols[i]] + ([base.cols[j]] if j is not None else []), dtype=np.int64)

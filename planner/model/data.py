@@ -22,6 +22,7 @@ import pandas as pd
 from planner import compliance
 from planner.catalog import Catalog
 from planner.scenario import Scenario
+from planner.tables import records
 from planner.units import HOURS_PER_QUARTER, parse_quarter
 
 #: the options' stable order: order quarter, chip, channel, then kind, site and terms
@@ -214,7 +215,7 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
         "lead_time_quarters",
         "delivery_risk",
     ]
-    for rec in catalog.offers[columns].to_dict("records"):
+    for rec in records(catalog.offers[columns]):
         t = int(rec["period_index"]) - start
         kind = rec["kind"]
         base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]), "term": int(rec["term_quarters"] or 0)}

@@ -46,7 +46,7 @@ class Lin:
     def _merged(idx: IntArray, coef: FloatArray, constant: float) -> Lin:
         if len(idx) and np.any(np.diff(idx) <= 0):
             idx, inverse = np.unique(idx, return_inverse=True)
-            coef = np.bincount(inverse, weights=coef, minlength=len(idx))
+            coef = np.bincount(inverse, weights=coef, minlength=len(idx)).astype(np.float64)
             keep = coef != 0
             idx, coef = idx[keep], coef[keep]
         return Lin(idx.astype(np.int64), coef.astype(np.float64), float(constant))
