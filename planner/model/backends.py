@@ -183,7 +183,16 @@ class HighsBackend(Backend):
         sol = h.getSolution()
         x = np.asarray(sol.col_value, dtype=np.float64)
         if mip:
-            return RunResult(status, x, seconds)
+            message = ""
+            if status == Status.FEASIBLE:
+                gap = float(h.getInfo().mip_gap)
+                limit = f" ({time_limit:g} s)" if time_limit is not None else ""
+                distance = f"{gap:.2%}" if gap < 1 else "more than 100%"
+                message = (
+                    f"not proven optimal: the time limit{limit} stopped the solver {distance} from the best "
+                    "bound; raise --time-limit for a proven plan"
+                )
+            return RunResult(status, x, seconds, message)
         return RunResult(
             status,
             x,
@@ -299,7 +308,11 @@ class CbcBackend(Backend):
             )
         x = np.array([v.varValue or 0.0 for v in variables], dtype=np.float64)
         if mip:
-            return RunResult(status, x, seconds)
+            message = ""
+            if status == Status.FEASIBLE:
+                limit = f" ({time_limit:g} s)" if time_limit is not None else ""
+                message = f"not proven optimal: the time limit{limit} stopped CBC first; raise --time-limit"
+            return RunResult(status, x, seconds, message)
         pi = {c.name: c.pi or 0.0 for c in prob.constraints()}
         return RunResult(
             status,

@@ -1,0 +1,140 @@
+"""The solver hand-off and the solve's outcome paths.
+
+- The bulk hand-off to HiGHS (two array calls) gives HiGHS exactly the model that PuLP's own
+  ``pulp.HiGHS.buildSolverModel`` gives it, on random models: same matrix, bounds, integrality
+  and objective. ``pyproject.toml`` pins PuLP and highspy to the versions this passed on.
+- A time limit that stops the solver with an incumbent gives status ``feasible``, exit 0 and a
+  report that says the plan is not proven optimal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pulp
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+from planner.catalog import load_catalog
+from planner.cli import main
+from planner.model.backends import HighsBackend, highs_lp, stdout_fd_silenced, to_pulp
+from planner.model.build import INF, build
+from planner.model.data import prepare
+from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
+from planner.scenario import load_scenario
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import synthetic  # noqa: E402
+
+
+def dense(lp) -> np.ndarray:
+    """The constraint matrix of a HiGHS LP as a dense array (small models only)."""
+    a = lp.a_matrix_
+    out = np.zeros((lp.num_row_, lp.num_col_))
+    start, index, value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_)
+    colwise = a.format_ == highspy.MatrixFormat.kColwise
+    for major in range(len(start) - 1):
+        for k in range(start[major], start[major + 1]):
+            if colwise:
+                out[index[k], major] += value[k]
+            else:
+                out[major, index[k]] += value[k]
+    return out
+
+
+def models():
+    """Synthetic scenarios of several shapes and objectives, plus the bundled sites-and-leases case."""
+    for seed, (skus, channels, quarters, objective) in enumerate(
+        [(4, 2, 3, "min-cost"), (6, 2, 4, "max-compute"), (9, 3, 5, "min-cost"), (12, 2, 6, "max-compute")]
+    ):
+        yield pytest.param((skus, channels, quarters, objective, seed), id=f"synthetic-{skus}x{channels}x{quarters}")
+    yield pytest.param("base-7b", id="base-7b")
+
+
+@pytest.mark.parametrize("spec", list(models()))
+def test_bulk_hand_off_equals_pulps_own(tmp_path, spec):
+    if spec == "base-7b":
+        scenario = load_scenario(ROOT / "budgets" / "base-7b.yaml")
+    else:
+        skus, channels, quarters, objective, seed = spec
+        scenario = load_scenario(synthetic.make(tmp_path, skus, channels, quarters, objective=objective, seed=seed))
+    catalog = load_catalog(scenario.catalog_path())
+    model = build(prepare(scenario, catalog))
+    goal = scenario_goal(model.main)
+
+    backend = HighsBackend(model, SolverOptions(time_limit=5))
+    backend.run(goal.sense, goal.lin, time_limit=5)  # hands over the costs and the sense too
+    ours = highs_lp(backend)
+
+    prob, variables = to_pulp(model, goal.sense, goal.lin)
+    with stdout_fd_silenced():
+        prob.solverModel = highspy.Highs()
+    prob.solverModel.setOptionValue("output_flag", False)
+    pulp.HiGHS(msg=False).buildSolverModel(prob)
+    theirs = prob.solverModel.getLp()
+
+    col = np.array([v.index for v in variables])  # our column k is PuLP's column col[k]
+    assert ours.num_col_ == theirs.num_col_ == model.n_cols
+    np.testing.assert_array_equal(np.asarray(ours.col_lower_), np.asarray(theirs.col_lower_)[col])
+    np.testing.assert_array_equal(np.asarray(ours.col_upper_), np.asarray(theirs.col_upper_)[col])
+    integral = np.asarray([int(v) for v in ours.integrality_])
+    assert list(integral) == [int(v) for v in np.asarray(theirs.integrality_)[col]]
+    assert integral.sum() == sum(model.col_integer)
+    # PuLP hands a maximisation over as the minimisation of the negated costs
+    maximize = ours.sense_ == highspy.ObjSense.kMaximize
+    sign = -1.0 if maximize else 1.0
+    np.testing.assert_allclose(sign * np.asarray(ours.col_cost_), np.asarray(theirs.col_cost_)[col], rtol=0, atol=0)
+    assert np.count_nonzero(ours.col_cost_) > 0
+
+    a_ours, a_theirs = dense(ours), dense(theirs)[:, col]
+    constraints = prob.constraints
+    used = [row for row in model.rows if not (row.lower == -INF and row.upper == INF)]
+    assert theirs.num_row_ == len(used) and ours.num_row_ == len(model.rows)
+    for row in model.rows:
+        if row.lower == -INF and row.upper == INF:  # a free row: PuLP has no such thing
+            assert ours.row_lower_[row.index] == -INF and ours.row_upper_[row.index] == INF
+            continue
+        j = constraints[row.name].index
+        assert (ours.row_lower_[row.index], ours.row_upper_[row.index]) == (theirs.row_lower_[j], theirs.row_upper_[j])
+        np.testing.assert_array_equal(a_ours[row.index], a_theirs[j], err_msg=row.name)
+
+
+def test_pins_are_the_versions_checked():
+    from importlib.metadata import version
+
+    text = (ROOT / "pyproject.toml").read_text()
+    assert f'"pulp=={version("pulp")}"' in text and f'"highspy=={version("highspy")}"' in text
+
+
+# ---------------------------------------------------------------- time limit -> feasible
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory) -> Path:
+    """A max-compute instance HiGHS cannot prove optimal at gap 0 within a second."""
+    return synthetic.make(tmp_path_factory.mktemp("slow"), 200, 8, 16, objective="max-compute")
+
+
+def test_time_limit_returns_a_feasible_plan(slow):
+    scenario = load_scenario(slow)
+    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    outcome = optimize(model, scenario_goal(model.main), SolverOptions(time_limit=1.0, mip_gap=0.0))
+    assert outcome.status == Status.FEASIBLE and outcome.x is not None
+    assert outcome.value is not None and outcome.value > 0
+
+
+def test_time_limit_exit_code_and_report_wording(slow):
+    result = CliRunner().invoke(main, ["plan", str(slow), "--time-limit", "1", "--mip-gap", "0", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "feasible" and data["purchases"]
+    table = CliRunner().invoke(main, ["plan", str(slow), "--time-limit", "1", "--mip-gap", "0"])
+    assert table.exit_code == 0
+    text = " ".join(table.output.split())
+    assert "status feasible" in text
+    assert "not proven optimal" in text
