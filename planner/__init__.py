@@ -1,11 +1,19 @@
 """gpuplan: a GPU procurement capacity planner.
 
-Public API (imported lazily so that ``gpuplan --help`` stays fast)::
+The library behind the ``gpuplan`` command, for scripts and notebooks (names are imported lazily
+so that ``gpuplan --help`` stays fast)::
 
-    from planner import load_scenario, load_catalog, solve
-    plan = solve("budgets/base-7b.yaml")
-    plan.purchases      # DataFrame, one row per purchase
-    plan.to_dict()      # the contract's JSON
+    import planner
+
+    plan = planner.solve("budgets/base-7b.yaml")      # a Plan: purchases, periods, sites, totals
+    plan.purchases                                     # DataFrame, one row per purchase or lease
+    plan.to_dict()                                     # the contract's JSON
+    planner.compare(["budgets/base-7b.yaml", "budgets/tight-5b.yaml"])   # DataFrame, one row each
+    planner.sweep("budgets/base-7b.yaml", ["3B", "5B", "7e9"])          # DataFrame, one row a budget
+    planner.explain("budgets/base-7b.yaml").marginal   # binding, marginal and not_bought DataFrames
+    planner.stress("budgets/base-7b.yaml", "budgets/shocks/h20-license-2025.yaml")
+
+Amounts accept the strings the command line does (``"7B"``, ``"7e9"``, ``"7,000,000,000"``).
 """
 
 from __future__ import annotations
@@ -13,12 +21,30 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["load_catalog", "load_scenario", "solve", "Plan", "SolverOptions", "PlannerError", "InputError"]
+__all__ = [
+    "InputError",
+    "Plan",
+    "PlannerError",
+    "SolverOptions",
+    "compare",
+    "explain",
+    "load_catalog",
+    "load_scenario",
+    "robust_plan",
+    "solve",
+    "stress",
+    "sweep",
+]
 
 _WHERE = {
     "load_catalog": "planner.catalog",
     "load_scenario": "planner.scenario",
     "solve": "planner.plan",
+    "compare": "planner.analysis",
+    "sweep": "planner.analysis",
+    "explain": "planner.explain",
+    "stress": "planner.stress",
+    "robust_plan": "planner.stress",
     "Plan": "planner.results",
     "SolverOptions": "planner.model.solve",
     "PlannerError": "planner.errors",
@@ -27,6 +53,11 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
     if name in _WHERE:
         return getattr(importlib.import_module(_WHERE[name]), name)
     raise AttributeError(f"module 'planner' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

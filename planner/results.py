@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from planner.model.data import ModelData
+from planner.tables import records
 from planner.units import parse_quarter, quarter_name
 
 PURCHASE_COLUMNS = [
@@ -85,6 +86,47 @@ class Plan:
             f"PFLOPS, capex ${t['capex_usd']:,.0f}, leases ${t.get('lease_usd', 0.0):,.0f}, "
             f"{len(self.purchases)} purchase lines)"
         )
+
+    def _repr_html_(self) -> str:
+        """A compact summary for Jupyter: status, totals, the chips bought and the last quarter's mix."""
+        import html
+
+        t = self.totals
+        head = (
+            f"<b>{html.escape(self.scenario)}</b> &middot; {html.escape(self.objective)} &middot; "
+            f"<b>{html.escape(self.status)}</b>"
+        )
+        if self.message:
+            head += f"<br><i>{html.escape(self.message)}</i>"
+        totals = [
+            ("Capex", f"${t['capex_usd'] / 1e9:,.2f}B"),
+            ("Leases", f"${t.get('lease_usd', 0.0) / 1e9:,.2f}B"),
+            ("Opex", f"${t['opex_usd'] / 1e6:,.1f}M"),
+            ("Effective PFLOPS (last quarter)", f"{t['effective_pflops']:,.0f}"),
+            ("Memory (TB)", f"{t['memory_tb']:,.0f}"),
+            ("Chips bought", f"{int(t['chips']):,}"),
+            ("Chips leased", f"{int(t.get('leased_chips', 0)):,}"),
+        ]
+        rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in totals)
+        parts = [f"<div>{head}</div>", f"<table>{rows}</table>"]
+        if self.ok and len(self.purchases):
+            by_sku = (
+                self.purchases.groupby(["sku", "kind"], sort=True, as_index=False)[["chips", "cost_usd"]]
+                .sum()
+                .sort_values("cost_usd", ascending=False)
+                .head(8)
+            )
+            lines = "".join(
+                f"<tr><td>{html.escape(str(r['sku']))}</td><td>{html.escape(str(r['kind']))}</td>"
+                f"<td style='text-align:right'>{int(r['chips']):,}</td>"
+                f"<td style='text-align:right'>${r['cost_usd'] / 1e6:,.1f}M</td></tr>"
+                for r in records(by_sku)
+            )
+            parts.append(
+                "<table><tr><th>SKU</th><th>kind</th><th>chips</th><th>cost</th></tr>"
+                f"{lines}</table><small>{len(self.purchases)} purchase lines; see .purchases</small>"
+            )
+        return "".join(parts)
 
     def capacity_by(self, key: str, fleet_apart: bool = False) -> pd.DataFrame:
         """Installed effective PFLOPS per quarter (rows) by ``key`` (columns): category, vendor, origin, channel, site, country or kind; fleet included (its channel is ``fleet``; a lease's site is ``leased``), or in a column ``fleet`` of its own with ``fleet_apart``."""

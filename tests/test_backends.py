@@ -52,7 +52,9 @@ def models():
     for seed, (skus, channels, quarters, objective) in enumerate(
         [(4, 2, 3, "min-cost"), (6, 2, 4, "max-compute"), (9, 3, 5, "min-cost"), (12, 2, 6, "max-compute")]
     ):
-        yield pytest.param((skus, channels, quarters, objective, seed), id=f"synthetic-{skus}x{channels}x{quarters}")
+        yield pytest.param(
+            (skus, channels, quarters, objective, seed), id=f"synthetic-{skus}x{channels}x{quarters}"
+        )
     yield pytest.param("base-7b", id="base-7b")
 
 
@@ -62,7 +64,9 @@ def test_bulk_hand_off_equals_pulps_own(tmp_path, spec):
         scenario = load_scenario(ROOT / "budgets" / "base-7b.yaml")
     else:
         skus, channels, quarters, objective, seed = spec
-        scenario = load_scenario(synthetic.make(tmp_path, skus, channels, quarters, objective=objective, seed=seed))
+        scenario = load_scenario(
+            synthetic.make(tmp_path, skus, channels, quarters, objective=objective, seed=seed)
+        )
     catalog = load_catalog(scenario.catalog_path())
     model = build(prepare(scenario, catalog))
     goal = scenario_goal(model.main)
@@ -88,7 +92,9 @@ def test_bulk_hand_off_equals_pulps_own(tmp_path, spec):
     # PuLP hands a maximisation over as the minimisation of the negated costs
     maximize = ours.sense_ == highspy.ObjSense.kMaximize
     sign = -1.0 if maximize else 1.0
-    np.testing.assert_allclose(sign * np.asarray(ours.col_cost_), np.asarray(theirs.col_cost_)[col], rtol=0, atol=0)
+    np.testing.assert_allclose(
+        sign * np.asarray(ours.col_cost_), np.asarray(theirs.col_cost_)[col], rtol=0, atol=0
+    )
     assert np.count_nonzero(ours.col_cost_) > 0
 
     a_ours, a_theirs = dense(ours), dense(theirs)[:, col]
@@ -100,7 +106,10 @@ def test_bulk_hand_off_equals_pulps_own(tmp_path, spec):
             assert ours.row_lower_[row.index] == -INF and ours.row_upper_[row.index] == INF
             continue
         j = constraints[row.name].index
-        assert (ours.row_lower_[row.index], ours.row_upper_[row.index]) == (theirs.row_lower_[j], theirs.row_upper_[j])
+        assert (ours.row_lower_[row.index], ours.row_upper_[row.index]) == (
+            theirs.row_lower_[j],
+            theirs.row_upper_[j],
+        )
         np.testing.assert_array_equal(a_ours[row.index], a_theirs[j], err_msg=row.name)
 
 
@@ -129,7 +138,9 @@ def test_time_limit_returns_a_feasible_plan(slow):
 
 
 def test_time_limit_exit_code_and_report_wording(slow):
-    result = CliRunner().invoke(main, ["plan", str(slow), "--time-limit", "1", "--mip-gap", "0", "--format", "json"])
+    result = CliRunner().invoke(
+        main, ["plan", str(slow), "--time-limit", "1", "--mip-gap", "0", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["status"] == "feasible" and data["purchases"]

@@ -44,7 +44,8 @@ def test_an_efficiency_shock_multiplies_compute_from_its_quarter_on(tiny, tmp_pa
     offers = [offer("a", q, max_units=4) for q in ("2025Q1", "2025Q2")] + [offer("b", "2025Q2")]
     path = tiny(chips, offers, budget={"total_usd": 8000, "per_period_usd": {"2025Q1": 4000, "2025Q2": 4000}})
     shocks = shocks_file(
-        tmp_path, {"name": "slow", "quarter": "2025Q2", "efficiency": {"by": "vendor", "value": "V", "factor": 0.8}}
+        tmp_path,
+        {"name": "slow", "quarter": "2025Q2", "efficiency": {"by": "vendor", "value": "V", "factor": 0.8}},
     )
     result = stress(path, shocks, with_robust=False)
     [e] = result["base_exposure"]
@@ -59,7 +60,10 @@ def test_an_efficiency_shock_multiplies_compute_from_its_quarter_on(tiny, tmp_pa
 def test_an_order_delivered_on_the_day_of_a_ban_is_stranded(tiny, tmp_path, day, stranded):
     # h ordered in 2025Q1 with a 2-quarter lead time starts serving on 1 July 2025
     chips = [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")]
-    offers = [offer("h", "2025Q1", max_units=2, lead_time_quarters=2), offer("d", "2025Q3", unit_price_usd=2000)]
+    offers = [
+        offer("h", "2025Q1", max_units=2, lead_time_quarters=2),
+        offer("d", "2025Q3", unit_price_usd=2000),
+    ]
     path = tiny(chips, offers, periods=["2025Q1", "2025Q2", "2025Q3"], budget={"total_usd": 2000})
     rule = {"id": "ban-h", "origins": ["US"], "destinations": ["CN"], "status": "prohibited", "skus": ["h"]}
     shocks = shocks_file(tmp_path, {"name": "ban", "date": day, "rule": rule})
@@ -86,7 +90,9 @@ def test_a_power_cap_met_is_named_among_the_limits(tiny):
 def test_a_sweep_point_below_its_predecessor_is_solved_again(tiny, monkeypatch):
     from planner import analysis
 
-    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=10)], periods=["2025Q1"], budget={"total_usd": 5000})
+    path = tiny(
+        [chip("a")], [offer("a", "2025Q1", max_units=10)], periods=["2025Q1"], budget={"total_usd": 5000}
+    )
     solve_once = analysis._LiveSweep.solve
     calls: list[float] = []
 
