@@ -1,0 +1,165 @@
+"""Edges of the model the mutation run found untested, each with numbers worked out by hand.
+
+Budget bounds re-set by sweeps, the branch budget of a robust plan under a budget cut, the spend
+committed before a cut, a model with no usable offer (no columns at all), the buyer's
+headquarters defaulting to the destination, blocking constraints while targets exist, and how a
+diagnosis explains the spread of its shortfalls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+from conftest import chip, offer
+
+from planner.catalog import Rule
+from planner.compliance import chip_status
+from planner.model.build import budget_bounds
+from planner.model.data import prepare
+from planner.model.keys import Family, RowKey
+from planner.plan import catalog_for, solve
+from planner.scenario import load_scenario
+from planner.stress import robust_plan, stress
+
+QUARTERS = ["2025Q1", "2025Q2", "2025Q3"]
+
+
+@pytest.mark.parametrize("carry", [True, False])
+def test_budget_bounds_are_the_budget_rows_right_hand_sides(tiny, carry):
+    budget = {"total_usd": 9000, "per_period_usd": {"2025Q1": 1000, "2025Q2": 3000, "2025Q3": 2000}}
+    path = tiny([chip("a")], [offer("a", "2025Q1")], periods=QUARTERS, budget=budget | {"carry_over": carry})
+    scenario = load_scenario(path)
+    bounds = budget_bounds(prepare(scenario, catalog_for(scenario)))
+    family = Family.BUDGET_CUMULATIVE if carry else Family.BUDGET_PERIOD
+    per = [1000, 4000, 6000] if carry else [1000, 3000, 2000]
+    assert bounds == {RowKey(Family.BUDGET_TOTAL): 9000} | {
+        RowKey(family, period=q): v for q, v in zip(QUARTERS, per, strict=True)
+    }
+
+
+def shocks(tmp_path, shock):
+    path = tmp_path / "shocks.yaml"
+    path.write_text(yaml.safe_dump({"name": "s", "shocks": [shock]}, sort_keys=False))
+    return path
+
+
+def test_a_budget_cut_leaves_one_minus_the_fraction_of_the_unspent_money(tiny, tmp_path):
+    # a: 1 PFLOPS for $1000, 4 a quarter; $8000 in all. Base: 4 + 4. A 50% cut from Q2 leaves
+    # $4000 committed in Q1 plus half of the $4000 unspent: 2 more a.
+    offers = [offer("a", q, max_units=4) for q in ("2025Q1", "2025Q2")]
+    path = tiny([chip("a")], offers, budget={"total_usd": 8000})
+    cut = shocks(tmp_path, {"name": "cut", "quarter": "2025Q2", "budget_cut": {"fraction": 0.5}})
+    result = stress(path, cut, with_robust=False)
+    assert result["base"]["totals"]["effective_pflops"] == 8
+    assert result["base_exposure"][0]["effective_pflops"] == 6
+
+
+def test_a_robust_plan_keeps_each_branch_within_its_cut_budget(tiny, tmp_path):
+    # Q1: at most 4 a; Q2: at most 8. Base branch: x1 + x2 <= 8; cut branch (50% from Q2):
+    # y2 <= 0.5 (8 - x1). Expected compute 0.5 (x1 + x2) + 0.5 (x1 + y2) = 6 + 0.25 x1: x1 = 4,
+    # the base branch 8 PFLOPS, the cut branch 4 + 2 = 6.
+    offers = [offer("a", "2025Q1", max_units=4), offer("a", "2025Q2", max_units=8)]
+    path = tiny([chip("a")], offers, budget={"total_usd": 8000})
+    cut = shocks(
+        tmp_path, {"name": "cut", "quarter": "2025Q2", "probability": 0.5, "budget_cut": {"fraction": 0.5}}
+    )
+    plan = robust_plan(path, cut)
+    assert plan.status == "optimal"
+    assert plan.totals["effective_pflops"] == 8
+    [branch] = plan.extra["robust"]["branches"]
+    assert branch["effective_pflops"] == 6 and branch["capex_usd"] == 6000
+
+
+def test_no_usable_offer_leaves_the_fleet_exactly_at_its_limits(tiny):
+    # the only offer is delivered after the horizon: no columns. The fleet's 2 PFLOPS meet the
+    # target exactly and draw exactly the site's 2 kW.
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q2", lead_time_quarters=3)],
+        objective="min-cost",
+        fleet=[{"sku": "a", "chips": 2}],
+        targets={"2025Q2": {"pflops": 2}},
+        power={"pue": 1.0, "site_capacity_mw": {"2025Q1": 0.002}},
+    )
+    plan = solve(path)
+    assert plan.status == "optimal" and plan.purchases.empty
+    assert plan.totals["effective_pflops"] == 2
+    assert [p["effective_pflops"] for p in plan.to_dict()["periods"]] == [2, 2]
+
+
+def test_no_usable_offer_and_a_target_the_fleet_misses(tiny):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q2", lead_time_quarters=3)],
+        objective="min-cost",
+        fleet=[{"sku": "a", "chips": 2}],
+        targets={"2025Q2": {"pflops": 3}},
+    )
+    plan = solve(path)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis["shortfalls"] == [{"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}]
+
+
+def test_headquarters_default_to_the_destination():
+    rule = Rule.model_validate(
+        {
+            "id": "hq-cn",
+            "origins": ["US"],
+            "destinations": ["*"],
+            "headquarters": ["CN"],
+            "effective": "2025-01-01",
+            "status": "prohibited",
+            "skus": ["x"],
+        }
+    )
+    x = {"sku": "x", "origin": "US", "bf16_tflops": 100, "datacenter": True, "tags": ""}
+    on = dt.date(2025, 6, 1)
+    assert chip_status(x, "CN", on, [rule]).status == "prohibited"  # a buyer headquartered in CN
+    assert chip_status(x, "CN", on, [rule], headquarters="US").status == "allowed"
+    assert chip_status(x, "MY", on, [rule]).status == "allowed"
+    assert chip_status(x, "MY", on, [rule], headquarters="CN").status == "prohibited"
+
+
+def test_blocking_power_in_two_quarters_while_targets_exist(tiny):
+    # the fleet draws 5 kW against 4 kW caps in both quarters: no plan meets the caps, whatever
+    # the target; both quarters are named
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        objective="min-cost",
+        fleet=[{"sku": "a", "chips": 5}],
+        targets={"2025Q2": {"pflops": 6}},
+        power={"site_capacity_mw": {"2025Q1": 0.004, "2025Q2": 0.004}},
+    )
+    plan = solve(path)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis["shortfalls"] == []
+    assert plan.diagnosis["blocking"] == [
+        {"constraint": "power", "period": "2025Q1", "site": "CN"},
+        {"constraint": "power", "period": "2025Q2", "site": "CN"},
+    ]
+    assert sum(line.startswith("power: the fleet") for line in plan.diagnosis["limits"]) == 2
+
+
+def test_the_diagnosis_says_how_shortfalls_are_spread(tiny):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=6)],
+        objective="min-cost",
+        targets={"2025Q1": {"pflops": 10}, "2025Q2": {"pflops": 8, "memory_tb": 1}},
+    )
+    plan = solve(path)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis["shortfalls"] == [
+        {"period": "2025Q1", "measure": "pflops", "target": 10, "shortfall": 4.0},
+        {"period": "2025Q2", "measure": "pflops", "target": 8, "shortfall": 2.0},
+        {"period": "2025Q2", "measure": "memory_tb", "target": 1, "shortfall": 0.4},
+    ]
+    assert plan.diagnosis["spread"] == (
+        "the shortfalls are the split with the least total shortfall relative to each target (sum of "
+        "shortfall / target): 2025Q1 pflops 40.0% of its target; 2025Q2 pflops 25.0% of its target; 2025Q2 "
+        "memory_tb 40.0% of its target. Other splits of the same money may exist; lowering each target by "
+        "its shortfall is feasible."
+    )
