@@ -116,3 +116,34 @@ def branches_png(result: dict[str, Any], path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def risk_cdf_png(values: dict[str, Any], metric: str, scenario: str, path: Path) -> None:
+    """The distribution (CDF) of the outcome over the samples, one line per plan, P5/P50/P95 marked."""
+    import numpy as np
+
+    plt = _pyplot()
+    scale, label = (1000.0, "Effective PFLOPS at the last quarter (thousands)")
+    if metric != "effective_pflops":
+        scale, label = 1e9, "Cost (USD billions)"
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=150)
+    for (kind, v), colour in zip(values.items(), ("#2c3e50", "#c0392b"), strict=False):
+        x = np.sort(np.asarray(v, dtype=float)) / scale
+        y = np.arange(1, len(x) + 1) / len(x)
+        ax.step(x, y, where="post", color=colour, linewidth=2, label=f"{kind} plan")
+        for q in (5, 50, 95):
+            xq = np.percentile(x, q)
+            ax.axvline(xq, color=colour, linestyle=":", linewidth=1)
+            ax.annotate(
+                f"P{q}", (xq, q / 100), textcoords="offset points", xytext=(4, 0), fontsize=7, color=colour
+            )
+    ax.set_xlabel(label)
+    ax.set_ylabel("Share of sampled futures at or below")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(_label(f"Outcome over sampled futures: {scenario}", 90))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

@@ -464,6 +464,127 @@ def stress_cmd(
     sys.exit(0 if result["base"]["status"] in ("optimal", "feasible") else 1)
 
 
+@main.command("risk")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--shocks",
+    "shocks_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Shock file (YAML) with a probability per shock and, optionally, distributions for amounts.",
+)
+@CATALOG
+@click.option(
+    "--samples", type=click.IntRange(1, 100_000), default=1000, show_default=True, help="Futures to sample."
+)
+@click.option(
+    "--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Sample i uses (seed, i)."
+)
+@click.option(
+    "--plan",
+    "which",
+    type=click.Choice(["base", "robust", "both"]),
+    default="base",
+    show_default=True,
+    help="Roll the base plan, the robust plan, or both on the same samples.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local worker processes (default: the CPU count; at most one per CPU); ignored with --scheduler.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Address of a running Dask scheduler (tcp://HOST:PORT) whose workers have gpuplan installed.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: distributions per plan; json: summaries and every sample.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a workbook (.xlsx: Summary, Samples, Shocks) or the JSON (.json).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG of the outcome's distribution (CDF) for each plan.",
+)
+@solver_options
+@reports_errors
+def risk_cmd(
+    scenario: Path,
+    shocks_file: Path,
+    catalog: Path | None,
+    samples: int,
+    seed: int,
+    which: str,
+    workers: int | None,
+    scheduler: str | None,
+    fmt: str,
+    out: Path | None,
+    plot: Path | None,
+    options: SolverOptions,
+) -> None:
+    """Sample futures of the shock file and re-plan each one: how bad is the 1-in-20 year, and which plan holds up."""
+    from planner.analysis import usable_jobs
+    from planner.export import check_out
+    from planner.risk import risk, risk_tables
+    from planner.shocks import load_shocks
+
+    if out is not None:
+        check_out(out, (".xlsx", ".json"))
+    if plot is not None:
+        check_out(plot, (".png",))
+    _guard({"--out": out, "--plot": plot}, [scenario], catalog, [shocks_file])
+    plans = ("base", "robust") if which == "both" else (which,)
+    shocks = load_shocks(shocks_file)
+    with progress_bar(f"sampling {shocks.name}", samples + len(plans)) as advance:
+        result = risk(
+            scenario,
+            shocks,
+            catalog,
+            options,
+            samples,
+            seed,
+            plans,
+            usable_jobs(workers) if workers is not None else None,
+            scheduler,
+            progress=advance,
+        )
+    tables = risk_tables(result, shocks)
+    if out is not None:
+        if out.suffix.lower() == ".json":
+            from planner.fileio import write_text
+
+            write_text(out, json.dumps(result, indent=2) + "\n")
+        else:
+            from planner.workbook import write_risk_workbook
+
+            write_risk_workbook(result, tables, out)
+    if plot is not None:
+        from planner.charts import risk_cdf_png
+        from planner.risk import outcome_values
+
+        metric = tables.objective_metric
+        risk_cdf_png({k: outcome_values(result, k, metric) for k in plans}, metric, result["scenario"], plot)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        from planner.render import console, risk_report
+
+        risk_report(result, tables, console())
+
+
 @main.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

@@ -659,3 +659,66 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
             for c in e["changes"]
         ]
         bullets(con, lines)
+
+
+def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
+    """The distribution of each plan's outcome over the sampled futures, targets missed, and per shock."""
+    plans = list(result["plans"])
+    say(
+        con,
+        f"Risk of {result['scenario']} under {result['shocks']}: {result['samples_n']:,} sampled futures "
+        f"(seed {result['seed']}), {' and '.join(f'{k} plan' for k in plans)}",
+        "bold",
+    )
+    units = {"effective_pflops": ("Effective PFLOPS", num), "cost_usd": ("Cost", money)}
+    units |= {"stranded_usd": ("Stranded spend", money), "extra_cost_usd": ("Extra cost", money)}
+    cols = [Col("Outcome"), Col("Plan")] + [
+        Col(h, True, p)
+        for h, p in (("Mean", 1), ("Std", 3), ("P5", 1), ("P50", 2), ("P95", 1), ("Min", 3), ("Max", 3))
+    ]
+    rows = []
+    for r in records(tables.summary):
+        label, show = units[r["metric"]]
+        rows.append(
+            (label, r["plan"], *(show(r[k]) for k in ("mean", "std", "p5", "p50", "p95", "min", "max")))
+        )
+    con.print(table(con, "Outcome over the samples (P5 = the 1-in-20 bad year for PFLOPS)", cols, rows))
+    statuses = "; ".join(
+        f"{k} plan: " + ", ".join(f"{n:,} {s}" for s, n in p["statuses"].items())
+        for k, p in result["plans"].items()
+    )
+    say(con, f"Re-plans: {statuses}.")
+    if len(tables.targets):
+        cols = [Col("Target"), Col("Plan"), Col("Probability missed", True)]
+        rows = [(r["target"], r["plan"], f"{r['probability_missed']:.1%}") for r in records(tables.targets)]
+        con.print(table(con, "Targets missed", cols, rows))
+    metric = tables.objective_metric
+    label, show = units[metric]
+    cols = [
+        Col("Shock"),
+        Col("Plan"),
+        Col("Prob.", True, 3),
+        Col("Occurred", True, 2),
+        Col("If it occurs", True),
+        Col("If not", True),
+        Col("Difference", True, 2),
+    ]
+    rows = []
+    for r in records(tables.shocks):
+        prob = r["probability"]
+        rows.append(
+            (
+                r["shock"],
+                r["plan"],
+                "-" if prob is None or prob != prob else f"{prob:.0%}",
+                f"{r['occurred_n']:,}",
+                show(r[f"mean_{metric}_when_occurs"]),
+                show(r[f"mean_{metric}_when_not"]),
+                show(r["difference"]),
+            )
+        )
+    con.print(
+        table(
+            con, f"Mean {label.lower()} per shock, in the samples where it occurs and where not", cols, rows
+        )
+    )

@@ -22,14 +22,17 @@ Offers and chips are matched by ``by`` (sku, vendor, channel or category) and ``
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from planner.catalog import Catalog, Rule, unknown_places
+from planner.catalog import Catalog, License, Rule, unknown_places
 from planner.errors import InputError
 from planner.scenario import Scenario
 from planner.units import MAX_NAME, MAX_RATE, parse_date, parse_quarter, quarter_start
@@ -38,6 +41,163 @@ from planner.yamlio import read_yaml, validate
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+class Uniform(_Strict):
+    """Every value between ``low`` and ``high`` equally likely."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"uniform needs low < high, got low {self.low:g} and high {self.high:g}")
+        return self
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value."""
+        return float(rng.uniform(self.low, self.high))
+
+    def typical(self) -> float:
+        """The midpoint (what ``stress`` and robust plans use)."""
+        return (self.low + self.high) / 2
+
+    def describe(self) -> str:
+        """How reports show it."""
+        return f"uniform {self.low:g}-{self.high:g}"
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        return self.low, self.high
+
+
+class Triangular(_Strict):
+    """Values between ``low`` and ``high``, most likely near ``mode``."""
+
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"triangular needs low <= mode <= high and low < high, got {self.low:g}, {self.mode:g}, {self.high:g}"
+            )
+        return self
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value."""
+        return float(rng.triangular(self.low, self.mode, self.high))
+
+    def typical(self) -> float:
+        """The mode."""
+        return self.mode
+
+    def describe(self) -> str:
+        """How reports show it."""
+        return f"triangular {self.low:g}-{self.high:g} (mode {self.mode:g})"
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        return self.low, self.high
+
+
+class Lognormal(_Strict):
+    """A positive value whose logarithm is normal: half the draws below ``median``; ``sigma`` of the log."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0, le=MAX_RATE)
+    sigma: float = Field(ge=0, le=5)
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value."""
+        return float(min(rng.lognormal(math.log(self.median), self.sigma), MAX_RATE))
+
+    def typical(self) -> float:
+        """The median."""
+        return self.median
+
+    def describe(self) -> str:
+        """How reports show it."""
+        return f"lognormal (median {self.median:g}, sigma {self.sigma:g})"
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        return (self.median, self.median) if self.sigma == 0 else (math.ulp(0.0), math.inf)  # draws are > 0
+
+
+class Choice(_Strict):
+    """One of ``values``, with the given ``weights`` (equal when left out)."""
+
+    dist: Literal["choice"]
+    values: list[float] = Field(min_length=1, max_length=1000)
+    weights: list[Annotated[float, Field(ge=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Choice:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"choice has {len(self.values)} values but {len(self.weights)} weights")
+            if sum(self.weights) <= 0:
+                raise ValueError("choice weights must add up to more than 0")
+        return self
+
+    def probabilities(self) -> npt.NDArray[np.float64]:
+        """The probability of each value."""
+        w = np.asarray(
+            self.weights if self.weights is not None else [1.0] * len(self.values), dtype=np.float64
+        )
+        return np.asarray(w / w.sum(), dtype=np.float64)
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value."""
+        return float(self.values[int(rng.choice(len(self.values), p=self.probabilities()))])
+
+    def typical(self) -> float:
+        """The most likely value (the first of equally likely ones)."""
+        return float(self.values[int(np.argmax(self.probabilities()))])
+
+    def describe(self) -> str:
+        """How reports show it."""
+        return "one of " + ", ".join(f"{v:g}" for v in self.values)
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        return min(self.values), max(self.values)
+
+
+Dist = Annotated[Uniform | Triangular | Lognormal | Choice, Field(discriminator="dist")]
+
+
+def fixed(value: float | Dist) -> float:
+    """A shock amount that must be a number here (draw or take the typical value first)."""
+    if not isinstance(value, (int, float)):
+        raise ValueError(f"a {value.dist} distribution where a number is needed: draw a value first")
+    return float(value)
+
+
+def _shown(value: float | Dist, percent: bool = False) -> str:
+    if not isinstance(value, (int, float)):
+        return value.describe()
+    return f"{value:.0%}" if percent else f"{value:g}"
+
+
+def _within(value: float | Dist, low: float, high: float, low_open: bool, high_open: bool) -> float | Dist:
+    """A number, or a distribution every draw of which lies in the field's range."""
+    if isinstance(value, (int, float)):
+        return value
+    lo, hi = value.support()
+    if (lo <= low if low_open else lo < low) or (hi >= high if high_open else hi > high):
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(
+            f"every draw of the {value.dist} distribution must lie in {left}{low:g}, {high:g}{right}, "
+            f"but draws range over [{lo:g}, {hi:g}]"
+        )
+    return value
 
 
 class Selector(_Strict):
@@ -50,38 +210,67 @@ class Selector(_Strict):
 class SupplyCut(Selector):
     """Remove a fraction of the selected offers' supply."""
 
-    fraction: float = Field(gt=0, le=1)
+    fraction: Annotated[float, Field(gt=0, le=1)] | Dist
+
+    _range = field_validator("fraction")(lambda v: _within(v, 0, 1, True, False))
 
 
 class PriceChange(Selector):
     """Multiply the selected offers' prices by a factor."""
 
-    factor: float = Field(gt=0, le=MAX_RATE)
+    factor: Annotated[float, Field(gt=0, le=MAX_RATE)] | Dist
+
+    _range = field_validator("factor")(lambda v: _within(v, 0, math.inf, True, False))
 
 
 class LeadTime(Selector):
-    """Delay the selected offers' deliveries by whole quarters."""
+    """Delay the selected offers' deliveries by whole quarters (a drawn value is rounded)."""
 
-    add_quarters: int = Field(ge=1)
+    add_quarters: Annotated[int, Field(ge=1, le=40)] | Dist
+
+    _range = field_validator("add_quarters")(lambda v: _within(v, 1, 40, False, False))
 
 
 class Efficiency(Selector):
     """Lower the selected chips' delivered efficiency by a factor."""
 
     by: Literal["sku", "vendor", "category"]
-    factor: float = Field(gt=0, le=1)
+    factor: Annotated[float, Field(gt=0, le=1)] | Dist
+
+    _range = field_validator("factor")(lambda v: _within(v, 0, 1, True, False))
 
 
 class BudgetCut(_Strict):
     """Take a fraction of the budget away from the shock date on."""
 
-    fraction: float = Field(gt=0, lt=1)
+    fraction: Annotated[float, Field(gt=0, lt=1)] | Dist
+
+    _range = field_validator("fraction")(lambda v: _within(v, 0, 1, True, True))
+
+
+class ShockLicense(License):
+    """Licence terms of a shock rule: ``approval`` may be a distribution."""
+
+    approval: Annotated[float, Field(gt=0, le=1)] | Dist = 1.0  # type: ignore[assignment]
+
+    _range = field_validator("approval")(lambda v: _within(v, 0, 1, True, False))
 
 
 class ShockRule(Rule):
     """An export rule as in ``export_rules.yaml``; ``effective`` defaults to the shock date."""
 
     effective: dt.date | None = None  # type: ignore[assignment]
+    license: ShockLicense | None = None
+
+
+#: the amount of each effect that may be uncertain
+AMOUNTS = {
+    "supply_cut": "fraction",
+    "price": "factor",
+    "lead_time": "add_quarters",
+    "efficiency": "factor",
+    "budget_cut": "fraction",
+}
 
 
 EFFECTS = ("rule", "supply_cut", "price", "lead_time", "efficiency", "budget_cut")
@@ -137,6 +326,37 @@ class Shock(_Strict):
         return next(e for e in EFFECTS if getattr(self, e) is not None)
 
     @property
+    def uncertain(self) -> Uniform | Triangular | Lognormal | Choice | None:
+        """The distribution of the shock's amount, or None when the amount is a number."""
+        if self.rule is not None:
+            amount: object = self.rule.license.approval if self.rule.license is not None else None
+        else:
+            amount = getattr(getattr(self, self.effect), AMOUNTS[self.effect])
+        return amount if isinstance(amount, (Uniform, Triangular, Lognormal, Choice)) else None
+
+    def uncertain_value(self) -> float:
+        """The amount a distribution may give (the licence approval for a rule), as a number."""
+        if self.rule is not None:
+            return fixed(self.rule.license.approval) if self.rule.license is not None else 1.0
+        return fixed(getattr(getattr(self, self.effect), AMOUNTS[self.effect]))
+
+    def with_amount(self, value: float) -> Shock:
+        """This shock with its uncertain amount fixed at ``value`` (rounded for whole quarters)."""
+        if self.rule is not None:
+            assert self.rule.license is not None
+            terms = self.rule.license.model_copy(update={"approval": value})
+            return self.model_copy(update={"rule": self.rule.model_copy(update={"license": terms})})
+        key = AMOUNTS[self.effect]
+        fixed: float | int = max(1, round(value)) if key == "add_quarters" else value
+        effect = getattr(self, self.effect).model_copy(update={key: fixed})
+        return self.model_copy(update={self.effect: effect})
+
+    def typical(self) -> Shock:
+        """This shock with a distribution's typical value (uniform midpoint, triangular mode, lognormal median, choice's likeliest value)."""
+        dist = self.uncertain
+        return self if dist is None else self.with_amount(dist.typical())
+
+    @property
     def starts(self) -> dt.date:
         """The day the shock takes effect."""
         return self.date if self.date is not None else quarter_start(parse_quarter(self.quarter))
@@ -147,15 +367,15 @@ class Shock(_Strict):
         if self.effect == "rule":
             what = f"rule {e.id}: {e.status} for {', '.join(e.skus) or 'matching chips'} in {', '.join(e.destinations)}"
         elif self.effect == "supply_cut":
-            what = f"supply of {e.by} {e.value} cut by {e.fraction:.0%}"
+            what = f"supply of {e.by} {e.value} cut by {_shown(e.fraction, True)}"
         elif self.effect == "price":
-            what = f"prices of {e.by} {e.value} x {e.factor:g}"
+            what = f"prices of {e.by} {e.value} x {_shown(e.factor)}"
         elif self.effect == "lead_time":
-            what = f"lead time of {e.by} {e.value} + {e.add_quarters} quarter(s)"
+            what = f"lead time of {e.by} {e.value} + {_shown(e.add_quarters)} quarter(s)"
         elif self.effect == "efficiency":
-            what = f"software efficiency of {e.by} {e.value} x {e.factor:g}"
+            what = f"software efficiency of {e.by} {e.value} x {_shown(e.factor)}"
         else:
-            what = f"budget cut by {e.fraction:.0%}"
+            what = f"budget cut by {_shown(e.fraction, True)}"
         return f"{what} from {self.starts.isoformat()}"
 
 
@@ -171,11 +391,38 @@ class ShockFile(_Strict):
         """The file the shocks were read from (None when built in Python)."""
         return self._source
 
-    @model_validator(mode="after")
-    def _probabilities(self) -> ShockFile:
+    def as_alternatives(self) -> ShockFile:
+        """The shocks as the branches of a robust plan: alternatives whose probabilities add up to at most 1.
+
+        Risk samples shocks independently, so their probabilities may add up to more than 1; a robust
+        plan then weighs each shock's branch by its probability divided by the sum.
+        """
+        total = sum(s.probability or 0.0 for s in self.shocks)
+        if total <= 1 + 1e-9:
+            return self
+        scaled = [s.model_copy(update={"probability": (s.probability or 0.0) / total}) for s in self.shocks]
+        out = self.model_copy(update={"shocks": scaled})
+        out._source = self._source
+        return out
+
+    def check_alternatives(self, file: str) -> None:
+        """Robust plans and ``stress`` treat shocks as alternatives: probabilities may add up to 1 at most."""
         total = sum(s.probability or 0.0 for s in self.shocks)
         if total > 1 + 1e-9:
-            raise ValueError(f"shock probabilities add up to {total:g}, more than 1")
+            raise InputError(
+                f"shock probabilities add up to {total:g}, more than 1: a robust plan takes the shocks as "
+                "alternatives (gpuplan risk samples them independently)",
+                file=file,
+            )
+
+    def typical(self) -> ShockFile:
+        """The shocks with every distribution at its typical value (what ``stress`` and robust plans use)."""
+        out = self.model_copy(update={"shocks": [s.typical() for s in self.shocks]})
+        out._source = self._source
+        return out
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> ShockFile:
         names = [s.name for s in self.shocks]
         if len(set(names)) != len(names):
             raise ValueError("shock names must be unique")
@@ -261,18 +508,22 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
         rules.append(Rule.model_validate(data))
     elif shock.effect == "supply_cut":
         hit = later & _matches(offers, chips, effect)
-        offers.loc[hit, "max_units"] = (offers.loc[hit, "max_units"] * (1 - effect.fraction)).astype(int)
+        offers.loc[hit, "max_units"] = (offers.loc[hit, "max_units"] * (1 - fixed(effect.fraction))).astype(
+            int
+        )
     elif shock.effect == "price":
         hit = later & _matches(offers, chips, effect)
-        offers.loc[hit, "unit_price_usd"] = offers.loc[hit, "unit_price_usd"] * effect.factor
+        offers.loc[hit, "unit_price_usd"] = offers.loc[hit, "unit_price_usd"] * fixed(effect.factor)
     elif shock.effect == "lead_time":
         hit = later & _matches(offers, chips, effect)
-        offers.loc[hit, "lead_time_quarters"] = offers.loc[hit, "lead_time_quarters"] + effect.add_quarters
+        offers.loc[hit, "lead_time_quarters"] = offers.loc[hit, "lead_time_quarters"] + int(
+            fixed(effect.add_quarters)
+        )
     new_catalog = catalog.with_changes(chips, offers, rules)
     new_scenario = scenario
     if shock.effect == "budget_cut":
         budget = scenario.budget.model_copy()
-        keep = 1 - effect.fraction
+        keep = 1 - fixed(effect.fraction)
         if budget.per_period_usd is not None:
             budget.per_period_usd = {
                 p: v * keep if i >= first else v

@@ -32,7 +32,7 @@ from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
-from planner.shocks import Shock, Shocked, ShockFile, apply, check_shock_references, load_shocks
+from planner.shocks import Shock, Shocked, ShockFile, apply, check_shock_references, fixed, load_shocks
 from planner.units import quarter_end, quarter_start
 
 KEY = ["offer_id", "site_index"]
@@ -107,7 +107,7 @@ def branch_data(
 
         def hit(skus: pd.Series) -> npt.NDArray[np.float64]:
             match = skus.map(chips[effect.by]) == effect.value if effect.by != "sku" else skus == effect.value
-            return np.where(match.to_numpy(), effect.factor, 1.0)
+            return np.where(match.to_numpy(), fixed(effect.factor), 1.0)
 
         efficiency = EfficiencyChange(first, hit(o["sku"]), hit(data.fleet["sku"]))
     lease = (o["kind"] == "lease").to_numpy()
@@ -140,14 +140,40 @@ def _committed_spend(plan: Plan, first: int) -> float:
     return float((plan.servers * c.commitment)[c.t < first].sum())
 
 
-def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, Any]:
-    """The plan after the shock: committed orders kept, the rest re-planned."""
+@dataclass
+class Step:
+    """One re-plan after a shock: the plan after it, and what the committed orders strand."""
+
+    data: ModelData  # the branch's data (committed orders fixed)
+    after: Plan  # the re-planned plan (no purchases when none exists)
+    committed: npt.NDArray[np.int64]  # servers per option ordered before the shock
+    stranded_cost: npt.NDArray[np.float64]  # per option: paid for, never delivered (or served)
+
+    @property
+    def stranded_usd(self) -> float:
+        """Spend on committed orders the shock strands."""
+        return float(self.stranded_cost.sum())
+
+    def committed_only(self) -> Plan:
+        """The plan when no recovery exists: the committed orders and nothing more."""
+        return plan_from_servers(self.data, self.committed, self.after.status)
+
+
+def replan_step(plan: Plan, shocked: Shocked, options: SolverOptions) -> Step:
+    """Keep the orders ``plan`` placed before the shock and re-plan the rest under it."""
     data, stranded = branch_data(shocked, _committed(plan))
     after = solve_data(data, options)
     o = data.offers
-    fixed = np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(o))).astype(np.int64)
+    committed = np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(o))).astype(np.int64)
     lost = np.where((o["kind"] == "lease").to_numpy(), (o["end"] - o["stop"]).to_numpy(), 1)
-    stranded_cost = fixed * o["server_price"].to_numpy(float) * lost * stranded
+    return Step(data, after, committed, committed * o["server_price"].to_numpy(float) * lost * stranded)
+
+
+def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, Any]:
+    """The plan after the shock: committed orders kept, the rest re-planned."""
+    step = replan_step(plan, shocked, options)
+    data, after, committed, stranded_cost = step.data, step.after, step.committed, step.stranded_cost
+    o = data.offers
     base_t, new_t = plan.totals, after.totals
     shortfalls = (after.diagnosis or {}).get("shortfalls", [])
     out: dict[str, Any] = {
@@ -167,7 +193,7 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, An
                 "channel": rec["channel"],
                 "kind": rec["kind"],
                 "site": rec["site"],
-                "chips": int(fixed[i] * rec["chips_per_server"]),
+                "chips": int(committed[i] * rec["chips_per_server"]),
                 "cost_usd": float(stranded_cost[i]),
             }
             for i, rec in ((int(i), o.iloc[int(i)].to_dict()) for i in np.flatnonzero(stranded_cost > 0))
@@ -239,6 +265,7 @@ def robust(
     scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: SolverOptions, base: Plan | None = None
 ) -> RobustPlan:
     """One plan that stays feasible under every shock (see the module docstring)."""
+    shocks.check_alternatives(shocks.source or "shocks")
     base_data = prepare(scenario, catalog)
     model = Model()
     base_part = add_scenario(model, base_data, branch="b0")
@@ -254,7 +281,7 @@ def robust(
         define_nonanticipativity(model, base_part, part, shocked.first)
         if shock.budget_cut is not None and scenario.budget.total_usd is not None:
             define_branch_budget_cut(
-                model, part, shock.budget_cut.fraction, shocked.first, scenario.budget.total_usd
+                model, part, fixed(shock.budget_cut.fraction), shocked.first, scenario.budget.total_usd
             )
         parts.append(part)
         shocked_list.append(shocked)
@@ -308,6 +335,7 @@ def _inputs(
         scenario = load_scenario(scenario)
     if not isinstance(shocks, ShockFile):
         shocks = load_shocks(shocks)
+    shocks = shocks.typical()  # a distribution's typical value: one "what if" per shock
     options = options or SolverOptions()
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)

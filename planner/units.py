@@ -75,10 +75,11 @@ def parse_number(text: str, limit: float = MAX_AMOUNT) -> float:
 def format_money(usd: float) -> str:
     """Short human form: ``$7.00B``, ``$250.0M``, ``$12,000``."""
     a = abs(usd)
+    sign = "-" if usd < 0 and round(a) > 0 else ""
     for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
         if a >= div:
-            return f"${usd / div:,.2f}{suf}"
-    return f"${usd:,.0f}"
+            return f"{sign}${a / div:,.2f}{suf}"
+    return f"{sign}${a:,.0f}"
 
 
 def parse_quarter(text: object) -> int:

@@ -166,8 +166,8 @@ def validate(
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        err = _best_error(exc.errors())
+        loc = _plain_loc(err["loc"])
         key = _key_path(prefix + loc) or None
         if err["type"] == "extra_forbidden":
             fields = _fields_at(model, loc[:-1])
@@ -185,6 +185,44 @@ def validate(
             ):
                 msg += f", got {_short(err['input'])}"
         raise InputError(msg, file=file, key=key) from None
+
+
+def _branch(part: object) -> bool:
+    """A segment pydantic adds to a location for a validator or a branch of a union."""
+    return isinstance(part, str) and (
+        part.startswith(("function-", "constrained-", "tagged-union[")) or part in ("float", "int", "str")
+    )
+
+
+def _plain_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The key path the user wrote: union branches and tags (after ``tagged-union[...]``) left out."""
+    out: list[Any] = []
+    skip_tag = False
+    for part in loc:
+        if skip_tag:
+            skip_tag = False
+            continue
+        if isinstance(part, str) and part.startswith("tagged-union["):
+            skip_tag = True
+            continue
+        if not _branch(part):
+            out.append(part)
+    return tuple(out)
+
+
+def _best_error(errors: list[Any]) -> Any:
+    """The error to report: for a value that may be a number or a distribution, the branch the value was written for."""
+    first = errors[0]
+    if not any(_branch(p) and not str(p).startswith("function-") for p in first["loc"]):
+        return first
+    wanted = dict if isinstance(first.get("input"), dict) else None
+    for err in errors:
+        in_union = any(isinstance(p, str) and p.startswith("tagged-union[") for p in err["loc"])
+        if _plain_loc(err["loc"])[: len(_plain_loc(first["loc"]))] == _plain_loc(first["loc"]) and (
+            in_union == (wanted is dict)
+        ):
+            return err
+    return first
 
 
 def _short(value: object, limit: int = 60) -> str:

@@ -146,12 +146,6 @@ class HighsBackend(Backend):
         if row.index < self._rows:
             self.h.changeRowBounds(row.index, lower, upper)
 
-    def set_col_bounds(self, col: int, lower: float, upper: float) -> None:
-        """Change a column's bounds in the model and, when already handed over, in HiGHS."""
-        self.model.col_lower[col], self.model.col_upper[col] = lower, upper
-        if col < self._cols:
-            self.h.changeColBounds(col, lower, upper)
-
     def run(
         self,
         sense: Sense,

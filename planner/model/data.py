@@ -122,10 +122,6 @@ class ModelData:
         """The first site's caps (the version-1 ``site_capacity_mw``)."""
         return self.sites[0].caps
 
-    def site_index(self, name: str) -> int:
-        """Position of a site by name."""
-        return next(i for i, s in enumerate(self.sites) if s.name == name)
-
 
 def caps(capacity: dict[str, float], periods: list[str]) -> list[float | None]:
     """Cap per period: an entry, else the latest earlier entry, else no cap."""

@@ -67,13 +67,6 @@ class Lin:
     def __add__(self, other: Lin) -> Lin:
         return Lin.total([self, other])
 
-    def __sub__(self, other: Lin) -> Lin:
-        return Lin.total([self, other], [1.0, -1.0])
-
-    def scaled(self, factor: float) -> Lin:
-        """This expression multiplied by a factor."""
-        return Lin(self.idx, self.coef * factor, self.constant * factor)
-
     def value(self, x: FloatArray) -> float:
         """The form's value at column values ``x``."""
         return float(np.dot(self.coef, x[self.idx])) + self.constant

@@ -12,8 +12,6 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-import numpy as np
-
 from planner.errors import OutOfTime
 from planner.model.build import GE, INF, LE, Model, Part, Row
 from planner.model.keys import Family, RowKey
@@ -198,8 +196,3 @@ class Backend:
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
         """Change a row's bounds between runs."""
         raise NotImplementedError
-
-
-def empty_solution(model: Model) -> FloatArray:
-    """Column values of the empty plan (every column at its lower bound)."""
-    return np.asarray(model.col_lower, dtype=np.float64)
