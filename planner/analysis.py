@@ -103,15 +103,33 @@ def compare(
     catalog: str | Path | None = None,
     options: SolverOptions | None = None,
     progress: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
-    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario (indexed by a label unique among them), its metrics, and the :class:`Plan` in column ``plan``."""
+    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario (indexed by a label unique among them), its metrics, and the :class:`Plan` in column ``plan``.
+
+    With ``scheduler`` (a Dask scheduler's address) the scenarios are solved on its workers,
+    sent as data (scenario and catalog), not paths.
+    """
     from planner.plan import solve
 
-    plans = []
-    for p in paths:
-        plans.append(solve(p, catalog, options))
-        if progress:
-            progress(1)
+    plans: list[Plan] = []
+    if scheduler is None:
+        for p in paths:
+            plans.append(solve(p, catalog, options))
+            if progress:
+                progress(1)
+    else:
+        from planner.plan import catalog_for
+        from planner.risk import dask_client
+
+        loaded = [load_scenario(p) for p in paths]
+        inputs = [(s, catalog_for(s, catalog)) for s in loaded]
+        with dask_client(scheduler=scheduler) as client:
+            futures = [client.submit(solve, s, cat, options, pure=False) for s, cat in inputs]
+            for future in futures:
+                plans.append(future.result())
+                if progress:
+                    progress(1)
     labels = _labels([p.scenario for p in plans], [str(p) for p in paths])
     rows = [
         {"file": str(path), "scenario": plan.scenario, **plan_metrics(plan), "plan": plan}
@@ -285,6 +303,7 @@ def sweep(
     options: SolverOptions | None = None,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Solve the scenario at each total budget (numbers or amounts such as ``"7B"``), reusing one live HiGHS model per worker.
 
@@ -313,7 +332,9 @@ def sweep(
     order = sorted(range(len(amounts)), key=lambda i: amounts[i])
     ascending = [amounts[i] for i in order]
     tick = (lambda: progress(1)) if progress else None
-    if jobs <= 1 or len(ascending) < 2:
+    if scheduler is not None:
+        points = _on_dask(scenario, cat, options, ascending, scheduler, progress)
+    elif jobs <= 1 or len(ascending) < 2:
         points = _sweep_chunk(scenario, cat, options, ascending, tick)
     else:
         points = _parallel(scenario, cat, options, ascending, jobs, progress)
@@ -399,6 +420,30 @@ def _parallel(
         raise
     finally:
         pool.join()
+    return out
+
+
+def _on_dask(
+    scenario: Scenario,
+    cat: Catalog,
+    options: SolverOptions,
+    ascending: list[float],
+    scheduler: str,
+    progress: Callable[[int], None] | None,
+) -> list[dict[str, Any]]:
+    """Contiguous chunks of points on a Dask cluster's workers (scenario and catalog sent as data)."""
+    from planner.risk import dask_client
+
+    with dask_client(scheduler=scheduler) as client:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        size = max(1, math.ceil(len(ascending) / (workers * 3)))
+        chunks = [ascending[i : i + size] for i in range(0, len(ascending), size)]
+        futures = [client.submit(_sweep_chunk, scenario, cat, options, chunk, pure=False) for chunk in chunks]
+        out: list[dict[str, Any]] = []
+        for future, chunk in zip(futures, chunks, strict=True):
+            out.extend(future.result())
+            if progress:
+                progress(len(chunk))
     return out
 
 

@@ -607,6 +607,11 @@ def risk_cmd(
     default=None,
     help="Also write a workbook (.xlsx) with the comparison and each schedule.",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Solve on a running Dask cluster (tcp://HOST:PORT) whose workers have gpuplan installed.",
+)
 @solver_options
 @reports_errors
 def compare_cmd(
@@ -614,6 +619,7 @@ def compare_cmd(
     catalog: Path | None,
     fmt: str,
     out: Path | None,
+    scheduler: str | None,
     options: SolverOptions,
 ) -> None:
     """Solve several scenarios and show them side by side, with what differs in their inputs."""
@@ -624,7 +630,7 @@ def compare_cmd(
         check_out(out, (".xlsx",))
     _guard({"--out": out}, list(scenarios), catalog)
     with progress_bar("comparing", len(scenarios)) as advance:
-        frame = compare(list(scenarios), catalog, options, progress=advance)
+        frame = compare(list(scenarios), catalog, options, progress=advance, scheduler=scheduler)
     plans, metrics, differences = list(frame["plan"]), comparison_metrics(frame), input_differences(frame)
     if out is not None:
         from planner.workbook import write_compare_workbook
@@ -677,6 +683,11 @@ def compare_cmd(
     default=None,
     help="Also write the points to a workbook (.xlsx).",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Solve the points on a running Dask cluster (tcp://HOST:PORT) instead of local processes (--jobs).",
+)
 @solver_options
 @reports_errors
 def sweep_cmd(
@@ -687,6 +698,7 @@ def sweep_cmd(
     fmt: str,
     plot: Path | None,
     out: Path | None,
+    scheduler: str | None,
     options: SolverOptions,
 ) -> None:
     """Solve SCENARIO at N total budgets from FROM to TO (per-quarter budgets scale in proportion)."""
@@ -702,7 +714,7 @@ def sweep_cmd(
     _guard({"--plot": plot, "--out": out}, [scenario], catalog)
     loaded = load_scenario(scenario)
     with progress_bar(f"sweeping {loaded.name}", len(budgets)) as advance:
-        frame = sweep(loaded, budgets, catalog, options, jobs, progress=advance)
+        frame = sweep(loaded, budgets, catalog, options, jobs, progress=advance, scheduler=scheduler)
     points = sweep_points(frame)
     if plot is not None:
         from planner.charts import frontier_png

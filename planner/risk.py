@@ -180,7 +180,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # its HTTP server on a free port: never a clash with a running cluster
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
