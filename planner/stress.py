@@ -56,7 +56,8 @@ def branch_data(
     option key) the orders placed before the shock are fixed.
     """
     post = prepare(shocked.scenario, shocked.catalog)
-    pre = prepare(shocked.scenario, shocked.before)
+    # only a rule shock changes the rules the committed orders were placed under
+    pre = prepare(shocked.scenario, shocked.before) if shocked.shock.rule is not None else post
     first = shocked.first
     early = pre.offers[(pre.offers["t"] < first).to_numpy()]
     late = post.offers[(post.offers["t"] >= first).to_numpy()]
@@ -114,14 +115,12 @@ def branch_data(
     o.loc[stranded & ~lease, "q"] = 0.0
     o.loc[stranded & ~lease, "power_mw"] = 0.0
     o.loc[stranded & lease, "stop"] = o.loc[stranded & lease, "d"] - 1
-    fixed = None
+    pinned = None
     if committed is not None:
-        fixed = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
-        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], fixed[before]).astype(
-            np.int64
-        )
+        pinned = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
+        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], pinned[before]).astype(np.int64)
     return (
-        replace(data, offers=o, fixed=fixed, efficiency=efficiency),
+        replace(data, offers=o, fixed=pinned, efficiency=efficiency),
         stranded | (o["stop"] < o["end"]).to_numpy() & lease,
     )
 
