@@ -77,9 +77,12 @@ def timed(cmd: list[str]) -> tuple[float, str]:
     return time.perf_counter() - t, out.stdout
 
 
-def bench_size(skus: int, channels: int, quarters: int, repeat: int, gap: float, work: Path) -> dict:
-    folder = work / f"{skus}x{channels}x{quarters}"
-    scenario = synthetic.make(folder, skus, channels, quarters, objective="min-cost")
+def bench_size(
+    skus: int, channels: int, quarters: int, repeat: int, gap: float, work: Path, sites: int = 1
+) -> dict:
+    name = f"{skus}x{channels}x{quarters}" + (f", {sites} sites with leases" if sites > 1 else "")
+    folder = work / name.replace(", ", "-").replace(" ", "-")
+    scenario = synthetic.make(folder, skus, channels, quarters, objective="min-cost", sites=sites)
     stages = [
         json.loads(timed([sys.executable, "-c", STAGES, str(scenario), str(gap), str(folder)])[1])
         for _ in range(repeat)
@@ -109,7 +112,7 @@ def bench_size(skus: int, channels: int, quarters: int, repeat: int, gap: float,
         k: median([s[k] for s in stages]) for k in ("import", "load", "build", "solve", "write", "peak_mb")
     }
     row.update(
-        size=f"{skus}x{channels}x{quarters}",
+        size=name,
         offers=stages[0]["offers"],
         rows=stages[0]["rows"],
         whole=median(whole),
@@ -150,15 +153,19 @@ def fit_exponent(rows: list[dict], key: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--sizes", default="25x2x4,50x4x8,100x4x12,200x8x16")
+    ap.add_argument(
+        "--sizes",
+        default="25x2x4,50x4x8,100x4x12,200x8x16,135x4x16x3",
+        help="SKUSxCHANNELSxQUARTERS[xSITES]; with SITES > 1, sites abroad and lease offers",
+    )
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--points", type=int, default=50)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for size in args.sizes.split(","):
-            s, c, q = (int(v) for v in size.split("x"))
-            rows.append(bench_size(s, c, q, args.repeat, args.gap, Path(tmp)))
+            s, c, q, *n = (int(v) for v in size.split("x"))
+            rows.append(bench_size(s, c, q, args.repeat, args.gap, Path(tmp), n[0] if n else 1))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         t_help = [timed(["gpuplan", "--help"])[0] for _ in range(max(args.repeat, 5))]
         sweep = bench_sweep(args.repeat, args.points)
@@ -180,6 +187,7 @@ def main() -> None:
         )
     print(
         f"\nBuild time exponent against the number of offers (log-log fit): {fit_exponent(rows, 'build'):.2f}"
+        " (all sizes)"
     )
     print(f"`gpuplan --help`: {median(t_help):.3f} s")
     print(

@@ -30,8 +30,15 @@ def make(
     objective: str = "min-cost",
     seed: int = 7,
     destination: str = "US",
+    sites: int = 1,
 ) -> Path:
-    """Write catalog/ and scenario.yaml into ``folder``; returns the scenario path."""
+    """Write catalog/ and scenario.yaml into ``folder``; returns the scenario path.
+
+    With ``sites`` > 1 the scenario is in the version-2 form: a buyer headquartered in CN, a site in
+    CN and sites abroad (MY, AE, SG, ...), and lease offers in the countries of the sites abroad
+    (one lease channel, a 4-quarter term), so the model decides where each chip goes and what to
+    rent.
+    """
     rng = np.random.default_rng(seed)
     cat = folder / "catalog"
     cat.mkdir(parents=True, exist_ok=True)
@@ -64,11 +71,19 @@ def make(
         w.writeheader()
         w.writerows(chips)
     qs = quarters(n_quarters)
+    abroad = ["MY", "AE", "SG", "JP", "IN"][: max(sites - 1, 0)]
     with (cat / "offers.csv").open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(
-            ["sku", "channel", "period", "max_units", "unit_price_usd", "lead_time_quarters", "delivery_risk"]
-        )
+        header = [
+            "sku",
+            "channel",
+            "period",
+            "max_units",
+            "unit_price_usd",
+            "lead_time_quarters",
+            "delivery_risk",
+        ]
+        w.writerow(header + (["kind", "ships_to", "term_quarters"] if sites > 1 else []))
         for c in chips:
             base = c["bf16_tflops"] * c["software_efficiency"] * float(rng.uniform(25, 60))
             for k in range(channels):
@@ -82,6 +97,23 @@ def make(
                             round(base * float(rng.uniform(0.9, 1.3)), 2),
                             int(rng.integers(0, 2)),
                             round(float(rng.choice([0, 0.02, 0.05, 0.1])), 2),
+                        ]
+                        + (["buy", "", ""] if sites > 1 else [])
+                    )
+            for country in abroad if c["origin"] != "CN" else []:
+                for q in qs:
+                    w.writerow(
+                        [
+                            c["sku"],
+                            f"cloud-{country.lower()}",
+                            q,
+                            int(rng.integers(0, 8000)),
+                            round(base * float(rng.uniform(0.08, 0.12)), 2),  # per chip and quarter
+                            0,
+                            0.0,
+                            "lease",
+                            country,
+                            4,
                         ]
                     )
     rules = {
@@ -128,6 +160,21 @@ def make(
     }
     if objective == "min-cost":
         scenario["targets"] = {qs[-1]: {"pflops": 300.0 * skus / 25 * n_quarters / 4}}
+    if sites > 1:
+        caps = {q: 20.0 * skus / 25 * (i + 1) / sites for i, q in enumerate(qs)}
+        del scenario["destination"]
+        power = scenario.pop("power")
+        scenario["buyer"] = {"headquarters": "CN"}
+        scenario["sites"] = [
+            {
+                "name": f"site-{country.lower()}",
+                "country": country,
+                "pue": power["pue"],
+                "electricity_usd_per_kwh": power["electricity_usd_per_kwh"],
+                "capacity_mw": caps,
+            }
+            for country in ["CN", *abroad]
+        ]
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False))
     return path
