@@ -329,17 +329,26 @@ def define_supply(model: Model, part: Part) -> None:
     o = part.data.offers
     if not len(o):
         return
-    counts = o.groupby("offer_id")["offer_id"].transform("size").to_numpy()
-    shared = (o["kind"] == "buy").to_numpy() & (counts > 1)
-    for offer_id, group in o[shared].groupby("offer_id", sort=True):
-        rows = group.index.to_numpy()
+    ids = o["offer_id"].to_numpy(np.int64)
+    counts = np.bincount(ids)[ids]
+    shared = np.flatnonzero((o["kind"] == "buy").to_numpy() & (counts > 1))
+    if not len(shared):
+        return
+    # the options of each shared offer, offers in id order (arrays, not a pandas groupby: thousands of groups)
+    order = shared[np.argsort(ids[shared], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, np.diff(ids[order]) != 0])
+    ends = np.r_[starts[1:], len(order)]
+    sku, channel, period = (o[c].to_numpy(dtype=object) for c in ("sku", "channel", "period"))
+    max_servers, max_units = o["max_servers"].to_numpy(np.float64), o["max_units"].to_numpy(np.int64)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        rows = order[a:b]
+        first = int(rows[0])
         model.add(
-            RowKey(Family.SUPPLY, item=int(str(offer_id)), branch=part.branch),
+            RowKey(Family.SUPPLY, item=int(ids[first]), branch=part.branch),
             Lin.of(part.cols[rows], np.ones(len(rows))),
             LE,
-            float(group["max_servers"].iloc[0]),
-            f"{group['sku'].iloc[0]} via {group['channel'].iloc[0]} in {group['period'].iloc[0]}: "
-            f"{int(group['max_units'].iloc[0]):,} chips offered to all sites",
+            float(max_servers[first]),
+            f"{sku[first]} via {channel[first]} in {period[first]}: {int(max_units[first]):,} chips offered to all sites",
         )
 
 
