@@ -99,7 +99,9 @@ def test_no_usable_offer_and_a_target_the_fleet_misses(tiny):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["shortfalls"] == [{"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}]
+    assert plan.diagnosis["shortfalls"] == [
+        {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}
+    ]
 
 
 def test_headquarters_default_to_the_destination():

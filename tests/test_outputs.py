@@ -21,6 +21,7 @@ from planner.scenario import load_scenario
 BASE = ROOT / "budgets" / "base-7b.yaml"
 CN_ONLY = ROOT / "budgets" / "cn-only-7b.yaml"
 SHOCKS = ROOT / "budgets" / "shocks" / "remote-access-2025.yaml"
+RISK = str(ROOT / "budgets" / "shocks" / "risk-2025.yaml")
 SOFFICE = shutil.which("soffice")
 
 
@@ -33,7 +34,9 @@ def run(*args, columns: int | None = None):
 def books(tmp_path_factory):
     """Every workbook the tool writes, once."""
     folder = tmp_path_factory.mktemp("books")
-    paths = {name: folder / f"{name}.xlsx" for name in ("plan", "explain", "compare", "sweep", "stress")}
+    paths = {
+        name: folder / f"{name}.xlsx" for name in ("plan", "explain", "compare", "sweep", "stress", "risk")
+    }
     results = {
         "plan": run("plan", BASE, "--out", paths["plan"], "--format", "json"),
         "explain": run("explain", CN_ONLY, "--out", paths["explain"], "--format", "json"),
@@ -41,6 +44,20 @@ def books(tmp_path_factory):
         "sweep": run("sweep", CN_ONLY, "--budget", "2B:8B:4", "--out", paths["sweep"], "--format", "json"),
         "stress": run(
             "stress", BASE, "--shocks", SHOCKS, "--no-robust", "--out", paths["stress"], "--format", "json"
+        ),
+        "risk": run(
+            "risk",
+            BASE,
+            "--shocks",
+            RISK,
+            "--samples",
+            "6",
+            "--workers",
+            "1",
+            "--out",
+            paths["risk"],
+            "--format",
+            "json",
         ),
     }
     for name, result in results.items():
@@ -322,6 +339,7 @@ def test_every_report_fits_the_terminal(width, tmp_path):
         ["compare", CN_ONLY, BASE],
         ["sweep", CN_ONLY, "--budget", "2B:6B:3"],
         ["stress", BASE, "--shocks", SHOCKS, "--no-robust"],
+        ["risk", BASE, "--shocks", RISK, "--samples", "4", "--workers", "1"],
         ["catalog", "show"],
         ["catalog", "compliance", "--destination", "CN", "--date", "2025-06-01"],
         ["catalog", "timeline", "--destination", "CN"],
