@@ -165,3 +165,104 @@ def test_the_diagnosis_says_how_shortfalls_are_spread(tiny):
         "memory_tb 40.0% of its target. Other splits of the same money may exist; lowering each target by "
         "its shortfall is feasible."
     )
+
+
+def test_cbc_plans_carry_no_message_and_their_run_time(tiny):
+    from planner.model.solve import SolverOptions
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=3)], budget={"total_usd": 2000})
+    plan = solve(path, options=SolverOptions(solver="cbc"))
+    assert plan.status == "optimal" and plan.totals["effective_pflops"] == 2
+    assert plan.message == "" and isinstance(plan.seconds, float) and plan.seconds > 0
+    highs = solve(path)
+    assert highs.message == "" and isinstance(highs.seconds, float) and highs.seconds > 0
+
+
+def test_solver_logs_never_reach_standard_output(tiny):
+    # HiGHS writes to the C stdout when its output flag is on: the JSON would not parse
+    import json
+    import subprocess
+    import sys
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=3)], budget={"total_usd": 2000})
+    for solver in ("highs", "cbc"):
+        out = subprocess.run(
+            [sys.executable, "-m", "planner.cli", "plan", str(path), "--format", "json", "--solver", solver],
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["totals"]["effective_pflops"] == 2
+
+
+def two_sites(tiny, fleet_site: str, shares: list[dict] | None = None, **kw):
+    chips = [chip("d", category="domestic"), chip("f", origin="US", category="full-spec", vendor="N")]
+    offers = [offer("d", "2025Q1", unit_price_usd=1000), offer("f", "2025Q1", channel="oem", unit_price_usd=500)]
+    sites = [{"name": "cn", "country": "CN"}, {"name": "my", "country": "MY"}]
+    return tiny(
+        chips,
+        offers,
+        destination=None,
+        buyer={"headquarters": "CN"},
+        sites=sites,
+        periods=["2025Q1"],
+        budget={"total_usd": 4000},
+        fleet=[{"sku": "f", "chips": 10, "site": fleet_site}],
+        policy={"shares": shares or []},
+        **kw,
+    )
+
+
+def test_the_fleet_takes_its_site_country(tiny):
+    scenario = load_scenario(two_sites(tiny, "my"))
+    data = prepare(scenario, catalog_for(scenario))
+    assert data.fleet["country"].tolist() == ["MY"]
+
+
+def test_a_share_within_a_country_ignores_the_fleet_elsewhere(tiny):
+    # at least half of the compute in China domestic: China has neither fleet nor purchases once the
+    # cheap f goes to Malaysia, so $4000 buys 8 f there (18 PFLOPS with Malaysia's fleet of 10). Were
+    # the fleet in Malaysia counted in China's scope, no plan could meet the share.
+    within_cn = [
+        {
+            "by": "category",
+            "value": "domestic",
+            "measure": "compute",
+            "min": 0.5,
+            "within": {"by": "country", "value": "CN"},
+        }
+    ]
+    plan = solve(two_sites(tiny, "my", within_cn))
+    assert plan.status == "optimal"
+    assert plan.totals["effective_pflops"] == 18
+    assert set(zip(plan.purchases["sku"], plan.purchases["site"], plan.purchases["chips"], strict=True)) == {
+        ("f", "my", 8)
+    }
+
+
+def test_a_channel_share_with_a_fleet(tiny):
+    # the fleet came through no channel: it counts in the total of a channel share, in no group.
+    # Each channel at most half of the compute: x f (oem) <= 0.5 (10 + x + y) and y d (direct) likewise;
+    # $4000 buys 8 f (8 <= 9): 18 PFLOPS. Were the fleet a group of its own, 10 <= 0.5 (10 + x + y)
+    # would need 10 chips that $4000 cannot buy.
+    share = [{"by": "channel", "value": "*", "measure": "compute", "max": 0.5}]
+    plan = solve(two_sites(tiny, "cn", share))
+    assert plan.status == "optimal"
+    assert plan.purchases["cost_usd"].sum() == 4000 and plan.totals["effective_pflops"] == 10 + 8
+
+
+def test_explain_duals_on_a_tiny_case_with_either_solver(tiny):
+    from planner.explain import explain_plan
+    from planner.model.solve import SolverOptions
+
+    # a: 1 PFLOPS per $1000, supply 10; $3000: the budget binds and $1B more would buy the rest (7 more)
+    path = tiny(
+        [chip("a")], [offer("a", "2025Q1", max_units=10)], budget={"total_usd": 3000}, periods=["2025Q1"]
+    )
+    for solver in ("highs", "cbc"):
+        options = SolverOptions(solver=solver)
+        why = explain_plan(solve(path, options=options), options)
+        budget = why.marginal.iloc[0]
+        assert budget["what"].startswith("extra $1B of total budget")
+        assert budget["dual"] == pytest.approx(1e9 / 1000)  # 1 PFLOPS per $1000, the LP's price of money
+        assert budget["milp_resolved"] == pytest.approx(7)  # only 7 more a exist

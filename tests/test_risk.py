@@ -409,10 +409,10 @@ def test_sweep_and_compare_on_a_dask_cluster_match_local_runs(three_quarters, da
         CliRunner().invoke(main, compare + extra) for extra in ([], ["--scheduler", dask_cluster])
     )
     assert local.exit_code == remote.exit_code == 0, remote.output
-    strip = lambda text: [
-        {k: v for k, v in p.items() if k != "seconds"} for p in json.loads(text)["scenarios"]
-    ]  # noqa: E731
-    assert strip(local.stdout) == strip(remote.stdout)
+    def plans(text: str) -> list[dict]:
+        return [{k: v for k, v in p.items() if k != "seconds"} for p in json.loads(text)["scenarios"]]
+
+    assert plans(local.stdout) == plans(remote.stdout)
 
 
 def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path):

@@ -14,7 +14,7 @@ from conftest import ROOT, chip, offer
 from planner.cli import main
 from planner.plan import solve
 from planner.shocks import load_shocks
-from planner.stress import robust_plan, stress
+from planner.stress import exposure_frame, robust_plan, stress, total_cost
 
 BAN = {
     "name": "ban h",
@@ -90,6 +90,30 @@ def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
     result = stress(path, shocks)
     [e] = result["robust_exposure"]
     assert e["stranded_usd"] == 0 and e["compute_lost_pflops"] == pytest.approx(1.0)
+    assert result["robust"]["price_of_robustness"] == {
+        "unit": "effective PFLOPS",
+        "base": 5.0,
+        "robust": 4.0,
+        "given_up": pytest.approx(1.0),
+        "relative": pytest.approx(0.2),
+    }
+    # the exposure table lines the two plans up, shock by shock
+    [row] = exposure_frame(result).to_dict("records")
+    assert row == {
+        "shock": "ban h",
+        "what": "rule ban-h: prohibited for h in CN from 2025-04-09",
+        "probability": 0.6,
+        "base_status": "optimal",
+        "base_pflops_lost": 3.0,
+        "base_extra_cost_usd": 0.0,
+        "base_stranded_usd": 2000.0,
+        "base_targets_missed": 0,
+        "robust_status": "optimal",
+        "robust_pflops_lost": pytest.approx(1.0),
+        "robust_extra_cost_usd": 0.0,
+        "robust_stranded_usd": 0.0,
+        "robust_targets_missed": 0,
+    }
 
 
 def test_robust_branches_share_the_orders_before_each_shock(tiny, tmp_path):
@@ -289,3 +313,19 @@ def test_bundled_shock_files_run(name):
     assert result.exit_code == 0, result.output
     robust = json.loads(result.output)["robust"]
     assert robust["status"] == "optimal" and all(b["status"] == "optimal" for b in robust["branches"])
+
+
+def test_total_cost_counts_capex_leases_and_electricity():
+    assert total_cost({"capex_usd": 100.0, "lease_usd": 20.0, "opex_usd": 3.0}) == 123.0
+    assert total_cost({"capex_usd": 100.0, "opex_usd": 3.0}) == 103.0  # a version-1 plan has no leases
+
+
+def test_a_robust_plan_with_an_impossible_branch_is_infeasible(tiny, tmp_path):
+    # a target of 2 PFLOPS in 2025Q2 that only a's supply can meet; a shock removes it from 2025Q1
+    offers = [offer("a", "2025Q1", max_units=1), offer("a", "2025Q2", max_units=1)]
+    path = tiny([chip("a")], offers, objective="min-cost", targets={"2025Q2": {"pflops": 2}})
+    shocks = tmp_path / "s.yaml"
+    cut = {"name": "gone", "quarter": "2025Q1", "supply_cut": {"by": "sku", "value": "a", "fraction": 1.0}}
+    shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [cut]}))
+    plan = robust_plan(path, shocks)
+    assert plan.status == "infeasible" and plan.purchases.empty and plan.totals["capex_usd"] == 0

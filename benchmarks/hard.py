@@ -1,0 +1,143 @@
+"""Hard instances: time to a proven 1e-4 gap, `gpuplan plan` against HiGHS alone.
+
+Usage: python benchmarks/hard.py [--repeat 3] [--gap 1e-4] [--only NAME]
+
+Three seeded instances of 120 SKUs x 5 channels x 16 quarters (benchmarks/synthetic.py): two
+min-cost scenarios with targets, power caps and vendor spend caps, and a max-compute scenario
+with binding share rules. For each, in fresh processes:
+
+- HiGHS alone (one thread, random seeds 0, 1 and 2) reads and solves the model in the formulation
+  before the reductions (``build(data)``, what ``--write-model`` wrote before them: the honest
+  baseline);
+- the whole ``gpuplan plan`` command, ``--repeat`` times (its seed is fixed);
+
+and prints the medians, the ratio and the objective values (which must agree within the gap).
+Not a test: CI does not run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import synthetic  # noqa: E402
+
+INSTANCES = {
+    "min-cost-a": {"objective": "min-cost", "seed": 7},
+    "min-cost-b": {"objective": "min-cost", "seed": 11},
+    "max-compute": {"objective": "max-compute", "seed": 7},
+}
+SIZE = (120, 5, 16)
+
+WRITE_OLD = r"""
+import sys
+from pathlib import Path
+from planner.catalog import load_catalog
+from planner.model.backends import write_model
+from planner.model.build import build
+from planner.model.data import prepare
+from planner.model.solve import scenario_goal
+from planner.scenario import load_scenario
+s = load_scenario(sys.argv[1])
+model = build(prepare(s, load_catalog(s.catalog_path())))  # no reductions: the old formulation
+goal = scenario_goal(model.main)
+write_model(model, goal.sense, goal.lin, Path(sys.argv[2]))
+"""
+
+HIGHS_ALONE = r"""
+import sys, time
+import highspy
+h = highspy.Highs()
+h.setOptionValue("output_flag", False); h.setOptionValue("threads", 1)
+h.setOptionValue("mip_rel_gap", float(sys.argv[2])); h.setOptionValue("random_seed", int(sys.argv[3]))
+h.readModel(sys.argv[1])
+t = time.perf_counter(); h.run(); seconds = time.perf_counter() - t
+print(seconds, h.getInfo().objective_function_value, h.getModelStatus())
+"""
+
+
+def plan_once(scenario: Path, gap: float) -> tuple[float, dict]:
+    t = time.perf_counter()
+    out = subprocess.run(
+        ["gpuplan", "plan", str(scenario), "--format", "json", "--mip-gap", str(gap)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return time.perf_counter() - t, json.loads(out.stdout)
+
+
+def highs_alone(mps: Path, gap: float, seed: int) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(gap), str(seed)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, value, _ = out.stdout.split(maxsplit=2)
+    return float(seconds), float(value)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--gap", type=float, default=1e-4)
+    ap.add_argument("--only", default=None)
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, spec in INSTANCES.items():
+            if args.only and name != args.only:
+                continue
+            folder = Path(tmp) / name
+            scenario = synthetic.make(folder, *SIZE, objective=spec["objective"], seed=spec["seed"])
+            mps = folder / "model.mps"
+            subprocess.run(
+                [sys.executable, "-c", WRITE_OLD, str(scenario), str(mps)], capture_output=True, check=True
+            )
+            alone = [highs_alone(mps, args.gap, seed) for seed in (0, 1, 2)]
+            ours = [plan_once(scenario, args.gap) for _ in range(args.repeat)]
+            plan = ours[0][1]
+            value = plan["totals"]["effective_pflops"] if spec["objective"] == "max-compute" else None
+            row = {
+                "name": name,
+                "highs": [round(s, 2) for s, _ in alone],
+                "highs_median": statistics.median(s for s, _ in alone),
+                "gpuplan": [round(s, 2) for s, _ in ours],
+                "gpuplan_median": statistics.median(s for s, _ in ours),
+                "highs_objective": [v for _, v in alone],
+                "plan_status": plan["status"],
+                "plan_effective_pflops": value,
+                "plan_cost_usd": plan["totals"]["capex_usd"] + plan["totals"]["opex_usd"],
+            }
+            row["ratio"] = row["gpuplan_median"] / row["highs_median"]
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    print(
+        f"Machine: {platform.machine()}, Python {platform.python_version()}; {SIZE[0]} SKUs x {SIZE[1]} channels x "
+        f"{SIZE[2]} quarters; MIP gap {args.gap:g}; HiGHS alone: one thread, seeds 0, 1, 2; gpuplan: "
+        f"{args.repeat} runs.\n"
+    )
+    print("| instance | HiGHS alone s (seeds 0, 1, 2) | median | `gpuplan plan` s | median | ratio |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['name']} | {', '.join(f'{s:.1f}' for s in r['highs'])} | {r['highs_median']:.1f} | "
+            f"{', '.join(f'{s:.1f}' for s in r['gpuplan'])} | {r['gpuplan_median']:.1f} | {r['ratio']:.2f} |"
+        )
+    if rows:
+        print(f"\nMedian ratio over the instances: {statistics.median(r['ratio'] for r in rows):.2f}")
+
+
+if __name__ == "__main__":
+    main()
