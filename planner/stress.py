@@ -118,7 +118,9 @@ def branch_data(
     pinned = None
     if committed is not None:
         pinned = np.where(before, [committed.get(k, 0) for k in _keys(data)], np.nan)
-        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], pinned[before]).astype(np.int64)
+        o.loc[before, "max_servers"] = np.maximum(o.loc[before, "max_servers"], pinned[before]).astype(
+            np.int64
+        )
     return (
         replace(data, offers=o, fixed=pinned, efficiency=efficiency),
         stranded | (o["stop"] < o["end"]).to_numpy() & lease,

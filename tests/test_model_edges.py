@@ -197,7 +197,10 @@ def test_solver_logs_never_reach_standard_output(tiny):
 
 def two_sites(tiny, fleet_site: str, shares: list[dict] | None = None, **kw):
     chips = [chip("d", category="domestic"), chip("f", origin="US", category="full-spec", vendor="N")]
-    offers = [offer("d", "2025Q1", unit_price_usd=1000), offer("f", "2025Q1", channel="oem", unit_price_usd=500)]
+    offers = [
+        offer("d", "2025Q1", unit_price_usd=1000),
+        offer("f", "2025Q1", channel="oem", unit_price_usd=500),
+    ]
     sites = [{"name": "cn", "country": "CN"}, {"name": "my", "country": "MY"}]
     return tiny(
         chips,

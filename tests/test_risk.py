@@ -409,6 +409,7 @@ def test_sweep_and_compare_on_a_dask_cluster_match_local_runs(three_quarters, da
         CliRunner().invoke(main, compare + extra) for extra in ([], ["--scheduler", dask_cluster])
     )
     assert local.exit_code == remote.exit_code == 0, remote.output
+
     def plans(text: str) -> list[dict]:
         return [{k: v for k, v in p.items() if k != "seconds"} for p in json.loads(text)["scenarios"]]
 

@@ -400,7 +400,14 @@ def cheaper_first_pairs(data: ModelData) -> list[tuple[int, int]]:
             "eff": np.round(c.eff[candidates], 12),
             "mem": np.round(c.mem[candidates], 12),
             "pwr": np.round(c.pwr[candidates], 12),
-            "factor": [round(float(v), 12) for v in (data.efficiency.options[candidates] if data.efficiency is not None else np.ones(len(candidates)))],
+            "factor": [
+                round(float(v), 12)
+                for v in (
+                    data.efficiency.options[candidates]
+                    if data.efficiency is not None
+                    else np.ones(len(candidates))
+                )
+            ],
             "price": c.price[candidates],
             "option": candidates,
         }
