@@ -194,18 +194,14 @@ class Model:
 # ------------------------------------------------------------------ the recipe
 
 
-def build(data: ModelData, relax: frozenset[str] = frozenset(), reductions: bool = False) -> Model:
+def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
     """The model of one scenario.
 
     ``relax`` names families to make elastic (``targets``, ``power``, ``shares``) or to drop
-    (``no-targets``), for the diagnosis of infeasible scenarios. ``reductions`` adds rows that hold
-    at some optimal plan and help the solver prove it (:func:`define_cheaper_first`); they change
-    the LP relaxation's duals, so ``explain`` builds without them.
+    (``no-targets``), for the diagnosis of infeasible scenarios.
     """
     model = Model()
-    part = add_scenario(model, data, relax)
-    if reductions:
-        define_cheaper_first(model, part)
+    add_scenario(model, data, relax)
     return model
 
 
@@ -353,84 +349,6 @@ def define_supply(model: Model, part: Part) -> None:
             LE,
             float(max_servers[first]),
             f"{sku[first]} via {channel[first]} in {period[first]}: {int(max_units[first]):,} chips offered to all sites",
-        )
-
-
-def cheaper_first_pairs(data: ModelData) -> list[tuple[int, int]]:
-    """Pairs ``(a, b)`` of purchase options where ``b`` may be used only as much as ``a`` is filled.
-
-    Two purchase options are *twins* when they buy the same chip for the same site, are ordered in
-    the same quarter, delivered in the same quarter and give the same compute, memory and power per
-    server (the same delivery risk and licence approval): they differ only in channel and price.
-    Sorted by price (then by option), consecutive twins ``a`` (cheaper or first) and ``b`` get the row
-    ``cap_b * n_a - cap_a * n_b >= 0``: ``b`` filled no more than ``a``, in shares of their supply.
-
-    It holds at some optimal plan. Take an optimal plan with ``n_b > 0`` and ``n_a < cap_a``; move
-    one server from ``b`` to ``a``: compute, memory, power and every target, power and share-of-
-    compute row are unchanged; every budget row, the spend of every share group (a max share of
-    spend can only gain room) and the cost fall by ``price_b - price_a >= 0``. Repeating gives an
-    optimal plan where ``n_b > 0`` only if ``n_a = cap_a``, which satisfies the row; with ``n_b = 0``
-    it holds trivially. The argument needs every constraint to treat the twins alike but for the
-    price, so no pair is made when a share rule is by channel, when a share has a minimum of spend
-    (more spend could help it), when orders are committed (a stress branch), or when an offer's supply
-    is shared by several sites (moving a server changes another site's room).
-    """
-    o = data.offers
-    shares = data.scenario.policy.shares
-    if (
-        not len(o)
-        or data.fixed is not None
-        or any(s.by == "channel" or (s.within is not None and s.within.by == "channel") for s in shares)
-        or any(s.measure == "spend" and s.min is not None for s in shares)
-    ):
-        return []
-    c = Coefficients.of(data)
-    ids = o["offer_id"].to_numpy(np.int64)
-    single = np.bincount(ids)[ids] == 1
-    candidates = np.flatnonzero(~c.lease & single & (o["max_servers"].to_numpy() > 0))
-    if not len(candidates):
-        return []
-    key = pd.DataFrame(
-        {
-            "sku": o["sku"].to_numpy()[candidates],
-            "site": c.site[candidates],
-            "t": c.t[candidates],
-            "d": c.d[candidates],
-            "stop": c.stop[candidates],
-            "eff": np.round(c.eff[candidates], 12),
-            "mem": np.round(c.mem[candidates], 12),
-            "pwr": np.round(c.pwr[candidates], 12),
-            "factor": [
-                round(float(v), 12)
-                for v in (
-                    data.efficiency.options[candidates]
-                    if data.efficiency is not None
-                    else np.ones(len(candidates))
-                )
-            ],
-            "price": c.price[candidates],
-            "option": candidates,
-        }
-    )
-    pairs: list[tuple[int, int]] = []
-    twins = ["sku", "site", "t", "d", "stop", "eff", "mem", "pwr", "factor"]
-    for _, group in key.sort_values(twins + ["price", "option"], kind="stable").groupby(twins, sort=False):
-        options = group["option"].to_numpy()
-        pairs.extend((int(a), int(b)) for a, b in zip(options[:-1], options[1:], strict=True))
-    return pairs
-
-
-def define_cheaper_first(model: Model, part: Part) -> None:
-    """Rows ``cap_b n_a - cap_a n_b >= 0`` for the pairs of :func:`cheaper_first_pairs` (a reduction)."""
-    o = part.data.offers
-    cap = o["max_servers"].to_numpy(np.float64)
-    for a, b in cheaper_first_pairs(part.data):
-        model.add(
-            RowKey(Family.ORDER, item=b, branch=part.branch),
-            Lin.of(part.cols[[a, b]], np.array([cap[b], -cap[a]])),
-            GE,
-            0.0,
-            f"option {b} filled no more than the cheaper option {a}",
         )
 
 

@@ -20,7 +20,6 @@ class Family(StrEnum):
     STAGE2 = "objective"
     NONANTICIPATIVITY = "non-anticipativity"
     BRANCH_BUDGET = "branch budget"
-    ORDER = "cheaper first"  # a reduction: of two otherwise equal purchases, the cheaper fills first
 
 
 BUDGET_FAMILIES = (Family.BUDGET_TOTAL, Family.BUDGET_CUMULATIVE, Family.BUDGET_PERIOD)

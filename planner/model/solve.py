@@ -45,6 +45,9 @@ class SolverOptions:
     time_limit: float | None = None  # seconds per solver run (per stage)
     mip_gap: float = 1e-4
     deadline: float | None = None  # wall-clock time (``time.time()``) by which a whole run must end
+    #: HiGHS: start each MIP from a kernel search; ``None``: for models of at least
+    #: ``KERNEL_MIN_COLUMNS`` columns (below, HiGHS alone is as fast); ``False``: never
+    warm_start: bool | None = None
 
     def run_limit(self, spent: float = 0.0) -> float | None:
         """Seconds the next solver run may take: the time limit less ``spent``, within the deadline.
