@@ -27,16 +27,25 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
 
-INSTANCES = {
+INSTANCES: dict[str, dict[str, Any]] = {
     "min-cost-a": {"objective": "min-cost", "seed": 7},
-    "min-cost-b": {"objective": "min-cost", "seed": 11},
-    "max-compute": {"objective": "max-compute", "seed": 1},
+    "min-cost-b": {"objective": "min-cost", "seed": 2},
+    # stricter shares than the default: three share rows bind at the plan
+    "max-compute": {
+        "objective": "max-compute",
+        "seed": 1,
+        "shares": [
+            {"by": "category", "value": "domestic", "measure": "compute", "min": 0.45},
+            {"by": "vendor", "value": "*", "measure": "spend", "max": 0.3},
+        ],
+    },
 }
 SIZE = (120, 5, 16)
 
@@ -70,7 +79,7 @@ x = optimize(model, scenario_goal(model.main), SolverOptions(mip_gap=float(sys.a
 for row in model.rows_of(Family.SHARE):
     scale = float(np.abs(row.lin.coef * x[row.lin.idx]).sum()) or 1.0
     if row.slack(x) <= 1e-3 * scale:
-        print(row.description)
+        print("binding:", row.description)
 """
 
 HIGHS_ALONE = r"""
@@ -81,7 +90,7 @@ h.setOptionValue("output_flag", False); h.setOptionValue("threads", 1)
 h.setOptionValue("mip_rel_gap", float(sys.argv[2])); h.setOptionValue("random_seed", int(sys.argv[3]))
 h.readModel(sys.argv[1])
 t = time.perf_counter(); h.run(); seconds = time.perf_counter() - t
-print(seconds, h.getInfo().objective_function_value, h.getModelStatus())
+print("result:", seconds, h.getInfo().objective_function_value, h.getModelStatus())
 """
 
 
@@ -103,7 +112,9 @@ def highs_alone(mps: Path, gap: float, seed: int) -> tuple[float, float]:
         text=True,
         check=True,
     )
-    seconds, value, _ = out.stdout.split(maxsplit=2)
+    # highspy prints a banner on stdout: read the result line
+    line = next(line for line in out.stdout.splitlines() if line.startswith("result:"))
+    _, seconds, value, _ = line.split(maxsplit=3)
     return float(seconds), float(value)
 
 
@@ -119,7 +130,9 @@ def main() -> None:
             if args.only and name != args.only:
                 continue
             folder = Path(tmp) / name
-            scenario = synthetic.make(folder, *SIZE, objective=spec["objective"], seed=spec["seed"])
+            scenario = synthetic.make(
+                folder, *SIZE, objective=spec["objective"], seed=spec["seed"], shares=spec.get("shares")
+            )
             mps = folder / "model.mps"
             subprocess.run(
                 [sys.executable, "-c", WRITE_OLD, str(scenario), str(mps)], capture_output=True, check=True
@@ -130,6 +143,7 @@ def main() -> None:
                 text=True,
                 check=True,
             ).stdout.splitlines()
+            binding = [line.removeprefix("binding: ") for line in binding if line.startswith("binding: ")]
             alone = [highs_alone(mps, args.gap, seed) for seed in (0, 1, 2)]
             ours = [plan_once(scenario, args.gap) for _ in range(args.repeat)]
             plan = json.loads(ours[0][1])

@@ -31,13 +31,15 @@ def make(
     seed: int = 7,
     destination: str = "US",
     sites: int = 1,
+    shares: list[dict[str, object]] | None = None,
 ) -> Path:
     """Write catalog/ and scenario.yaml into ``folder``; returns the scenario path.
 
     With ``sites`` > 1 the scenario is in the version-2 form: a buyer headquartered in CN, a site in
     CN and sites abroad (MY, AE, SG, ...), and lease offers in the countries of the sites abroad
     (one lease channel, a 4-quarter term), so the model decides where each chip goes and what to
-    rent.
+    rent. ``shares`` replaces the default share rules (30% domestic compute, at most half of the
+    spend with any one vendor).
     """
     rng = np.random.default_rng(seed)
     cat = folder / "catalog"
@@ -152,7 +154,8 @@ def make(
         },
         "policy": {
             "allow_license_required": True,
-            "shares": [
+            "shares": shares
+            or [
                 {"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
                 {"by": "vendor", "value": "*", "measure": "spend", "max": 0.5},
             ],
