@@ -187,7 +187,7 @@ def main() -> None:
         )
     for r in rows:
         print(
-            f"\n{r['name']}: binding share rows at the plan: {'; '.join(r['binding_shares']) or 'none'}",
+            f"\n- {r['name']}: binding share rows at the plan: {'; '.join(r['binding_shares']) or 'none'}",
             end="",
         )
     if rows:
