@@ -101,7 +101,7 @@ class HighsBackend(Backend):
             ("mip_rel_gap", float(options.mip_gap)),
         ):
             self.h.setOptionValue(key, value)
-        self.h.HandleUserInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve within a second
+        self.h.HandleUserInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve within ~2 s (README)
         self._cols = self._rows = 0
         self._mip = True
         self.sync()
