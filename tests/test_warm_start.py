@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 from planner.catalog import load_catalog
-from planner.model.backends import KERNEL_MIN_COLUMNS, HighsBackend
+from planner.model.backends import KERNEL_MIN_COLUMNS, HighsBackend, kernel_bounds
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.linear import Sense
@@ -97,3 +97,22 @@ def test_by_default_only_large_models_get_a_kernel_start(tmp_path):
         assert backend.h.getOptionValue("mip_heuristic_run_feasibility_jump")[1] is True
         backend.run(Sense.MINIMIZE, scenario_goal(model.main).lin, time_limit=30)
         assert backend.h.getOptionValue("mip_heuristic_run_feasibility_jump")[1] is (not wanted)
+
+
+def test_kernel_bounds_by_hand():
+    # five columns, bounds 0..10; the LP: col 1 fractional (2.5), col 3 at 10, the rest at 0
+    x = np.array([0.0, 2.5, 0.0, 10.0, 0.0])
+    reduced = np.array([7.0, 0.0, -1.0, -3.0, 2.0])  # smallest |reduced cost|: col 1, then col 2, col 4
+    lower, upper = np.zeros(5), np.full(5, 10.0)
+    lo, hi = kernel_bounds(x, reduced, lower, upper, size=2)
+    # kernel: cols 1 and 2 (two smallest) plus col 1 (fractional); cols 0, 3, 4 fixed at 0, 10, 0
+    assert lo.tolist() == [0, 0, 0, 10, 0] and hi.tolist() == [0, 10, 10, 10, 0]
+    lo, hi = kernel_bounds(x, reduced, lower, upper, size=3)  # col 4 joins
+    assert lo.tolist() == [0, 0, 0, 10, 0] and hi.tolist() == [0, 10, 10, 10, 10]
+    # a start that uses col 0 and leaves col 3 at 4: both join the kernel
+    start = np.array([1.0, 2.0, 0.0, 4.0, 0.0])
+    lo, hi = kernel_bounds(x, reduced, lower, upper, size=1, start=start)
+    assert lo.tolist() == [0, 0, 0, 0, 0] and hi.tolist() == [10, 10, 0, 10, 0]
+    # an LP value just inside tolerance of an integer is fixed at that integer, within the bounds
+    lo, hi = kernel_bounds(np.array([3.0000000001]), np.array([5.0]), np.array([0.0]), np.array([3.0]), 0)
+    assert lo.tolist() == hi.tolist() == [3.0]

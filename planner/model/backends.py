@@ -235,19 +235,18 @@ class HighsBackend(Backend):
         if h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
             return start
         sol = h.getSolution()
-        x = np.asarray(sol.col_value, dtype=np.float64)
-        reduced = np.abs(np.asarray(sol.col_dual, dtype=np.float64))
-        size = min(n, max(KERNEL_COLUMNS, 2 * len(m.rows)))
-        kernel = np.zeros(n, dtype=bool)
-        kernel[np.argsort(reduced, kind="stable")[:size]] = True
-        kernel |= np.abs(x - np.round(x)) > 1e-9
         lower, upper = np.asarray(m.col_lower, dtype=np.float64), np.asarray(m.col_upper, dtype=np.float64)
-        fixed = np.clip(np.round(x), lower, upper)
-        if start is not None:  # the kernel holds the given start: the sub-MIP can only improve on it
-            kernel |= np.abs(start - fixed) > 1e-9
+        sub_lower, sub_upper = kernel_bounds(
+            np.asarray(sol.col_value, dtype=np.float64),
+            np.asarray(sol.col_dual, dtype=np.float64),
+            lower,
+            upper,
+            max(KERNEL_COLUMNS, 2 * len(m.rows)),
+            start,
+        )
         cols = np.arange(n, dtype=np.int32)
         self._set_mip(True)
-        h.changeColsBounds(n, cols, np.where(kernel, lower, fixed), np.where(kernel, upper, fixed))
+        h.changeColsBounds(n, cols, sub_lower, sub_upper)
         h.setOptionValue("mip_max_nodes", KERNEL_NODES)
         try:
             self._solve(start)
@@ -297,6 +296,30 @@ class HighsBackend(Backend):
         if st in limits and feasible and mip:
             return Status.FEASIBLE
         return Status.ERROR
+
+
+def kernel_bounds(
+    x: FloatArray,
+    reduced: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    size: int,
+    start: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Column bounds of the kernel search's MIP, from the LP relaxation's values ``x`` and reduced costs.
+
+    The kernel (columns keeping their bounds): the ``size`` columns of smallest absolute reduced
+    cost (ties in column order), every column the LP leaves fractional, and, with a ``start``,
+    every column where the start differs from the LP's rounded value (so that the start is a plan
+    of the sub-MIP). Every other column is fixed at its LP value, rounded.
+    """
+    kernel = np.zeros(len(x), dtype=bool)
+    kernel[np.argsort(np.abs(reduced), kind="stable")[:size]] = True
+    kernel |= np.abs(x - np.round(x)) > 1e-9
+    fixed = np.clip(np.round(x), lower, upper)
+    if start is not None:
+        kernel |= np.abs(start - fixed) > 1e-9
+    return np.where(kernel, lower, fixed), np.where(kernel, upper, fixed)
 
 
 def _run_interruptibly(h: Any) -> None:
