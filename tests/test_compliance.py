@@ -343,3 +343,28 @@ def test_country_codes_in_any_case_and_groups_by_name():
         rule(destinations=["XX"])
     with pytest.raises(ValueError, match="license terms apply only to status license-required"):
         rule(status="prohibited", license={"fee_pct": 10})
+
+
+def test_every_clause_condition_in_words():
+    from planner.catalog import Clause
+    from planner.compliance import describe_clause
+
+    full = Clause(
+        tpp_min=1600.0,
+        tpp_below=4800.0,
+        pd_min=3.2,
+        pd_below=5.92,
+        interconnect_min_gbps=600.0,
+        memory_bw_min_tbps=1.4,
+        memory_bw_below_tbps=6.5,
+        datacenter=True,
+        tag="hbm",
+        not_tag="gaming",
+    )
+    assert describe_clause(full) == (
+        "TPP >= 1600 and TPP < 4800 and PD >= 3.2 and PD < 5.92 and interconnect >= 600 GB/s and "
+        "memory bandwidth >= 1.4 TB/s and memory bandwidth < 6.5 TB/s and datacenter part and tagged hbm "
+        "and not tagged gaming"
+    )
+    assert describe_clause(Clause(datacenter=False)) == "non-datacenter part"
+    assert describe_clause(Clause()) == "any chip"

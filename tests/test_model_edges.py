@@ -269,3 +269,33 @@ def test_explain_duals_on_a_tiny_case_with_either_solver(tiny):
         assert budget["what"].startswith("extra $1B of total budget")
         assert budget["dual"] == pytest.approx(1e9 / 1000)  # 1 PFLOPS per $1000, the LP's price of money
         assert budget["milp_resolved"] == pytest.approx(7)  # only 7 more a exist
+
+
+def test_run_limit_is_the_time_limit_within_the_deadline(monkeypatch):
+    import time as clock
+
+    from planner.errors import OutOfTime
+    from planner.model.solve import SolverOptions
+
+    monkeypatch.setattr(clock, "time", lambda: 1000.0)
+    assert SolverOptions().run_limit() is None
+    assert SolverOptions(time_limit=30).run_limit(spent=12) == 18
+    assert SolverOptions(time_limit=30).run_limit(spent=29.5) == 1.0  # at least a second per run
+    assert SolverOptions(deadline=1007.5).run_limit() == 7.5
+    assert SolverOptions(time_limit=30, deadline=1007.5).run_limit() == 7.5
+    assert SolverOptions(time_limit=5, deadline=1007.5).run_limit() == 5
+    for options in (SolverOptions(deadline=1000.0), SolverOptions(time_limit=30, deadline=999.0)):
+        with pytest.raises(
+            OutOfTime, match=r"^the --max-time ran out before the run finished; nothing was written$"
+        ):
+            options.run_limit()
+
+
+def test_an_unknown_solver_is_named_with_the_choices():
+    from planner.errors import SolverError
+    from planner.model.backends import open_backend
+    from planner.model.build import Model
+    from planner.model.solve import SolverOptions
+
+    with pytest.raises(SolverError, match=r"^unknown solver 'gurobi'; use one of highs, cbc$"):
+        open_backend(Model(), SolverOptions(solver="gurobi"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
 import openpyxl
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -14,7 +16,7 @@ from conftest import ROOT, chip, offer
 from planner.cli import main
 from planner.plan import solve
 from planner.shocks import load_shocks
-from planner.stress import exposure_frame, robust_plan, stress, total_cost
+from planner.stress import changed_orders, exposure_frame, robust_plan, stress, total_cost
 
 BAN = {
     "name": "ban h",
@@ -329,3 +331,29 @@ def test_a_robust_plan_with_an_impossible_branch_is_infeasible(tiny, tmp_path):
     shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [cut]}))
     plan = robust_plan(path, shocks)
     assert plan.status == "infeasible" and plan.purchases.empty and plan.totals["capex_usd"] == 0
+    assert plan.limits == [
+        "no plan meets every constraint in every shock branch; `gpuplan stress` shows which shock leaves "
+        "the base plan without a recovery"
+    ]
+
+
+def test_changed_orders_names_each_line_and_where_it_goes(tiny, tmp_path):
+    path, _ = case(tiny, tmp_path)
+    before = solve(path)  # h 2 chips in 2025Q1, d 1 in 2025Q3, h 2 in 2025Q3 (see the exposure test)
+    after = copy.copy(before)
+    p = before.purchases.copy()
+    p.loc[p["sku"] == "d", "chips"] = 3
+    lease = p.iloc[[0]].assign(
+        sku="d", order_period="2025Q3", kind="lease", site=None, country="MY", term_quarters=4, chips=5
+    )
+    after.purchases = pd.concat([p[p["sku"] != "h"], lease], ignore_index=True)
+    got = [
+        (c["change"], c["sku"], c["order_period"], c["kind"], c["where"], c["chips_before"], c["chips_after"])
+        for c in changed_orders(before, after, first=1)
+    ]
+    # orders before 2025Q2 are not the re-plan's to change: the 2025Q1 h line is left out
+    assert got == [
+        ("changed", "d", "2025Q3", "buy", "CN", 1, 3),
+        ("added", "d", "2025Q3", "lease", "MY", 0, 5),
+        ("removed", "h", "2025Q3", "buy", "CN", 2, 0),
+    ]
