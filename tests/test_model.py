@@ -286,6 +286,22 @@ def test_license_required_needs_the_policy(tiny):
         assert plan.totals["chips"] == n
 
 
+def test_a_licence_fee_is_added_to_the_price(tiny):
+    # a 10% fee on a $1000 chip: $1100 each; $11,000 buys exactly 10
+    rule = RULE | {"status": "license-required", "effective": "2024-01-01", "license": {"fee_pct": 10}}
+    path = tiny(
+        [chip("u", origin="US")],
+        [offer("u", "2025Q1", max_units=50)],
+        rules=[rule],
+        budget={"total_usd": 11000},
+        policy={"allow_license_required": True},
+    )
+    plan = solve(path)
+    check_plan(plan)
+    assert plan.totals["chips"] == 10 and plan.totals["capex_usd"] == 11000
+    assert plan.purchases["cost_usd"].tolist() == [11000]
+
+
 def test_policy_excludes_skus_and_channels(tiny):
     offers = [
         offer("a", "2025Q1", channel="x"),

@@ -86,9 +86,9 @@ class Part:
     """One scenario's columns and forms inside a model (a robust plan has one part per branch).
 
     ``compute``/``memory``: installed ``E_p``/``M_p``; ``power[k]``: ``P_kp`` of site ``k``;
-    ``capex``: ``C_t``; ``lease``: lease payments ``L_p``; ``spend``: ``C_t + L_t`` (what
-    per-period budgets count); ``commitment``: ``sum_t C_t + L`` (what the total budget and
-    spend shares count); ``cost``: the contract's cost (capex, lease commitments, electricity).
+    ``spend``: capex ``C_t`` plus lease payments ``L_t`` (what per-period budgets count);
+    ``commitment``: ``sum_t C_t + L`` (what the total budget and spend shares count); ``cost``:
+    the contract's cost (capex, lease commitments, electricity).
     """
 
     data: ModelData
@@ -97,8 +97,6 @@ class Part:
     compute: PerPeriod
     memory: PerPeriod
     power: list[PerPeriod]
-    capex: PerPeriod
-    lease: PerPeriod
     spend: PerPeriod
     commitment: Lin
     cost: Lin
@@ -316,8 +314,6 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
         ),
         memory=PerPeriod(horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), f_mem)),
         power=[power(k) for k in range(len(data.sites))],
-        capex=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, ~c.lease & (c.t == p))),
-        lease=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, c.paying(p))),
         spend=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, (~c.lease & (c.t == p)) | c.paying(p))),
         commitment=Lin.of(cols, c.commitment),
         cost=Lin.of(cols, c.commitment + opex, None, fleet_opex),
