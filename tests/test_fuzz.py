@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import chip, make_catalog, offer
@@ -82,33 +83,10 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.parametrize("target", ["s.yaml", "cat/export_rules.yaml", "cat/offers.csv", "cat/chips.csv"])
 @FUZZ
 @given(edits=st.lists(EDIT, min_size=1, max_size=4))
-def test_fuzzed_scenario_yaml(tmp_path_factory, edits):
+def test_fuzzed_input_file(tmp_path_factory, target, edits):
     folder = tmp_path_factory.mktemp("fuzz")
     build(folder)
-    check(folder, "s.yaml", edits)
-
-
-@FUZZ
-@given(edits=st.lists(EDIT, min_size=1, max_size=4))
-def test_fuzzed_rules_yaml(tmp_path_factory, edits):
-    folder = tmp_path_factory.mktemp("fuzz")
-    build(folder)
-    check(folder, "cat/export_rules.yaml", edits)
-
-
-@FUZZ
-@given(edits=st.lists(EDIT, min_size=1, max_size=4))
-def test_fuzzed_offers_csv(tmp_path_factory, edits):
-    folder = tmp_path_factory.mktemp("fuzz")
-    build(folder)
-    check(folder, "cat/offers.csv", edits)
-
-
-@FUZZ
-@given(edits=st.lists(EDIT, min_size=1, max_size=4))
-def test_fuzzed_chips_csv(tmp_path_factory, edits):
-    folder = tmp_path_factory.mktemp("fuzz")
-    build(folder)
-    check(folder, "cat/chips.csv", edits)
+    check(folder, target, edits)

@@ -172,8 +172,8 @@ class HighsBackend(Backend):
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else INF)
         begin = time.perf_counter()
         kernel = mip and self._kernel_wanted()
-        # with a kernel start, feasibility jump finds nothing better and ignores interrupt
-        # requests (for up to 1.6 s on the 200x8x16 benchmark)
+        # with a kernel start, feasibility jump finds nothing better, and interrupt requests
+        # wait while it runs
         h.setOptionValue("mip_heuristic_run_feasibility_jump", not kernel)
         if kernel:
             start = self._kernel_start(start)
