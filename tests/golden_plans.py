@@ -1,4 +1,4 @@
-"""The bundled scenarios' plan JSON, and the explicit command that rewrites the golden files.
+"""The bundled scenarios' plan JSON, stress results and robust plans, and the explicit command that rewrites the golden files.
 
 Update deliberately, then review the diff::
 
@@ -8,11 +8,25 @@ Update deliberately, then review the diff::
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 SCENARIOS = ["base-7b", "cn-only-7b", "tight-5b", "large-10b", "h20-license-refused", "min-cost-targets"]
+#: (scenario, shock file) pairs whose ``gpuplan stress --format json`` output is kept: every kind of
+#: shock (rule on purchases, rule on leases abroad, supply, price, lead time, efficiency, budget
+#: cut), both objectives, re-plans that strand orders and re-plans that cannot meet a target
+STRESS = [
+    ("base-7b", "channel-cutoff"),
+    ("base-7b", "domestic-shortfall"),
+    ("base-7b", "h20-license-2025"),
+    ("base-7b", "remote-access-2025"),
+    ("min-cost-targets", "domestic-shortfall"),
+]
+#: (scenario, shock file) pairs whose ``gpuplan plan --robust --format json`` output is kept
+ROBUST = [("base-7b", "remote-access-2025"), ("min-cost-targets", "domestic-shortfall")]
 
 
 def plan_json(name: str) -> str:
@@ -23,11 +37,37 @@ def plan_json(name: str) -> str:
     return render(solve(ROOT / "budgets" / f"{name}.yaml"))
 
 
+def stress_json(name: str, shocks: str) -> str:
+    """``gpuplan stress SCENARIO --shocks SHOCKS --format json`` exactly as printed."""
+    import json
+
+    from planner.stress import rounded, stress
+
+    result = stress(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml")
+    return json.dumps(rounded(result), indent=2) + "\n"
+
+
+def robust_json(name: str, shocks: str) -> str:
+    """``gpuplan plan SCENARIO --robust SHOCKS --format json`` exactly as printed."""
+    from planner.export import plan_json as render
+    from planner.stress import robust_plan
+
+    return render(robust_plan(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml"))
+
+
+def golden_files() -> dict[str, Callable[[], str]]:
+    """Golden file name -> what produces its text now."""
+    files = {f"{name}.json": partial(plan_json, name) for name in SCENARIOS}
+    files.update({f"stress-{n}-{s}.json": partial(stress_json, n, s) for n, s in STRESS})
+    files.update({f"robust-{n}-{s}.json": partial(robust_json, n, s) for n, s in ROBUST})
+    return files
+
+
 def main() -> None:
     GOLDEN.mkdir(exist_ok=True)
-    for name in SCENARIOS:
-        (GOLDEN / f"{name}.json").write_text(plan_json(name))
-        print(f"wrote {GOLDEN / f'{name}.json'}", file=sys.stderr)
+    for file, make in golden_files().items():
+        (GOLDEN / file).write_text(make())
+        print(f"wrote {GOLDEN / file}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The bundled scenarios end to end, against their saved plan JSON (tests/golden/*.json).
+"""The bundled scenarios end to end, against their saved JSON (tests/golden/*.json): every plan,
+stress results of each bundled shock file and robust plans (``golden_plans.STRESS``, ``ROBUST``).
 
 A change in any figure, line or key shows as a diff. Updating the files is a separate, explicit
 step: ``python tests/golden_plans.py``, then review ``git diff tests/golden``.
@@ -10,7 +11,7 @@ import difflib
 import json
 
 import pytest
-from golden_plans import GOLDEN, ROOT, SCENARIOS, plan_json
+from golden_plans import GOLDEN, ROOT, SCENARIOS, golden_files
 from rederive import check_plan
 
 from planner.plan import solve
@@ -21,19 +22,15 @@ def plans():
     return {name: solve(ROOT / "budgets" / f"{name}.yaml") for name in SCENARIOS}
 
 
-@pytest.mark.parametrize("name", SCENARIOS)
-def test_bundled_scenario_matches_its_golden_plan(name):
-    got = plan_json(name)
-    want = (GOLDEN / f"{name}.json").read_text()
+@pytest.mark.parametrize("file", list(golden_files()))
+def test_bundled_results_match_their_golden_files(file):
+    got = golden_files()[file]()
+    want = (GOLDEN / file).read_text()
     if got != want:
         diff = "".join(
-            difflib.unified_diff(
-                want.splitlines(True), got.splitlines(True), f"golden/{name}.json", "now", n=2
-            )
+            difflib.unified_diff(want.splitlines(True), got.splitlines(True), f"golden/{file}", "now", n=2)
         )
-        pytest.fail(
-            f"the plan of {name} changed (run python tests/golden_plans.py to accept):\n{diff[:6000]}"
-        )
+        pytest.fail(f"golden/{file} changed (run python tests/golden_plans.py to accept):\n{diff[:6000]}")
 
 
 def test_bundled_scenarios_rederive(plans):
