@@ -52,7 +52,9 @@ def robust_json(name: str, shocks: str) -> str:
     from planner.export import plan_json as render
     from planner.stress import robust_plan
 
-    return render(robust_plan(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml"))
+    return render(
+        robust_plan(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml")
+    )
 
 
 def golden_files() -> dict[str, Callable[[], str]]:

@@ -18,14 +18,22 @@ import numpy as np
 import pulp
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, chip, offer
 
 from planner.catalog import load_catalog
 from planner.cli import main
-from planner.model.backends import HighsBackend, highs_lp, stdout_fd_silenced, to_pulp
+from planner.errors import SolverError
+from planner.model.backends import (
+    CbcBackend,
+    HighsBackend,
+    _time_message,
+    highs_lp,
+    stdout_fd_silenced,
+    to_pulp,
+)
 from planner.model.build import INF, build
 from planner.model.data import prepare
-from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
+from planner.model.solve import SolverOptions, Status, optimize, register_stage2, scenario_goal
 from planner.scenario import load_scenario
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -125,8 +133,9 @@ def test_pins_are_the_versions_checked():
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory) -> Path:
-    """A max-compute instance HiGHS cannot prove optimal at gap 0 within a second."""
-    return synthetic.make(tmp_path_factory.mktemp("slow"), 200, 8, 16, objective="max-compute")
+    """A max-compute instance (30 SKUs x 3 channels x 6 quarters, 493 columns) that HiGHS proves
+    optimal at gap 0 in about 25 s and finds a plan for within a second."""
+    return synthetic.make(tmp_path_factory.mktemp("slow"), 30, 3, 6, objective="max-compute", seed=1)
 
 
 def test_time_limit_returns_a_feasible_plan(slow):
@@ -135,6 +144,9 @@ def test_time_limit_returns_a_feasible_plan(slow):
     outcome = optimize(model, scenario_goal(model.main), SolverOptions(time_limit=1.0, mip_gap=0.0))
     assert outcome.status == Status.FEASIBLE and outcome.x is not None
     assert outcome.value is not None and outcome.value > 0
+    # 1 s for each stage: the limit holds (the proof alone takes about 25 s)
+    assert outcome.seconds < 10
+    assert outcome.message.startswith("not proven optimal: the time limit (1 s) stopped the solver ")
 
 
 def test_time_limit_exit_code_and_report_wording(slow):
@@ -148,4 +160,54 @@ def test_time_limit_exit_code_and_report_wording(slow):
     assert table.exit_code == 0
     text = " ".join(table.output.split())
     assert "status feasible" in text
-    assert "not proven optimal" in text
+    assert "not proven optimal: the time limit (1 s) stopped the solver" in text
+
+
+def test_no_solution_within_the_time_limit_says_what_to_raise():
+    assert _time_message(None) == ""  # a failure without a limit is not blamed on one
+    assert _time_message(2.5) == "no solution found within the time limit of 2.5 s; raise --time-limit"
+
+
+def test_an_option_highs_refuses_is_an_error_not_a_silent_default(tiny):
+    path = tiny([chip("a")], [offer("a", "2025Q1")])
+    scenario = load_scenario(path)
+    backend = HighsBackend(build(prepare(scenario, load_catalog(scenario.catalog_path()))), SolverOptions())
+    with pytest.raises(SolverError) as err:
+        backend._set("time_limt", 1.0)
+    assert str(err.value) == (
+        "HiGHS refused its option time_limt = 1.0; reinstall the pinned highspy (pip install -e .) "
+        "or use --solver cbc"
+    )
+
+
+def _tiny_model(tiny):
+    # a: 1 PFLOPS per $1000, supply 10; a $3000 budget binds
+    path = tiny(
+        [chip("a")], [offer("a", "2025Q1", max_units=10)], budget={"total_usd": 3000}, periods=["2025Q1"]
+    )
+    scenario = load_scenario(path)
+    return build(prepare(scenario, load_catalog(scenario.catalog_path())))
+
+
+def test_cbc_lp_duals_match_highs_and_are_zero_on_rows_it_leaves_out(tiny):
+    model = _tiny_model(tiny)
+    goal = scenario_goal(model.main)
+    free = register_stage2(model, goal)  # a free row: PuLP gets no constraint for it
+    cbc = CbcBackend(model, SolverOptions()).run(goal.sense, goal.lin, mip=False)
+    highs = HighsBackend(model, SolverOptions()).run(goal.sense, goal.lin, mip=False)
+    assert cbc.row_duals is not None and highs.row_duals is not None
+    assert cbc.row_duals[free.index] == 0
+    assert cbc.row_duals == pytest.approx(highs.row_duals)
+    assert max(cbc.row_duals) == pytest.approx(1 / 1000)  # the budget: 1 PFLOPS per $1000
+
+
+def test_cbc_missing_from_the_installation_is_named_with_the_way_out(tiny, monkeypatch):
+    monkeypatch.setattr(pulp.PULP_CBC_CMD, "available", lambda self: False)
+    model = _tiny_model(tiny)
+    goal = scenario_goal(model.main)
+    with pytest.raises(SolverError) as err:
+        CbcBackend(model, SolverOptions(solver="cbc")).run(goal.sense, goal.lin)
+    assert str(err.value) == (
+        "the CBC solver is not available in this installation; use --solver highs or install PuLP with "
+        "its bundled CBC"
+    )

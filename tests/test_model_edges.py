@@ -299,3 +299,28 @@ def test_an_unknown_solver_is_named_with_the_choices():
 
     with pytest.raises(SolverError, match=r"^unknown solver 'gurobi'; use one of highs, cbc$"):
         open_backend(Model(), SolverOptions(solver="gurobi"))
+
+
+def test_a_diagnosis_the_solver_cannot_finish_says_so(tiny, monkeypatch):
+    import planner.diagnose as diagnose_module
+    from planner.model.solve import Outcome, Status
+
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        objective="min-cost",
+        fleet=[{"sku": "a", "chips": 5}],
+        power={"site_capacity_mw": {"2025Q1": 0.004}},
+    )
+    monkeypatch.setattr(
+        diagnose_module,
+        "_least_slack",
+        lambda model, options, weighted: Outcome(Status.ERROR, None, None, 0.0),
+    )
+    plan = solve(path)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis == {
+        "shortfalls": [],
+        "blocking": [],
+        "limits": ["the solver could not analyse the scenario (error)"],
+    }

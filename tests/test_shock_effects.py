@@ -39,13 +39,14 @@ def test_a_supply_cut_keeps_one_minus_the_fraction_from_its_quarter_on(tiny):
     assert after.set_index("period")["max_units"].to_dict() == {"2025Q1": 100, "2025Q2": 75, "2025Q3": 75}
 
 
-def test_an_efficiency_shock_multiplies_compute_from_its_quarter_on(tiny, tmp_path):
+@pytest.mark.parametrize("by, value", [("vendor", "V"), ("sku", "a")])
+def test_an_efficiency_shock_multiplies_compute_from_its_quarter_on(tiny, tmp_path, by, value):
     chips = [chip("a"), chip("b", vendor="W", bf16_tflops=900)]
     offers = [offer("a", q, max_units=4) for q in ("2025Q1", "2025Q2")] + [offer("b", "2025Q2")]
     path = tiny(chips, offers, budget={"total_usd": 8000, "per_period_usd": {"2025Q1": 4000, "2025Q2": 4000}})
     shocks = shocks_file(
         tmp_path,
-        {"name": "slow", "quarter": "2025Q2", "efficiency": {"by": "vendor", "value": "V", "factor": 0.8}},
+        {"name": "slow", "quarter": "2025Q2", "efficiency": {"by": by, "value": value, "factor": 0.8}},
     )
     result = stress(path, shocks, with_robust=False)
     [e] = result["base_exposure"]

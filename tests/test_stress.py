@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, chip, offer
+from conftest import ROOT, chip, make_catalog, offer
 
 from planner.cli import main
 from planner.plan import solve
@@ -331,6 +331,8 @@ def test_a_robust_plan_with_an_impossible_branch_is_infeasible(tiny, tmp_path):
     shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [cut]}))
     plan = robust_plan(path, shocks)
     assert plan.status == "infeasible" and plan.purchases.empty and plan.totals["capex_usd"] == 0
+    assert plan.extra["robust"]["status"] == "infeasible"
+    assert stress(path, shocks)["robust"] == {"status": "infeasible"}
     assert plan.limits == [
         "no plan meets every constraint in every shock branch; `gpuplan stress` shows which shock leaves "
         "the base plan without a recovery"
@@ -357,3 +359,106 @@ def test_changed_orders_names_each_line_and_where_it_goes(tiny, tmp_path):
         ("added", "d", "2025Q3", "lease", "MY", 0, 5),
         ("removed", "h", "2025Q3", "buy", "CN", 2, 0),
     ]
+
+
+def test_stress_reports_progress_once_per_solve(tiny, tmp_path):
+    path, shocks = case(tiny, tmp_path)
+    calls: list[int] = []
+    stress(path, shocks, progress=calls.append)
+    assert calls == [1, 1, 1, 1]  # the base plan, its re-plan, the robust plan, its re-plan
+    calls.clear()
+    stress(path, shocks, with_robust=False, progress=calls.append)
+    assert calls == [1, 1]
+
+
+def test_stress_uses_the_catalog_given_over_the_scenarios(tiny, tmp_path):
+    path, shocks = case(tiny, tmp_path)
+    dearer = make_catalog(
+        tmp_path / "dearer",
+        [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")],
+        [offer("d", "2025Q3", unit_price_usd=3000)],
+    )
+    result = stress(path, shocks, catalog=dearer, with_robust=False)
+    # only d at $3000 a PFLOPS: $6000 buys 2 PFLOPS (the scenario's own catalog gives 5)
+    assert result["base"]["totals"]["effective_pflops"] == 2
+    assert solve(path).totals["effective_pflops"] == 5
+
+
+def _cut_case(tiny, tmp_path):
+    """a: 1 server in 2025Q1 and 1 in 2025Q2; a target of 2 PFLOPS in 2025Q2; a shock removes a's
+    supply from 2025Q2, so that the re-plan keeps the 2025Q1 order and cannot meet the target."""
+    offers = [offer("a", "2025Q1", max_units=1), offer("a", "2025Q2", max_units=1)]
+    path = tiny([chip("a")], offers, objective="min-cost", targets={"2025Q2": {"pflops": 2}})
+    shocks = tmp_path / "s.yaml"
+    cut = {"name": "gone", "quarter": "2025Q2", "supply_cut": {"by": "sku", "value": "a", "fraction": 1.0}}
+    shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [cut]}))
+    return path, shocks
+
+
+def test_without_a_recovery_the_committed_orders_stand_with_the_failed_status(tiny, tmp_path):
+    from planner.model.solve import SolverOptions
+    from planner.plan import catalog_for
+    from planner.scenario import load_scenario
+    from planner.shocks import apply
+    from planner.stress import replan_step
+
+    path, shocks = _cut_case(tiny, tmp_path)
+    base = solve(path)
+    assert base.totals["chips"] == 2
+    scenario = load_scenario(path)
+    shocked = apply(load_shocks(shocks).shocks[0], scenario, catalog_for(scenario, None))
+    step = replan_step(base, shocked, SolverOptions())
+    assert step.after.status == "infeasible"
+    kept = step.committed_only()
+    assert kept.status == "infeasible"
+    assert kept.purchases[["order_period", "chips"]].to_dict("records") == [
+        {"order_period": "2025Q1", "chips": 1}
+    ]
+    [e] = stress(path, shocks, with_robust=False)["base_exposure"]
+    assert e["status"] == "infeasible" and e["targets_missed"] == 1
+    assert e["diagnosis"]["shortfalls"] == [
+        {"period": "2025Q2", "measure": "pflops", "target": 2, "shortfall": 1.0}
+    ]
+
+
+def test_a_shock_without_a_probability_weighs_nothing_in_the_expected_objective(tiny, tmp_path):
+    path, one = case(tiny, tmp_path, probability=0.5)
+    same = {"name": "d as priced", "quarter": "2025Q3", "price": {"by": "sku", "value": "d", "factor": 1.0}}
+    two = tmp_path / "two.yaml"
+    shocks = yaml.safe_load(one.read_text())
+    two.write_text(yaml.safe_dump({"name": "two", "shocks": [*shocks["shocks"], same]}, sort_keys=False))
+    alone, with_other = robust_plan(path, one), robust_plan(path, two)
+    # the second shock changes nothing and has no probability: the expected objective, and so the
+    # plan, are those of the first shock alone (the base branch weighs 1 - 0.5)
+    assert with_other.extra["robust"]["objective"] == "expected"
+    assert with_other.to_dict()["purchases"] == alone.to_dict()["purchases"]
+    assert with_other.totals == alone.totals
+
+
+@pytest.mark.parametrize("early, late", [(1000, 3000), (3000, 1000)])
+def test_a_robust_plan_is_the_cheapest_of_those_with_the_most_compute(tiny, tmp_path, early, late):
+    # a 1 kW server under a 2 kW cap: at most 2 servers whenever they are bought, so every plan of
+    # 2 servers has the most compute; the cheapest buys both in the cheaper quarter, in every branch
+    offers = [
+        offer("a", "2025Q1", max_units=2, unit_price_usd=early),
+        offer("a", "2025Q2", max_units=2, unit_price_usd=late),
+    ]
+    path = tiny(
+        [chip("a")],
+        offers,
+        budget={"total_usd": 10_000},
+        power={"site_capacity_mw": {"2025Q1": 0.002, "2025Q2": 0.002}},
+    )
+    shocks = tmp_path / "s.yaml"
+    dearer = {"name": "dearer", "quarter": "2025Q2", "price": {"by": "sku", "value": "a", "factor": 1.5}}
+    shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [dearer]}))
+    plan = robust_plan(path, shocks)
+    cheaper = "2025Q1" if early < late else "2025Q2"
+    assert plan.totals["effective_pflops"] == 2
+    assert plan.purchases[["order_period", "chips"]].to_dict("records") == [
+        {"order_period": cheaper, "chips": 2}
+    ]
+    # the shock's branch keeps the orders placed before 2025Q2; with the base branch's compute as
+    # the objective and no target, it buys nothing more
+    [branch] = plan.extra["robust"]["branches"]
+    assert branch["capex_usd"] == (2000 if early < late else 0)

@@ -100,7 +100,7 @@ class HighsBackend(Backend):
             ("random_seed", SEED),
             ("mip_rel_gap", float(options.mip_gap)),
         ):
-            self.h.setOptionValue(key, value)
+            self._set(key, value)
         self.h.HandleUserInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve within ~2 s (README)
         self._cols = self._rows = 0
         self._mip = True
@@ -132,6 +132,14 @@ class HighsBackend(Backend):
                 val,
             )
             self._rows = len(m.rows)
+
+    def _set(self, option: str, value: float | bool) -> None:
+        """Set a HiGHS option; HiGHS only logs an option it refuses, so a refusal raises here."""
+        if self.h.setOptionValue(option, value) != self._hs.HighsStatus.kOk:
+            raise SolverError(
+                f"HiGHS refused its option {option} = {value!r}; reinstall the pinned highspy "
+                "(pip install -e .) or use --solver cbc"
+            )
 
     def _integer(self) -> int:
         return int(self._hs.HighsVarType.kInteger)
@@ -169,17 +177,17 @@ class HighsBackend(Backend):
         h.changeObjectiveSense(hs.ObjSense.kMaximize if sense == Sense.MAXIMIZE else hs.ObjSense.kMinimize)
         cost = objective.dense(n)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else INF)
+        self._set("time_limit", float(time_limit) if time_limit is not None else INF)
         begin = time.perf_counter()
         kernel = mip and self._kernel_wanted()
         # with a kernel start, feasibility jump finds nothing better, and interrupt requests
         # wait while it runs
-        h.setOptionValue("mip_heuristic_run_feasibility_jump", not kernel)
+        self._set("mip_heuristic_run_feasibility_jump", not kernel)
         if kernel:
             start = self._kernel_start(start)
             self._set_mip(True)
             spent = time.perf_counter() - begin
-            h.setOptionValue("time_limit", max(time_limit - spent, 1.0) if time_limit is not None else INF)
+            self._set("time_limit", max(time_limit - spent, 1.0) if time_limit is not None else INF)
         self._solve(start)
         if start is not None and self._start_returned(cost):
             self._solve(None)
@@ -247,13 +255,13 @@ class HighsBackend(Backend):
         cols = np.arange(n, dtype=np.int32)
         self._set_mip(True)
         h.changeColsBounds(n, cols, sub_lower, sub_upper)
-        h.setOptionValue("mip_max_nodes", KERNEL_NODES)
+        self._set("mip_max_nodes", KERNEL_NODES)
         try:
             self._solve(start)
             found = h.getInfo().primal_solution_status == 2
             start = np.asarray(h.getSolution().col_value, dtype=np.float64) if found else start
         finally:
-            h.setOptionValue("mip_max_nodes", self._hs.kHighsIInf)
+            self._set("mip_max_nodes", self._hs.kHighsIInf)
             h.changeColsBounds(n, cols, lower, upper)
         return start
 
