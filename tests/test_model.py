@@ -387,3 +387,81 @@ def test_cbc_gives_the_same_plan(tiny):
     plan = solve(path, options=SolverOptions(solver="cbc"))
     check_plan(plan)
     assert plan.totals["capex_usd"] == 4600
+
+
+def test_every_row_has_a_solver_name_and_a_description_in_the_users_words(tiny):
+    # what `gpuplan explain` lists as constraints and `--write-model` writes as row names
+    from planner.catalog import load_catalog
+    from planner.model.build import build
+    from planner.model.data import prepare
+    from planner.scenario import load_scenario
+
+    chips = [chip("a"), chip("b", vendor="W", origin="US", category="export-compliant")]
+    offers = [offer("a", "2025Q1", max_units=4), offer("b", "2025Q2", channel="dist")]
+    path = tiny(
+        chips,
+        offers,
+        objective="min-cost",
+        budget={"total_usd": 10000, "per_period_usd": {"2025Q1": 6000}},
+        targets={"2025Q2": {"pflops": 3, "memory_tb": 0.2}},
+        power={"site_capacity_mw": {"2025Q1": 0.0035}},
+        fleet=[{"sku": "a", "chips": 1}],
+        policy={
+            "shares": [
+                {"by": "vendor", "value": "W", "measure": "spend", "max": 0.5},
+                {"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
+            ]
+        },
+    )
+    scenario = load_scenario(path)
+    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    assert [(r.key.family.value, r.name, r.description) for r in model.rows] == [
+        ("budget", "budget_total", "total capex and lease commitments <= total budget"),
+        (
+            "cumulative budget",
+            "budget_cumulative_2025Q1",
+            "capex and lease payments through 2025Q1 <= cumulative budget",
+        ),
+        (
+            "cumulative budget",
+            "budget_cumulative_2025Q2",
+            "capex and lease payments through 2025Q2 <= cumulative budget",
+        ),
+        ("target", "target_2025Q2_pflops", "pflops in 2025Q2 >= 3"),
+        ("target", "target_2025Q2_memory_tb", "memory_tb in 2025Q2 >= 0.2"),
+        ("power", "power_2025Q1_CN", "power at CN in 2025Q1 <= 0.0035 MW"),
+        ("power", "power_2025Q2_CN", "power at CN in 2025Q2 <= 0.0035 MW"),  # the latest cap holds
+        ("share", "share_0_W_max", "spend share of vendor W <= 0.5"),
+        ("share", "share_1_domestic_min", "compute share of category domestic >= 0.3"),
+    ]
+
+
+def test_each_offer_left_out_says_why_and_only_compliance_names_rules(tiny):
+    offers = [
+        offer("u", "2025Q2"),  # prohibited by r1 from 2025-04-01
+        offer("d", "2025Q1", channel="grey"),  # a channel the policy excludes
+        offer("x", "2025Q1"),  # a chip the policy excludes
+        offer("d", "2025Q2", lead_time_quarters=1),  # delivered in 2025Q3
+        offer("d", "2026Q1"),  # after the horizon
+        offer("d", "2025Q1", kind="lease", ships_to="MY", term_quarters=4),  # no sites: no leases
+        offer("d", "2025Q1"),  # usable
+    ]
+    path = tiny(
+        [chip("u", origin="US", bf16_tflops=5000), chip("d"), chip("x")],
+        offers,
+        rules=[RULE],
+        budget={"total_usd": 1e6},
+        policy={"exclude_skus": ["x"], "exclude_channels": ["grey"]},
+    )
+    plan = solve(path)
+    got = sorted(
+        plan.excluded[["sku", "channel", "period", "reason", "rule_ids"]].itertuples(index=False, name=None)
+    )
+    assert got == [
+        ("d", "direct", "2025Q1", "lease: a scenario in the destination form has no leases (give sites)", ""),
+        ("d", "direct", "2025Q2", "lead time: delivered after the horizon", ""),
+        ("d", "direct", "2026Q1", "outside the horizon", ""),
+        ("d", "grey", "2025Q1", "policy: channel excluded", ""),
+        ("u", "direct", "2025Q2", "compliance: prohibited", "r1"),
+        ("x", "direct", "2025Q1", "policy: sku excluded", ""),
+    ]

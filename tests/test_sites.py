@@ -142,6 +142,11 @@ def test_lease_commitment_past_the_horizon_counts_in_the_total_budget(tiny):
             {"by": "kind", "value": "lease", "measure": "compute", "min": 0.5},
             [("a", "buy", "home", 2), ("a", "lease", None, 2)],
         ),
+        # the fleet (2 chips at home) is owned: buy compute 2 + b <= half of 2 + b + l, l <= 2
+        (
+            {"by": "kind", "value": "buy", "measure": "compute", "max": 0.5, "fleet": 2},
+            [("a", "lease", None, 2)],
+        ),
     ],
 )
 def test_shares_by_site_country_and_kind(tiny, share, expected):
@@ -151,6 +156,8 @@ def test_shares_by_site_country_and_kind(tiny, share, expected):
         offer("a", "2025Q1", max_units=10),
         offer("a", "2025Q1", channel="cloud", kind="lease", ships_to="MY", term_quarters=1, max_units=2),
     ]
+    share = dict(share)
+    fleet = [{"sku": "a", "chips": share.pop("fleet")}] if "fleet" in share else []
     path = tiny(
         [chip("a")],
         offers,
@@ -158,6 +165,7 @@ def test_shares_by_site_country_and_kind(tiny, share, expected):
         budget={"total_usd": 4000},
         sites=[HOME, AWAY | {"electricity_usd_per_kwh": 1.0}],
         policy={"shares": [share]},
+        fleet=fleet,
     )
     plan = solve(path)
     check_plan(plan)
