@@ -211,3 +211,33 @@ def test_cbc_missing_from_the_installation_is_named_with_the_way_out(tiny, monke
         "the CBC solver is not available in this installation; use --solver highs or install PuLP with "
         "its bundled CBC"
     )
+
+
+def test_cbc_time_limit_returns_a_feasible_plan_and_says_so(slow):
+    scenario = load_scenario(slow)
+    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    goal = scenario_goal(model.main)
+    run = CbcBackend(model, SolverOptions(solver="cbc", mip_gap=0.0)).run(
+        goal.sense, goal.lin, time_limit=1.0
+    )
+    assert run.status == Status.FEASIBLE and run.x is not None and goal.lin.value(run.x) > 0
+    assert run.message == "not proven optimal: the time limit (1 s) stopped CBC first; raise --time-limit"
+    assert run.seconds < 10
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_an_infeasible_model_is_not_blamed_on_the_time_limit(tiny, solver):
+    # 2 PFLOPS wanted, 1 on offer: infeasible, whatever the time limit
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=1)],
+        objective="min-cost",
+        targets={"2025Q1": {"pflops": 2}},
+    )
+    scenario = load_scenario(path)
+    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    goal = scenario_goal(model.main)
+    options = SolverOptions(solver=solver)
+    backend = CbcBackend(model, options) if solver == "cbc" else HighsBackend(model, options)
+    run = backend.run(goal.sense, goal.lin, time_limit=30.0)
+    assert (run.status, run.x, run.message) == (Status.INFEASIBLE, None, "")

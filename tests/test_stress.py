@@ -462,3 +462,23 @@ def test_a_robust_plan_is_the_cheapest_of_those_with_the_most_compute(tiny, tmp_
     # the objective and no target, it buys nothing more
     [branch] = plan.extra["robust"]["branches"]
     assert branch["capex_usd"] == (2000 if early < late else 0)
+
+
+def test_stress_of_an_infeasible_base_plan_gives_its_diagnosis_and_stops(tiny, tmp_path):
+    path, shocks = _cut_case(tiny, tmp_path)
+    path.write_text(path.read_text().replace("pflops: 2", "pflops: 3"))  # 2 on offer
+    result = stress(path, shocks)
+    assert result["base"]["status"] == "infeasible"
+    assert result["base"]["diagnosis"]["shortfalls"] == [
+        {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}
+    ]
+    assert "base_exposure" not in result and "robust" not in result
+
+
+def test_a_robust_plan_uses_the_options_given(tiny, tmp_path):
+    from planner.model.solve import SolverOptions
+
+    path, shocks = case(tiny, tmp_path)
+    plan = robust_plan(path, shocks, options=SolverOptions(solver="cbc", mip_gap=0.01))
+    assert (plan.solver, plan.mip_gap) == ("cbc", 0.01)
+    assert plan.totals == robust_plan(path, shocks).totals
