@@ -134,7 +134,6 @@ class Compiled:
     """A rule with its country groups expanded (``destinations`` None: every country)."""
 
     rule: Rule
-    origins: frozenset[str]
     destinations: frozenset[str] | None
     excluded: frozenset[str]
     headquarters: frozenset[str] | None
@@ -172,7 +171,6 @@ def compile_rules(rules: Iterable[Rule], groups: Mapping[str, Sequence[str]]) ->
         out.append(
             Compiled(
                 r,
-                frozenset(c.upper() for c in r.origins),
                 expand(r.destinations, groups),
                 expand(r.exclude_destinations, groups) or frozenset(),
                 hq if r.headquarters is not None else None,
