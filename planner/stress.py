@@ -29,7 +29,7 @@ from planner.model.build import Model, Part, add_scenario, define_branch_budget_
 from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
 from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, optimize
-from planner.plan import catalog_for, plan_from_servers, solve_data
+from planner.plan import catalog_for, empty_plan, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_references, load_scenario
 from planner.shocks import Shock, Shocked, ShockFile, apply, check_shock_references, fixed, load_shocks
@@ -262,9 +262,7 @@ class RobustPlan:
     status: str = "optimal"
 
 
-def robust(
-    scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: SolverOptions, base: Plan | None = None
-) -> RobustPlan:
+def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: SolverOptions) -> RobustPlan:
     """One plan that stays feasible under every shock (see the module docstring)."""
     shocks.check_alternatives(shocks.source or "shocks")
     base_data = prepare(scenario, catalog)
@@ -303,7 +301,7 @@ def robust(
         goal = Goal(Sense.MINIMIZE, Lin.total([p.cost for p in every], weights), total_cost)
     result = optimize(model, goal, options)
     if result.x is None:
-        return RobustPlan(_empty(base_data, result.status.value, base), status=result.status.value)
+        return RobustPlan(empty_plan(base_data, result.status.value), status=result.status.value)
     plans = [plan_from_servers(p.data, p.servers(result.x), result.status.value) for p in every]
     return RobustPlan(
         plans[0],
@@ -311,12 +309,6 @@ def robust(
         {s.shock.name: s.first for s in shocked_list},
         result.status.value,
     )
-
-
-def _empty(data: ModelData, status: str, base: Plan | None) -> Plan:
-    from planner.plan import empty_plan
-
-    return empty_plan(data, status)
 
 
 def objective_value(plan: Plan) -> float:
@@ -398,7 +390,7 @@ def _stress(
         )
         tick(1)
     if with_robust:
-        rob = robust(scenario, shocks, cat, options, base)
+        rob = robust(scenario, shocks, cat, options)
         tick(1)
         out["robust"] = {"status": rob.status}
         if rob.plan.ok:
@@ -534,7 +526,7 @@ def _robust_plan(
     from planner.plan import input_hashes
 
     started = time.perf_counter()
-    rob = robust(scenario, shocks, cat, options, base)
+    rob = robust(scenario, shocks, cat, options)
     plan = rob.plan
     plan.solver, plan.mip_gap, plan.inputs = options.solver, options.mip_gap, input_hashes(scenario, cat)
     plan.seconds = time.perf_counter() - started

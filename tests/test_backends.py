@@ -198,6 +198,7 @@ def test_cbc_lp_duals_match_highs_and_are_zero_on_rows_it_leaves_out(tiny):
     assert cbc.row_duals is not None and highs.row_duals is not None
     assert cbc.row_duals[free.index] == 0
     assert cbc.row_duals == pytest.approx(highs.row_duals)
+    assert cbc.col_duals is not None and cbc.col_duals == pytest.approx(highs.col_duals)
     assert max(cbc.row_duals) == pytest.approx(1 / 1000)  # the budget: 1 PFLOPS per $1000
 
 

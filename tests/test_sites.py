@@ -260,3 +260,30 @@ def test_version_1_is_one_site_named_after_its_destination(tiny):
     assert [(s["name"], s["country"]) for s in data["sites"]] == [("CN", "CN")]
     assert data["sites"][0]["periods"][0]["capacity_mw"] == 1
     assert {p["site"] for p in data["purchases"]} == {"CN"}
+
+
+def test_a_lease_is_paid_in_every_quarter_of_its_term(tiny):
+    # a 2-quarter lease signed in Q1 with a quarter of lead time is paid in Q2 and Q3 ($300 each);
+    # Q3's budget is 0, so the lease does not fit: buying in Q2 ($1000, Q2's budget) does
+    lease = offer(
+        "a",
+        "2025Q1",
+        channel="cloud",
+        kind="lease",
+        ships_to="MY",
+        term_quarters=2,
+        lead_time_quarters=1,
+        unit_price_usd=300,
+    )
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q2", max_units=5), lease],
+        periods=["2025Q1", "2025Q2", "2025Q3"],
+        objective="min-cost",
+        targets={"2025Q2": {"pflops": 1}, "2025Q3": {"pflops": 1}},
+        sites=[HOME],
+        budget={"per_period_usd": {"2025Q1": 0, "2025Q2": 1000, "2025Q3": 0}, "carry_over": False},
+    )
+    plan = solve(path)
+    check_plan(plan)
+    assert lines(plan) == [("a", "buy", "home", 1)]

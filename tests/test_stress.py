@@ -482,3 +482,121 @@ def test_a_robust_plan_uses_the_options_given(tiny, tmp_path):
     plan = robust_plan(path, shocks, options=SolverOptions(solver="cbc", mip_gap=0.01))
     assert (plan.solver, plan.mip_gap) == ("cbc", 0.01)
     assert plan.totals == robust_plan(path, shocks).totals
+
+
+def test_a_branch_leaves_out_what_the_rules_of_its_time_leave_out(tiny, tmp_path):
+    from planner.plan import catalog_for
+    from planner.scenario import load_scenario
+    from planner.shocks import apply
+    from planner.stress import branch_data
+
+    chips = [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")]
+    offers = [
+        offer("h", "2025Q1", max_units=2, lead_time_quarters=2),
+        offer("h", "2025Q3", max_units=2),
+        offer("d", "2025Q2"),
+        offer("d", "2025Q3", channel="grey"),  # a channel the policy excludes, before and after
+    ]
+    path = tiny(
+        chips,
+        offers,
+        periods=["2025Q1", "2025Q2", "2025Q3"],
+        budget={"total_usd": 6000},
+        policy={"exclude_channels": ["grey"]},
+    )
+    shocks = tmp_path / "shocks.yaml"
+    shocks.write_text(yaml.safe_dump({"name": "ban", "shocks": [BAN]}, sort_keys=False))
+    scenario = load_scenario(path)
+    shocked = apply(load_shocks(shocks).shocks[0], scenario, catalog_for(scenario, None))
+    assert shocked.first == 2  # the ban of 9 April: orders from 2025Q3 on are re-planned
+    data, stranded = branch_data(shocked)
+    # orders before 2025Q3 were placed under the old rules (h in 2025Q1 was allowed); from 2025Q3
+    # under the new ones: h is banned. Each left-out offer once.
+    got = data.excluded[["sku", "channel", "period", "reason", "rule_ids"]].to_dict("records")
+    assert sorted(got, key=str) == sorted(
+        [
+            {
+                "sku": "d",
+                "channel": "grey",
+                "period": "2025Q3",
+                "reason": "policy: channel excluded",
+                "rule_ids": "",
+            },
+            {
+                "sku": "h",
+                "channel": "direct",
+                "period": "2025Q3",
+                "reason": "compliance: prohibited",
+                "rule_ids": "ban-h",
+            },
+        ],
+        key=str,
+    )
+    assert sorted(zip(data.offers["sku"], data.offers["period"], stranded, strict=True)) == [
+        ("d", "2025Q2", False),
+        ("h", "2025Q1", True),  # ordered before the ban, delivered on 1 July: paid, never delivered
+    ]
+
+
+def test_a_lease_signed_before_a_shock_that_bans_it_is_paid_and_never_serves(tiny, tmp_path):
+    # a 2-quarter lease of a US chip abroad signed in 2025Q1, serving 2025Q3-Q4 ($300 a quarter),
+    # against targets in 2025Q3 and 2025Q4; from 1 July leases of it are banned
+    lease = offer(
+        "a",
+        "2025Q1",
+        channel="cloud",
+        kind="lease",
+        ships_to="MY",
+        term_quarters=2,
+        lead_time_quarters=2,
+        unit_price_usd=300,
+    )
+    path = tiny(
+        [chip("a", origin="US")],
+        [lease, offer("a", "2025Q3", unit_price_usd=1000)],
+        periods=["2025Q1", "2025Q2", "2025Q3", "2025Q4"],
+        objective="min-cost",
+        targets={"2025Q3": {"pflops": 1}, "2025Q4": {"pflops": 1}},
+        sites=[{"name": "home", "country": "CN"}],
+    )
+    rule = {
+        "id": "no-lease",
+        "origins": ["US"],
+        "destinations": ["MY"],
+        "status": "prohibited",
+        "skus": ["a"],
+        "applies_to": ["lease"],
+    }
+    shocks = tmp_path / "s.yaml"
+    shocks.write_text(
+        yaml.safe_dump({"name": "s", "shocks": [{"name": "ban", "date": "2025-07-01", "rule": rule}]})
+    )
+    assert solve(path).purchases["kind"].tolist() == ["lease"]
+    [e] = stress(path, shocks, with_robust=False)["base_exposure"]
+    # the whole term is paid and never served; the re-plan buys one at home in 2025Q3
+    assert e["stranded_usd"] == 600
+    assert [(s["sku"], s["kind"], s["chips"], s["cost_usd"]) for s in e["stranded"]] == [
+        ("a", "lease", 1, 600)
+    ]
+    assert e["extra_cost_usd"] == 1000 and e["effective_pflops"] == 1
+
+
+def test_a_min_cost_robust_plan_buys_early_what_the_branch_would_pay_more_for(tiny, tmp_path):
+    # 2 PFLOPS in 2025Q2; a costs $1000 in either quarter (1 on offer in Q1), so the base branch alone
+    # is indifferent; from Q2 the shock doubles a's price: buying one in Q1 saves the branch $1000
+    offers = [
+        offer("a", "2025Q1", max_units=1),
+        offer("a", "2025Q2", max_units=5),
+        offer("b", "2025Q2", unit_price_usd=3000),
+    ]
+    path = tiny([chip("a"), chip("b")], offers, objective="min-cost", targets={"2025Q2": {"pflops": 2}})
+    shocks = tmp_path / "s.yaml"
+    dearer = {"name": "dearer", "quarter": "2025Q2", "price": {"by": "sku", "value": "a", "factor": 2.0}}
+    shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [dearer]}))
+    plan = robust_plan(path, shocks)
+    assert sorted(zip(plan.purchases["sku"], plan.purchases["order_period"], plan.purchases["chips"])) == [
+        ("a", "2025Q1", 1),
+        ("a", "2025Q2", 1),
+    ]
+    [branch] = plan.extra["robust"]["branches"]
+    assert branch["capex_usd"] == 1000 + 2000 and branch["effective_pflops"] == 2

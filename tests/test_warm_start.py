@@ -14,7 +14,13 @@ import pytest
 from conftest import ROOT
 
 from planner.catalog import load_catalog
-from planner.model.backends import KERNEL_MIN_COLUMNS, HighsBackend, kernel_bounds
+from planner.model.backends import (
+    KERNEL_COLUMNS,
+    KERNEL_MIN_COLUMNS,
+    KERNEL_NODES,
+    HighsBackend,
+    kernel_bounds,
+)
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.linear import Sense
@@ -113,6 +119,38 @@ def test_kernel_bounds_by_hand():
     start = np.array([1.0, 2.0, 0.0, 4.0, 0.0])
     lo, hi = kernel_bounds(x, reduced, lower, upper, size=1, start=start)
     assert lo.tolist() == [0, 0, 0, 0, 0] and hi.tolist() == [10, 10, 0, 10, 0]
+    # where the start agrees with the LP (col 3 at 10), the column stays fixed
+    lo, hi = kernel_bounds(x, reduced, lower, upper, size=1, start=np.array([1.0, 2.0, 0.0, 10.0, 0.0]))
+    assert lo.tolist() == [0, 0, 0, 10, 0] and hi.tolist() == [10, 10, 0, 10, 0]
     # an LP value just inside tolerance of an integer is fixed at that integer, within the bounds
     lo, hi = kernel_bounds(np.array([3.0000000001]), np.array([5.0]), np.array([0.0]), np.array([3.0]), 0)
     assert lo.tolist() == hi.tolist() == [3.0]
+
+
+def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypatch):
+    model = model_of(synthetic.make(tmp_path, 20, 3, 5, objective="min-cost", seed=3))
+    backend = HighsBackend(model, SolverOptions(warm_start=True))
+    seen = []
+    solve_once = backend._solve
+
+    def spy(start):
+        lp = backend.h.getLp()
+        nodes = backend.h.getOptionValue("mip_max_nodes")[1]
+        seen.append((np.array(lp.col_lower_), np.array(lp.col_upper_), nodes, start))
+        solve_once(start)
+
+    monkeypatch.setattr(backend, "_solve", spy)
+    result = backend.run(Sense.MINIMIZE, scenario_goal(model.main).lin)
+    assert result.status.value == "optimal" and len(seen) == 2
+    (sub_lo, sub_hi, sub_nodes, _), (lo, hi, nodes, start) = seen
+    lower, upper = np.asarray(model.col_lower), np.asarray(model.col_upper)
+    free = sub_lo < sub_hi
+    # the kernel keeps its bounds, every other column is fixed; the kernel: the columns of smallest
+    # reduced cost and the fractional ones (basic, so at most one per row)
+    assert np.array_equal(sub_lo[free], lower[free]) and np.array_equal(sub_hi[free], upper[free])
+    size = max(KERNEL_COLUMNS, 2 * len(model.rows))
+    assert size <= free.sum() <= size + len(model.rows) < model.n_cols
+    assert sub_nodes == KERNEL_NODES
+    # the full MIP: the model's own bounds and no node limit, from the kernel's plan
+    assert np.array_equal(lo, lower) and np.array_equal(hi, upper) and nodes == 2**31 - 1
+    assert start is not None and np.array_equal(start[~free], sub_lo[~free])
