@@ -16,7 +16,7 @@ from conftest import chip, offer
 
 from planner.catalog import Rule
 from planner.compliance import chip_status
-from planner.model.build import budget_bounds
+from planner.model.build import budget_bounds, build
 from planner.model.data import prepare
 from planner.model.keys import Family, RowKey
 from planner.plan import catalog_for, solve
@@ -249,9 +249,16 @@ def test_a_channel_share_with_a_fleet(tiny):
     # $4000 buys 8 f (8 <= 9): 18 PFLOPS. Were the fleet a group of its own, 10 <= 0.5 (10 + x + y)
     # would need 10 chips that $4000 cannot buy.
     share = [{"by": "channel", "value": "*", "measure": "compute", "max": 0.5}]
-    plan = solve(two_sites(tiny, "cn", share))
+    path = two_sites(tiny, "cn", share)
+    plan = solve(path)
     assert plan.status == "optimal"
     assert plan.purchases["cost_usd"].sum() == 4000 and plan.totals["effective_pflops"] == 10 + 8
+    scenario = load_scenario(path)
+    model = build(prepare(scenario, catalog_for(scenario)))
+    assert [r.description for r in model.rows if r.key.family == Family.SHARE] == [
+        "compute share of channel direct <= 0.5",
+        "compute share of channel oem <= 0.5",
+    ]
 
 
 def test_explain_duals_on_a_tiny_case_with_either_solver(tiny):
