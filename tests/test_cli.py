@@ -187,6 +187,11 @@ def test_write_model_is_the_model_solved(tmp_path, suffix):
     result = CliRunner().invoke(main, ["plan", BASE, "--format", "json", "--write-model", str(model)])
     assert result.exit_code == 0
     plan = json.loads(result.output)
+    text = model.read_text()
+    if suffix == ".lp":  # CPLEX LP format, as PuLP writes it
+        assert text.startswith("\\*") and "\nSubject To\n" in text
+    else:  # MPS, with the objective sense
+        assert text.startswith("OBJSENSE\n MAX\nNAME          gpuplan\nROWS\n")
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.readModel(str(model))

@@ -394,6 +394,7 @@ def test_every_row_has_a_solver_name_and_a_description_in_the_users_words(tiny):
     from planner.catalog import load_catalog
     from planner.model.build import build
     from planner.model.data import prepare
+    from planner.model.keys import Family
     from planner.scenario import load_scenario
 
     chips = [chip("a"), chip("b", vendor="W", origin="US", category="export-compliant")]
@@ -415,6 +416,13 @@ def test_every_row_has_a_solver_name_and_a_description_in_the_users_words(tiny):
     )
     scenario = load_scenario(path)
     model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    # a row is found by its family and coordinates, never by its name
+    assert model.row(Family.POWER, period="2025Q2", site="CN").name == "power_2025Q2_CN"
+    with pytest.raises(LookupError) as err:
+        model.row(Family.POWER, period="2026Q1")
+    assert str(err.value) == "0 rows of family 'power' with {'period': '2026Q1'}; expected one"
+    with pytest.raises(LookupError, match="^2 rows of family 'power' with {}; expected one$"):
+        model.row(Family.POWER)
     assert [(r.key.family.value, r.name, r.description) for r in model.rows] == [
         ("budget", "budget_total", "total capex and lease commitments <= total budget"),
         (

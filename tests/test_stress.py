@@ -473,6 +473,7 @@ def test_stress_of_an_infeasible_base_plan_gives_its_diagnosis_and_stops(tiny, t
         {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}
     ]
     assert "base_exposure" not in result and "robust" not in result
+    assert exposure_frame(result).empty  # the report's table of exposures: no rows, no error
 
 
 def test_a_robust_plan_uses_the_options_given(tiny, tmp_path):
@@ -600,3 +601,14 @@ def test_a_min_cost_robust_plan_buys_early_what_the_branch_would_pay_more_for(ti
     ]
     [branch] = plan.extra["robust"]["branches"]
     assert branch["capex_usd"] == 1000 + 2000 and branch["effective_pflops"] == 2
+
+
+def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
+    path, _ = case(tiny, tmp_path)
+    late = tmp_path / "late.yaml"
+    shock = dict(BAN) | {"date": "2026-02-01"}  # after 2025Q3, the last quarter planned
+    late.write_text(yaml.safe_dump({"name": "late", "shocks": [shock]}, sort_keys=False))
+    plan = robust_plan(path, late)
+    [branch] = plan.extra["robust"]["branches"]
+    assert branch["first_open_quarter"] is None and branch["effective_pflops"] == 5
+    assert plan.totals == solve(path).totals  # nothing to hedge against within the horizon
