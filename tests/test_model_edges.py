@@ -331,3 +331,21 @@ def test_a_diagnosis_the_solver_cannot_finish_says_so(tiny, monkeypatch):
         "blocking": [],
         "limits": ["the solver could not analyse the scenario (error)"],
     }
+
+
+def test_the_lp_relaxation_of_both_stages(tiny):
+    from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
+
+    # $2500 at $1000 a server: the LP buys 2.5 servers (2.5 PFLOPS) in both stages, the MILP 2
+    path = tiny(
+        [chip("a")], [offer("a", "2025Q1", max_units=10)], budget={"total_usd": 2500}, periods=["2025Q1"]
+    )
+    scenario = load_scenario(path)
+    model = build(prepare(scenario, catalog_for(scenario)))
+    goal = scenario_goal(model.main)
+    assert goal.tie_break is not None  # max-compute: then the least cost
+    lp = optimize(model, goal, SolverOptions(), mip=False)
+    assert lp.status == Status.OPTIMAL and lp.value == pytest.approx(2.5)
+    assert goal.tie_break.value(lp.x) == pytest.approx(2500)
+    milp = optimize(model, goal, SolverOptions())
+    assert milp.status == Status.OPTIMAL and milp.value == pytest.approx(2)
