@@ -368,3 +368,13 @@ def test_every_clause_condition_in_words():
     )
     assert describe_clause(Clause(datacenter=False)) == "non-datacenter part"
     assert describe_clause(Clause()) == "any chip"
+
+
+def test_why_a_rule_matches_a_chip_in_words():
+    from planner.catalog import Clause
+
+    assert compliance.rule_match(rule(), CHIP) == "SKU x is listed"
+    by_clause = rule(skus=[], when_any=[{"tpp_min": 4000}])
+    assert compliance.rule_match(by_clause, CHIP) == compliance.describe_clause(Clause(tpp_min=4000))
+    assert compliance.rule_match(by_clause, CHIP | {"bf16_tflops": 100}) is None  # TPP 1600
+    assert compliance.rule_match(rule(), CHIP | {"origin": "CN"}) is None  # another origin
