@@ -74,7 +74,7 @@ def recheck(names: list[str]) -> None:
     for name in (n for n in names if n not in done):
         tests = subprocess.run(
             ["mutmut", "tests-for-mutant", name], capture_output=True, text=True, check=True, cwd=ROOT
-        ).stdout.split()
+        ).stdout.splitlines()
         command = [sys.executable, "-m", "pytest", "--rootdir=.", "--tb=no", "-x", "-q", "-p", "no:randomly"]
         command += tests + config.get("pytest_add_cli_args", [])
         try:

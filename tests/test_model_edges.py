@@ -124,15 +124,16 @@ def test_headquarters_default_to_the_destination():
     assert chip_status(x, "MY", on, [rule], headquarters="CN").status == "prohibited"
 
 
-def test_blocking_power_in_two_quarters_while_targets_exist(tiny):
+@pytest.mark.parametrize("target", [6, 1000])  # 1000: more than the 100 chips on offer could give
+def test_blocking_power_in_two_quarters_while_targets_exist(tiny, target):
     # the fleet draws 5 kW against 4 kW caps in both quarters: no plan meets the caps, whatever
-    # the target; both quarters are named
+    # the target (the blocking analysis drops targets, even one out of reach); both quarters are named
     path = tiny(
         [chip("a")],
         [offer("a", "2025Q1")],
         objective="min-cost",
         fleet=[{"sku": "a", "chips": 5}],
-        targets={"2025Q2": {"pflops": 6}},
+        targets={"2025Q2": {"pflops": target}},
         power={"site_capacity_mw": {"2025Q1": 0.004, "2025Q2": 0.004}},
     )
     plan = solve(path)
