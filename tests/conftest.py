@@ -51,6 +51,24 @@ def offer(sku: str, period: str, **kw) -> dict:
     return row
 
 
+def lease(sku: str, period: str, ships_to: str = "MY", term_quarters: int = 2, **kw) -> dict:
+    """A lease offer from a cloud abroad: ``term_quarters`` quarters of service in ``ships_to``."""
+    return offer(
+        sku, period, channel="cloud", kind="lease", ships_to=ships_to, term_quarters=term_quarters, **kw
+    )
+
+
+def model_of(path: Path):
+    """The model of a scenario file, built as ``gpuplan plan`` builds it."""
+    from planner.model.build import build
+    from planner.model.data import prepare
+    from planner.plan import catalog_for
+    from planner.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    return build(prepare(scenario, catalog_for(scenario)))
+
+
 def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")

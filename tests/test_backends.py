@@ -18,7 +18,7 @@ import numpy as np
 import pulp
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, chip, offer
+from conftest import ROOT, chip, model_of, offer
 
 from planner.catalog import load_catalog
 from planner.cli import main
@@ -139,8 +139,7 @@ def slow(tmp_path_factory) -> Path:
 
 
 def test_time_limit_returns_a_feasible_plan(slow):
-    scenario = load_scenario(slow)
-    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    model = model_of(slow)
     outcome = optimize(model, scenario_goal(model.main), SolverOptions(time_limit=1.0, mip_gap=0.0))
     assert outcome.status == Status.FEASIBLE and outcome.x is not None
     assert outcome.value is not None and outcome.value > 0
@@ -170,8 +169,7 @@ def test_no_solution_within_the_time_limit_says_what_to_raise():
 
 def test_an_option_highs_refuses_is_an_error_not_a_silent_default(tiny):
     path = tiny([chip("a")], [offer("a", "2025Q1")])
-    scenario = load_scenario(path)
-    backend = HighsBackend(build(prepare(scenario, load_catalog(scenario.catalog_path()))), SolverOptions())
+    backend = HighsBackend(model_of(path), SolverOptions())
     with pytest.raises(SolverError) as err:
         backend._set("time_limt", 1.0)
     assert str(err.value) == (
@@ -185,8 +183,7 @@ def _tiny_model(tiny):
     path = tiny(
         [chip("a")], [offer("a", "2025Q1", max_units=10)], budget={"total_usd": 3000}, periods=["2025Q1"]
     )
-    scenario = load_scenario(path)
-    return build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    return model_of(path)
 
 
 def test_cbc_lp_duals_match_highs_and_are_zero_on_rows_it_leaves_out(tiny):
@@ -215,8 +212,7 @@ def test_cbc_missing_from_the_installation_is_named_with_the_way_out(tiny, monke
 
 
 def test_cbc_time_limit_returns_a_feasible_plan_and_says_so(slow):
-    scenario = load_scenario(slow)
-    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    model = model_of(slow)
     goal = scenario_goal(model.main)
     run = CbcBackend(model, SolverOptions(solver="cbc", mip_gap=0.0)).run(
         goal.sense, goal.lin, time_limit=1.0
@@ -235,8 +231,7 @@ def test_an_infeasible_model_is_not_blamed_on_the_time_limit(tiny, solver):
         objective="min-cost",
         targets={"2025Q1": {"pflops": 2}},
     )
-    scenario = load_scenario(path)
-    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    model = model_of(path)
     goal = scenario_goal(model.main)
     options = SolverOptions(solver=solver)
     backend = CbcBackend(model, options) if solver == "cbc" else HighsBackend(model, options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import chip, offer
+from conftest import chip, model_of, offer
 from rederive import check_plan
 
 from planner.plan import solve
@@ -391,11 +391,7 @@ def test_cbc_gives_the_same_plan(tiny):
 
 def test_every_row_has_a_solver_name_and_a_description_in_the_users_words(tiny):
     # what `gpuplan explain` lists as constraints and `--write-model` writes as row names
-    from planner.catalog import load_catalog
-    from planner.model.build import build
-    from planner.model.data import prepare
     from planner.model.keys import Family
-    from planner.scenario import load_scenario
 
     chips = [chip("a"), chip("b", vendor="W", origin="US", category="export-compliant")]
     offers = [offer("a", "2025Q1", max_units=4), offer("b", "2025Q2", channel="dist")]
@@ -414,8 +410,7 @@ def test_every_row_has_a_solver_name_and_a_description_in_the_users_words(tiny):
             ]
         },
     )
-    scenario = load_scenario(path)
-    model = build(prepare(scenario, load_catalog(scenario.catalog_path())))
+    model = model_of(path)
     # a row is found by its family and coordinates, never by its name
     assert model.row(Family.POWER, period="2025Q2", site="CN").name == "power_2025Q2_CN"
     with pytest.raises(LookupError) as err:

@@ -12,11 +12,11 @@ import datetime as dt
 
 import pytest
 import yaml
-from conftest import chip, offer
+from conftest import chip, model_of, offer
 
 from planner.catalog import Rule
 from planner.compliance import chip_status
-from planner.model.build import budget_bounds, build
+from planner.model.build import budget_bounds
 from planner.model.data import prepare
 from planner.model.keys import Family, RowKey
 from planner.plan import catalog_for, solve
@@ -254,8 +254,7 @@ def test_a_channel_share_with_a_fleet(tiny):
     plan = solve(path)
     assert plan.status == "optimal"
     assert plan.purchases["cost_usd"].sum() == 4000 and plan.totals["effective_pflops"] == 10 + 8
-    scenario = load_scenario(path)
-    model = build(prepare(scenario, catalog_for(scenario)))
+    model = model_of(path)
     assert [r.description for r in model.rows if r.key.family == Family.SHARE] == [
         "compute share of channel direct <= 0.5",
         "compute share of channel oem <= 0.5",
@@ -341,8 +340,7 @@ def test_the_lp_relaxation_of_both_stages(tiny):
     path = tiny(
         [chip("a")], [offer("a", "2025Q1", max_units=10)], budget={"total_usd": 2500}, periods=["2025Q1"]
     )
-    scenario = load_scenario(path)
-    model = build(prepare(scenario, catalog_for(scenario)))
+    model = model_of(path)
     goal = scenario_goal(model.main)
     assert goal.tie_break is not None  # max-compute: then the least cost
     lp = optimize(model, goal, SolverOptions(), mip=False)

@@ -4,7 +4,7 @@ every plan is re-derived by the independent contract implementation."""
 from __future__ import annotations
 
 import pytest
-from conftest import chip, offer
+from conftest import chip, lease, offer
 from rederive import check_plan
 
 from planner.plan import solve
@@ -65,16 +65,7 @@ def test_lease_serves_its_term_and_pays_each_quarter(tiny):
         [chip("a")],
         [
             offer("a", "2025Q1", max_units=5),
-            offer(
-                "a",
-                "2025Q1",
-                channel="cloud",
-                kind="lease",
-                ships_to="MY",
-                term_quarters=2,
-                lead_time_quarters=1,
-                unit_price_usd=300,
-            ),
+            lease("a", "2025Q1", lead_time_quarters=1, unit_price_usd=300),
         ],
         periods=["2025Q1", "2025Q2", "2025Q3"],
         objective="min-cost",
@@ -103,9 +94,7 @@ def test_lease_commitment_past_the_horizon_counts_in_the_total_budget(tiny):
     # all, max compute buys one chip ($1000) instead of the lease
     offers = [
         offer("a", "2025Q1", max_units=1),
-        offer(
-            "a", "2025Q1", channel="cloud", kind="lease", ships_to="SG", term_quarters=4, unit_price_usd=300
-        ),
+        lease("a", "2025Q1", ships_to="SG", term_quarters=4, unit_price_usd=300),
     ]
     path = tiny([chip("a")], offers, periods=["2025Q1", "2025Q2"], sites=[HOME], budget={"total_usd": 1000})
     plan = solve(path)
@@ -122,8 +111,8 @@ def test_lease_commitment_past_the_horizon_counts_in_the_total_budget(tiny):
     plan = solve(more)
     check_plan(plan)
     assert lines(plan) == [("a", "buy", "home", 1), ("a", "lease", None, 1)]
-    [lease] = [p for p in plan.to_dict()["purchases"] if p["kind"] == "lease"]
-    assert lease["end_period"] == "2025Q4" and lease["cost_usd"] == 1200
+    [leased] = [p for p in plan.to_dict()["purchases"] if p["kind"] == "lease"]
+    assert leased["end_period"] == "2025Q4" and leased["cost_usd"] == 1200
 
 
 @pytest.mark.parametrize(
@@ -154,7 +143,7 @@ def test_shares_by_site_country_and_kind(tiny, share, expected):
     # goes home; a lease costs $1000 for its one quarter
     offers = [
         offer("a", "2025Q1", max_units=10),
-        offer("a", "2025Q1", channel="cloud", kind="lease", ships_to="MY", term_quarters=1, max_units=2),
+        lease("a", "2025Q1", term_quarters=1, max_units=2),
     ]
     share = dict(share)
     fleet = [{"sku": "a", "chips": share.pop("fleet")}] if "fleet" in share else []
@@ -265,19 +254,9 @@ def test_version_1_is_one_site_named_after_its_destination(tiny):
 def test_a_lease_is_paid_in_every_quarter_of_its_term(tiny):
     # a 2-quarter lease signed in Q1 with a quarter of lead time is paid in Q2 and Q3 ($300 each);
     # Q3's budget is 0, so the lease does not fit: buying in Q2 ($1000, Q2's budget) does
-    lease = offer(
-        "a",
-        "2025Q1",
-        channel="cloud",
-        kind="lease",
-        ships_to="MY",
-        term_quarters=2,
-        lead_time_quarters=1,
-        unit_price_usd=300,
-    )
     path = tiny(
         [chip("a")],
-        [offer("a", "2025Q2", max_units=5), lease],
+        [offer("a", "2025Q2", max_units=5), lease("a", "2025Q1", lead_time_quarters=1, unit_price_usd=300)],
         periods=["2025Q1", "2025Q2", "2025Q3"],
         objective="min-cost",
         targets={"2025Q2": {"pflops": 1}, "2025Q3": {"pflops": 1}},

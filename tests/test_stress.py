@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, chip, make_catalog, offer
+from conftest import ROOT, chip, lease, make_catalog, offer
 
 from planner.cli import main
 from planner.plan import solve
@@ -345,10 +345,10 @@ def test_changed_orders_names_each_line_and_where_it_goes(tiny, tmp_path):
     after = copy.copy(before)
     p = before.purchases.copy()
     p.loc[p["sku"] == "d", "chips"] = 3
-    lease = p.iloc[[0]].assign(
+    leased = p.iloc[[0]].assign(
         sku="d", order_period="2025Q3", kind="lease", site=None, country="MY", term_quarters=4, chips=5
     )
-    after.purchases = pd.concat([p[p["sku"] != "h"], lease], ignore_index=True)
+    after.purchases = pd.concat([p[p["sku"] != "h"], leased], ignore_index=True)
     got = [
         (c["change"], c["sku"], c["order_period"], c["kind"], c["where"], c["chips_before"], c["chips_after"])
         for c in changed_orders(before, after, first=1)
@@ -542,19 +542,12 @@ def test_a_branch_leaves_out_what_the_rules_of_its_time_leave_out(tiny, tmp_path
 def test_a_lease_signed_before_a_shock_that_bans_it_is_paid_and_never_serves(tiny, tmp_path):
     # a 2-quarter lease of a US chip abroad signed in 2025Q1, serving 2025Q3-Q4 ($300 a quarter),
     # against targets in 2025Q3 and 2025Q4; from 1 July leases of it are banned
-    lease = offer(
-        "a",
-        "2025Q1",
-        channel="cloud",
-        kind="lease",
-        ships_to="MY",
-        term_quarters=2,
-        lead_time_quarters=2,
-        unit_price_usd=300,
-    )
     path = tiny(
         [chip("a", origin="US")],
-        [lease, offer("a", "2025Q3", unit_price_usd=1000)],
+        [
+            lease("a", "2025Q1", lead_time_quarters=2, unit_price_usd=300),
+            offer("a", "2025Q3", unit_price_usd=1000),
+        ],
         periods=["2025Q1", "2025Q2", "2025Q3", "2025Q4"],
         objective="min-cost",
         targets={"2025Q3": {"pflops": 1}, "2025Q4": {"pflops": 1}},

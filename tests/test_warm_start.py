@@ -11,9 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, model_of
 
-from planner.catalog import load_catalog
 from planner.model.backends import (
     KERNEL_COLUMNS,
     KERNEL_MIN_COLUMNS,
@@ -21,12 +20,9 @@ from planner.model.backends import (
     HighsBackend,
     kernel_bounds,
 )
-from planner.model.build import build
-from planner.model.data import prepare
 from planner.model.linear import Sense
 from planner.model.solve import SolverOptions, optimize, scenario_goal
 from planner.plan import solve
-from planner.scenario import load_scenario
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import synthetic  # noqa: E402
@@ -39,11 +35,6 @@ INSTANCES = [
     (16, 5, 4, "max-compute", 4),
     (30, 4, 6, "min-cost", 5),
 ]
-
-
-def model_of(path):
-    scenario = load_scenario(path)
-    return build(prepare(scenario, load_catalog(scenario.catalog_path())))
 
 
 def solved(path, warm_start: bool, gap: float):
