@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,11 +18,19 @@ from planner.results import PURCHASE_COLUMNS, Plan
 SUFFIXES = (".xlsx", ".csv", ".json")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: a formula trigger at the start of a field or after any separator a spreadsheet may split on
+#: (``x;=1+5;`` is a formula when the file is opened with ``;`` as the separator: OWASP's example)
+_FORMULA_ANYWHERE = re.compile(r"(?:^|[,;\t|])\s*[=+\-@\r]")
 
 
 def safe_cell(value: object) -> object:
-    """Text that a spreadsheet would read as a formula gets a leading ``'`` (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """Text that a spreadsheet would read as a formula gets a leading ``'`` (OWASP CSV injection).
+
+    A missing value (None, NaN) is an empty cell, never the text ``nan``.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or _FORMULA_ANYWHERE.search(value)):
         return "'" + value
     return value
 
@@ -38,6 +48,8 @@ def schedule_csv(plan: Plan) -> str:
                 v = round(float(v), 2)
             elif col == "license_rules":
                 v = str(v).replace(",", ";")
+            elif col == "term_quarters" and v is not None and not pd.isna(v):
+                v = int(v)
             row.append(safe_cell(v))
         writer.writerow(row)
     return buf.getvalue()

@@ -147,7 +147,7 @@ class Plan:
             eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
             factors = np.stack([data.option_factor(p) for p in range(data.horizon)], axis=1)
             p = np.arange(data.horizon)
-            values = o[key].to_numpy(dtype=object)
+            values = data.option_values(key)
             d, stop = o["d"].to_numpy(np.int64), o["stop"].to_numpy(np.int64)
             for i in np.flatnonzero(chips):
                 group = "leased" if values[i] is None else str(values[i])
@@ -167,7 +167,7 @@ class Plan:
             pay = self.servers * o["server_price"].to_numpy(np.float64)
             p = np.arange(data.horizon)
             lease = (o["kind"] == "lease").to_numpy()
-            values = o[key].to_numpy(dtype=object)
+            values = data.option_values(key)
             d, end, t = (o[c].to_numpy(np.int64) for c in ("d", "end", "t"))
             for i in np.flatnonzero(pay):
                 group = "leased" if values[i] is None else str(values[i])

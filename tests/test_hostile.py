@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, chip, make_catalog, offer
+from conftest import ROOT, chip, lease, make_catalog, offer
 
 from planner.cli import main
 
@@ -260,7 +260,7 @@ def test_hostile_names_survive_every_output(tmp_path, monkeypatch):
     assert "<c:f>" not in title and "calc&apos;!\u200bA0" in title.replace("'", "&apos;")
 
 
-def test_csv_text_is_quoted_so_a_semicolon_separator_cannot_make_a_formula(tmp_path, monkeypatch):
+def test_csv_text_with_a_formula_after_a_separator_is_neutralised(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     make_catalog(tmp_path / "cat", [chip("x;=1+5;", vendor="V;=1+6;")], [offer("x;=1+5;", "2025Q1")])
     scenario = {"name": "s", "catalog": "cat", "destination": "CN", "periods": ["2025Q1"]}
@@ -269,7 +269,44 @@ def test_csv_text_is_quoted_so_a_semicolon_separator_cannot_make_a_formula(tmp_p
     result = run("plan", "s.yaml", "--format", "csv")
     assert result.exit_code == 0, result.output
     row = result.output.splitlines()[1]
-    assert ',"x;=1+5;","V;=1+6;",' in row
+    # quoting alone does not protect a field opened with ";" as the separator (OWASP's example)
+    assert ',"\'x;=1+5;","\'V;=1+6;",' in row
+
+
+@pytest.mark.parametrize(
+    "text, safe",
+    [
+        ("x;=1+5;", "'x;=1+5;"),
+        ("a|@SUM(1)", "'a|@SUM(1)"),
+        ("a,\t+1", "'a,\t+1"),
+        ("=1", "'=1"),
+        ("nvidia-h100-sxm", "nvidia-h100-sxm"),
+        ("a - b", "a - b"),
+        ("2025Q1", "2025Q1"),
+    ],
+)
+def test_safe_cell_neutralises_a_formula_trigger_after_any_separator(text, safe):
+    from planner.export import safe_cell
+
+    assert safe_cell(text) == safe
+
+
+def test_csv_schedule_has_empty_cells_not_nan_and_whole_terms(tiny):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=1), lease("a", "2025Q1", term_quarters=3, max_units=1)],
+        sites=[{"name": "home", "country": "CN"}],
+        budget={"total_usd": 4000},
+    )
+    result = run("plan", str(path), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.output and "3.0" not in result.output
+    header, *rows = result.output.splitlines()
+    cols = header.replace('"', "").split(",")
+    by_kind = {r.split(",")[cols.index("kind")]: r.split(",") for r in rows}
+    assert by_kind['"buy"'][cols.index("term_quarters")] == '""'
+    assert by_kind['"lease"'][cols.index("term_quarters")] == "3"
+    assert by_kind['"lease"'][cols.index("site")] == '""'
 
 
 def test_compare_sheet_names_are_unique_whatever_the_scenario_names(tmp_path, monkeypatch):

@@ -131,6 +131,13 @@ def test_lease_commitment_past_the_horizon_counts_in_the_total_budget(tiny):
             {"by": "kind", "value": "lease", "measure": "compute", "min": 0.5},
             [("a", "buy", "home", 2), ("a", "lease", None, 2)],
         ),
+        # leases belong to no site: each site at most 40% of the whole (leases included), so 1 chip home,
+        # 1 away and both leases; were the leases a site group ("nan") of their own they could take
+        # only 1 and the whole would be 3 chips
+        (
+            {"by": "site", "value": "*", "measure": "compute", "max": 0.4},
+            [("a", "buy", "away", 1), ("a", "buy", "home", 1), ("a", "lease", None, 2)],
+        ),
         # the fleet (2 chips at home) is owned: buy compute 2 + b <= half of 2 + b + l, l <= 2
         (
             {"by": "kind", "value": "buy", "measure": "compute", "max": 0.5, "fleet": 2},

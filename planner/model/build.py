@@ -438,7 +438,7 @@ def define_power(model: Model, part: Part, elastic: bool = False) -> None:
 
 def group_values(data: ModelData, by: str) -> tuple[npt.NDArray[np.object_], pd.DataFrame]:
     """Each option's value of ``by`` (None where it has none: a lease's site) and the fleet's rows that can belong to a group (the fleet has no channel)."""
-    values = data.offers[by].to_numpy(dtype=object) if len(data.offers) else np.empty(0, dtype=object)
+    values = data.option_values(by)
     fleet = data.fleet if by != "channel" else data.fleet.iloc[0:0]
     return values, fleet
 

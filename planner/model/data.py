@@ -117,10 +117,15 @@ class ModelData:
         value = f["chips"].to_numpy(np.float64) * f["eff_pflops"].to_numpy(np.float64) * factor
         return float(value[rows].sum() if rows is not None else value.sum())
 
-    @property
-    def site_cap(self) -> list[float | None]:
-        """The first site's caps (the version-1 ``site_capacity_mw``)."""
-        return self.sites[0].caps
+    def option_values(self, by: str) -> npt.NDArray[np.object_]:
+        """Each usable option's value of column ``by``, None where it has none (a lease's site).
+
+        pandas stores a missing text as NaN; a NaN must never become a group named ``nan``.
+        """
+        if not len(self.offers):
+            return np.empty(0, dtype=object)
+        column = self.offers[by]
+        return np.where(column.isna().to_numpy(), None, column.to_numpy(dtype=object))
 
 
 def caps(capacity: dict[str, float], periods: list[str]) -> list[float | None]:
