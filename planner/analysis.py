@@ -64,6 +64,14 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
         "chips": t["chips"],
         "leased_chips": t.get("leased_chips", 0),
     }
+    if plan.data is not None and plan.data.finance.present and plan.ok:
+        # contract section 6: the discounted cost beside the undiscounted commitments it differs from
+        row.update(
+            commitments_usd=t["capex_usd"] + t.get("lease_usd", 0.0),
+            discounted_cost_usd=t["cost_usd"],
+            residual_value_usd=t["residual_value_usd"],
+            after_horizon_usd=t["after_horizon_usd"],
+        )
     if not plan.ok:
         return row
     f = figures(plan)
@@ -368,6 +376,7 @@ def sweep_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
     from planner.results import empty_totals
 
     keys = list(empty_totals())
+    keys += [k for k in FINANCE_TOTALS if k in frame.columns]
     out = []
     for rec in records(frame):
         mix = {
@@ -379,11 +388,19 @@ def sweep_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "total_usd": rec["total_usd"],
                 "status": rec["status"],
-                "totals": {k: rec[k] for k in keys},
+                "totals": {k: rec[k] for k in keys if not _missing(rec[k])},
                 "mix_pflops": mix,
             }
         )
     return out
+
+
+#: totals a plan adds with a ``finance`` key (contract section 6)
+FINANCE_TOTALS = ("cost_usd", "residual_value_usd", "currency", "after_horizon_usd")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _amount(value: float | str) -> float:

@@ -141,6 +141,7 @@ def plan_report(plan: Any, con: Console) -> None:
         if len(rep.sites["site"].unique()) > 1 or rep.figures.leased_pflops > 0:
             _sites(con, rep)
         _schedule(con, rep)
+        _cash_flow(con, rep)
         _licences(con, rep)
         _lease_tail(con, rep)
     _exclusions(con, rep)
@@ -269,6 +270,51 @@ def _schedule(con: Console, rep: Any) -> None:
     if not rows:
         rows = [("(none)", "", "", "", "", "", "", "", "", "", "")]
     con.print(table(con, "Purchase and lease schedule (lease cost: the whole commitment)", cols, rows))
+
+
+def _cash_flow(con: Console, rep: Any) -> None:
+    flow = rep.cash_flow
+    if flow is None:
+        return
+    plan = rep.plan
+    fin = plan.data.finance
+    local = [c for c in flow.columns if c.startswith("paid_") and c != "paid_usd"]
+    cols = [Col("Quarter"), Col("Paid", True)]
+    cols += [Col(f"Paid {fin.currency}", True, 2) for _ in local]
+    cols += [
+        Col("Committed", True, 3),
+        Col("Deprec.", True, 2),
+        Col("Lease pay", True, 4),
+        Col("Electricity", True, 4),
+        Col("Retired", True, 5),
+    ]
+    rows = [
+        (
+            r["period"],
+            money(r["paid_usd"]),
+            *[f"{r[c] / 1e9:,.2f}B" if abs(r[c]) >= 1e9 else f"{r[c] / 1e6:,.2f}M" for c in local],
+            money(r["committed_usd"]),
+            money(r["depreciation_usd"]),
+            money(r["lease_payments_usd"]),
+            money(r["electricity_usd"]),
+            f"{int(r['retired_chips']):,}",
+        )
+        for r in flow.to_dict("records")
+    ]
+    title = "Cash flow (USD" + (f"; budget in {fin.currency}" if fin.currency != "USD" else "") + ")"
+    con.print(table(con, title, cols, rows))
+    t = plan.totals
+    rate = f"{fin.rate:.1%} a year" if fin.rate else "undiscounted"
+    residual = (
+        f"book value after {plan.data.periods[-1]} {money(t['residual_value_usd'])} credited"
+        if fin.residual
+        else "no residual value credited"
+    )
+    say(
+        con,
+        f"Discounted cost {money(t['cost_usd'])} ({rate}; {residual}); "
+        f"paid after the horizon {money(t['after_horizon_usd'])} (lease payments).",
+    )
 
 
 def _licences(con: Console, rep: Any) -> None:
@@ -484,11 +530,14 @@ def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Tabl
 def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Table:
     """One row per budget point: cost, compute and mix."""
     categories = sorted({c for p in points for c in p["mix_pflops"]})
+    discounted = any("cost_usd" in p["totals"] for p in points)
+    currency = next((p["totals"]["currency"] for p in points if "currency" in p["totals"]), "USD")
     cols = [
-        Col("Total budget", True),
+        Col("Total budget" if currency == "USD" else f"Budget {currency}", True),
         Col("Status", priority=3),
         Col("Capex", True, 2),
         Col("Leases", True, 3),
+        *([Col("Disc. cost", True, 2)] if discounted else []),
         Col("Eff. PFLOPS", True),
         Col("$/PFLOPS", True, 2),
     ] + [Col(c, True, 4) for c in categories]
@@ -498,10 +547,11 @@ def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Ta
         spent = t["capex_usd"] + t.get("lease_usd", 0.0)
         rows.append(
             (
-                money(p["total_usd"]),
+                money(p["total_usd"]) if currency == "USD" else money(p["total_usd"]).removeprefix("$"),
                 p["status"],
                 money(t["capex_usd"]),
                 money(t.get("lease_usd", 0.0)),
+                *([money(t.get("cost_usd"))] if discounted else []),
                 num(t["effective_pflops"]),
                 money(spent / t["effective_pflops"]) if t["effective_pflops"] else "-",
                 *[num(p["mix_pflops"].get(c)) for c in categories],

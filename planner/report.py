@@ -174,6 +174,47 @@ def schedule(plan: Plan) -> pd.DataFrame:
     return plan.purchases.copy()
 
 
+def cash_flow(plan: Plan) -> pd.DataFrame | None:
+    """Per quarter (contract section 6): paid in USD and in the budget currency, commitments made, depreciation, lease payments and electricity; None without a ``finance`` key."""
+    data = plan.data
+    if data is None or not data.finance.present or not len(plan.periods):
+        return None
+    per = plan.periods
+    p = plan.purchases
+    committed = p.groupby("order_period")["cost_usd"].sum() if len(p) else pd.Series(dtype=float)
+    out = pd.DataFrame({"period": per["period"], "paid_usd": per["cash_usd"]})
+    currency = data.finance.currency
+    if currency != "USD":
+        out[f"paid_{currency.lower()}"] = per["cash"]
+    out["committed_usd"] = [float(committed.get(q, 0.0)) for q in per["period"]]
+    out["depreciation_usd"] = per["depreciation_usd"]
+    out["lease_payments_usd"] = per["lease_usd"]
+    out["electricity_usd"] = per["opex_usd"]
+    out["retired_chips"] = per["retired_chips"]
+    return out.reset_index(drop=True)
+
+
+def book_values(plan: Plan) -> pd.DataFrame | None:
+    """Per purchase line: its price, depreciation per quarter and within the horizon, and book value after the last quarter; None without a ``finance`` key."""
+    from planner.model.build import Coefficients
+
+    data = plan.data
+    if data is None or not data.finance.present or plan.servers is None:
+        return None
+    c = Coefficients.of(data)
+    n = plan.servers.astype(np.float64)
+    cols = ["order_period", "delivery_period", "sku", "site", "chips", "cost_usd"]
+    bought = plan.servers > 0
+    lines = plan.purchases[cols].copy()
+    per_quarter = n * c.price / data.finance.book_quarters
+    in_horizon = sum(n * c.depreciation_at(q) for q in range(data.horizon))
+    keep = ~c.lease[bought]
+    lines["depreciation_per_quarter_usd"] = per_quarter[bought]
+    lines["depreciated_in_horizon_usd"] = np.asarray(in_horizon)[bought]
+    lines["book_value_after_horizon_usd"] = (n * c.book_value())[bought]
+    return lines[keep].reset_index(drop=True)
+
+
 @dataclass
 class PlanReport:
     """Everything the plan report and workbook show, computed once."""
@@ -187,6 +228,8 @@ class PlanReport:
     lease_tail: pd.DataFrame
     exclusions: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    cash_flow: pd.DataFrame | None = None
+    book_values: pd.DataFrame | None = None
 
 
 def plan_report(plan: Plan) -> PlanReport:
@@ -201,6 +244,8 @@ def plan_report(plan: Plan) -> PlanReport:
         lease_tail(plan),
         exclusions(plan),
         compliance_notes(plan),
+        cash_flow(plan),
+        book_values(plan),
     )
 
 

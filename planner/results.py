@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner.model.build import Coefficients, fleet_opex
 from planner.model.data import ModelData
 from planner.tables import records
 from planner.units import parse_quarter, quarter_name
@@ -50,6 +51,9 @@ PERIOD_COLUMNS = [
 SITE_COLUMNS = ["site", "country", "period", "power_mw", "capacity_mw", "effective_pflops"]
 #: JSON keys of a period (contract section 4)
 PERIOD_KEYS = ("period", "capex_usd", "opex_usd", "effective_pflops", "memory_tb", "power_mw", "lease_usd")
+#: JSON keys a period adds with a ``finance`` key (contract section 6); ``cash`` only in a currency other than USD
+FINANCE_PERIOD_KEYS = ("cash_usd", "cash", "depreciation_usd", "retired_chips")
+FINANCE_PERIOD_KEYS_USD = ("cash_usd", "depreciation_usd", "retired_chips")
 IntArray = npt.NDArray[np.int64]
 
 
@@ -177,6 +181,13 @@ class Plan:
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
         )
 
+    def period_keys(self) -> tuple[str, ...]:
+        """JSON keys of a period: section 4's, and section 6's when the scenario has ``finance``."""
+        keys: tuple[str, ...] = PERIOD_KEYS
+        if self.data is not None and self.data.finance.present:
+            keys += FINANCE_PERIOD_KEYS if self.data.finance.currency != "USD" else FINANCE_PERIOD_KEYS_USD
+        return keys
+
     @property
     def ok(self) -> bool:
         """Whether the plan has purchases to report (optimal or feasible)."""
@@ -195,7 +206,7 @@ class Plan:
             "objective": self.objective,
             "totals": {k: round_value(v, k) for k, v in self.totals.items()},
             "periods": [
-                {k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in PERIOD_KEYS}
+                {k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in self.period_keys()}
                 for rec in self.periods.to_dict("records")
             ],
             "purchases": [
@@ -258,11 +269,13 @@ def sites_json(plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
-def round_value(value: Any, key: str) -> float | int:
-    """Round money to cents and other quantities to 6 decimals; counts stay integers."""
+def round_value(value: Any, key: str) -> Any:
+    """Round money to cents and other quantities to 6 decimals; counts stay integers, text stays text."""
+    if isinstance(value, str):
+        return value
     if key in ("servers", "chips", "leased_chips") or key.endswith("_chips"):
         return int(value)
-    digits = 2 if key.endswith("_usd") else 6
+    digits = 2 if key.endswith("_usd") or key == "cash" else 6
     r = round(float(value), digits)
     return 0.0 if r == 0 else r
 
@@ -325,17 +338,19 @@ def tabulate(
     pwr = chips * o["power_mw"].to_numpy(np.float64)
     site = o["site_index"].to_numpy(np.int64)
     pay = chips * price
+    coef = Coefficients.of(data)
     rows, site_rows, cum, cum_budget = [], [], 0.0, 0.0
     opex_total = 0.0
     for p, name in enumerate(data.periods):
         serving = (d <= p) & (p <= stop)
+        powered = coef.powered(p)
         eff_p = eff * data.option_factor(p)
         capex = float(cost[~lease & (t == p)].sum())
         lease_pay = float(pay[lease & (d <= p) & (p <= end)].sum())
         power = opex = 0.0
         for k, s in enumerate(data.sites):
             at = site == k
-            site_power = data.fleet_sum("power_mw", k) + float(pwr[at & (d <= p)].sum())
+            site_power = data.fleet_sum("power_mw", k, p) + float(pwr[at & powered].sum())
             power += site_power
             opex += site_power * s.opex_per_mw()
             site_rows.append(
@@ -346,7 +361,7 @@ def tabulate(
                     "power_mw": site_power,
                     "capacity_mw": s.caps[p],
                     "effective_pflops": data.fleet_eff(p, (data.fleet["site_index"] == k).to_numpy())
-                    + float(eff_p[at & (d <= p)].sum()),
+                    + float(eff_p[at & serving].sum()),
                 }
             )
         opex_total += opex
@@ -365,7 +380,7 @@ def tabulate(
                 "effective_pflops": owned + leased,
                 "owned_pflops": owned,
                 "leased_pflops": leased,
-                "memory_tb": data.fleet_sum("mem_tb") + float(mem[serving].sum()),
+                "memory_tb": data.fleet_sum("mem_tb", None, p) + float(mem[serving].sum()),
                 "power_mw": power,
                 "cumulative_spend_usd": cum,
                 "cumulative_budget_usd": cum_budget
@@ -386,7 +401,41 @@ def tabulate(
         "lease_usd": float(cost[lease].sum()),
         "leased_chips": int(chips[lease].sum()),
     }
+    if data.finance.present:
+        periods, money = money_over_life(data, coef, servers, periods)
+        totals |= money
     return purchases, periods, totals, pd.DataFrame(site_rows, columns=SITE_COLUMNS)
+
+
+def money_over_life(
+    data: ModelData, c: Coefficients, servers: IntArray, periods: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The section-6 figures of whole servers: cash, depreciation and retirements per period; discounted cost, residual value and the after-horizon tail.
+
+    Every figure is the model's own coefficient (:class:`~planner.model.build.Coefficients`) at the plan's servers.
+    """
+    fin, n = data.finance, servers.astype(np.float64)
+    cps = data.offers["chips_per_server"].to_numpy(np.int64)
+    fleet = data.fleet
+    periods = periods.copy()
+    cash = [float(n @ c.pay_at(p)) for p in range(data.horizon)]
+    periods["cash_usd"] = cash
+    if fin.currency != "USD":
+        periods["cash"] = [fx * v for fx, v in zip(fin.fx, cash, strict=True)]
+    periods["depreciation_usd"] = [float(n @ c.depreciation_at(p)) for p in range(data.horizon)]
+    periods["retired_chips"] = [
+        int((servers * cps)[c.retiring_at(p)].sum())
+        + int(fleet["chips"][(fleet["last"] == p - 1).to_numpy()].sum())
+        for p in range(data.horizon)
+    ]
+    residual = float(n @ c.book_value()) if fin.residual else 0.0
+    totals: dict[str, Any] = {
+        "cost_usd": float(n @ c.cost(data)) + fleet_opex(data),
+        "residual_value_usd": residual,
+        "currency": fin.currency,
+        "after_horizon_usd": float(n @ c.after_horizon()),
+    }
+    return periods, totals
 
 
 def binding_limits(
@@ -483,7 +532,7 @@ def _exclusions(data: ModelData) -> list[str]:
 
 def _binding_shares(data: ModelData, servers: IntArray) -> list[str]:
     """Share rules the plan sits on (within one server of the bound)."""
-    from planner.model.build import Coefficients, group_values, share_groups, share_scope
+    from planner.model.build import group_values, share_groups, share_scope
 
     o = data.offers
     if not len(o):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -24,6 +25,11 @@ from planner.yamlio import read_yaml, validate
 if TYPE_CHECKING:
     from planner.catalog import Catalog
 
+#: validation context of a scenario read back from its own dump (spellings already normalised)
+DUMPED = "dumped"
+#: years of book or service life accepted (a bound that keeps every quarter a real date)
+MAX_LIFE_YEARS = 100
+
 Money = Annotated[float, BeforeValidator(parse_money)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
@@ -40,13 +46,83 @@ def _quarter_keys(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class Budget(_Strict):
-    """Money available: a total, per-quarter amounts, or both."""
+    """Money available: a total, per-quarter amounts, or both, in the budget currency.
+
+    ``total`` and ``per_period`` (contract v3) are read into ``total_usd`` and ``per_period_usd``,
+    which hold amounts in the budget currency (USD unless ``finance.currency`` names another).
+    """
 
     total_usd: Money | None = None
     per_period_usd: dict[str, Money] | None = None
     carry_over: bool = True
 
     _quarters = field_validator("per_period_usd")(_quarter_keys)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spelling(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for plain, usd in (("total", "total_usd"), ("per_period", "per_period_usd")):
+            if plain in data:
+                if usd in data:
+                    raise ValueError(f"give {plain} or {usd}, not both")
+                data[usd] = data.pop(plain)
+        return data
+
+
+def _years_in_quarters(value: float | None, key: str) -> float | None:
+    if value is not None and abs(value * 4 - round(value * 4)) > 1e-9:
+        raise ValueError(f"{key} must be a whole number of quarters (a multiple of 0.25), got {value:g}")
+    return value
+
+
+class Finance(_Strict):
+    """Money over the asset's life (contract v3, section 6): currency, payments, discounting, book value."""
+
+    currency: str = "USD"
+    fx: dict[str, Annotated[float, Field(gt=0, le=MAX_RATE)]] = Field(default_factory=dict)
+    discount_rate: float = Field(default=0.0, ge=0, le=1)
+    deposit: Fraction = 1.0
+    book_life_years: float = Field(default=4.0, gt=0, le=MAX_LIFE_YEARS)
+    residual: Literal["none", "book"] = "none"
+    service_life_years: float | None = Field(default=None, gt=0, le=MAX_LIFE_YEARS)
+
+    _quarters = field_validator("fx")(_quarter_keys)
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, v: object) -> object:
+        if isinstance(v, str) and re.fullmatch(r"\s*[A-Za-z]{3}\s*", v):
+            return v.strip().upper()
+        raise ValueError(f"expected a three-letter currency code such as USD or CNY, got {v!r}")
+
+    @field_validator("book_life_years", "service_life_years")
+    @classmethod
+    def _whole_quarters(cls, v: float | None, info: ValidationInfo) -> float | None:
+        return _years_in_quarters(v, str(info.field_name))
+
+    @model_validator(mode="after")
+    def _path(self) -> Finance:
+        if self.currency == "USD" and self.fx:
+            raise ValueError("fx: the budget currency is USD; an exchange-rate path needs finance.currency")
+        if self.currency != "USD" and not self.fx:
+            raise ValueError(
+                f"fx: a budget in {self.currency} needs an exchange-rate path "
+                f"({self.currency} per USD by quarter, e.g. {{2025Q1: 7.2}})"
+            )
+        return self
+
+    @property
+    def book_quarters(self) -> int:
+        """Quarters of straight-line depreciation."""
+        return round(self.book_life_years * 4)
+
+    @property
+    def service_quarters(self) -> int | None:
+        """Quarters a chip serves from delivery (None: no retirement)."""
+        return None if self.service_life_years is None else round(self.service_life_years * 4)
 
 
 class Target(_Strict):
@@ -72,6 +148,14 @@ class FleetEntry(_Strict):
     sku: str
     chips: int = Field(ge=0)
     site: str | None = None
+    installed: str | None = None  # contract v3: the quarter the chips entered service
+
+    @field_validator("installed")
+    @classmethod
+    def _quarter(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_quarter(v)
+        return v
 
 
 class Buyer(_Strict):
@@ -151,14 +235,33 @@ class Scenario(_Strict):
     power: Power | None = None
     fleet: list[FleetEntry] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    finance: Finance | None = None
     _source: str | None = PrivateAttr(default=None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str | None = None) -> Scenario:
         """A scenario from its ``model_dump`` (e.g. sent to a worker process) and the file it came from."""
-        scenario = cls.model_validate(data)
+        scenario = cls.model_validate(data, context={DUMPED: True})
         scenario._source = source
         return scenario
+
+    @model_validator(mode="before")
+    @classmethod
+    def _budget_spelling(cls, data: Any, info: ValidationInfo) -> Any:
+        """With a budget currency other than USD, ``total_usd`` and ``per_period_usd`` are refused."""
+        if not isinstance(data, dict) or (info.context or {}).get(DUMPED):
+            return data
+        finance, budget = data.get("finance"), data.get("budget")
+        currency = finance.get("currency") if isinstance(finance, dict) else None
+        if isinstance(currency, str) and currency.strip().upper() != "USD" and isinstance(budget, dict):
+            for key in ("total_usd", "per_period_usd"):
+                if key in budget:
+                    plain = key.removesuffix("_usd")
+                    raise ValueError(
+                        f"budget.{key}: the budget is in {currency.strip().upper()} "
+                        f"(finance.currency); write budget.{plain} instead"
+                    )
+        return data
 
     @property
     def source(self) -> str | None:
@@ -208,6 +311,23 @@ class Scenario(_Strict):
         for i, entry in enumerate(self.fleet):
             if entry.site is not None and entry.site not in names:
                 raise ValueError(f"fleet[{i}].site: no site {entry.site!r} (sites: {', '.join(names)})")
+            if entry.installed is not None and parse_quarter(entry.installed) > parse_quarter(
+                self.periods[-1]
+            ):
+                raise ValueError(
+                    f"fleet[{i}].installed: {entry.installed} is after the last period {self.periods[-1]}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _fx_from_the_start(self) -> Scenario:
+        if self.finance is not None and self.finance.fx:
+            first = parse_quarter(self.periods[0])
+            if min(parse_quarter(k) for k in self.finance.fx) > first:
+                raise ValueError(
+                    f"finance.fx: the exchange-rate path starts after the first period {self.periods[0]}; "
+                    f"give a rate for {self.periods[0]} or earlier"
+                )
         return self
 
     def site_list(self) -> list[Site]:

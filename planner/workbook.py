@@ -449,6 +449,12 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
             axis,
             _anchor(spend_frame),
         )
+        if rep.cash_flow is not None:
+            local = {c: MONEY.replace('"$"', "") for c in rep.cash_flow.columns if c.startswith("paid_")}
+            local.pop("paid_usd", None)
+            book.frame("Cash flow", rep.cash_flow, local)
+        if rep.book_values is not None:
+            book.frame("Book value", rep.book_values)
         book.frame("Compliance", compliance_frame(plan), {"tpp": COUNT, "pd": TWO})
         _inputs_sheet(book, plan)
         for name, frame in (explain or {}).items():

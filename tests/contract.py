@@ -1,4 +1,4 @@
-"""The contract (shared/spec/model.md, version 2) re-implemented from scratch for the tests.
+"""The contract (shared/spec/model.md, version 3 section 6 included) re-implemented from scratch for the tests.
 
 Imports nothing from ``planner``: it reads the scenario and catalog files itself, derives the
 usable options, and evaluates any assignment of whole servers. Tests use it to re-derive a
@@ -118,6 +118,44 @@ class Instance:
     hq: str
     options: list[Option] = field(default_factory=list)
     fleet: list[tuple[str, int, str]] = field(default_factory=list)  # sku, chips, site
+    fleet_installed: list[int] = field(default_factory=list)  # absolute quarter each entry entered service
+
+
+@dataclass
+class Finance:
+    """Section 6 read from the scenario's ``finance`` key (defaults: version 2)."""
+
+    present: bool
+    currency: str
+    fx: dict[int, float]
+    rate: float
+    deposit: float
+    book_years: float
+    residual: bool
+    service_years: float | None
+
+    @staticmethod
+    def of(sc: dict[str, Any]) -> Finance:
+        f = sc.get("finance")
+        if f is None:
+            return Finance(False, "USD", {}, 0.0, 1.0, 4.0, False, None)
+        return Finance(
+            True,
+            str(f.get("currency", "USD")).upper(),
+            {quarter(k): float(v) for k, v in (f.get("fx") or {}).items()},
+            float(f.get("discount_rate", 0.0)),
+            float(f.get("deposit", 1.0)),
+            float(f.get("book_life_years", 4)),
+            f.get("residual", "none") == "book",
+            None if f.get("service_life_years") is None else float(f["service_life_years"]),
+        )
+
+    def rate_in(self, q: int, last: int) -> float:
+        """fx of absolute quarter q: the latest entry at or before it (quarters past the last period take the last period's)."""
+        if not self.fx:
+            return 1.0
+        q = min(q, last)
+        return [v for k, v in sorted(self.fx.items()) if k <= q][-1]
 
 
 def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
@@ -158,6 +196,9 @@ def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
     hq = ((sc.get("buyer") or {}).get("headquarters") or sites[0].country).upper()
     inst = Instance(sc, chips, periods, sites, hq)
     inst.fleet = [(f["sku"], int(f["chips"]), f.get("site") or sites[0].name) for f in sc.get("fleet") or []]
+    inst.fleet_installed = [
+        quarter(f["installed"]) if f.get("installed") else periods[0] for f in sc.get("fleet") or []
+    ]
     policy = sc.get("policy") or {}
     ok = {"allowed", "license-required"} if policy.get("allow_license_required") else {"allowed"}
     for row_number, o in enumerate(offers):
@@ -365,19 +406,37 @@ class Figures:
     chips: int
     leased_chips: int
     site_compute: dict[str, list[float]]
+    # section 6 (every figure in USD unless named otherwise)
+    cash: dict[int, float] = field(default_factory=dict)  # quarter index from the first period -> paid
+    depreciation: list[float] = field(default_factory=list)
+    retired: list[int] = field(default_factory=list)
+    residual: float = 0.0
+    after_horizon: float = 0.0
 
 
 def evaluate(inst: Instance, servers: list[int]) -> Figures:
     """Every figure of the contract for whole servers per option, and the constraints it breaks."""
     sc, H = inst.scenario, len(inst.periods)
     start = inst.periods[0]
+    fin = Finance.of(sc)
+    life = None if fin.service_years is None else round(fin.service_years * 4)
+    book = round(fin.book_years * 4)
     E, M, C, L = [0.0] * H, [0.0] * H, [0.0] * H, [0.0] * H
     P = {s.name: [0.0] * H for s in inst.sites}
     site_compute = {s.name: [0.0] * H for s in inst.sites}
     pue = {s.name: s.pue for s in inst.sites}
-    for sku, n, site in inst.fleet:
+    cash: dict[int, float] = {}
+    depreciation, retired = [0.0] * H, [0] * H
+    residual = 0.0
+    for (sku, n, site), installed in zip(inst.fleet, inst.fleet_installed, strict=True):
         chip = inst.chips[sku]
+        first = installed - start
+        last = first + life - 1 if life is not None else 10**9
+        if 0 <= last + 1 < H:
+            retired[last + 1] += n
         for p in range(H):
+            if not first <= p <= last:
+                continue
             E[p] += eff(chip) * n
             M[p] += float(chip["memory_gb"]) / 1000 * n
             P[site][p] += float(chip["power_w"]) * pue[site] / 1e6 * n
@@ -412,21 +471,34 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
         x = o.cps * n
         supply[o.offer] = supply.get(o.offer, 0) + n
         d = o.delivery - start
-        last = d + o.term - 1 if o.kind == "lease" else H - 1
+        t = o.period - start
+        if o.kind == "lease":
+            last = d + o.term - 1
+        else:
+            last = d + life - 1 if life is not None else 10**9
         for p in range(max(d, 0), min(last, H - 1) + 1):
             E[p] += o.q * eff(chip) * x
             M[p] += o.q * float(chip["memory_gb"]) / 1000 * x
             if o.kind == "buy":
                 site_compute[o.site][p] += o.q * eff(chip) * x
         if o.kind == "buy":
-            for p in range(d, H):
+            for p in range(d, min(last, H - 1) + 1):
                 P[o.site][p] += float(chip["power_w"]) * pue[o.site] / 1e6 * x
-            C[o.period - start] += o.price * x
+            if last + 1 < H:
+                retired[last + 1] += x
+            C[t] += o.price * x
             commitment += o.price * x
             chips += x
+            cash[t] = cash.get(t, 0.0) + fin.deposit * o.price * x
+            cash[d] = cash.get(d, 0.0) + (1 - fin.deposit) * o.price * x
+            for p in range(d, min(d + book, H)):
+                depreciation[p] += o.price * x / book
+            residual += o.price * x * max(0.0, 1 - (H - 1 - d + 1) / book)
         else:
             for p in range(d, min(last, H - 1) + 1):
                 L[p] += o.price * x
+            for p in range(d, last + 1):
+                cash[p] = cash.get(p, 0.0) + o.price * x
             commitment += o.price * o.term * x
             leased += x
         spend = o.price * x * (o.term if o.kind == "lease" else 1)
@@ -450,18 +522,24 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
         o = next(opt for opt in inst.options if opt.offer == offer)
         if n > o.max_servers:
             violations.append(f"supply of offer {offer}")
-    opex = sum(P[s.name][p] * 1000 * 2190 * s.kwh for s in inst.sites for p in range(H))
+    opex_p = [sum(P[s.name][p] * 1000 * 2190 * s.kwh for s in inst.sites) for p in range(H)]
+    opex = sum(opex_p)
     budget = sc.get("budget") or {}
-    if budget.get("total_usd") is not None and commitment > money(budget["total_usd"]) * (1 + 1e-9) + TOL:
+    total = budget.get("total", budget.get("total_usd"))
+    per_period = budget.get("per_period", budget.get("per_period_usd"))
+    fx = {p: fin.rate_in(start + p, inst.periods[-1]) for p in cash}
+    in_currency = sum(fx[p] * v for p, v in cash.items())
+    if total is not None and in_currency > money(total) * (1 + 1e-9) + TOL:
         violations.append("total budget")
-    if budget.get("per_period_usd") is not None:
-        per = {quarter(k): money(v) for k, v in budget["per_period_usd"].items()}
+    if per_period is not None:
+        per = {quarter(k): money(v) for k, v in per_period.items()}
         b = [per.get(q, 0.0) for q in inst.periods]
+        paid = [fin.rate_in(inst.periods[p], inst.periods[-1]) * cash.get(p, 0.0) for p in range(H)]
         for p in range(H):
             if budget.get("carry_over", True):
-                if sum(C[: p + 1]) + sum(L[: p + 1]) > sum(b[: p + 1]) * (1 + 1e-9) + TOL:
+                if sum(paid[: p + 1]) > sum(b[: p + 1]) * (1 + 1e-9) + TOL:
                     violations.append(f"cumulative budget {p}")
-            elif C[p] + L[p] > b[p] * (1 + 1e-9) + TOL:
+            elif paid[p] > b[p] * (1 + 1e-9) + TOL:
                 violations.append(f"period budget {p}")
     for name, target in (sc.get("targets") or {}).items():
         p = inst.periods.index(quarter(name))
@@ -494,7 +572,13 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
                 violations.append(f"share min {share['by']} {v}")
             if share.get("max") is not None and g > share["max"] * total + TOL * max(1.0, total):
                 violations.append(f"share max {share['by']} {v}")
-    cost = commitment + opex
+    delta = lambda i: (1 + fin.rate) ** (-i / 4)  # noqa: E731
+    credit = residual if fin.residual else 0.0
+    cost = (
+        sum(delta(p) * v for p, v in cash.items())
+        + sum(delta(p) * opex_p[p] for p in range(H))
+        - delta(H) * credit
+    )
     return Figures(
         not violations,
         violations,
@@ -509,6 +593,11 @@ def evaluate(inst: Instance, servers: list[int]) -> Figures:
         chips,
         leased,
         site_compute,
+        cash,
+        depreciation,
+        retired,
+        credit,
+        sum(v for p, v in cash.items() if p >= H),
     )
 
 
@@ -569,6 +658,7 @@ def check_plan(inst: Instance, plan: dict[str, Any]) -> Figures:
         assert close(rec["capex_usd"], round(f.C[p], 2), 0.011)
         assert close(rec.get("lease_usd", 0.0), round(f.L[p], 2), 0.011)
         assert close(rec["power_mw"], sum(f.P[s.name][p] for s in inst.sites))
+    check_finance(inst, plan, f)
     for s, rec in zip(inst.sites, plan.get("sites", []), strict=False):
         assert rec["name"] == s.name and rec["country"] == s.country
         for p, row in enumerate(rec["periods"]):
@@ -577,6 +667,31 @@ def check_plan(inst: Instance, plan: dict[str, Any]) -> Figures:
             cap = s.cap(inst.periods[p])
             assert (row["capacity_mw"] is None) == (cap is None)
     return f
+
+
+def check_finance(inst: Instance, plan: dict[str, Any], f: Figures) -> None:
+    """Section 6's JSON keys: present exactly when the scenario has ``finance``, each figure recomputed."""
+    fin = Finance.of(inst.scenario)
+    t = plan["totals"]
+    keys = {"cost_usd", "residual_value_usd", "currency", "after_horizon_usd"}
+    if not fin.present:
+        assert not keys & set(t), sorted(keys & set(t))
+        assert all("cash_usd" not in rec for rec in plan["periods"])
+        return
+    close = lambda a, b: math.isclose(a, b, rel_tol=1e-9, abs_tol=0.011)  # noqa: E731
+    assert t["currency"] == fin.currency
+    assert close(t["cost_usd"], f.cost), (t["cost_usd"], f.cost)
+    assert close(t["residual_value_usd"], f.residual), (t["residual_value_usd"], f.residual)
+    assert close(t["after_horizon_usd"], f.after_horizon), (t["after_horizon_usd"], f.after_horizon)
+    for p, rec in enumerate(plan["periods"]):
+        paid = f.cash.get(p, 0.0)
+        assert close(rec["cash_usd"], paid), (p, rec["cash_usd"], paid)
+        if fin.currency != "USD":
+            assert close(rec["cash"], fin.rate_in(inst.periods[p], inst.periods[-1]) * paid)
+        else:
+            assert "cash" not in rec
+        assert close(rec["depreciation_usd"], f.depreciation[p]), (p, rec["depreciation_usd"])
+        assert rec["retired_chips"] == f.retired[p], (p, rec["retired_chips"], f.retired[p])
 
 
 def brute_force(inst: Instance, limit: int = 40000) -> list[tuple[list[int], Figures]] | None:

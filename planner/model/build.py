@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner.model.data import ModelData
+from planner.model.data import FinanceData, ModelData
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, IntArray, Lin
 
@@ -86,9 +86,10 @@ class Part:
     """One scenario's columns and forms inside a model (a robust plan has one part per branch).
 
     ``compute``/``memory``: installed ``E_p``/``M_p``; ``power[k]``: ``P_kp`` of site ``k``;
-    ``spend``: capex ``C_t`` plus lease payments ``L_t`` (what per-period budgets count);
-    ``commitment``: ``sum_t C_t + L`` (what the total budget and spend shares count); ``cost``:
-    the contract's cost (capex, lease commitments, electricity).
+    ``spend``: the USD paid in each quarter (``C_t + L_t`` with the default deposit of 1);
+    ``commitment``: ``sum_t C_t + L`` (what spend shares count); ``budget_commitment``: every
+    payment in the budget currency (what the total budget counts; the commitment in USD);
+    ``cost``: the contract's cost (discounted payments and electricity less the residual credit).
     """
 
     data: ModelData
@@ -99,6 +100,7 @@ class Part:
     power: list[PerPeriod]
     spend: PerPeriod
     commitment: Lin
+    budget_commitment: Lin
     cost: Lin
 
     def servers(self, x: FloatArray) -> IntArray:
@@ -220,7 +222,11 @@ def add_scenario(
 
 @dataclass(frozen=True)
 class Coefficients:
-    """Per-option coefficients of one server (arrays in the options' order)."""
+    """Per-option coefficients of one server (arrays in the options' order).
+
+    Every figure a plan reports per option and quarter (compute, memory, power, payments,
+    depreciation, cost) is made here, for the model's rows and for the reported figures alike.
+    """
 
     eff: FloatArray  # q * eff * chips per server (PFLOPS once in service)
     mem: FloatArray  # q * memory (TB)
@@ -228,11 +234,13 @@ class Coefficients:
     price: FloatArray  # capex of a purchase, or one quarter's payment of a lease
     commitment: FloatArray  # a purchase's price, a lease's price x term
     d: IntArray  # delivery period / a lease's first quarter of service
-    end: IntArray  # a lease's last quarter of service (far future for a purchase)
+    end: IntArray  # a lease's last quarter of service; a purchase's last before it retires
     stop: IntArray  # last quarter with capacity (``end`` unless a shock cut a lease)
     t: IntArray
     lease: npt.NDArray[np.bool_]
     site: IntArray
+    fin: FinanceData
+    horizon: int
 
     def eff_at(self, data: ModelData, p: int) -> FloatArray:
         """``eff`` in period ``p`` (an efficiency shock scales it from its first period on)."""
@@ -242,14 +250,81 @@ class Coefficients:
         """Options delivering (or serving) capacity in period ``p``."""
         return (self.d <= p) & (p <= self.stop)
 
+    def powered(self, p: int) -> npt.NDArray[np.bool_]:
+        """Purchases drawing site power in period ``p``: every ordered chip from delivery to retirement."""
+        return ~self.lease & (self.d <= p) & (p <= self.end)
+
     def paying(self, p: int) -> npt.NDArray[np.bool_]:
         """Leases paid for in period ``p`` (every quarter of the term, served or cut)."""
         return self.lease & (self.d <= p) & (p <= self.end)
 
-    def paid_through(self, p: int) -> FloatArray:
-        """Payments of each option in periods ``0..p``: a purchase's price once ordered, a lease's price for each quarter served."""
-        served = np.clip(np.minimum(self.end, p) - self.d + 1, 0, None)
-        return np.where(self.lease, self.price * served, self.price * (self.t <= p))
+    def pay_at(self, p: int) -> FloatArray:
+        """USD paid in quarter ``p`` (past the horizon too): a purchase's deposit when ordered and its balance on delivery, a lease's price in each quarter of its term."""
+        dep = self.fin.deposit
+        bought = self.price * (dep * (self.t == p) + (1.0 - dep) * (self.d == p))
+        return np.where(self.lease, self.price * self.paying(p), bought)
+
+    def _weights(self, of: Callable[[IntArray], FloatArray]) -> FloatArray:
+        """``of`` over every quarter a payment can fall in, from the first period on."""
+        last = int(self.end[self.lease].max()) if self.lease.any() else 0
+        return of(np.arange(max(self.horizon, last + 1) + 1, dtype=np.int64))
+
+    def _paid(self, weights: FloatArray, through: int | None = None) -> FloatArray:
+        """``sum_p weights[p] * pay_at(p)`` per option, over the quarters up to ``through`` (all when None)."""
+        dep, w = self.fin.deposit, weights
+        t_in = np.ones(len(self.t), dtype=bool) if through is None else self.t <= through
+        d_in = np.ones(len(self.d), dtype=bool) if through is None else self.d <= through
+        bought = self.price * (dep * w[self.t] * t_in + (1.0 - dep) * w[self.d] * d_in)
+        last = self.end if through is None else np.minimum(self.end, through)
+        return np.where(self.lease, self.price * self.fin.window_sum(w, self.d, last), bought)
+
+    def budget_paid(self, through: int | None = None) -> FloatArray:
+        """Payments in the budget currency (``fx_p * pay_p`` summed) up to quarter ``through``, or over every quarter (the commitment the total budget counts)."""
+        return self._paid(self._weights(self.fin.fx_at), through)
+
+    def discounted_pay(self) -> FloatArray:
+        """``sum_p delta_p * pay_p`` per option (payments past the horizon included)."""
+        return self._paid(self._weights(self.fin.discount))
+
+    def after_horizon(self) -> FloatArray:
+        """USD paid after the last period (lease payments past the horizon)."""
+        past = np.maximum(self.d, self.horizon)
+        return np.where(self.lease, self.price * np.clip(self.end - past + 1, 0, None), 0.0)
+
+    def depreciation_at(self, p: int) -> FloatArray:
+        """Straight-line depreciation of a purchase in quarter ``p``: ``price / (4B)`` in ``d .. d + 4B - 1``."""
+        book = self.fin.book_quarters
+        return np.where(~self.lease & (self.d <= p) & (p < self.d + book), self.price / book, 0.0)
+
+    def book_value(self) -> FloatArray:
+        """A purchase's book value after the last period: ``price * max(0, 1 - (T - d + 1) / (4B))``."""
+        left = np.clip(1.0 - (self.horizon - self.d) / self.fin.book_quarters, 0.0, None)
+        return np.where(self.lease, 0.0, self.price * left)
+
+    def residual_credit(self) -> FloatArray:
+        """The residual value credited to the cost: the book value after ``T`` discounted by ``delta_{T+1}`` (0 with ``residual: none``)."""
+        if not self.fin.residual:
+            return np.zeros(len(self.price))
+        return self.book_value() * self.fin.discount(self.horizon)
+
+    def opex(self, data: ModelData) -> FloatArray:
+        """Discounted electricity of a purchase over its powered quarters in the horizon."""
+        delta = self.fin.discount(np.arange(self.horizon, dtype=np.int64))
+        out = np.zeros(len(self.price))
+        for k, site in enumerate(data.sites):
+            at = self.site == k
+            last = np.minimum(self.end[at], self.horizon - 1)
+            out[at] = self.pwr[at] * self.fin.window_sum(delta, self.d[at], last) * site.opex_per_mw()
+        return out
+
+    def cost(self, data: ModelData) -> FloatArray:
+        """The contract's cost per server: discounted payments and electricity less the residual credit."""
+        return self.discounted_pay() + self.opex(data) - self.residual_credit()
+
+    def retiring_at(self, p: int) -> npt.NDArray[np.bool_]:
+        """Purchases that leave service at the start of period ``p``."""
+        out: npt.NDArray[np.bool_] = ~self.lease & (self.end == p - 1)
+        return out
 
     @staticmethod
     def of(data: ModelData) -> Coefficients:
@@ -270,7 +345,19 @@ class Coefficients:
             t=o["t"].to_numpy(np.int64),
             lease=lease,
             site=o["site_index"].to_numpy(np.int64),
+            fin=data.finance,
+            horizon=data.horizon,
         )
+
+
+def fleet_opex(data: ModelData) -> float:
+    """Discounted electricity of the fleet over the horizon (a constant of the cost)."""
+    delta = data.finance.discount(np.arange(data.horizon, dtype=np.int64))
+    return sum(
+        float(delta[p]) * data.fleet_sum("power_mw", k, p) * site.opex_per_mw()
+        for k, site in enumerate(data.sites)
+        for p in range(data.horizon)
+    )
 
 
 def define_columns(model: Model, data: ModelData, branch: str | None = None) -> Part:
@@ -292,17 +379,11 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
     )
     c = Coefficients.of(data)
     horizon = data.horizon
-    f_mem = data.fleet_sum("mem_tb")
-    opex = np.zeros(len(o))
-    fleet_opex = 0.0
-    for k, site in enumerate(data.sites):
-        at = c.site == k
-        opex[at] = c.pwr[at] * (horizon - c.d[at]) * site.opex_per_mw()
-        fleet_opex += data.fleet_sum("power_mw", k) * horizon * site.opex_per_mw()
 
     def power(k: int) -> PerPeriod:
         return PerPeriod(
-            horizon, lambda p: Lin.of(cols, c.pwr, (c.site == k) & (c.d <= p), data.fleet_sum("power_mw", k))
+            horizon,
+            lambda p: Lin.of(cols, c.pwr, (c.site == k) & c.powered(p), data.fleet_sum("power_mw", k, p)),
         )
 
     return Part(
@@ -312,11 +393,14 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
         compute=PerPeriod(
             horizon, lambda p: Lin.of(cols, c.eff_at(data, p), c.serving(p), data.fleet_eff(p))
         ),
-        memory=PerPeriod(horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), f_mem)),
+        memory=PerPeriod(
+            horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), data.fleet_sum("mem_tb", None, p))
+        ),
         power=[power(k) for k in range(len(data.sites))],
-        spend=PerPeriod(horizon, lambda p: Lin.of(cols, c.price, (~c.lease & (c.t == p)) | c.paying(p))),
+        spend=PerPeriod(horizon, lambda p: Lin.of(cols, c.pay_at(p))),
         commitment=Lin.of(cols, c.commitment),
-        cost=Lin.of(cols, c.commitment + opex, None, fleet_opex),
+        budget_commitment=Lin.of(cols, c.budget_paid()),
+        cost=Lin.of(cols, c.cost(data), None, fleet_opex(data)),
     )
 
 
@@ -352,10 +436,11 @@ def define_budget(model: Model, part: Part) -> None:
     """``sum_t C_t + L <= total`` (leases count their whole commitment); with per-period budgets, ``sum_{t'<=t} (C_t' + L_t') <= sum_{t'<=t} budget_t'`` under carry-over, else ``C_t + L_t <= budget_t``."""
     data = part.data
     c = Coefficients.of(data)
+    fx = data.finance.fx
     if data.total_budget is not None:
         model.add(
             RowKey(Family.BUDGET_TOTAL, branch=part.branch),
-            part.commitment,
+            part.budget_commitment,
             LE,
             data.total_budget,
             "total capex and lease commitments <= total budget",
@@ -366,7 +451,7 @@ def define_budget(model: Model, part: Part) -> None:
         if data.scenario.budget.carry_over:
             model.add(
                 RowKey(Family.BUDGET_CUMULATIVE, period=name, branch=part.branch),
-                Lin.of(part.cols, c.paid_through(p)),
+                Lin.of(part.cols, c.budget_paid(p)),
                 LE,
                 sum(data.budget_per_period[: p + 1]),
                 f"capex and lease payments through {name} <= cumulative budget",
@@ -374,7 +459,7 @@ def define_budget(model: Model, part: Part) -> None:
         else:
             model.add(
                 RowKey(Family.BUDGET_PERIOD, period=name, branch=part.branch),
-                part.spend[p],
+                Lin.of(part.cols, fx[p] * c.pay_at(p)),
                 LE,
                 data.budget_per_period[p],
                 f"capex and lease payments in {name} <= budget of {name}",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from planner import compliance
 from planner.catalog import Catalog
+from planner.model.linear import FloatArray, IntArray
 from planner.scenario import Scenario
 from planner.tables import records
 from planner.units import HOURS_PER_QUARTER, parse_quarter
@@ -65,6 +66,60 @@ class EfficiencyChange:
     fleet: npt.NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class FinanceData:
+    """Money over the asset's life (contract v3, section 6) as the model uses it.
+
+    ``fx[p]`` is the budget currency per USD in period ``p`` (1 for USD); quarters past the
+    horizon take the last period's rate. ``present`` says whether the scenario has a ``finance``
+    key (the JSON adds the section-6 keys only then).
+    """
+
+    present: bool = False
+    currency: str = "USD"
+    fx: tuple[float, ...] = ()
+    rate: float = 0.0
+    deposit: float = 1.0
+    book_quarters: int = 16
+    residual: bool = False
+    service_quarters: int | None = None
+
+    def fx_at(self, quarters: npt.NDArray[np.int64]) -> FloatArray:
+        """The rate in each of ``quarters`` (indices from the first period; past the horizon: the last rate)."""
+        path = np.asarray(self.fx, dtype=np.float64)
+        return path[np.clip(quarters, 0, len(path) - 1)]
+
+    def discount(self, quarters: npt.NDArray[np.int64] | int) -> FloatArray:
+        """``delta_p = (1 + rate) ** (-i(p) / 4)`` for quarter indices ``i(p)``."""
+        return np.power(1.0 + self.rate, -np.asarray(quarters, dtype=np.float64) / 4.0)
+
+    def window_sum(self, weights: FloatArray, first: IntArray, last: IntArray) -> FloatArray:
+        """``sum_{p=first..last} weights[p]`` per entry (empty windows give 0); ``weights`` covers every quarter named."""
+        cum = np.concatenate([[0.0], np.cumsum(weights)])
+        lo = np.clip(first, 0, len(weights))
+        hi = np.clip(last + 1, 0, len(weights))
+        return np.where(hi > lo, cum[hi] - cum[np.minimum(lo, hi)], 0.0)
+
+
+def finance_data(scenario: Scenario) -> FinanceData:
+    """The scenario's ``finance`` key as :class:`FinanceData` (the defaults give version 2)."""
+    f = scenario.finance
+    horizon = len(scenario.periods)
+    if f is None:
+        return FinanceData(fx=(1.0,) * horizon)
+    fx = caps(f.fx, list(scenario.periods)) if f.fx else [1.0] * horizon
+    return FinanceData(
+        present=True,
+        currency=f.currency,
+        fx=tuple(1.0 if v is None else v for v in fx),
+        rate=f.discount_rate,
+        deposit=f.deposit,
+        book_quarters=f.book_quarters,
+        residual=f.residual == "book",
+        service_quarters=f.service_quarters,
+    )
+
+
 @dataclass
 class ModelData:
     """Coefficients per usable option and per period; positions ``t``/``d`` index ``periods``.
@@ -88,16 +143,24 @@ class ModelData:
     total_budget: float | None
     fixed: npt.NDArray[np.float64] | None = None
     efficiency: EfficiencyChange | None = None
+    finance: FinanceData = FinanceData()
 
     @property
     def horizon(self) -> int:
         """Number of planning quarters."""
         return len(self.periods)
 
-    def fleet_sum(self, column: str, site: int | None = None) -> float:
-        """Sum over the fleet (at one site, by index) of ``chips * column``."""
+    def fleet_sum(self, column: str, site: int | None = None, p: int | None = None) -> float:
+        """Sum over the fleet (at one site, by index; in service in period ``p``) of ``chips * column``."""
         fleet = self.fleet if site is None else self.fleet[self.fleet["site_index"] == site]
+        if p is not None and len(fleet):
+            fleet = fleet[((fleet["first"] <= p) & (p <= fleet["last"])).to_numpy()]
         return float((fleet["chips"] * fleet[column]).sum()) if len(fleet) else 0.0
+
+    def fleet_serving(self, p: int) -> npt.NDArray[np.bool_]:
+        """Fleet rows in service in period ``p`` (installed by then and not yet retired)."""
+        f = self.fleet
+        return ((f["first"] <= p) & (p <= f["last"])).to_numpy(dtype=bool)
 
     def option_factor(self, p: int) -> npt.NDArray[np.float64]:
         """Efficiency factor per option in period ``p`` (1 unless a shock changed it by then)."""
@@ -115,7 +178,9 @@ class ModelData:
             np.ones(len(f)) if self.efficiency is None or p < self.efficiency.first else self.efficiency.fleet
         )
         value = f["chips"].to_numpy(np.float64) * f["eff_pflops"].to_numpy(np.float64) * factor
-        return float(value[rows].sum() if rows is not None else value.sum())
+        serving = self.fleet_serving(p)
+        rows = serving if rows is None else rows & serving
+        return float(value[rows].sum())
 
     def option_values(self, by: str) -> npt.NDArray[np.object_]:
         """Each usable option's value of column ``by``, None where it has none (a lease's site).
@@ -124,8 +189,9 @@ class ModelData:
         """
         if not len(self.offers):
             return np.empty(0, dtype=object)
-        column = self.offers[by]
-        return np.where(column.isna().to_numpy(), None, column.to_numpy(dtype=object))
+        values = self.offers[by].to_numpy(dtype=object, copy=True)
+        values[self.offers[by].isna().to_numpy()] = None
+        return values
 
 
 def caps(capacity: dict[str, float], periods: list[str]) -> list[float | None]:
@@ -283,7 +349,8 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                 rows.append(option)
             else:
                 dropped.append({**option, "reason": reason, "rule_ids": ids})
-    usable = _options(pd.DataFrame(rows), chips, sites)
+    finance = finance_data(scenario)
+    usable = _options(pd.DataFrame(rows), chips, sites, finance.service_quarters)
     excluded = pd.DataFrame(
         dropped,
         columns=[
@@ -299,14 +366,29 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
             "rule_ids",
         ],
     )
-    fleet = _fleet(scenario, chips, sites)
+    fleet = _fleet(scenario, chips, sites, finance.service_quarters)
     return ModelData(
-        scenario, catalog, periods, sites, hq, usable, excluded, fleet, **budget_fields(scenario)
+        scenario,
+        catalog,
+        periods,
+        sites,
+        hq,
+        usable,
+        excluded,
+        fleet,
+        **budget_fields(scenario),
+        finance=finance,
     )
 
 
-def _options(frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData]) -> pd.DataFrame:
-    """Usable options with every coefficient the model needs, in a stable order."""
+def _options(
+    frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData], service: int | None = None
+) -> pd.DataFrame:
+    """Usable options with every coefficient the model needs, in a stable order.
+
+    ``end`` is a lease's last quarter of service, or a purchase's last before it retires after
+    ``service`` quarters (far in the future without a service life).
+    """
     columns = [
         "offer_id",
         "sku",
@@ -352,7 +434,8 @@ def _options(frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData]) ->
     for col in ("fee_pct", "approval", "delivery_risk", "unit_price_usd", "eff_pflops", "mem_tb", "power_w"):
         frame[col] = frame[col].astype(np.float64)
     lease = (frame["kind"] == "lease").to_numpy()
-    frame["end"] = np.where(lease, frame["d"] + frame["term"] - 1, 10**6)
+    retire = frame["d"] + service - 1 if service is not None else 10**6
+    frame["end"] = np.where(lease, frame["d"] + frame["term"] - 1, retire)
     frame["stop"] = frame["end"]  # last quarter with capacity (a lease cut by a shock stops early)
     frame["q"] = (1.0 - frame["delivery_risk"]) * frame["approval"]
     frame["price"] = frame["unit_price_usd"] * (1.0 + frame["fee_pct"] / 100.0)
@@ -363,12 +446,26 @@ def _options(frame: pd.DataFrame, chips: pd.DataFrame, sites: list[SiteData]) ->
     return frame[frame["max_servers"] > 0].reset_index(drop=True)
 
 
-def _fleet(scenario: Scenario, chips: pd.DataFrame, sites: list[SiteData]) -> pd.DataFrame:
+def _fleet(
+    scenario: Scenario, chips: pd.DataFrame, sites: list[SiteData], service: int | None = None
+) -> pd.DataFrame:
+    """The fleet's rows; ``first``/``last`` are the quarters (from the first period) it serves."""
     names = [s.name for s in sites]
+    start = parse_quarter(scenario.periods[0])
     fleet = pd.DataFrame(
-        [{"sku": f.sku, "chips": f.chips, "site": f.site or names[0]} for f in scenario.fleet],
-        columns=["sku", "chips", "site"],
+        [
+            {
+                "sku": f.sku,
+                "chips": f.chips,
+                "site": f.site or names[0],
+                "first": parse_quarter(f.installed) - start if f.installed else 0,
+            }
+            for f in scenario.fleet
+        ],
+        columns=["sku", "chips", "site", "first"],
     )
+    fleet["first"] = fleet["first"].astype(np.int64)
+    fleet["last"] = fleet["first"] + service - 1 if service is not None else 10**6
     fleet["site_index"] = [names.index(s) for s in fleet["site"]]
     fleet["country"] = [sites[i].country for i in fleet["site_index"]]
     fleet["kind"] = "buy"
