@@ -328,7 +328,7 @@ def risk(
             )
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
-    check_shock_references(shocks, cat, file)
+    check_shock_references(shocks, cat, file, scenario)
     made = _plans_to_roll(scenario, shocks, cat, options, plans)
     job = Job(scenario, cat, shocks, options, seed, made)
     job = Job(scenario, cat, shocks, options, seed, made, key=_job_key(job))

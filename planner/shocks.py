@@ -15,6 +15,9 @@ from then on:
   and keep their compute.
 - ``budget_cut``: budgets of the quarters from the shock on times ``1 - fraction``, and the
   unspent part of the total budget likewise.
+- ``fx``: the budget currency's rate (units per USD, ``finance.fx``) times ``factor`` in the
+  quarters from the first that starts on or after the shock (and after the horizon). Orders
+  already placed keep their dollar price; what is still unpaid is converted at the shocked rate.
 
 Offers and chips are matched by ``by`` (sku, vendor, channel or category) and ``value``.
 """
@@ -248,6 +251,14 @@ class BudgetCut(_Strict):
     _range = field_validator("fraction")(lambda v: _within(v, 0, 1, True, True))
 
 
+class FxChange(_Strict):
+    """Multiply the budget currency's exchange rate (units per USD) by a factor."""
+
+    factor: Annotated[float, Field(gt=0, le=MAX_RATE)] | Dist
+
+    _range = field_validator("factor")(lambda v: _within(v, 0, math.inf, True, False))
+
+
 class ShockLicense(License):
     """Licence terms of a shock rule: ``approval`` may be a distribution."""
 
@@ -270,10 +281,11 @@ AMOUNTS = {
     "lead_time": "add_quarters",
     "efficiency": "factor",
     "budget_cut": "fraction",
+    "fx": "factor",
 }
 
 
-EFFECTS = ("rule", "supply_cut", "price", "lead_time", "efficiency", "budget_cut")
+EFFECTS = ("rule", "supply_cut", "price", "lead_time", "efficiency", "budget_cut", "fx")
 
 
 class Shock(_Strict):
@@ -289,6 +301,7 @@ class Shock(_Strict):
     lead_time: LeadTime | None = None
     efficiency: Efficiency | None = None
     budget_cut: BudgetCut | None = None
+    fx: FxChange | None = None
 
     @field_validator("date", mode="before")
     @classmethod
@@ -374,6 +387,8 @@ class Shock(_Strict):
             what = f"lead time of {e.by} {e.value} + {_shown(e.add_quarters)} quarter(s)"
         elif self.effect == "efficiency":
             what = f"software efficiency of {e.by} {e.value} x {_shown(e.factor)}"
+        elif self.effect == "fx":
+            what = f"budget currency per USD x {_shown(e.factor)}"
         else:
             what = f"budget cut by {_shown(e.fraction, True)}"
         return f"{what} from {self.starts.isoformat()}"
@@ -440,8 +455,10 @@ def load_shocks(path: str | Path) -> ShockFile:
     return shocks
 
 
-def check_shock_references(shocks: ShockFile, catalog: Catalog, file: str) -> None:
-    """Selectors and rule SKUs must name things the catalog has."""
+def check_shock_references(
+    shocks: ShockFile, catalog: Catalog, file: str, scenario: Scenario | None = None
+) -> None:
+    """Selectors and rule SKUs must name things the catalog has; an ``fx`` shock needs a budget currency other than USD."""
     values = {
         "sku": set(catalog.chips.index),
         "vendor": set(catalog.chips["vendor"]),
@@ -450,6 +467,14 @@ def check_shock_references(shocks: ShockFile, catalog: Catalog, file: str) -> No
     }
     for i, shock in enumerate(shocks.shocks):
         effect = getattr(shock, shock.effect)
+        if shock.fx is not None and scenario is not None:
+            if scenario.finance is None or scenario.finance.currency == "USD":
+                raise InputError(
+                    "an fx shock moves the budget currency's rate, but the scenario's budget is in USD "
+                    "(give finance.currency and finance.fx)",
+                    file=file,
+                    key=f"shocks[{i}].fx",
+                )
         if isinstance(effect, Selector) and effect.value not in values[effect.by]:
             raise InputError(
                 f"no {effect.by} {effect.value!r} in the catalog",
@@ -533,6 +558,24 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
         if budget.total_usd is not None:
             budget.total_usd = committed_spend + max(budget.total_usd - committed_spend, 0.0) * keep
         new_scenario = scenario.model_copy(update={"budget": budget})
+    if shock.effect == "fx":
+        new_scenario = with_fx_factor(scenario, first, fixed(effect.factor))
     return Shocked(
         shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules))
     )
+
+
+def with_fx_factor(scenario: Scenario, first: int, factor: float) -> Scenario:
+    """The scenario with its budget currency's rate times ``factor`` from period ``first`` on (and after the horizon)."""
+    finance = scenario.finance
+    if finance is None or finance.currency == "USD":
+        raise InputError("an fx shock needs a budget currency other than USD (finance.currency)", key="fx")
+    from planner.model.data import caps
+
+    path = caps(finance.fx, list(scenario.periods))
+    moved = {
+        p: (1.0 if v is None else v) * (factor if i >= first else 1.0)
+        for i, (p, v) in enumerate(zip(scenario.periods, path, strict=True))
+    }
+    fx = {k: v for k, v in finance.fx.items() if parse_quarter(k) < scenario.period_index[0]} | moved
+    return scenario.model_copy(update={"finance": finance.model_copy(update={"fx": fx})})

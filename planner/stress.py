@@ -138,7 +138,7 @@ def _committed_spend(plan: Plan, first: int) -> float:
     from planner.model.build import Coefficients
 
     c = Coefficients.of(plan.data)
-    return float((plan.servers * c.commitment)[c.t < first].sum())
+    return float((plan.servers * c.budget_paid())[c.t < first].sum())
 
 
 @dataclass
@@ -248,7 +248,9 @@ def changed_orders(before: Plan, after: Plan, first: int) -> list[dict[str, Any]
 
 
 def total_cost(totals: dict[str, float]) -> float:
-    """Capex, lease commitments and electricity: the contract's cost."""
+    """The contract's cost: capex, lease commitments and electricity (section 3), or the discounted cost of section 6 when the plan has one."""
+    if "cost_usd" in totals:
+        return totals["cost_usd"]
     return totals["capex_usd"] + totals.get("lease_usd", 0.0) + totals["opex_usd"]
 
 
@@ -332,7 +334,7 @@ def _inputs(
     options = options or SolverOptions()
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
-    check_shock_references(shocks, cat, shocks.source or "shocks")
+    check_shock_references(shocks, cat, shocks.source or "shocks", scenario)
     return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
 
 

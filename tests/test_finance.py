@@ -287,3 +287,74 @@ def test_the_json_of_a_finance_plan_round_trips_through_the_cli(tiny, tmp_path):
     # 2 chips: 400 USD at 7 in Q1 + 1600 USD at 7.5 in Q2 = CNY 14,800 <= 20,000
     assert [p["cash"] for p in doc["periods"]] == [2800.0, 12000.0]
     assert yaml.safe_load(Path(path).read_text())["finance"]["deposit"] == 0.2
+
+
+# ---------------------------------------------------------------- fx shocks
+
+
+def _fx_case(tiny, tmp_path, factor):
+    # $1000 chips, half paid on order and half on delivery a quarter later; CNY 7,500 in all at 7.0:
+    # the base plan orders one chip in Q1 (CNY 3,500 + 3,500) and cannot afford a second
+    path = tiny(
+        [chip("a")],
+        [offer("a", q, max_units=1, lead_time_quarters=1) for q in ("2025Q1", "2025Q2")],
+        periods=["2025Q1", "2025Q2", "2025Q3"],
+        budget={"total": "7500"},
+        finance={"currency": "CNY", "fx": {"2025Q1": 7.0}, "deposit": 0.5},
+    )
+    shocks = tmp_path / "fx.yaml"
+    shocks.write_text(
+        yaml.safe_dump(
+            {"name": "fx", "shocks": [{"name": "weak", "quarter": "2025Q2", "fx": {"factor": factor}}]}
+        )
+    )
+    return path, shocks
+
+
+def test_an_fx_shock_converts_the_unpaid_balance_at_the_shocked_rate(tiny, tmp_path):
+    from planner.stress import stress
+
+    # from Q2 the yuan is at 7 x 8/7 = 8.0: the Q1 order keeps its $1000 price, its $500 balance now
+    # costs CNY 4,000, so it uses CNY 7,500, the whole budget
+    path, shocks = _fx_case(tiny, tmp_path, 8 / 7)
+    result = stress(path, shocks, with_robust=False)
+    assert result["base"]["totals"]["effective_pflops"] == 1
+    [weak] = result["base_exposure"]
+    assert weak["status"] == "optimal" and weak["effective_pflops"] == 1
+    assert weak["stranded_usd"] == 0
+    # at 1.2 (8.4 per USD) the committed balance alone costs CNY 4,200: the re-plan has no feasible plan
+    path, shocks = _fx_case(tiny, tmp_path, 1.2)
+    [weak] = stress(path, shocks, with_robust=False)["base_exposure"]
+    assert weak["status"] == "infeasible"
+
+
+def test_the_fx_shock_moves_the_rate_from_the_first_open_quarter(tiny):
+    from planner.scenario import load_scenario
+    from planner.shocks import Shock, apply
+
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        periods=["2025Q1", "2025Q2", "2025Q3"],
+        budget={"total": "1M"},
+        finance={"currency": "CNY", "fx": {"2024Q4": 7.3, "2025Q1": 7.2, "2025Q3": 7.0}},
+    )
+    scenario = load_scenario(path)
+    shock = Shock.model_validate({"name": "w", "date": "2025-05-10", "fx": {"factor": 1.1}})
+    from planner.plan import catalog_for
+
+    moved = apply(shock, scenario, catalog_for(scenario)).scenario
+    assert moved.finance is not None
+    # the first quarter starting on or after 2025-05-10 is 2025Q3
+    assert moved.finance.fx == {"2024Q4": 7.3, "2025Q1": 7.2, "2025Q2": 7.2, "2025Q3": 7.0 * 1.1}
+
+
+def test_an_fx_shock_on_a_usd_budget_is_refused(tiny, tmp_path):
+    path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": "1M"})
+    shocks = tmp_path / "fx.yaml"
+    shocks.write_text(
+        yaml.safe_dump({"name": "fx", "shocks": [{"name": "w", "quarter": "2025Q2", "fx": {"factor": 1.1}}]})
+    )
+    result = run("stress", path, "--shocks", shocks)
+    assert result.exit_code == 2, result.output
+    assert "key shocks[0].fx: an fx shock moves the budget currency's rate" in result.output

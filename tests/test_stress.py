@@ -222,7 +222,7 @@ def test_supply_price_lead_and_budget_shocks(tiny, tmp_path):
         (
             {"name": "x", "quarter": "2025Q2"},
             "shock 'x' needs exactly one of rule, supply_cut, price, lead_time, "
-            "efficiency, budget_cut (got none)",
+            "efficiency, budget_cut, fx (got none)",
         ),
         (
             {"name": "x", "date": "2025-01-01", "quarter": "2025Q2", "budget_cut": {"fraction": 0.1}},

@@ -628,9 +628,10 @@ def define_branch_budget_cut(model: Model, part: Part, fraction: float, first: i
     """
     c = Coefficients.of(part.data)
     early = c.t < first
+    paid = c.budget_paid()  # in the budget currency: the commitment in USD
     model.add(
         RowKey(Family.BRANCH_BUDGET, branch=part.branch),
-        Lin.of(part.cols, c.commitment - fraction * c.commitment * early),
+        Lin.of(part.cols, paid - fraction * paid * early),
         LE,
         total * (1 - fraction),
         f"spend after a {fraction:.0%} cut of the unspent budget",
