@@ -136,7 +136,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     assert result.exit_code == 2
     assert (
         result.output == f"error: {bad}, key budgt: unknown key (did you mean 'budget'?); expected one of "
-        "budget, buyer, catalog, destination, fleet, name, objective, periods, policy, power, sites, targets\n"
+        "budget, buyer, catalog, destination, finance, fleet, name, objective, periods, policy, power, sites, targets\n"
     )
 
 
