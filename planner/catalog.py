@@ -28,6 +28,7 @@ from planner.tables import (
 from planner.units import MAX_RATE, parse_date, parse_quarter
 
 CATEGORIES = ("full-spec", "export-compliant", "domestic")
+WORKLOADS = ("training", "inference")
 STATUSES = ("allowed", "license-required", "prohibited")
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "default"
 
@@ -53,6 +54,9 @@ CHIP_COLUMNS = [
     Column("software_efficiency", "float", check=fraction_open_closed),
     Column("datacenter", "bool", required=False, may_be_empty=True, default=True),
     Column("tags", required=False, may_be_empty=True, default=""),
+    # contract v3, section 7: chips of one family train together; the workloads a chip serves
+    Column("cluster_family", required=False, may_be_empty=True, default=""),
+    Column("workloads", required=False, may_be_empty=True, default=""),
 ]
 OFFER_COLUMNS = [
     Column("sku"),
@@ -315,6 +319,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
         )
     chips = chips.drop_duplicates("sku").set_index("sku", drop=False)
     chips.index.name = None
+    _check_workloads(chips, str(chips_path), fail)
 
     known_skus = set(chips.index) | all_chip_skus
     offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect, allow_empty=True)
@@ -368,6 +373,29 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
 
     rules, groups = load_rules(folder / "export_rules.yaml", known_skus, collect)
     return Catalog(folder, _derive_chip_columns(chips), offers, rules, groups)
+
+
+def _check_workloads(chips: pd.DataFrame, file: str, fail: Any) -> None:
+    """``workloads``: words among training and inference (empty: both); ``cluster_family`` empty means the SKU itself."""
+    chips["cluster_family"] = [
+        str(f).strip() or str(sku) for f, sku in zip(chips["cluster_family"], chips["sku"], strict=True)
+    ]
+    kept = []
+    for rec in chips[["workloads", "_row"]].to_dict("records"):
+        words = str(rec["workloads"]).replace(";", " ").split()
+        unknown = [w for w in words if w not in WORKLOADS]
+        if unknown:
+            fail(
+                InputError(
+                    f"unknown workload {unknown[0]!r}; expected training, inference or both "
+                    "(separated by a space), or empty for both",
+                    file=file,
+                    row=int(rec["_row"]),
+                    column="workloads",
+                )
+            )
+        kept.append(" ".join(w for w in WORKLOADS if w in words or not words))
+    chips["workloads"] = kept
 
 
 def _ships_to(text: str) -> tuple[str, ...]:

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.model.build import Model, build
+from planner.model.build import WORKLOAD_MEASURES, Model, Part, build, workload_form
 from planner.model.data import ModelData
 from planner.model.keys import Family
-from planner.model.linear import Lin, Sense
+from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize
 from planner.results import binding_limits, tabulate
 
@@ -39,7 +39,11 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     result = _least_slack(model, options, weighted=True)
     if result.x is not None:
         servers = model.main.servers(result.x)
-        shortfalls = _shortfalls(data, servers)
+        order = {name: p for p, name in enumerate(data.periods)}
+        shortfalls = sorted(
+            _shortfalls(data, servers) + _workload_shortfalls(model.main, result.x),
+            key=lambda s: order[s["period"]],
+        )
         out: dict[str, Any] = {
             "shortfalls": shortfalls,
             "blocking": [],
@@ -71,6 +75,25 @@ def _shortfalls(data: ModelData, servers: npt.NDArray[np.int64]) -> list[dict[st
                     {"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)}
                 )
     return shortfalls
+
+
+def _workload_shortfalls(part: Part, x: FloatArray) -> list[dict[str, Any]]:
+    """Each workload target entry (contract v3, section 7) the plan misses, read from the model's forms at ``x``."""
+    data = part.data
+    out = []
+    for p, name in enumerate(data.periods):
+        target = data.scenario.targets.get(name)
+        if target is None or not target.has_workloads:
+            continue
+        for measure, (group, key) in WORKLOAD_MEASURES.items():
+            entry = getattr(target, group)
+            value = getattr(entry, key) if entry is not None else None
+            if value is None:
+                continue
+            gap = value - workload_form(part, measure, p).value(x)
+            if gap > 1e-9:
+                out.append({"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)})
+    return out
 
 
 def _spread(shortfalls: list[dict[str, Any]]) -> str:

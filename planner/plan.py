@@ -13,7 +13,7 @@ from planner.errors import InputError
 from planner.model.build import build
 from planner.model.data import ModelData, prepare
 from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
-from planner.results import Plan, binding_limits, empty_totals, tabulate
+from planner.results import Plan, WorkloadFigures, binding_limits, empty_totals, tabulate
 from planner.scenario import Scenario, check_references, load_scenario
 
 
@@ -86,6 +86,7 @@ def solve_data(
             empty.limits = empty.diagnosis["limits"]
         return empty
     plan = plan_from_servers(data, model.main.servers(outcome.x), outcome.status.value)
+    plan.workloads = WorkloadFigures.of(model.main, outcome.x)
     plan.solver, plan.mip_gap, plan.seconds = options.solver, options.mip_gap, outcome.seconds
     plan.message, plan.inputs = outcome.message, inputs or {}
     return plan

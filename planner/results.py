@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner.model.build import Coefficients, fleet_opex
+from planner.model.build import WORKLOAD_MEASURES, Coefficients, Part, fleet_opex, workload_form
 from planner.model.data import ModelData
+from planner.model.linear import FloatArray
 from planner.tables import records
 from planner.units import parse_quarter, quarter_name
 
@@ -57,6 +58,85 @@ FINANCE_PERIOD_KEYS_USD = ("cash_usd", "depreciation_usd", "retired_chips")
 IntArray = npt.NDArray[np.int64]
 
 
+@dataclass(frozen=True)
+class WorkloadFigures:
+    """Training and inference at the solution (contract v3, section 7), read from the model's own forms.
+
+    ``periods``: per quarter with a workload target, ``training_pflops``,
+    ``inference_memory_bw_tbps`` and ``inference_memory_tb``; ``clusters``: ``period, place,
+    family, clusters, chips`` for every whole cluster in use; ``split``: the effective chips of
+    each SKU at each place set to training and to inference (an addition to the JSON, so every
+    workload figure can be recomputed from it).
+    """
+
+    periods: pd.DataFrame
+    clusters: pd.DataFrame
+    split: pd.DataFrame
+
+    @staticmethod
+    def of(part: Part, x: FloatArray) -> WorkloadFigures | None:
+        """The figures of a solved part (None when no quarter carries a workload target)."""
+        w = part.workloads
+        if not w.present:
+            return None
+        names = part.data.periods
+        periods = pd.DataFrame(
+            [
+                {
+                    "period": names[p],
+                    **{m: workload_form(part, m, p).value(x) for m in WORKLOAD_MEASURES},
+                }
+                for p in sorted(w.training)
+            ],
+            columns=["period", *WORKLOAD_MEASURES],
+        )
+        clusters = pd.DataFrame(
+            [
+                {
+                    "period": names[int(r["p"])],
+                    "place": r["place"],
+                    "family": r["family"],
+                    "clusters": n,
+                    "chips": n * int(r["size"]),
+                }
+                for r in records(w.clusters)
+                if (n := int(round(x[int(r["y"])]))) > 0
+            ],
+            columns=["period", "place", "family", "clusters", "chips"],
+        )
+        split = pd.DataFrame(
+            [
+                {
+                    "period": names[int(r["p"])],
+                    "place": r["place"],
+                    "sku": r["sku"],
+                    "training_chips": float(x[int(r["tr"])]) if int(r["tr"]) >= 0 else 0.0,
+                    "inference_chips": float(x[int(r["inf"])]) if int(r["inf"]) >= 0 else 0.0,
+                }
+                for r in records(w.split)
+            ],
+            columns=["period", "place", "sku", "training_chips", "inference_chips"],
+        )
+        split = split[(split["training_chips"] > 1e-9) | (split["inference_chips"] > 1e-9)]
+        return WorkloadFigures(periods, clusters, split.reset_index(drop=True))
+
+    def to_json(self) -> dict[str, Any]:
+        """``clusters`` (contract section 7) and ``workload_split`` (an addition)."""
+        return {
+            "clusters": [
+                {k: (int(v) if k in ("clusters", "chips") else v) for k, v in r.items()}
+                for r in records(self.clusters)
+            ],
+            "workload_split": [
+                {
+                    k: (round_value(v, k) if k.endswith("_chips") is False else round(float(v), 6))
+                    for k, v in r.items()
+                }
+                for r in records(self.split)
+            ],
+        }
+
+
 @dataclass
 class Plan:
     """The answer for one scenario. ``purchases`` and ``periods`` are empty unless a plan exists.
@@ -82,6 +162,7 @@ class Plan:
     inputs: dict[str, str] = field(default_factory=dict)  # input file -> sha256
     extra: dict[str, Any] = field(default_factory=dict)  # further top-level JSON keys (e.g. robust)
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
+    workloads: WorkloadFigures | None = None
 
     def __repr__(self) -> str:
         t = self.totals
@@ -181,6 +262,16 @@ class Plan:
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
         )
 
+    def _workload_keys(self, period: str) -> dict[str, float]:
+        """A quarter's section-7 figures, when it carries a workload target."""
+        if self.workloads is None:
+            return {}
+        rows = self.workloads.periods[self.workloads.periods["period"] == period]
+        if not len(rows):
+            return {}
+        rec = records(rows)[0]
+        return {m: round_value(rec[m], m) for m in WORKLOAD_MEASURES}
+
     def period_keys(self) -> tuple[str, ...]:
         """JSON keys of a period: section 4's, and section 6's when the scenario has ``finance``."""
         keys: tuple[str, ...] = PERIOD_KEYS
@@ -207,6 +298,7 @@ class Plan:
             "totals": {k: round_value(v, k) for k, v in self.totals.items()},
             "periods": [
                 {k: (rec[k] if k == "period" else round_value(rec[k], k)) for k in self.period_keys()}
+                | self._workload_keys(rec["period"])
                 for rec in self.periods.to_dict("records")
             ],
             "purchases": [
@@ -215,6 +307,10 @@ class Plan:
             ],
             "sites": sites_json(self),
         }
+        if self.workloads is not None:
+            out |= self.workloads.to_json()
+        elif self.data is not None and any(t.has_workloads for t in self.data.scenario.targets.values()):
+            out |= {"clusters": [], "workload_split": []}
         if self.diagnosis is not None:
             out["diagnosis"] = self.diagnosis
         if self.message:

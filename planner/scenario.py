@@ -19,7 +19,7 @@ from pydantic import (
 
 from planner.countries import country_code
 from planner.errors import InputError
-from planner.units import MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
+from planner.units import MAX_AMOUNT, MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
 from planner.yamlio import read_yaml, validate
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 DUMPED = "dumped"
 #: years of book or service life accepted (a bound that keeps every quarter a real date)
 MAX_LIFE_YEARS = 100
+#: effective chips in one training cluster, at most
+MAX_CLUSTER_CHIPS = 10_000_000
 
 Money = Annotated[float, BeforeValidator(parse_money)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -125,11 +127,44 @@ class Finance(_Strict):
         return None if self.service_life_years is None else round(self.service_life_years * 4)
 
 
+class Training(_Strict):
+    """Training compute in a quarter (contract v3, section 7): effective PFLOPS in whole clusters."""
+
+    pflops: float | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    cluster_chips: int | None = Field(default=None, ge=1, le=MAX_CLUSTER_CHIPS)
+
+    @model_validator(mode="after")
+    def _something(self) -> Training:
+        if self.pflops is None and self.cluster_chips is None:
+            raise ValueError("training needs pflops, cluster_chips or both")
+        return self
+
+
+class Inference(_Strict):
+    """Memory bandwidth and memory set aside for serving models in a quarter (contract v3, section 7)."""
+
+    memory_bw_tbps: float | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    memory_tb: float | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+
+    @model_validator(mode="after")
+    def _something(self) -> Inference:
+        if self.memory_bw_tbps is None and self.memory_tb is None:
+            raise ValueError("inference needs memory_bw_tbps, memory_tb or both")
+        return self
+
+
 class Target(_Strict):
-    """Compute and memory the fleet must reach by a quarter."""
+    """Compute and memory the fleet must reach by a quarter; workloads (contract v3) optional."""
 
     pflops: float | None = Field(default=None, ge=0)
     memory_tb: float | None = Field(default=None, ge=0)
+    training: Training | None = None
+    inference: Inference | None = None
+
+    @property
+    def has_workloads(self) -> bool:
+        """Whether the quarter carries a workload target (and so a split of the chips in service)."""
+        return self.training is not None or self.inference is not None
 
 
 class Power(_Strict):
@@ -229,7 +264,7 @@ class Scenario(_Strict):
     buyer: Buyer | None = None
     sites: list[Site] | None = None
     periods: list[str] = Field(min_length=1)
-    objective: Literal["max-compute", "min-cost"]
+    objective: Literal["max-compute", "min-cost", "max-training"]
     budget: Budget = Field(default_factory=Budget)
     targets: dict[str, Target] = Field(default_factory=dict)
     power: Power | None = None
@@ -316,6 +351,17 @@ class Scenario(_Strict):
             ):
                 raise ValueError(
                     f"fleet[{i}].installed: {entry.installed} is after the last period {self.periods[-1]}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _training_objective(self) -> Scenario:
+        if self.objective == "max-training":
+            last = self.targets.get(self.periods[-1])
+            if last is None or last.training is None:
+                raise ValueError(
+                    f"objective max-training maximises the training compute of the last period: give "
+                    f"targets.{self.periods[-1]}.training (at least its cluster_chips)"
                 )
         return self
 

@@ -161,7 +161,7 @@ CASES = [
     (
         "unknown objective",
         scenario(objective="max-flops"),
-        f"{S}, key objective: Input should be 'max-compute' or 'min-cost', got 'max-flops'",
+        f"{S}, key objective: Input should be 'max-compute', 'min-cost' or 'max-training', got 'max-flops'",
     ),
     (
         "unknown destination",
@@ -262,7 +262,7 @@ CASES = [
     (
         "unknown nested key",
         scenario(targets={"2025Q2": {"pflop": 3}}),
-        f"{S}, key targets.2025Q2.pflop: unknown key (did you mean 'pflops'?); expected one of memory_tb, pflops",
+        f"{S}, key targets.2025Q2.pflop: unknown key (did you mean 'pflops'?); expected one of inference, memory_tb, pflops, training",
     ),
     (
         "unknown clause key",

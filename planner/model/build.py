@@ -18,6 +18,7 @@ import pandas as pd
 from planner.model.data import FinanceData, ModelData
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, IntArray, Lin
+from planner.tables import records
 
 INF = float("inf")
 LE, GE, EQ = "<=", ">=", "=="
@@ -102,10 +103,38 @@ class Part:
     commitment: Lin
     budget_commitment: Lin
     cost: Lin
+    workloads: Workloads = field(default_factory=lambda: Workloads())
 
     def servers(self, x: FloatArray) -> IntArray:
         """Whole servers per usable option at column values ``x``."""
         return np.rint(x[self.cols]).astype(np.int64)
+
+
+@dataclass
+class Workloads:
+    """The split of chips in service into training and inference (contract v3, section 7).
+
+    ``split`` has one row per quarter, place and SKU with a split: the columns of its training
+    and inference chips (-1 where the chip does not serve that workload or the quarter has no
+    target for it); ``clusters`` one row per quarter, place and family with a cluster column
+    (``size`` effective chips each). ``training``/``bandwidth``/``memory`` are the workload
+    forms per quarter index: ``sum eff tr``, ``sum memory_bw_tbps in``, ``sum memory_gb/1000 in``.
+    """
+
+    split: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["p", "place", "sku", "family", "tr", "inf"])
+    )
+    clusters: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["p", "place", "family", "y", "size"])
+    )
+    training: dict[int, Lin] = field(default_factory=dict)
+    bandwidth: dict[int, Lin] = field(default_factory=dict)
+    memory: dict[int, Lin] = field(default_factory=dict)
+
+    @property
+    def present(self) -> bool:
+        """Whether any quarter carries a workload target."""
+        return bool(self.training or self.bandwidth or self.memory)
 
 
 @dataclass
@@ -212,8 +241,10 @@ def add_scenario(
     part = define_columns(model, data, branch)
     define_supply(model, part)
     define_budget(model, part)
+    define_workloads(model, part)
     if "no-targets" not in relax:
         define_targets(model, part, elastic="targets" in relax)
+        define_workload_targets(model, part, elastic="targets" in relax)
     define_power(model, part, elastic="power" in relax)
     define_shares(model, part, elastic="shares" in relax)
     model.parts.append(part)
@@ -496,6 +527,163 @@ def define_targets(model: Model, part: Part, elastic: bool = False) -> None:
             model.add(
                 RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch),
                 forms[p],
+                GE,
+                value,
+                f"{measure} in {name} >= {value:g}",
+                elastic=elastic and value > 0,
+                weight=1.0 / value if value > 0 else 0.0,
+            )
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """One place and SKU split in one quarter: its training and inference columns (-1: none)."""
+
+    p: int
+    place: str
+    sku: str
+    family: str
+    tr: int
+    inf: int
+
+
+def define_workloads(model: Model, part: Part) -> None:
+    """The split of chips in service in each quarter with a workload target (contract v3, section 7).
+
+    With ``A_lsp`` the effective chips of SKU ``s`` in service at place ``l`` in ``p`` (``q x``
+    over purchases and leases serving ``p``, fleet chips at ``q = 1``): continuous
+    ``tr_lsp, in_lsp >= 0`` with ``tr_lsp + in_lsp <= A_lsp``, each only for a workload the chip
+    serves and the quarter has a target for. With ``cluster_chips = N``:
+    ``sum_{s in f} tr_lsp = N y_lfp`` for each place and family, ``y_lfp`` integer ``>= 0``.
+    """
+    data = part.data
+    targets = data.scenario.targets
+    quarters = [
+        (p, t) for p, n in enumerate(data.periods) if (t := targets.get(n)) is not None and t.has_workloads
+    ]
+    if not quarters:
+        return
+    o, f = data.offers, data.fleet
+    c = Coefficients.of(data)
+    per_server = (o["q"] * o["chips_per_server"]).to_numpy(np.float64)
+    chips = {str(r["sku"]): r for r in records(data.catalog.chips)}
+    prefix = f"{part.branch}_" if part.branch else ""
+    splits: list[SplitRow] = []
+    cluster_rows: list[dict[str, object]] = []
+    o_place, o_sku = o["place"].to_numpy(dtype=object), o["sku"].to_numpy(dtype=object)
+    f_place, f_sku = f["place"].to_numpy(dtype=object), f["sku"].to_numpy(dtype=object)
+    f_chips = f["chips"].to_numpy(np.float64)
+    for p, target in quarters:
+        name = data.periods[p]
+        serving, fleet_on = c.serving(p), data.fleet_serving(p)
+        pairs = sorted(
+            {(str(a), str(b)) for a, b, on in zip(o_place, o_sku, serving, strict=True) if on}
+            | {(str(a), str(b)) for a, b, on in zip(f_place, f_sku, fleet_on, strict=True) if on}
+        )
+        here_splits: list[SplitRow] = []
+        for place, sku in pairs:
+            serves = str(chips[sku]["workloads"]).split()
+            wants = (
+                "training" in serves and target.training is not None,
+                "inference" in serves and target.inference is not None,
+            )
+            if not any(wants):
+                continue
+            names = [n for n, w in zip((f"{prefix}tr", f"{prefix}in"), wants, strict=True) if w]
+            cols = model.add_columns(
+                [f"{n}_{p}_{len(splits) + len(here_splits):06d}" for n in names],
+                [0.0] * len(names),
+                [INF] * len(names),
+                False,
+            )
+            here = (o_place == place) & (o_sku == sku) & serving
+            fleet_chips = float(f_chips[(f_place == place) & (f_sku == sku) & fleet_on].sum())
+            model.add(
+                RowKey(Family.WORKLOAD_SPLIT, period=name, site=place, group=sku, branch=part.branch),
+                Lin.of(cols, np.ones(len(cols))) + Lin.of(part.cols, -per_server, here),
+                LE,
+                fleet_chips,
+                f"training and inference chips of {sku} at {place} in {name} <= chips in service",
+            )
+            family = str(chips[sku]["cluster_family"])
+            here_splits.append(
+                SplitRow(
+                    p, place, sku, family, int(cols[0]) if wants[0] else -1, int(cols[-1]) if wants[1] else -1
+                )
+            )
+        size = target.training.cluster_chips if target.training is not None else None
+        if size is not None:
+            for place, family in sorted({(r.place, r.family) for r in here_splits if r.tr >= 0}):
+                members = [r.tr for r in here_splits if r.place == place and r.family == family and r.tr >= 0]
+                y = int(model.add_columns([f"{prefix}y_{p}_{len(cluster_rows):06d}"], [0.0], [INF], True)[0])
+                model.add(
+                    RowKey(Family.CLUSTER, period=name, site=place, group=family, branch=part.branch),
+                    Lin(
+                        np.array(members + [y], dtype=np.int64),
+                        np.array([1.0] * len(members) + [-float(size)]),
+                    ),
+                    EQ,
+                    0.0,
+                    f"training chips of family {family} at {place} in {name} in whole clusters of {size:,}",
+                )
+                cluster_rows.append({"p": p, "place": place, "family": family, "y": y, "size": int(size)})
+        part.workloads.training[p] = _form(
+            [(r.tr, float(chips[r.sku]["eff_pflops"])) for r in here_splits if r.tr >= 0]
+        )
+        part.workloads.bandwidth[p] = _form(
+            [(r.inf, float(chips[r.sku]["memory_bw_tbps"])) for r in here_splits if r.inf >= 0]
+        )
+        part.workloads.memory[p] = _form(
+            [(r.inf, float(chips[r.sku]["memory_gb"]) / 1000.0) for r in here_splits if r.inf >= 0]
+        )
+        splits.extend(here_splits)
+    part.workloads.split = pd.DataFrame(
+        [vars(r) for r in splits], columns=["p", "place", "sku", "family", "tr", "inf"]
+    )
+    part.workloads.clusters = pd.DataFrame(cluster_rows, columns=["p", "place", "family", "y", "size"])
+
+
+def _form(terms: list[tuple[int, float]]) -> Lin:
+    """``sum coef x_col`` over ``(col, coef)`` pairs (columns added in increasing order)."""
+    if not terms:
+        return Lin.zero()
+    return Lin.of(np.array([t[0] for t in terms], dtype=np.int64), np.array([t[1] for t in terms]))
+
+
+#: the workload target entries (contract v3, section 7): measure -> (target key, entry key)
+WORKLOAD_MEASURES = {
+    "training_pflops": ("training", "pflops"),
+    "inference_memory_bw_tbps": ("inference", "memory_bw_tbps"),
+    "inference_memory_tb": ("inference", "memory_tb"),
+}
+
+
+def workload_form(part: Part, measure: str, p: int) -> Lin:
+    """The form a workload target entry bounds: training PFLOPS, inference bandwidth or memory in quarter ``p``."""
+    w = part.workloads
+    forms = {
+        "training_pflops": w.training,
+        "inference_memory_bw_tbps": w.bandwidth,
+        "inference_memory_tb": w.memory,
+    }
+    return forms[measure].get(p, Lin.zero())
+
+
+def define_workload_targets(model: Model, part: Part, elastic: bool = False) -> None:
+    """``sum eff(s) tr_lsp >= training.pflops_p``, ``sum memory_bw_tbps(s) in_lsp >= inference.memory_bw_tbps_p``, ``sum memory_gb(s)/1000 in_lsp >= inference.memory_tb_p``; elastic slacks weigh ``1/target``."""
+    data = part.data
+    for p, name in enumerate(data.periods):
+        target = data.scenario.targets.get(name)
+        if target is None or not target.has_workloads:
+            continue
+        for measure, (group, key) in WORKLOAD_MEASURES.items():
+            entry = getattr(target, group)
+            value = getattr(entry, key) if entry is not None else None
+            if value is None:
+                continue
+            model.add(
+                RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch),
+                workload_form(part, measure, p),
                 GE,
                 value,
                 f"{measure} in {name} >= {value:g}",

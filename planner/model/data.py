@@ -37,7 +37,10 @@ CHIP_COLUMNS = [
     "eff_pflops",
     "mem_tb",
     "memory_gb",
+    "memory_bw_tbps",
     "power_w",
+    "cluster_family",
+    "workloads",
 ]
 NO_SITE = -1
 
@@ -442,6 +445,8 @@ def _options(
     pue = np.array([sites[i].pue if i >= 0 else 0.0 for i in frame["site_index"]], dtype=np.float64)
     frame["power_mw"] = np.where(lease, 0.0, frame["power_w"] * pue / 1e6)
     frame["max_servers"] = (frame["max_units"] // frame["chips_per_server"]).astype(np.int64)
+    # contract v3, section 7: a place is a site, or a cloud (a lease's channel in its country)
+    frame["place"] = np.where(lease, frame["channel"] + "@" + frame["country"], frame["site"].astype(object))
     frame["server_price"] = frame["price"] * frame["chips_per_server"]
     return frame[frame["max_servers"] > 0].reset_index(drop=True)
 
@@ -469,6 +474,7 @@ def _fleet(
     fleet["site_index"] = [names.index(s) for s in fleet["site"]]
     fleet["country"] = [sites[i].country for i in fleet["site_index"]]
     fleet["kind"] = "buy"
+    fleet["place"] = fleet["site"]
     fleet["channel"] = None  # the fleet belongs to no channel
     fleet = fleet.join(chips[CHIP_COLUMNS], on="sku")
     fleet["power_mw"] = [

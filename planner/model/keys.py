@@ -20,6 +20,8 @@ class Family(StrEnum):
     STAGE2 = "objective"
     NONANTICIPATIVITY = "non-anticipativity"
     BRANCH_BUDGET = "branch budget"
+    WORKLOAD_SPLIT = "workload split"  # contract v3: training + inference chips <= chips in service
+    CLUSTER = "cluster"  # contract v3: training chips of a family at a place in whole clusters
 
 
 BUDGET_FAMILIES = (Family.BUDGET_TOTAL, Family.BUDGET_CUMULATIVE, Family.BUDGET_PERIOD)
@@ -31,8 +33,9 @@ class RowKey:
 
     ``period`` is a quarter name, ``site`` a site name, ``share`` the index of a share rule in
     the policy, ``group`` the value a share constrains, ``bound`` ``min`` or ``max``, ``measure``
-    a target's measure (``pflops`` or ``memory_tb``), ``branch`` a robust-plan branch and
-    ``item`` an option index.
+    a target's measure (``pflops``, ``memory_tb``, ``training_pflops``, ``inference_memory_bw_tbps``
+    or ``inference_memory_tb``), ``branch`` a robust-plan branch and ``item`` an option index. A
+    workload split's ``site`` is its place and ``group`` its SKU; a cluster row's ``group`` its family.
     """
 
     family: Family

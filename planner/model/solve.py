@@ -110,8 +110,11 @@ class Outcome:
 
 def scenario_goal(part: Part) -> Goal:
     """The contract's objective for the part's scenario (section 3)."""
-    if part.data.scenario.objective == "max-compute":
+    objective = part.data.scenario.objective
+    if objective == "max-compute":
         return Goal(Sense.MAXIMIZE, part.compute[-1], part.cost)
+    if objective == "max-training":  # contract v3, section 7: the training compute of T
+        return Goal(Sense.MAXIMIZE, part.workloads.training[part.data.horizon - 1], part.cost)
     return Goal(Sense.MINIMIZE, part.cost)
 
 

@@ -1,0 +1,277 @@
+"""Workloads and clusters (contract v3, section 7): tiny cases worked by hand.
+
+Chips of the conftest helper give 1 effective PFLOPS, 100 GB and 1 TB/s each and cost $1000.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import chip, lease, offer
+
+from planner.cli import main
+from planner.plan import solve
+
+HOME = {"name": "home", "country": "CN"}
+AWAY = {"name": "away", "country": "MY"}
+
+
+def bought(plan) -> list[tuple[str, str, int]]:
+    return sorted(
+        (r["sku"], r["site"] if isinstance(r["site"], str) else r["country"], int(r["chips"]))
+        for r in plan.purchases.to_dict("records")
+    )
+
+
+def period(plan, name: str) -> dict:
+    return next(p for p in plan.to_dict()["periods"] if p["period"] == name)
+
+
+def check_workloads(plan) -> None:
+    """Every section-7 figure recomputed from the JSON's split: clusters whole, within the chips in service."""
+    doc = plan.to_dict()
+    chips = plan.data.catalog.chips
+    targets = plan.data.scenario.targets
+    for p in doc["periods"]:
+        target = targets.get(p["period"])
+        if target is None or not target.has_workloads:
+            assert "training_pflops" not in p
+            continue
+        split = [s for s in doc["workload_split"] if s["period"] == p["period"]]
+        training = sum(s["training_chips"] * chips.loc[s["sku"], "eff_pflops"] for s in split)
+        bw = sum(s["inference_chips"] * chips.loc[s["sku"], "memory_bw_tbps"] for s in split)
+        assert p["training_pflops"] == pytest.approx(training, abs=1e-6)
+        assert p["inference_memory_bw_tbps"] == pytest.approx(bw, abs=1e-6)
+        for s in split:
+            serves = chips.loc[s["sku"], "workloads"].split()
+            assert s["training_chips"] <= 1e-9 or "training" in serves
+            assert s["inference_chips"] <= 1e-9 or "inference" in serves
+        if target.training is not None and target.training.cluster_chips:
+            size = target.training.cluster_chips
+            groups: dict[tuple[str, str], float] = {}
+            for s in split:
+                key = (s["place"], chips.loc[s["sku"], "cluster_family"])
+                groups[key] = groups.get(key, 0.0) + s["training_chips"]
+            listed = {(c["place"], c["family"]): c for c in doc["clusters"] if c["period"] == p["period"]}
+            for key, n in groups.items():
+                if n > 1e-9:
+                    c = listed[key]
+                    assert c["chips"] == c["clusters"] * size == pytest.approx(n, abs=1e-6)
+
+
+def test_training_chips_come_in_whole_clusters_at_one_place(tiny):
+    # ten chips on offer, clusters of four: the most training is two clusters, and the cheapest plan
+    # that keeps it buys eight chips, not ten
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=10)],
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 10000},
+        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
+    )
+    plan = solve(path)
+    check_workloads(plan)
+    assert bought(plan) == [("a", "home", 8)]
+    assert period(plan, "2025Q1")["training_pflops"] == 8.0
+    assert plan.to_dict()["clusters"] == [
+        {"period": "2025Q1", "place": "home", "family": "a", "clusters": 2, "chips": 8}
+    ]
+
+
+def test_two_half_clusters_at_two_places_do_not_make_one(tiny):
+    # two chips can go to each site; a cluster needs four at one place
+    offers = [
+        offer("a", "2025Q1", max_units=2, ships_to="CN"),
+        offer("a", "2025Q1", max_units=2, ships_to="MY", channel="my"),
+    ]
+    common = {"periods": ["2025Q1"], "sites": [HOME, AWAY], "budget": {"total_usd": 10000}}
+    path = tiny(
+        [chip("a")],
+        offers,
+        objective="max-training",
+        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
+        **common,
+    )
+    plan = solve(path)
+    check_workloads(plan)
+    assert period(plan, "2025Q1")["training_pflops"] == 0.0 and plan.to_dict()["clusters"] == []
+    # asked for one cluster's compute, the scenario has no plan, and the diagnosis says by how much
+    short = tiny(
+        [chip("a")],
+        offers,
+        objective="min-cost",
+        targets={"2025Q1": {"training": {"pflops": 4, "cluster_chips": 4}}},
+        name="short",
+        **common,
+    )
+    plan = solve(short)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis["shortfalls"] == [
+        {"period": "2025Q1", "measure": "training_pflops", "target": 4.0, "shortfall": 4.0}
+    ]
+
+
+def test_a_chip_of_another_family_does_not_fill_a_cluster(tiny):
+    # 2 chips of family x and 2 of family y at one place: no cluster of four; 4 of x: one cluster
+    chips = [chip("a", cluster_family="x"), chip("b", cluster_family="y"), chip("c", cluster_family="x")]
+    offers = [
+        offer("a", "2025Q1", max_units=2),
+        offer("b", "2025Q1", max_units=2),
+        offer("c", "2025Q1", max_units=2),
+    ]
+    path = tiny(
+        chips,
+        offers,
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 10000},
+        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
+    )
+    plan = solve(path)
+    check_workloads(plan)
+    assert bought(plan) == [("a", "home", 2), ("c", "home", 2)]
+    assert plan.to_dict()["clusters"] == [
+        {"period": "2025Q1", "place": "home", "family": "x", "clusters": 1, "chips": 4}
+    ]
+
+
+def test_an_inference_only_chip_never_trains(tiny):
+    path = tiny(
+        [chip("serve", workloads="inference")],
+        [offer("serve", "2025Q1", max_units=8)],
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 10000},
+        targets={"2025Q1": {"training": {"cluster_chips": 1}, "inference": {"memory_tb": 0.1}}},
+    )
+    plan = solve(path)
+    check_workloads(plan)
+    assert period(plan, "2025Q1")["training_pflops"] == 0.0
+    assert all(s["training_chips"] == 0 for s in plan.to_dict()["workload_split"])
+
+
+def test_an_inference_target_buys_a_bandwidth_chip_a_compute_plan_would_not(tiny):
+    # "fast": 2 PFLOPS and 1 TB/s; "wide": 0.5 PFLOPS and 4 TB/s; both $1000, budget $4000.
+    # Most compute alone: four fast chips (8 PFLOPS). Serving needs 8 TB/s: two wide chips (8 TB/s)
+    # and two fast ones (4 + 1 = 5 PFLOPS) beat any plan with fewer wide chips
+    chips = [
+        chip("fast", bf16_tflops=2000, memory_bw_tbps=1),
+        chip("wide", bf16_tflops=500, memory_bw_tbps=4),
+    ]
+    offers = [offer("fast", "2025Q1", max_units=4), offer("wide", "2025Q1", max_units=4)]
+    common = {"periods": ["2025Q1"], "sites": [HOME], "budget": {"total_usd": 4000}}
+    plain = solve(tiny(chips, offers, name="plain", **common))
+    assert bought(plain) == [("fast", "home", 4)]
+    serving = solve(
+        tiny(chips, offers, targets={"2025Q1": {"inference": {"memory_bw_tbps": 8}}}, name="serve", **common)
+    )
+    check_workloads(serving)
+    assert bought(serving) == [("fast", "home", 2), ("wide", "home", 2)]
+    assert serving.totals["effective_pflops"] == 5.0
+    assert period(serving, "2025Q1")["inference_memory_bw_tbps"] >= 8.0 - 1e-9
+
+
+def test_a_chip_trains_early_and_serves_later(tiny):
+    # four chips bought in Q1: one cluster of four trains in Q1; in Q2 the same chips serve 4 TB/s
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=4)],
+        periods=["2025Q1", "2025Q2"],
+        objective="min-cost",
+        sites=[HOME],
+        targets={
+            "2025Q1": {"training": {"pflops": 4, "cluster_chips": 4}},
+            "2025Q2": {"inference": {"memory_bw_tbps": 4}},
+        },
+    )
+    plan = solve(path)
+    check_workloads(plan)
+    assert bought(plan) == [("a", "home", 4)]
+    split = {(s["period"], s["sku"]): s for s in plan.to_dict()["workload_split"]}
+    assert split[("2025Q1", "a")]["training_chips"] == 4.0
+    assert split[("2025Q2", "a")]["inference_chips"] == pytest.approx(4.0)
+    assert "training_pflops" in period(plan, "2025Q2") and period(plan, "2025Q2")["training_pflops"] == 0.0
+
+
+def test_a_cloud_is_a_place_of_its_own(tiny):
+    # four rented chips in one cloud make a cluster named CHANNEL@COUNTRY
+    path = tiny(
+        [chip("a")],
+        [lease("a", "2025Q1", term_quarters=1, max_units=4)],
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 4000},
+        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
+    )
+    plan = solve(path)
+    check_workloads(plan)
+    assert plan.to_dict()["clusters"] == [
+        {"period": "2025Q1", "place": "cloud@MY", "family": "a", "clusters": 1, "chips": 4}
+    ]
+
+
+def test_without_workload_targets_the_json_has_no_section_7_keys(tiny):
+    doc = solve(tiny([chip("a")], [offer("a", "2025Q1", max_units=1)], budget={"total_usd": 1000})).to_dict()
+    assert "clusters" not in doc and "training_pflops" not in doc["periods"][0]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.mark.parametrize(
+    "chip_kw, targets, objective, message",
+    [
+        (
+            {"workloads": "training serving"},
+            {},
+            "max-compute",
+            "column workloads: unknown workload 'serving'",
+        ),
+        ({}, {}, "max-training", "objective max-training maximises the training compute of the last period"),
+        ({}, {"2025Q2": {"training": {}}}, "max-compute", "training needs pflops, cluster_chips or both"),
+        (
+            {},
+            {"2025Q2": {"training": {"cluster_chips": 0}}},
+            "max-compute",
+            "cluster_chips: Input should be greater",
+        ),
+        (
+            {},
+            {"2025Q2": {"inference": {}}},
+            "max-compute",
+            "inference needs memory_bw_tbps, memory_tb or both",
+        ),
+    ],
+)
+def test_workload_input_errors(tiny, chip_kw, targets, objective, message):
+    path = tiny([chip("a", **chip_kw)], [offer("a", "2025Q1")], targets=targets, objective=objective)
+    result = run("plan", path)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_workload_json_through_the_cli(tiny):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=4)],
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 4000},
+        targets={"2025Q1": {"training": {"cluster_chips": 2}}},
+    )
+    result = run("plan", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["periods"][0]["training_pflops"] == 4.0
+    assert doc["clusters"] == [
+        {"period": "2025Q1", "place": "home", "family": "a", "clusters": 2, "chips": 4}
+    ]
