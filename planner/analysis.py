@@ -72,6 +72,17 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
             residual_value_usd=t["residual_value_usd"],
             after_horizon_usd=t["after_horizon_usd"],
         )
+    if plan.workloads is not None and len(plan.workloads.periods):
+        # contract section 7: the last quarter with a workload target
+        last = plan.workloads.periods.iloc[-1]
+        row.update(
+            training_pflops=float(last["training_pflops"]),
+            inference_memory_bw_tbps=float(last["inference_memory_bw_tbps"]),
+            inference_memory_tb=float(last["inference_memory_tb"]),
+            training_clusters=int(plan.workloads.clusters["clusters"].sum())
+            if len(plan.workloads.clusters)
+            else 0,
+        )
     if not plan.ok:
         return row
     f = figures(plan)

@@ -141,6 +141,7 @@ def plan_report(plan: Any, con: Console) -> None:
         if len(rep.sites["site"].unique()) > 1 or rep.figures.leased_pflops > 0:
             _sites(con, rep)
         _schedule(con, rep)
+        _workloads(con, rep)
         _cash_flow(con, rep)
         _licences(con, rep)
         _lease_tail(con, rep)
@@ -270,6 +271,35 @@ def _schedule(con: Console, rep: Any) -> None:
     if not rows:
         rows = [("(none)", "", "", "", "", "", "", "", "", "", "")]
     con.print(table(con, "Purchase and lease schedule (lease cost: the whole commitment)", cols, rows))
+
+
+def _workloads(con: Console, rep: Any) -> None:
+    w = rep.plan.workloads
+    if w is None:
+        return
+    cols = [
+        Col("Quarter"),
+        Col("Training PFLOPS", True),
+        Col("Inference TB/s", True),
+        Col("Inference TB", True),
+    ]
+    rows = [
+        (
+            r["period"],
+            num(r["training_pflops"]),
+            num(r["inference_memory_bw_tbps"]),
+            num(r["inference_memory_tb"]),
+        )
+        for r in w.periods.to_dict("records")
+    ]
+    con.print(table(con, "Workloads (training in whole clusters; inference on memory)", cols, rows))
+    if len(w.clusters):
+        cols = [Col("Quarter"), Col("Place"), Col("Family"), Col("Clusters", True), Col("Chips", True)]
+        clusters = [
+            (r["period"], r["place"], r["family"], f"{int(r['clusters']):,}", f"{int(r['chips']):,}")
+            for r in w.clusters.to_dict("records")
+        ]
+        con.print(table(con, "Training clusters (effective chips)", cols, clusters))
 
 
 def _cash_flow(con: Console, rep: Any) -> None:

@@ -449,6 +449,9 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
             axis,
             _anchor(spend_frame),
         )
+        if plan.workloads is not None:
+            book.frame("Workloads", plan.workloads.periods)
+            book.frame("Clusters", plan.workloads.clusters)
         if rep.cash_flow is not None:
             local = {c: MONEY.replace('"$"', "") for c in rep.cash_flow.columns if c.startswith("paid_")}
             local.pop("paid_usd", None)

@@ -8,6 +8,7 @@ rows with :meth:`Model.row` and never see solver names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -566,6 +567,7 @@ def define_workloads(model: Model, part: Part) -> None:
     o, f = data.offers, data.fleet
     c = Coefficients.of(data)
     per_server = (o["q"] * o["chips_per_server"]).to_numpy(np.float64)
+    max_servers = o["max_servers"].to_numpy(np.float64)
     chips = {str(r["sku"]): r for r in records(data.catalog.chips)}
     prefix = f"{part.branch}_" if part.branch else ""
     splits: list[SplitRow] = []
@@ -581,6 +583,7 @@ def define_workloads(model: Model, part: Part) -> None:
             | {(str(a), str(b)) for a, b, on in zip(f_place, f_sku, fleet_on, strict=True) if on}
         )
         here_splits: list[SplitRow] = []
+        bounds: dict[tuple[str, str], float] = {}  # most effective chips of a family at a place
         for place, sku in pairs:
             serves = str(chips[sku]["workloads"]).split()
             wants = (
@@ -590,14 +593,15 @@ def define_workloads(model: Model, part: Part) -> None:
             if not any(wants):
                 continue
             names = [n for n, w in zip((f"{prefix}tr", f"{prefix}in"), wants, strict=True) if w]
+            here = (o_place == place) & (o_sku == sku) & serving
+            fleet_chips = float(f_chips[(f_place == place) & (f_sku == sku) & fleet_on].sum())
+            most = fleet_chips + float((per_server * max_servers)[here].sum())  # A_lsp at most: a bound
             cols = model.add_columns(
                 [f"{n}_{p}_{len(splits) + len(here_splits):06d}" for n in names],
                 [0.0] * len(names),
-                [INF] * len(names),
+                [most] * len(names),
                 False,
             )
-            here = (o_place == place) & (o_sku == sku) & serving
-            fleet_chips = float(f_chips[(f_place == place) & (f_sku == sku) & fleet_on].sum())
             model.add(
                 RowKey(Family.WORKLOAD_SPLIT, period=name, site=place, group=sku, branch=part.branch),
                 Lin.of(cols, np.ones(len(cols))) + Lin.of(part.cols, -per_server, here),
@@ -611,11 +615,17 @@ def define_workloads(model: Model, part: Part) -> None:
                     p, place, sku, family, int(cols[0]) if wants[0] else -1, int(cols[-1]) if wants[1] else -1
                 )
             )
+            bounds[(place, family)] = bounds.get((place, family), 0.0) + most
         size = target.training.cluster_chips if target.training is not None else None
         if size is not None:
             for place, family in sorted({(r.place, r.family) for r in here_splits if r.tr >= 0}):
                 members = [r.tr for r in here_splits if r.place == place and r.family == family and r.tr >= 0]
-                y = int(model.add_columns([f"{prefix}y_{p}_{len(cluster_rows):06d}"], [0.0], [INF], True)[0])
+                most_y = math.floor(bounds[(place, family)] / size + 1e-9)
+                y = int(
+                    model.add_columns(
+                        [f"{prefix}y_{p}_{len(cluster_rows):06d}"], [0.0], [float(most_y)], True
+                    )[0]
+                )
                 model.add(
                     RowKey(Family.CLUSTER, period=name, site=place, group=family, branch=part.branch),
                     Lin(
