@@ -17,7 +17,7 @@ from planner.errors import InputError
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
 from planner.results import Plan, empty_totals, round_value, tabulate
-from planner.scenario import Scenario, load_scenario
+from planner.scenario import Scenario, check_plain_objective, load_scenario
 from planner.tables import records
 from planner.units import parse_money, parse_number
 
@@ -338,6 +338,7 @@ def sweep(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     options = options or SolverOptions()
+    check_plain_objective(scenario, "sweep")
     if options.solver != "highs":
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
     amounts = [_amount(b) for b in budgets]

@@ -359,11 +359,14 @@ def explain_cmd(
     from planner.explain import explain_plan, marginal_steps
     from planner.export import check_out
     from planner.plan import solve
+    from planner.scenario import check_plain_objective, load_scenario
 
     if out is not None:
         check_out(out, (".xlsx",))
     _guard({"--out": out}, [scenario], catalog)
-    solved = solve(scenario, catalog, options)
+    loaded = load_scenario(scenario)
+    check_plain_objective(loaded, "explain")  # before the solve
+    solved = solve(loaded, catalog, options)
     steps = marginal_steps(solved.data, solved) + 2 if solved.data is not None else 1
     with progress_bar(f"explaining {solved.scenario}", steps) as advance:
         result = explain_plan(solved, options, progress=advance)

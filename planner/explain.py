@@ -28,7 +28,7 @@ from planner.model.linear import FloatArray, Sense
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
 from planner.plan import catalog_for, solve
 from planner.results import Plan
-from planner.scenario import Scenario, check_references, load_scenario
+from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.tables import records
 
 NOTE = (
@@ -247,6 +247,7 @@ def explain_plan(
     assert plan.data is not None
     options = options or SolverOptions()
     scenario = plan.data.scenario
+    check_plain_objective(scenario, "explain")
     out = Explanation(
         scenario.name,
         plan.status,

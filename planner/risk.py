@@ -42,7 +42,7 @@ from planner.model.data import prepare
 from planner.model.solve import SolverOptions
 from planner.plan import catalog_for, plan_from_servers, solve_data
 from planner.results import Plan
-from planner.scenario import Scenario, check_references, load_scenario
+from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.shocks import Shock, ShockFile, apply, check_shock_references, first_open_quarter, load_shocks
 from planner.stress import _committed_spend, replan_step, robust, total_cost
 
@@ -313,6 +313,7 @@ def risk(
     if not isinstance(shocks, ShockFile):
         shocks = load_shocks(shocks)
     options = options or SolverOptions()
+    check_plain_objective(scenario, "risk")
     if not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {samples:,}", key="--samples")
     unknown = [p for p in plans if p not in PLANS]

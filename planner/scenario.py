@@ -439,6 +439,17 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
+def check_plain_objective(scenario: Scenario, command: str) -> None:
+    """``explain``, ``stress``, ``risk`` and ``sweep`` read compute or cost as the objective: not yet ``max-training``."""
+    if scenario.objective == "max-training":
+        raise InputError(
+            f"{command} does not handle objective max-training yet; plan it with gpuplan plan, or give "
+            "max-compute or min-cost with training targets",
+            file=scenario.source,
+            key="objective",
+        )
+
+
 def check_references(scenario: Scenario, catalog: Catalog) -> None:
     """SKUs, channels and share values named by the scenario must exist in the catalog."""
     file = scenario.source or "scenario"

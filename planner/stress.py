@@ -31,7 +31,7 @@ from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, empty_plan, plan_from_servers, solve_data
 from planner.results import Plan
-from planner.scenario import Scenario, check_references, load_scenario
+from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.shocks import Shock, Shocked, ShockFile, apply, check_shock_references, fixed, load_shocks
 from planner.units import quarter_end, quarter_start
 
@@ -330,6 +330,7 @@ def _inputs(
         scenario = load_scenario(scenario)
     if not isinstance(shocks, ShockFile):
         shocks = load_shocks(shocks)
+    check_plain_objective(scenario, "stress")
     shocks = shocks.typical()  # a distribution's typical value: one "what if" per shock
     options = options or SolverOptions()
     cat = catalog_for(scenario, catalog)

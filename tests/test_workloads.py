@@ -275,3 +275,20 @@ def test_workload_json_through_the_cli(tiny):
     assert doc["clusters"] == [
         {"period": "2025Q1", "place": "home", "family": "a", "clusters": 2, "chips": 4}
     ]
+
+
+@pytest.mark.parametrize("command", ["explain", "sweep", "stress"])
+def test_commands_that_read_compute_or_cost_refuse_max_training(tiny, tmp_path, command):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        objective="max-training",
+        targets={"2025Q2": {"training": {"cluster_chips": 1}}},
+        budget={"total_usd": 1000},
+    )
+    shocks = tmp_path / "s.yaml"
+    shocks.write_text("name: s\nshocks:\n  - {name: x, quarter: 2025Q2, budget_cut: {fraction: 0.5}}\n")
+    extra = {"explain": [], "sweep": ["--budget", "1K:2K:2"], "stress": ["--shocks", shocks]}[command]
+    result = run(command, path, *extra)
+    assert result.exit_code == 2, result.output
+    assert f"key objective: {command} does not handle objective max-training yet" in result.output
