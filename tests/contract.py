@@ -659,6 +659,7 @@ def check_plan(inst: Instance, plan: dict[str, Any]) -> Figures:
         assert close(rec.get("lease_usd", 0.0), round(f.L[p], 2), 0.011)
         assert close(rec["power_mw"], sum(f.P[s.name][p] for s in inst.sites))
     check_finance(inst, plan, f)
+    check_workloads(inst, plan, servers)
     for s, rec in zip(inst.sites, plan.get("sites", []), strict=False):
         assert rec["name"] == s.name and rec["country"] == s.country
         for p, row in enumerate(rec["periods"]):
@@ -692,6 +693,88 @@ def check_finance(inst: Instance, plan: dict[str, Any], f: Figures) -> None:
             assert "cash" not in rec
         assert close(rec["depreciation_usd"], f.depreciation[p]), (p, rec["depreciation_usd"])
         assert rec["retired_chips"] == f.retired[p], (p, rec["retired_chips"], f.retired[p])
+
+
+def in_service(inst: Instance, servers: list[int], p: int) -> dict[tuple[str, str], float]:
+    """Section 7's A_lsp: effective chips of each SKU at each place in service in quarter ``p`` (index from the first period)."""
+    fin = Finance.of(inst.scenario)
+    life = None if fin.service_years is None else round(fin.service_years * 4)
+    start = inst.periods[0]
+    out: dict[tuple[str, str], float] = {}
+    for (sku, n, site), installed in zip(inst.fleet, inst.fleet_installed, strict=True):
+        first = installed - start
+        if first <= p and (life is None or p <= first + life - 1):
+            out[(site, sku)] = out.get((site, sku), 0.0) + n
+    for o, n in zip(inst.options, servers, strict=True):
+        if not n:
+            continue
+        d = o.delivery - start
+        last = d + o.term - 1 if o.kind == "lease" else (d + life - 1 if life is not None else 10**9)
+        if d <= p <= last:
+            place = o.site if o.kind == "buy" else f"{o.channel}@{o.country}"
+            out[(place, o.sku)] = out.get((place, o.sku), 0.0) + o.q * o.cps * n
+    return out
+
+
+def check_workloads(inst: Instance, plan: dict[str, Any], servers: list[int]) -> None:
+    """Section 7 from the JSON's split (an addition): within the chips in service, workloads respected, clusters whole, targets met, figures recomputed."""
+    targets = {quarter(k): v for k, v in (inst.scenario.get("targets") or {}).items()}
+    with_workloads = {q for q, t in targets.items() if "training" in t or "inference" in t}
+    if not with_workloads:
+        assert "clusters" not in plan
+        return
+    chips = inst.chips
+    tol = 1e-6
+    for p, rec in enumerate(plan["periods"]):
+        q = inst.periods[p]
+        if q not in with_workloads:
+            assert "training_pflops" not in rec
+            continue
+        t = targets[q]
+        split = [s for s in plan["workload_split"] if s["period"] == rec["period"]]
+        available = in_service(inst, servers, p)
+        for s in split:
+            serves = (chips[s["sku"]].get("workloads") or "training inference").split()
+            assert s["training_chips"] <= tol or "training" in serves, s
+            assert s["inference_chips"] <= tol or "inference" in serves, s
+            a = available.get((s["place"], s["sku"]), 0.0)
+            assert s["training_chips"] + s["inference_chips"] <= a + tol * max(1.0, a), (s, a)
+        training = sum(s["training_chips"] * eff(chips[s["sku"]]) for s in split)
+        bw = sum(s["inference_chips"] * float(chips[s["sku"]]["memory_bw_tbps"]) for s in split)
+        mem = sum(s["inference_chips"] * float(chips[s["sku"]]["memory_gb"]) / 1000 for s in split)
+        for key, value in (
+            ("training_pflops", training),
+            ("inference_memory_bw_tbps", bw),
+            ("inference_memory_tb", mem),
+        ):
+            assert math.isclose(rec[key], value, rel_tol=1e-6, abs_tol=1e-5), (
+                rec["period"],
+                key,
+                rec[key],
+                value,
+            )
+        tr, inf = t.get("training") or {}, t.get("inference") or {}
+        for want, got in (
+            (tr.get("pflops"), training),
+            (inf.get("memory_bw_tbps"), bw),
+            (inf.get("memory_tb"), mem),
+        ):
+            if want is not None:
+                assert got >= float(want) - tol * max(1.0, float(want)), (rec["period"], want, got)
+        size = tr.get("cluster_chips")
+        listed = [c for c in plan["clusters"] if c["period"] == rec["period"]]
+        if size is None:
+            assert not listed
+            continue
+        families: dict[tuple[str, str], float] = {}
+        for s in split:
+            family = chips[s["sku"]].get("cluster_family") or s["sku"]
+            families[(s["place"], family)] = families.get((s["place"], family), 0.0) + s["training_chips"]
+        for c in listed:
+            assert c["clusters"] >= 1 and c["chips"] == c["clusters"] * int(size), c
+        whole = {(c["place"], c["family"]): c["chips"] for c in listed}
+        for key, n in families.items():
+            assert math.isclose(n, whole.get(key, 0), abs_tol=1e-5), (rec["period"], key, n, whole.get(key))
 
 
 def brute_force(inst: Instance, limit: int = 40000) -> list[tuple[list[int], Figures]] | None:

@@ -6,10 +6,12 @@ Chips of the conftest helper give 1 effective PFLOPS, 100 GB and 1 TB/s each and
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from click.testing import CliRunner
 from conftest import chip, lease, offer
+from rederive import check_plan
 
 from planner.cli import main
 from planner.plan import solve
@@ -31,6 +33,7 @@ def period(plan, name: str) -> dict:
 
 def check_workloads(plan) -> None:
     """Every section-7 figure recomputed from the JSON's split: clusters whole, within the chips in service."""
+    check_plan(plan)  # the independent contract implementation, section 7 included
     doc = plan.to_dict()
     chips = plan.data.catalog.chips
     targets = plan.data.scenario.targets
@@ -292,3 +295,91 @@ def test_commands_that_read_compute_or_cost_refuse_max_training(tiny, tmp_path, 
     result = run(command, path, *extra)
     assert result.exit_code == 2, result.output
     assert f"key objective: {command} does not handle objective max-training yet" in result.output
+
+
+def _random_instance(rng: random.Random) -> tuple[list[dict], list[dict], dict]:
+    """Chips of two families (some inference only), purchases at two sites, leases in two clouds, workload targets."""
+    chips = [
+        chip(
+            f"c{i}",
+            bf16_tflops=rng.choice([500, 1000, 2000]),
+            memory_bw_tbps=rng.choice([1, 2, 4]),
+            memory_gb=rng.choice([50, 100, 200]),
+            chips_per_server=rng.choice([1, 2]),
+            cluster_family=rng.choice(["f", "g", ""]),
+            workloads=rng.choice(["training inference", "training inference", "inference", "training"]),
+        )
+        for i in range(rng.randint(2, 4))
+    ]
+    periods = ["2025Q1", "2025Q2", "2025Q3"][: rng.randint(2, 3)]
+    offers = []
+    for c in chips:
+        for q in periods[:-1] if len(periods) > 2 else periods:
+            if rng.random() < 0.7:
+                offers.append(
+                    offer(
+                        c["sku"],
+                        q,
+                        max_units=rng.choice([2, 4, 6]),
+                        lead_time_quarters=rng.choice([0, 1]),
+                        unit_price_usd=rng.choice([800, 1000, 1500]),
+                        delivery_risk=rng.choice(["", 0.1]),
+                    )
+                )
+            if rng.random() < 0.4:
+                rented = lease(
+                    c["sku"],
+                    q,
+                    ships_to=rng.choice(["MY", "SG"]),
+                    term_quarters=rng.choice([1, 2, 4]),
+                    max_units=rng.choice([2, 4]),
+                    unit_price_usd=rng.choice([200, 300]),
+                )
+                offers.append(rented | {"channel": rng.choice(["cloud-a", "cloud-b"])})
+    if not offers:
+        offers.append(offer(chips[0]["sku"], periods[0]))
+    size = rng.choice([2, 4])
+    targets = {}
+    for q in periods:
+        t = {}
+        if rng.random() < 0.6:
+            t["training"] = {"cluster_chips": size} | (
+                {"pflops": rng.choice([2, 4])} if rng.random() < 0.5 else {}
+            )
+        if rng.random() < 0.6:
+            t["inference"] = (
+                {"memory_bw_tbps": rng.choice([2, 4, 8])}
+                if rng.random() < 0.5
+                else {"memory_tb": rng.choice([0.2, 0.4])}
+            )
+        if t:
+            targets[q] = t
+    last = periods[-1]
+    objective = rng.choice(["max-training", "min-cost", "max-compute"])
+    if objective == "max-training":
+        targets.setdefault(last, {}).setdefault("training", {"cluster_chips": size})
+    scenario = {
+        "periods": periods,
+        "objective": objective,
+        "sites": [HOME, AWAY | {"electricity_usd_per_kwh": 0.1}],
+        "budget": {"total_usd": rng.choice([6000, 12000])},
+        "targets": targets,
+    }
+    if rng.random() < 0.3:
+        scenario["fleet"] = [{"sku": chips[0]["sku"], "chips": rng.choice([2, 4]), "site": "home"}]
+    if rng.random() < 0.3:
+        scenario["finance"] = {"service_life_years": 0.5, "deposit": 0.5}
+    return chips, offers, scenario
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_generated_workload_plans_rederive(tiny, seed):
+    """30 seeded instances (measured: 18 with a plan, 12 with clusters in use, 12 infeasible with a diagnosis)."""
+    chips, offers, scenario = _random_instance(random.Random(seed))
+    plan = solve(tiny(chips, offers, name=f"g{seed}", **scenario))
+    if plan.ok:
+        check_workloads(plan)
+    else:
+        assert plan.status == "infeasible"
+        d = plan.diagnosis
+        assert d["shortfalls"] or d["blocking"] or d["limits"]
