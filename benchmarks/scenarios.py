@@ -1,11 +1,12 @@
-"""Money over the asset's life: `gpuplan plan` on the three-year public case against the one-year one.
+"""Bundled scenarios against base-7b: the whole `gpuplan plan` command and its solver time.
 
-Usage: python benchmarks/finance.py [--repeat 3]
+Usage: python benchmarks/scenarios.py [--repeat 3] [SCENARIO ...]
 
-Runs the whole ``gpuplan plan`` command (fresh processes, terminal report to /dev/null) on
-``budgets/base-7b.yaml`` (4 quarters, contract v2) and ``budgets/base-2025-2027.yaml`` (12 quarters,
-the section-6 finance terms), ``--repeat`` times each in turn, and prints the medians of the
-wall time and of the solver time the report states, and their ratios. Not a test: CI does not run it.
+Runs the whole ``gpuplan plan`` command (fresh processes, terminal report discarded) on
+``budgets/base-7b.yaml`` and on each scenario given (default: ``budgets/base-2025-2027.yaml``, the
+twelve-quarter finance case, and ``budgets/workloads-7b.yaml``, the workload case), ``--repeat``
+times each in turn, and prints the medians of the wall time and of the solver time the report
+states, and each one's ratio to base-7b. Not a test: CI does not run it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ("budgets/base-7b.yaml", "budgets/base-2025-2027.yaml")
+BASE = "budgets/base-7b.yaml"
+DEFAULT = ["budgets/base-2025-2027.yaml", "budgets/workloads-7b.yaml"]
 
 
 def run(path: str) -> tuple[float, float]:
@@ -37,19 +39,23 @@ def run(path: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("scenarios", nargs="*", default=DEFAULT)
     args = parser.parse_args()
-    times: dict[str, list[tuple[float, float]]] = {f: [] for f in FILES}
+    files = [BASE, *args.scenarios]
+    times: dict[str, list[tuple[float, float]]] = {f: [] for f in files}
     for _ in range(args.repeat):
-        for f in FILES:
+        for f in files:
             times[f].append(run(f))
     medians = {
         f: (statistics.median(w for w, _ in t), statistics.median(s for _, s in t)) for f, t in times.items()
     }
-    print(f"{'scenario':<30} {'command s':>9} {'solver s':>8}   (medians of {args.repeat})")
+    print(f"{'scenario':<30} {'command s':>9} {'solver s':>8}   (medians of {args.repeat} runs)")
     for f, (wall, solver) in medians.items():
         print(f"{f:<30} {wall:>9.2f} {solver:>8.2f}")
-    (w1, s1), (w3, s3) = medians[FILES[0]], medians[FILES[1]]
-    print(f"ratio three years / one year: command {w3 / w1:.2f}x, solver {s3 / s1:.2f}x")
+    w1, s1 = medians[BASE]
+    for f in args.scenarios:
+        w, s = medians[f]
+        print(f"{f} / base-7b: command {w / w1:.2f}x, solver {s / s1:.2f}x")
 
 
 if __name__ == "__main__":
