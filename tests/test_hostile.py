@@ -7,6 +7,7 @@ as an unlucky operator or an attacker would and checks that nothing is lost or m
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 import yaml
@@ -461,3 +463,76 @@ def test_max_time_stops_a_sweep_with_one_line(hard):
     assert proc.returncode == 1 and time.monotonic() - began < 30
     assert err == "solver error: the --max-time ran out before the run finished; nothing was written\n"
     assert out == ""
+
+
+# ---------------------------------------------------------------- products out of range
+
+
+def test_a_coefficient_the_solver_would_take_as_infinite_is_refused_naming_its_inputs(tiny):
+    # each input within its own limit; their product (1e9 x (1 + 1e9 / 100)) is 1e16
+    rules = [
+        {
+            "id": "lic",
+            "origins": ["US"],
+            "destinations": ["CN"],
+            "effective": "2024-01-01",
+            "status": "license-required",
+            "skus": ["a"],
+            "license": {"fee_pct": 1e9},
+        }
+    ]
+    path = tiny(
+        [chip("a", origin="US")],
+        [offer("a", "2025Q1", unit_price_usd=1e9, max_units=8)],
+        rules,
+        budget={"total_usd": "300K"},
+        policy={"allow_license_required": True},
+    )
+    result = run("plan", str(path))
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        "error: the coefficient of a via direct ordered in 2025Q1 (at CN) in 'total capex and lease "
+        "commitments <= total budget' is 1e+16, beyond the 1e+15 the solver handles (unit_price_usd 1e+09 x "
+        "(1 + fee_pct 1e+09 / 100) x chips_per_server 1); lower them"
+    )
+
+
+def test_a_solution_that_breaks_its_own_model_is_never_a_plan(tiny, monkeypatch):
+    from planner.model import backends
+    from planner.model.solve import RunResult, Status
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], budget={"total_usd": 2000})
+    real = backends.HighsBackend.run
+
+    def lying(self, sense, objective, mip=True, time_limit=None, start=None):
+        out = real(self, sense, objective, mip, time_limit, start)
+        if out.x is None:  # stage 2 cannot keep the lie's compute
+            return out
+        x = out.x.copy()
+        x[: len(self.model.main.cols)] = 5.0  # 5 servers of an offer with 2 and $2000 of budget
+        return RunResult(Status.OPTIMAL, x, out.seconds)
+
+    monkeypatch.setattr(backends.HighsBackend, "run", lying)
+    result = run("plan", str(path), "--format", "json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)  # the reason also goes to stderr, on one line
+    assert doc["status"] == "error" and doc["purchases"] == []
+    assert doc["message"].startswith(
+        "the solver returned a solution that breaks its own model (a via direct ordered in 2025Q1 (at CN) at 5 "
+        "outside [0, 2]); it is not reported as a plan"
+    )
+
+
+def test_every_row_is_checked_against_the_solution():
+    from planner.model.build import Model
+    from planner.model.keys import Family, RowKey
+    from planner.model.linear import Lin
+    from planner.model.solve import broken_constraint
+
+    m = Model()
+    m.add_columns(["x", "y"], [0.0, 0.0], [10.0, 10.0], integer=True)
+    m.add(RowKey(Family.BUDGET_TOTAL), Lin(np.array([0, 1]), np.array([2.0, 3.0])), "<=", 12.0, "budget row")
+    assert broken_constraint(m, np.array([3.0, 2.0])) is None  # exactly at the bound
+    assert broken_constraint(m, np.array([3.0, 2.4])) is None  # 2.4 rounds to 2 servers: 12
+    assert broken_constraint(m, np.array([3.0, 2.6])) == "'budget row': 15 against 12"  # 2.6 rounds to 3
+    assert broken_constraint(m, np.array([3.0, 2.6]), integral=False) == "'budget row': 13.8 against 12"

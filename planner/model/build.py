@@ -220,6 +220,38 @@ class Model:
         """The row with this key, or None when the model has none."""
         return self._by_key.get(key)
 
+    def _option(self, col: int) -> tuple[Part, int] | None:
+        for part in self.parts:
+            at = np.flatnonzero(part.cols == col)
+            if len(at):
+                return part, int(at[0])
+        return None
+
+    def describe_column(self, col: int) -> str:
+        """A column in words: the option it buys (SKU, channel, order quarter, site or lease country), or its name."""
+        found = self._option(col)
+        if found is None:
+            return f"column {self.col_names[col]}"
+        part, i = found
+        r = part.data.offers.iloc[i]
+        where = f"lease in {r['country']}" if r["kind"] == "lease" else f"at {r['site']}"
+        return f"{r['sku']} via {r['channel']} ordered in {r['period']} ({where})"
+
+    def explain_coefficient(self, col: int) -> str:
+        """The input figures whose product makes an option's coefficients (empty for other columns)."""
+        found = self._option(col)
+        if found is None:
+            return ""
+        part, i = found
+        r = part.data.offers.iloc[i]
+        term = f" x term_quarters {int(r['term'])}" if r["kind"] == "lease" else ""
+        fx = max(part.data.finance.fx) if part.data.finance.present else 1.0
+        rate = f" x fx up to {fx:g}" if fx != 1.0 else ""
+        return (
+            f" (unit_price_usd {float(r['unit_price_usd']):g} x (1 + fee_pct {float(r['fee_pct']):g} / 100) "
+            f"x chips_per_server {int(r['chips_per_server'])}{term}{rate})"
+        )
+
 
 # ------------------------------------------------------------------ the recipe
 

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
 from planner.errors import OutOfTime
 from planner.model.build import GE, INF, LE, Model, Part, Row
 from planner.model.keys import Family, RowKey
@@ -136,7 +138,99 @@ def optimize(
 
     ``--time-limit`` applies to each stage; stage 2 gets what stage 1 left (at least 1 s). When
     stage 2 finds nothing in time, stage 1's solution is returned with status ``feasible``.
+
+    The model's coefficients are checked against the range the solver handles first
+    (:func:`check_ranges`), and the solution against every row and column bound after
+    (:func:`broken_constraint`): a solution that breaks its own model is an ``error``, never a plan.
+
+    Raises:
+        planner.errors.InputError: a coefficient or bound the solver would take as infinite.
     """
+    check_ranges(model, goal)
+    out = _optimize(model, goal, options, backend, mip, start)
+    if out.x is None:
+        return out
+    broken = broken_constraint(model, out.x, integral=mip)
+    if broken is None:
+        return out
+    return Outcome(
+        Status.ERROR,
+        None,
+        None,
+        out.seconds,
+        f"the solver returned a solution that breaks its own model ({broken}); it is not reported as a "
+        "plan: look for very large or very small figures in the inputs, or try --solver cbc",
+    )
+
+
+#: HiGHS takes matrix entries from ``large_matrix_value`` (1e15) and costs or bounds from
+#: ``infinite_cost``/``infinite_bound`` (1e20) as infinite
+MAX_MATRIX, MAX_COST = 1e15, 1e20
+#: a row or bound counts as broken beyond this share of its scale (HiGHS's feasibility tolerance is 1e-7 absolute, after scaling)
+BREAK_TOLERANCE = 1e-6
+
+
+def check_ranges(model: Model, goal: Goal) -> None:
+    """Refuse a model the solver would misread: a matrix entry of 1e15 or more, a cost of 1e20 or more, naming the inputs behind it.
+
+    Raises:
+        planner.errors.InputError: saying which option and row, the figures whose product made it, and what to lower.
+    """
+    from planner.errors import InputError
+
+    for row in model.rows:
+        big = np.flatnonzero(np.abs(row.lin.coef) >= MAX_MATRIX)
+        if len(big):
+            col = int(row.lin.idx[big[0]])
+            raise InputError(
+                f"the coefficient of {model.describe_column(col)} in '{row.description}' is "
+                f"{row.lin.coef[big[0]]:.3g}, beyond the {MAX_MATRIX:.0e} the solver handles"
+                f"{model.explain_coefficient(col)}; lower them"
+            )
+    for form in (goal.lin, goal.tie_break):
+        if form is None:
+            continue
+        big = np.flatnonzero(np.abs(form.coef) >= MAX_COST)
+        if len(big):
+            col = int(form.idx[big[0]])
+            raise InputError(
+                f"the cost of {model.describe_column(col)} is {form.coef[big[0]]:.3g}, beyond the "
+                f"{MAX_COST:.0e} the solver handles{model.explain_coefficient(col)}; lower them"
+            )
+
+
+def broken_constraint(model: Model, x: FloatArray, integral: bool = True) -> str | None:
+    """The first row or column bound that ``x`` breaks (with integer columns rounded to the whole servers a plan reports), in words; None when it keeps them all."""
+    x = np.asarray(x, dtype=np.float64).copy()
+    if integral:
+        ints = np.asarray(model.col_integer, dtype=bool)
+        x[ints] = np.rint(x[ints])
+    lower, upper = np.asarray(model.col_lower), np.asarray(model.col_upper)
+    scale = np.maximum(1.0, np.abs(x))
+    bad = np.flatnonzero((x < lower - BREAK_TOLERANCE * scale) | (x > upper + BREAK_TOLERANCE * scale))
+    if len(bad):
+        j = int(bad[0])
+        return f"{model.describe_column(j)} at {x[j]:.6g} outside [{lower[j]:.6g}, {upper[j]:.6g}]"
+    for row in model.rows:
+        if row.key.family == Family.STAGE2:
+            continue  # stage 1's value, kept within its own tolerance
+        value = row.activity(x)
+        size = max(1.0, float(np.abs(row.lin.coef * x[row.lin.idx]).sum()))
+        size = max(size, *(abs(b) for b in (row.lower, row.upper) if np.isfinite(b)))
+        if value < row.lower - BREAK_TOLERANCE * size or value > row.upper + BREAK_TOLERANCE * size:
+            bound = row.lower if value < row.lower else row.upper
+            return f"'{row.description}': {value:.6g} against {bound:.6g}"
+    return None
+
+
+def _optimize(
+    model: Model,
+    goal: Goal,
+    options: SolverOptions,
+    backend: Backend | None,
+    mip: bool,
+    start: FloatArray | None,
+) -> Outcome:
     from planner.model.backends import open_backend
 
     backend = backend or open_backend(model, options)
