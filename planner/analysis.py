@@ -264,7 +264,9 @@ class _LiveSweep:
         from planner.model.solve import register_stage2, scenario_goal
 
         self.scenario, self.options = scenario, options
-        self.data = prepare(scenario, catalog)
+        # built with a total budget, so the total-budget row every point bounds exists even when the
+        # scenario has none (or per-quarter budgets only)
+        self.data = prepare(with_budget(scenario, scenario.budget.total_usd or 0.0), catalog)
         self.model = build(self.data)
         self.goal = scenario_goal(self.model.main)
         register_stage2(self.model, self.goal)

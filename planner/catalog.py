@@ -17,13 +17,16 @@ from planner import compliance
 from planner.countries import ISO_ALPHA2, country_code
 from planner.errors import InputError
 from planner.tables import (
+    MAX_QUARTERS,
     Column,
     at_least_one,
     fraction_closed_open,
     fraction_open_closed,
     non_negative,
     positive,
+    quarters_ok,
     read_table,
+    term_ok,
 )
 from planner.units import MAX_RATE, parse_date, parse_quarter
 
@@ -64,11 +67,11 @@ OFFER_COLUMNS = [
     Column("period"),
     Column("max_units", "int", check=non_negative),
     Column("unit_price_usd", "float", check=positive),
-    Column("lead_time_quarters", "int", check=non_negative),
+    Column("lead_time_quarters", "int", check=quarters_ok),
     Column("delivery_risk", "float", may_be_empty=True, check=fraction_closed_open, default=0.0),
     Column("kind", ("buy", "lease"), required=False, may_be_empty=True, default="buy"),
     Column("ships_to", required=False, may_be_empty=True, default=""),
-    Column("term_quarters", "int", required=False, may_be_empty=True, check=at_least_one, default=None),
+    Column("term_quarters", "int", required=False, may_be_empty=True, check=term_ok, default=None),
 ]
 #: what tells two offers apart (a second row with the same key is an error)
 OFFER_KEY = ["sku", "channel", "period", "kind", "ships_to", "term_quarters"]
@@ -97,7 +100,7 @@ class License(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     fee_pct: float = Field(default=0.0, ge=0, le=MAX_RATE)
-    lag_quarters: int = Field(default=0, ge=0)
+    lag_quarters: int = Field(default=0, ge=0, le=MAX_QUARTERS)
     approval: float = Field(default=1.0, gt=0, le=1)
 
 

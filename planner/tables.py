@@ -34,6 +34,14 @@ non_negative = Check(lambda v: v >= 0, "must be >= 0")
 fraction_open_closed = Check(lambda v: (v > 0) & (v <= 1), "must be in (0, 1]")
 fraction_closed_open = Check(lambda v: (v >= 0) & (v < 1), "must be in [0, 1)")
 at_least_one = Check(lambda v: v >= 1, "must be >= 1")
+#: quarter counts (lead times, lease terms, licence lags): a century at most keeps every date a real one
+MAX_QUARTERS = 400
+quarters_ok = Check(
+    lambda v: (v >= 0) & (v <= MAX_QUARTERS), f"must be a count of quarters from 0 to {MAX_QUARTERS}"
+)
+term_ok = Check(
+    lambda v: (v >= 1) & (v <= MAX_QUARTERS), f"must be a count of quarters from 1 to {MAX_QUARTERS}"
+)
 
 
 @dataclass(frozen=True)

@@ -536,3 +536,60 @@ def test_every_row_is_checked_against_the_solution():
     assert broken_constraint(m, np.array([3.0, 2.4])) is None  # 2.4 rounds to 2 servers: 12
     assert broken_constraint(m, np.array([3.0, 2.6])) == "'budget row': 15 against 12"  # 2.6 rounds to 3
     assert broken_constraint(m, np.array([3.0, 2.6]), integral=False) == "'budget row': 13.8 against 12"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            {"term_quarters": 40000},
+            "offers.csv, row 3, column term_quarters: must be a count of quarters from 1 to 400, got 40000",
+        ),
+        (
+            {"lead_time_quarters": 40000},
+            "offers.csv, row 3, column lead_time_quarters: must be a count of quarters from 0 to 400, got 40000",
+        ),
+    ],
+)
+def test_quarter_counts_are_bounded_at_load(tiny, edit, message):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1"), lease("a", "2025Q1", **edit)],
+        sites=[{"name": "home", "country": "CN"}],
+    )
+    for args in (("catalog", "validate", path.parent / "cat"), ("plan", path)):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "internal error" not in result.output
+
+
+def test_a_licence_lag_past_the_limit_is_refused(tiny):
+    rule = {
+        "id": "r",
+        "origins": ["CN"],
+        "destinations": ["CN"],
+        "effective": "2024-01-01",
+        "status": "license-required",
+        "skus": ["a"],
+        "license": {"lag_quarters": 40000},
+    }
+    path = tiny([chip("a")], [offer("a", "2025Q1")], [rule])
+    result = run("plan", path)
+    assert result.exit_code == 2, result.output
+    assert "key rules[0].license.lag_quarters: Input should be less than or equal to 400" in result.output
+
+
+@pytest.mark.parametrize(
+    "budget, expected",
+    [
+        ({}, [1.0, 2.0, 3.0]),
+        # per-quarter budgets only: they scale with the total swept (1K: $500 in 2025Q1, less than a chip)
+        ({"per_period_usd": {"2025Q1": 1000, "2025Q2": 1000}}, [0.0, 1.0, 1.0]),
+    ],
+)
+def test_sweep_without_a_total_budget(tiny, budget, expected):
+    from planner.analysis import sweep
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=8)], budget=budget)
+    frame = sweep(path, ["1K", "2K", "3K"])
+    assert frame["effective_pflops"].tolist() == expected
