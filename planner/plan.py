@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
-from planner.model.build import build
+from planner.model.build import build, contradictory_shares
 from planner.model.data import ModelData, prepare
 from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
 from planner.results import Plan, WorkloadFigures, binding_limits, empty_totals, tabulate
@@ -95,6 +95,7 @@ def solve_data(
 def plan_from_servers(data: ModelData, servers: npt.NDArray[np.int64], status: str) -> Plan:
     """A :class:`Plan` for whole servers per usable offer of ``data``."""
     purchases, periods, totals, sites = tabulate(data, servers)
+    notes = contradictory_shares(data)
     return Plan(
         data.scenario.name,
         data.scenario.objective,
@@ -103,9 +104,10 @@ def plan_from_servers(data: ModelData, servers: npt.NDArray[np.int64], status: s
         periods,
         totals,
         data=data,
-        limits=binding_limits(data, servers, (periods, totals, sites)),
+        limits=notes + binding_limits(data, servers, (periods, totals, sites)),
         servers=servers,
         sites=sites,
+        notes=notes,
     )
 
 

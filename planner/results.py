@@ -163,6 +163,7 @@ class Plan:
     extra: dict[str, Any] = field(default_factory=dict)  # further top-level JSON keys (e.g. robust)
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
     workloads: WorkloadFigures | None = None
+    notes: list[str] = field(default_factory=list)  # policy shares that together allow only an empty plan
 
     def __repr__(self) -> str:
         t = self.totals
@@ -313,6 +314,8 @@ class Plan:
             out |= {"clusters": [], "workload_split": []}
         if self.diagnosis is not None:
             out["diagnosis"] = self.diagnosis
+        if self.notes and self.ok:
+            out["notes"] = self.notes  # an addition: policies that allow only an empty plan
         if self.message:
             out["message"] = self.message
         out.update(self.extra)

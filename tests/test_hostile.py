@@ -593,3 +593,41 @@ def test_sweep_without_a_total_budget(tiny, budget, expected):
     path = tiny([chip("a")], [offer("a", "2025Q1", max_units=8)], budget=budget)
     frame = sweep(path, ["1K", "2K", "3K"])
     assert frame["effective_pflops"].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "shares, named",
+    [
+        (
+            [
+                {"by": "site", "value": "home", "measure": "compute", "min": 0.6},
+                {"by": "site", "value": "away", "measure": "compute", "min": 0.6},
+            ],
+            "policy: these shares together ask for 120% of the compute, so only an empty plan meets them all: "
+            "policy.shares[1] (site away compute >= 60%); policy.shares[0] (site home compute >= 60%)",
+        ),
+        (
+            [
+                {"by": "kind", "value": "buy", "measure": "spend", "min": 0.7},
+                {"by": "kind", "value": "lease", "measure": "spend", "min": 0.7},
+            ],
+            "policy: these shares together ask for 140% of the spend, so only an empty plan meets them all: "
+            "policy.shares[0] (kind buy spend >= 70%); policy.shares[1] (kind lease spend >= 70%)",
+        ),
+    ],
+)
+def test_contradictory_shares_are_named_when_they_allow_only_an_empty_plan(tiny, shares, named):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1"), lease("a", "2025Q1")],
+        sites=[{"name": "home", "country": "CN"}, {"name": "away", "country": "MY"}],
+        budget={"total_usd": 5000},
+        policy={"shares": shares},
+    )
+    result = run("plan", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "optimal" and doc["purchases"] == []
+    assert doc["notes"] == [named]
+    report = " ".join(run("plan", path).output.split())  # the report wraps long lines
+    assert named in report

@@ -784,6 +784,40 @@ def share_groups(data: ModelData) -> list[tuple[int, str]]:
     return out
 
 
+def contradictory_shares(data: ModelData) -> list[str]:
+    """Minimum shares that together ask for more than the whole of one measure, in words.
+
+    Shares on the same measure, grouping and scope whose floors for different groups add up to
+    more than 100% can only all hold when the measure is zero: the plan is then empty (or, with a
+    fleet counted in it, infeasible).
+    """
+    shares = data.scenario.policy.shares
+    floors: dict[tuple[str, str, str], list[tuple[int, str, float]]] = {}
+    for k, value in share_groups(data):
+        share = shares[k]
+        if share.min is None or share.min <= 0:
+            continue
+        scope = f"{share.within.by}={share.within.value}" if share.within is not None else ""
+        floors.setdefault((share.measure, share.by, scope), []).append((k, value, share.min))
+    out = []
+    for (measure, by, _), entries in sorted(floors.items()):
+        best: dict[str, tuple[int, float]] = {}
+        for k, value, low in entries:
+            if value not in best or low > best[value][1]:
+                best[value] = (k, low)
+        total = sum(low for _, low in best.values())
+        if len(best) > 1 and total > 1 + 1e-9:
+            named = "; ".join(
+                f"policy.shares[{k}] ({by} {value} {measure} >= {low:.0%})"
+                for value, (k, low) in sorted(best.items())
+            )
+            out.append(
+                f"policy: these shares together ask for {total:.0%} of the {measure}, so only an empty plan "
+                f"meets them all: {named}"
+            )
+    return out
+
+
 def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
     """At the last period T: ``measure_g >= min * measure_all`` and ``measure_g <= max * measure_all``; compute is ``E_T`` (fleet included), spend is ``sum_t C_t + L`` (leases at their commitment)."""
     data = part.data
