@@ -132,6 +132,10 @@ def compare(
     from planner.plan import solve
 
     plans: list[Plan] = []
+    if scheduler is not None:
+        from planner.risk import check_scheduler
+
+        check_scheduler(scheduler)  # before any solve
     if scheduler is None:
         for p in paths:
             plans.append(solve(p, catalog, options))
@@ -341,6 +345,10 @@ def sweep(
         scenario = load_scenario(scenario)
     options = options or SolverOptions()
     check_plain_objective(scenario, "sweep")
+    if scheduler is not None:
+        from planner.risk import check_scheduler
+
+        check_scheduler(scheduler)  # before any solve
     if options.solver != "highs":
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
     amounts = [_amount(b) for b in budgets]

@@ -165,13 +165,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise InputError(
-                f"cannot reach the Dask scheduler at {scheduler} ({exc})", key="--scheduler"
-            ) from None
-        with client:
+        with _connect(check_scheduler(scheduler)) as client:
             yield client
         return
     n = workers or _cpus()
@@ -185,6 +179,65 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         ) as cluster,
         Client(cluster) as client,
     ):
+        yield client
+
+
+#: seconds the whole connection to a scheduler (TCP and Dask's handshake) may take
+CONNECT_SECONDS = 10.0
+
+
+def check_scheduler(address: str) -> str:
+    """A scheduler address as ``tcp://HOST:PORT`` (a bare ``HOST:PORT`` is taken as TCP).
+
+    Raises:
+        InputError: for any other form (TLS needs certificates gpuplan does not configure).
+    """
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    url = text if "://" in text else f"tcp://{text}"
+    form = "expected tcp://HOST:PORT (for example tcp://127.0.0.1:8786)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InputError(f"{form}, got {address!r}", key="--scheduler") from None
+    if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/") or port < 1:
+        raise InputError(f"{form}, got {address!r}", key="--scheduler")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"tcp://{host}:{port}"
+
+
+@contextlib.contextmanager
+def _connect(address: str) -> Iterator[Any]:
+    """A client of the scheduler at ``address``, connected within :data:`CONNECT_SECONDS` or refused in one line.
+
+    The connection runs in a thread of its own: a server that accepts and never answers, or
+    answers with anything but Dask's protocol, ends here instead of hanging or crashing.
+    """
+    import threading
+
+    from dask.distributed import Client
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = Client(address, timeout=f"{CONNECT_SECONDS:g}s")
+        except BaseException as exc:  # any failure of the handshake is reported below
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 1)
+    if "client" not in box:
+        error = box.get("error")
+        why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
+        raise InputError(
+            f"cannot reach a Dask scheduler at {address} within {CONNECT_SECONDS:g} s ({why})",
+            key="--scheduler",
+        )
+    with box["client"] as client:
         yield client
 
 
@@ -314,6 +367,8 @@ def risk(
         shocks = load_shocks(shocks)
     options = options or SolverOptions()
     check_plain_objective(scenario, "risk")
+    if scheduler is not None:
+        check_scheduler(scheduler)  # before any solve
     if not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {samples:,}", key="--samples")
     unknown = [p for p in plans if p not in PLANS]

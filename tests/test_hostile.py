@@ -631,3 +631,67 @@ def test_contradictory_shares_are_named_when_they_allow_only_an_empty_plan(tiny,
     assert doc["notes"] == [named]
     report = " ".join(run("plan", path).output.split())  # the report wraps long lines
     assert named in report
+
+
+# ---------------------------------------------------------------- --scheduler
+
+
+@pytest.mark.parametrize(
+    "address", ["notanaddress", "tls://127.0.0.1:1", "tcp://[::1", "tcp://h:0", "tcp://h:1/x"]
+)
+@pytest.mark.parametrize("command", ["risk", "sweep", "compare"])
+def test_a_malformed_scheduler_address_is_refused_before_any_solve(command, address, monkeypatch):
+    import planner.plan
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("solved before the address was checked")
+
+    monkeypatch.setattr(planner.plan, "solve_data", no_solve)
+    extra = {
+        "risk": ["--shocks", ROOT / "budgets" / "shocks" / "risk-2025.yaml", "--samples", "2"],
+        "sweep": ["--budget", "5B:7B:2"],
+        "compare": [TIGHT],
+    }[command]
+    line = one_error_line(run(command, BASE, *extra, "--scheduler", address))
+    assert line == (
+        f"error: key --scheduler: expected tcp://HOST:PORT (for example tcp://127.0.0.1:8786), got {address!r}"
+    )
+
+
+@pytest.mark.parametrize("answer", ["nothing", "garbage"])
+def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit(answer, monkeypatch):
+    import socket
+    import threading
+
+    import planner.risk
+    from planner.errors import InputError
+
+    monkeypatch.setattr(planner.risk, "CONNECT_SECONDS", 1.0)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    held = []
+
+    def serve() -> None:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        held.append(conn)  # never answers, or answers with what no Dask peer sends
+        if answer == "garbage":
+            conn.sendall(b"\xff" * 4096)
+
+    threading.Thread(target=serve, daemon=True).start()
+    begin = time.monotonic()
+    try:
+        with pytest.raises(InputError) as err, planner.risk.dask_client(scheduler=f"127.0.0.1:{port}"):
+            pass
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert time.monotonic() - begin < 5
+    assert str(err.value).startswith(
+        f"key --scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:{port} within 1 s ("
+    )

@@ -416,12 +416,15 @@ def test_sweep_and_compare_on_a_dask_cluster_match_local_runs(three_quarters, da
     assert plans(local.stdout) == plans(remote.stdout)
 
 
-def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path):
+def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path, monkeypatch):
+    import planner.risk
+
+    monkeypatch.setattr(planner.risk, "CONNECT_SECONDS", 1.0)  # refused connections are retried until then
     port = free_port()
     result = CliRunner().invoke(
         main, ["sweep", str(three_quarters), "--budget", "3K:6K:2", "--scheduler", f"tcp://127.0.0.1:{port}"]
     )
     assert result.exit_code == 2 and len(result.output.splitlines()) == 1
     assert result.output.startswith(
-        f"error: key --scheduler: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
+        f"error: key --scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:{port} within 1 s"
     )
