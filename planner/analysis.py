@@ -131,6 +131,12 @@ def compare(
     """
     from planner.plan import solve
 
+    if isinstance(paths, (str, Path)):
+        paths = [paths]  # one scenario, not the characters of its name
+    paths = list(paths)
+    if not paths:
+        raise InputError("give at least one scenario to compare", key="paths")
+    options = SolverOptions.of(options)
     plans: list[Plan] = []
     if scheduler is not None:
         from planner.risk import check_scheduler
@@ -343,7 +349,7 @@ def sweep(
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    options = options or SolverOptions()
+    options = SolverOptions.of(options)
     check_plain_objective(scenario, "sweep")
     if scheduler is not None:
         from planner.risk import check_scheduler
@@ -351,7 +357,14 @@ def sweep(
         check_scheduler(scheduler)  # before any solve
     if options.solver != "highs":
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
+    if isinstance(budgets, (str, int, float)):
+        raise InputError(
+            f"give a list of amounts such as ['5B', '7B'] (parse_range('5B:7B:3') makes one), got {budgets!r}",
+            key="budgets",
+        )
     amounts = [_amount(b) for b in budgets]
+    if not amounts:
+        raise InputError("give at least one budget to sweep", key="budgets")
     if len(amounts) > MAX_POINTS:
         raise InputError(
             f"{len(amounts):,} budgets is more than the {MAX_POINTS:,} a sweep may have", key="budgets"

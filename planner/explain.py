@@ -234,7 +234,7 @@ def explain(
     """Solve the scenario and explain the plan (see the module docstring)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    options = options or SolverOptions()
+    options = SolverOptions.of(options)
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
     return explain_plan(solve(scenario, cat, options), options, progress)
@@ -245,7 +245,7 @@ def explain_plan(
 ) -> Explanation:
     """The explanation of a solved plan: binding constraints, marginal values, chips not bought."""
     assert plan.data is not None
-    options = options or SolverOptions()
+    options = SolverOptions.of(options)
     scenario = plan.data.scenario
     check_plain_objective(scenario, "explain")
     out = Explanation(

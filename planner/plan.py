@@ -55,7 +55,7 @@ def solve(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    options = options or SolverOptions()
+    options = SolverOptions.of(options)
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
     return solve_data(prepare(scenario, cat), options, write_model, inputs=input_hashes(scenario, cat))

@@ -182,6 +182,8 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         yield client
 
 
+#: the largest seed: numpy's generators take any non-negative integer; the CLI's range
+MAX_SEED = 2**63 - 1
 #: seconds the whole connection to a scheduler (TCP and Dask's handshake) may take
 CONNECT_SECONDS = 10.0
 
@@ -365,12 +367,16 @@ def risk(
         scenario = load_scenario(scenario)
     if not isinstance(shocks, ShockFile):
         shocks = load_shocks(shocks)
-    options = options or SolverOptions()
+    options = SolverOptions.of(options)
     check_plain_objective(scenario, "risk")
     if scheduler is not None:
         check_scheduler(scheduler)  # before any solve
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {samples:,}", key="--samples")
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {samples!r}", key="--samples")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"give a whole number from 0 to {MAX_SEED}, got {seed!r}", key="--seed")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"give a whole number of worker processes >= 1, got {workers!r}", key="--workers")
     unknown = [p for p in plans if p not in PLANS]
     if unknown or not plans:
         raise InputError(f"plans are base and/or robust, got {', '.join(plans)}", key="--plan")

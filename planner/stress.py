@@ -332,7 +332,7 @@ def _inputs(
         shocks = load_shocks(shocks)
     check_plain_objective(scenario, "stress")
     shocks = shocks.typical()  # a distribution's typical value: one "what if" per shock
-    options = options or SolverOptions()
+    options = SolverOptions.of(options)
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
     check_shock_references(shocks, cat, shocks.source or "shocks", scenario)

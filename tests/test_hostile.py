@@ -695,3 +695,72 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
     assert str(err.value).startswith(
         f"key --scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:{port} within 1 s ("
     )
+
+
+# ---------------------------------------------------------------- the Python API validates like the CLI
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda p: __import__("planner").sweep(p, "5000"),
+            "key budgets: give a list of amounts such as ['5B', '7B']",
+        ),
+        (lambda p: __import__("planner").sweep(p, []), "key budgets: give at least one budget to sweep"),
+        (lambda p: __import__("planner").compare([]), "key paths: give at least one scenario to compare"),
+        (
+            lambda p: __import__("planner").solve(p, options={"mip_gap": float("nan")}),
+            "key mip_gap: must be >= 0 and <= 1, got nan",
+        ),
+        (
+            lambda p: __import__("planner").solve(p, options={"mip_gap": 2}),
+            "key mip_gap: must be >= 0 and <= 1, got 2",
+        ),
+        (lambda p: __import__("planner").solve(p, options={"gap": 2}), "key options: unknown option 'gap'"),
+        (
+            lambda p: __import__("planner").solve(p, options=3),
+            "key options: expected SolverOptions or a dict",
+        ),
+        (
+            lambda p: __import__("planner").solve(p, options={"solver": "gurobi"}),
+            "key solver: unknown solver 'gurobi'",
+        ),
+        (
+            lambda p: __import__("planner").solve(p, options={"time_limit": -1}),
+            "key time_limit: must be a number of seconds > 0",
+        ),
+    ],
+)
+def test_the_python_api_refuses_what_the_cli_refuses(tiny, call, message):
+    from planner.errors import InputError
+
+    path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 1000})
+    with pytest.raises(InputError) as err:
+        call(path)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_compare_takes_one_path_as_one_scenario(tiny):
+    from planner import compare
+
+    path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 1000})
+    frame = compare(str(path))
+    assert len(frame) == 1 and frame["effective_pflops"].iloc[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"workers": -1}, "key --workers: give a whole number of worker processes >= 1, got -1"),
+        ({"seed": -1}, "key --seed: give a whole number from 0 to 9223372036854775807, got -1"),
+        ({"samples": 0}, "key --samples: give between 1 and"),
+    ],
+)
+def test_risk_arguments_are_checked_before_any_work(kw, message):
+    from planner.errors import InputError
+    from planner.risk import risk
+
+    with pytest.raises(InputError) as err:
+        risk(BASE, ROOT / "budgets" / "shocks" / "risk-2025.yaml", **kw)
+    assert str(err.value).startswith(message)

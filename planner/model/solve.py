@@ -51,6 +51,44 @@ class SolverOptions:
     #: ``KERNEL_MIN_COLUMNS`` columns (below, HiGHS alone is as fast); ``False``: never
     warm_start: bool | None = None
 
+    def __post_init__(self) -> None:
+        """The checks the CLI makes on --solver, --time-limit and --mip-gap, with the same words."""
+        from planner.errors import InputError
+
+        if self.solver not in SOLVERS:
+            raise InputError(f"unknown solver {self.solver!r}; use highs or cbc", key="solver")
+        if isinstance(self.mip_gap, bool) or not isinstance(self.mip_gap, (int, float)):
+            raise InputError(f"expected a number, got {self.mip_gap!r}", key="mip_gap")
+        if not 0 <= self.mip_gap <= 1:  # NaN fails both comparisons
+            raise InputError(f"must be >= 0 and <= 1, got {self.mip_gap!r}", key="mip_gap")
+        if self.time_limit is not None and (
+            isinstance(self.time_limit, bool)
+            or not isinstance(self.time_limit, (int, float))
+            or not 0 < self.time_limit < float("inf")
+        ):
+            raise InputError(f"must be a number of seconds > 0, got {self.time_limit!r}", key="time_limit")
+
+    @staticmethod
+    def of(options: SolverOptions | dict[str, object] | None) -> SolverOptions:
+        """Options from the Python API: None (the defaults), a SolverOptions, or a dict of its fields."""
+        from planner.errors import InputError
+
+        if options is None:
+            return SolverOptions()
+        if isinstance(options, SolverOptions):
+            return options
+        if isinstance(options, dict):
+            unknown = sorted(set(options) - set(SolverOptions.__dataclass_fields__))
+            if unknown:
+                raise InputError(
+                    f"unknown option {unknown[0]!r}; expected solver, time_limit, mip_gap, deadline or warm_start",
+                    key="options",
+                )
+            return SolverOptions(**options)  # type: ignore[arg-type]
+        raise InputError(
+            f"expected SolverOptions or a dict of its fields, got {type(options).__name__}", key="options"
+        )
+
     def run_limit(self, spent: float = 0.0) -> float | None:
         """Seconds the next solver run may take: the time limit less ``spent``, within the deadline.
 
