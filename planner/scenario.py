@@ -220,11 +220,20 @@ SHARE_GROUPS = ("category", "vendor", "origin", "channel", "site", "country", "k
 GroupBy = Literal["category", "vendor", "origin", "channel", "site", "country", "kind"]
 
 
+def _country_value(value: object, info: ValidationInfo) -> object:
+    """A country code in a share, in any case and with spaces around, as sites and catalogs take it."""
+    if info.data.get("by") == "country" and isinstance(value, str) and value.strip() != "*":
+        return value.strip().upper()
+    return value
+
+
 class Within(_Strict):
     """Where a share is measured (an extension): only the options and fleet with this value."""
 
     by: GroupBy
     value: str
+
+    _country = field_validator("value")(_country_value)
 
 
 class Share(_Strict):
@@ -236,6 +245,8 @@ class Share(_Strict):
     min: Fraction | None = None
     max: Fraction | None = None
     within: Within | None = None
+
+    _country = field_validator("value")(_country_value)
 
     @model_validator(mode="after")
     def _bounds(self) -> Share:
@@ -337,10 +348,17 @@ class Scenario(_Strict):
             if not self.sites:
                 raise ValueError("sites: at least one site is required")
             names = [site.name for site in self.sites]
+            folded = [" ".join(n.split()).casefold() for n in names]
             for i, name in enumerate(names):
                 if name in names[:i]:
                     raise ValueError(
                         f"sites[{i}].name: site {name!r} appears twice; site names must be unique"
+                    )
+                if folded[i] in folded[:i]:
+                    other = names[folded.index(folded[i])]
+                    raise ValueError(
+                        f"sites[{i}].name: site {name!r} differs from {other!r} only in case or spaces; "
+                        "give names that tell them apart"
                     )
         names = [site.name for site in self.site_list()]
         for i, entry in enumerate(self.fleet):

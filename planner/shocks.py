@@ -360,7 +360,8 @@ class Shock(_Strict):
             terms = self.rule.license.model_copy(update={"approval": value})
             return self.model_copy(update={"rule": self.rule.model_copy(update={"license": terms})})
         key = AMOUNTS[self.effect]
-        fixed: float | int = max(1, round(value)) if key == "add_quarters" else value
+        # whole quarters: a drawn 2.5 is 3 and 3.5 is 4 (half up, not Python's half to even)
+        fixed: float | int = max(1, math.floor(value + 0.5)) if key == "add_quarters" else value
         effect = getattr(self, self.effect).model_copy(update={key: fixed})
         return self.model_copy(update={self.effect: effect})
 

@@ -148,6 +148,10 @@ def read_yaml(path: Path) -> Any:
         raise InputError(f"{line}YAML syntax error: {problem}", file=label) from None
 
 
+#: the kinds of distribution a shock amount may be (the one tagged union of the inputs, on ``dist``)
+DISTRIBUTIONS = "uniform, triangular, lognormal, choice"
+
+
 def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -176,6 +180,10 @@ def validate(
                 msg += f"; expected one of {', '.join(sorted(fields))}"
         elif err["type"] == "missing":
             msg = "is required"
+        elif err["type"] == "union_tag_not_found":
+            msg = f"a distribution needs dist: one of {DISTRIBUTIONS}"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown dist {(err.get('ctx') or {}).get('tag')!r}; expected one of {DISTRIBUTIONS}"
         else:
             msg = err["msg"].removeprefix("Value error, ")
             if (

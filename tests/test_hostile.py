@@ -764,3 +764,87 @@ def test_risk_arguments_are_checked_before_any_work(kw, message):
     with pytest.raises(InputError) as err:
         risk(BASE, ROOT / "budgets" / "shocks" / "risk-2025.yaml", **kw)
     assert str(err.value).startswith(message)
+
+
+# ---------------------------------------------------------------- one rule for case and spaces, clear words
+
+
+@pytest.mark.parametrize(
+    "amount, message",
+    [
+        (
+            {"low": 1, "high": 2},
+            "key shocks[0].price.factor: a distribution needs dist: one of uniform, triangular, lognormal, choice",
+        ),
+        (
+            {"dist": "normal", "low": 1, "high": 2},
+            "key shocks[0].price.factor: unknown dist 'normal'; expected one of uniform, triangular, lognormal, choice",
+        ),
+    ],
+)
+def test_a_distribution_without_a_known_dist_lists_the_kinds(tiny, tmp_path, amount, message):
+    path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 1000})
+    shocks = tmp_path / "s.yaml"
+    shocks.write_text(
+        yaml.safe_dump(
+            {
+                "name": "s",
+                "shocks": [
+                    {"name": "x", "quarter": "2025Q2", "price": {"by": "sku", "value": "a", "factor": amount}}
+                ],
+            }
+        )
+    )
+    line = one_error_line(run("stress", path, "--shocks", shocks))
+    assert line == f"error: {shocks}, {message}"
+
+
+@pytest.mark.parametrize("drawn, quarters", [(2.5, 3), (3.5, 4), (2.49, 2), (0.2, 1)])
+def test_drawn_quarters_round_half_up(drawn, quarters):
+    from planner.shocks import Shock
+
+    shock = Shock.model_validate(
+        {
+            "name": "x",
+            "quarter": "2025Q2",
+            "lead_time": {
+                "by": "sku",
+                "value": "a",
+                "add_quarters": {"dist": "uniform", "low": 1, "high": 4},
+            },
+        }
+    )
+    assert shock.with_amount(drawn).lead_time.add_quarters == quarters
+
+
+@pytest.mark.parametrize("second", ["CN", "cn ", " Cn"])
+def test_site_names_that_differ_only_in_case_or_spaces_are_refused(tiny, second):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        sites=[{"name": "cn", "country": "CN"}, {"name": second, "country": "CN"}],
+    )
+    line = one_error_line(run("plan", path))
+    assert f"sites[1].name: site {second!r} differs from 'cn' only in case or spaces" in line
+
+
+def test_a_share_takes_a_country_in_any_case(tiny):
+    shares = [
+        {
+            "by": "country",
+            "value": " cn",
+            "measure": "compute",
+            "min": 0.5,
+            "within": {"by": "country", "value": "cn"},
+        }
+    ]
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        sites=[{"name": "home", "country": "cn"}],
+        policy={"shares": shares},
+        budget={"total_usd": 1000},
+    )
+    result = run("plan", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["effective_pflops"] == 1.0
