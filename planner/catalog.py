@@ -34,6 +34,8 @@ CATEGORIES = ("full-spec", "export-compliant", "domestic")
 WORKLOADS = ("training", "inference")
 STATUSES = ("allowed", "license-required", "prohibited")
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "default"
+#: the files of a catalog folder that gpuplan reads
+CATALOG_FILES = ("chips.csv", "offers.csv", "export_rules.yaml")
 
 CHIP_COLUMNS = [
     Column("sku"),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 import click
 
 from planner.errors import InputError, OutputError, PlannerError, SolverError
+from planner.fileio import NAME_MAX
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -170,6 +171,7 @@ def _guard(
     extra: list[Path] | None = None,
 ) -> None:
     """Refuse (exit 2) any output path that is a file the command reads: scenarios, catalog files, shocks."""
+    from planner.catalog import CATALOG_FILES
     from planner.fileio import refuse_overwrite
 
     if all(out is None for out in outputs.values()):
@@ -183,10 +185,29 @@ def _guard(
         for path in scenarios:
             folders.add(load_scenario(path).catalog_path() or DEFAULT_CATALOG)
     for folder in folders:
-        if folder.is_dir():
-            inputs += [p for p in folder.iterdir() if p.is_file()]
+        inputs += [
+            folder / name for name in CATALOG_FILES
+        ]  # what a catalog reads; other files are not inputs
     refuse_overwrite(outputs, inputs)
 
+
+class FilePath(click.Path):
+    """A file's path: a trailing ``/`` (a folder) is refused, not dropped, and so is a name the file system cannot hold."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, after the checks a path string needs before it becomes a Path."""
+        text = os.fsdecode(value) if isinstance(value, (bytes, os.PathLike)) else str(value)
+        if text.endswith(("/", os.sep)):
+            self.fail(f"{text!r} ends with '/', which names a folder; give a file name", param, ctx)
+        if len(os.fsencode(Path(text).name)) > NAME_MAX:
+            self.fail(f"the file name in {text!r} is longer than {NAME_MAX} bytes", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+FILE = FilePath()
 
 CATALOG = click.option(
     "--catalog",
@@ -244,7 +265,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=FILE)
 @CATALOG
 @click.option(
     "--format",
@@ -256,21 +277,21 @@ def main() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json (an infeasible plan "
     "writes its diagnosis).",
 )
 @click.option(
     "--write-model",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Write the model solved (first stage for max-compute) to FILE.mps or FILE.lp.",
 )
 @click.option(
     "--robust",
     "robust_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Plan to stay feasible under every shock in this shock file (see `gpuplan stress`).",
 )
@@ -330,7 +351,7 @@ def plan(
 
 
 @main.command("explain")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=FILE)
 @CATALOG
 @click.option(
     "--format",
@@ -342,7 +363,7 @@ def plan(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write the plan workbook (.xlsx) with Explain sheets.",
 )
@@ -384,12 +405,12 @@ def explain_cmd(
 
 
 @main.command("stress")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=FILE)
 @click.option(
     "--shocks",
     "shocks_file",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Shock file (YAML): see budgets/shocks/.",
 )
 @CATALOG
@@ -403,13 +424,13 @@ def explain_cmd(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write a workbook (.xlsx): exposure, stranded orders, changed orders, branches.",
 )
 @click.option(
     "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Write a PNG chart of effective PFLOPS over quarters per branch.",
 )
@@ -468,12 +489,12 @@ def stress_cmd(
 
 
 @main.command("risk")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=FILE)
 @click.option(
     "--shocks",
     "shocks_file",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Shock file (YAML) with a probability per shock and, optionally, distributions for amounts.",
 )
 @CATALOG
@@ -512,13 +533,13 @@ def stress_cmd(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write a workbook (.xlsx: Summary, Samples, Shocks) or the JSON (.json).",
 )
 @click.option(
     "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Write a PNG of the outcome's distribution (CDF) for each plan.",
 )
@@ -589,7 +610,7 @@ def risk_cmd(
 
 
 @main.command("compare")
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenarios", nargs=-1, required=True, type=FILE)
 @click.option(
     "--catalog",
     type=click.Path(file_okay=False, path_type=Path),
@@ -606,7 +627,7 @@ def risk_cmd(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write a workbook (.xlsx) with the comparison and each schedule.",
 )
@@ -651,7 +672,7 @@ def compare_cmd(
 
 
 @main.command("sweep")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=FILE)
 @click.option(
     "--budget",
     "budget_range",
@@ -676,13 +697,13 @@ def compare_cmd(
 )
 @click.option(
     "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Write a PNG chart of the frontier (PFLOPS against budget, by category).",
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write the points to a workbook (.xlsx).",
 )
@@ -998,7 +1019,7 @@ def timeline(
 
 
 @catalog.command("import-epoch")
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("csv_file", type=FILE)
 @click.option(
     "--out",
     "out_dir",
@@ -1008,7 +1029,7 @@ def timeline(
 )
 @click.option(
     "--mapping",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="YAML with `manufacturers:` and `skus:` overrides (origin, category, efficiency...).",
 )

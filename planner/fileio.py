@@ -19,6 +19,8 @@ from pathlib import Path
 from planner.errors import InputError, OutputError
 
 _PENDING: set[str] = set()  # temporary files being written
+#: the longest file name (in bytes) the usual file systems hold
+NAME_MAX = 255
 
 
 @atexit.register
@@ -93,8 +95,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
             is left behind and an existing ``path`` is unchanged.
     """
     check_output(path)
+    # the temporary name must fit the file system's limit even when the output's name just does
+    stem = (
+        os.fsdecode(os.fsencode(path.name)[: NAME_MAX - 32])
+        if len(os.fsencode(path.name)) > NAME_MAX - 32
+        else path.name
+    )
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent or ".")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write here ({exc.strerror}); nothing was written") from None
     _PENDING.add(tmp)

@@ -848,3 +848,38 @@ def test_a_share_takes_a_country_in_any_case(tiny):
     result = run("plan", path, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["totals"]["effective_pflops"] == 1.0
+
+
+# ---------------------------------------------------------------- output paths
+
+
+def test_an_output_path_ending_in_a_slash_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = one_error_line(run("plan", TIGHT, "--out", "p.json/"))
+    assert line.startswith(
+        "error: Invalid value for '--out': 'p.json/' ends with '/', which names a folder; give a file name (see "
+    )
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_the_longest_legal_file_name_is_written_and_a_longer_one_refused_before_solving(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    name = "a" * 250 + ".json"  # 255 bytes: legal, though its temporary name would not be
+    result = run("plan", TIGHT, "--out", name)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / name).read_text())["scenario"] == "tight-5b"
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    line = one_error_line(run("plan", TIGHT, "--out", "a" * 251 + ".json"))
+    assert "is longer than 255 bytes" in line
+
+
+def test_an_output_in_the_catalog_folder_is_not_an_input(tiny):
+    path = tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 1000})
+    out = path.parent / "cat" / "plan.csv"
+    for _ in range(2):  # the second run overwrites the first's output: it is not a catalog file
+        result = run("plan", path, "--out", out)
+        assert result.exit_code == 0, result.output
+    line = one_error_line(run("plan", path, "--out", path.parent / "cat" / "offers.csv"))
+    assert "is the input file" in line
