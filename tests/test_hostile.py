@@ -641,12 +641,12 @@ def test_contradictory_shares_are_named_when_they_allow_only_an_empty_plan(tiny,
 )
 @pytest.mark.parametrize("command", ["risk", "sweep", "compare"])
 def test_a_malformed_scheduler_address_is_refused_before_any_solve(command, address, monkeypatch):
-    import planner.plan
+    from planner.model import backends
 
     def no_solve(*args, **kwargs):
         raise AssertionError("solved before the address was checked")
 
-    monkeypatch.setattr(planner.plan, "solve_data", no_solve)
+    monkeypatch.setattr(backends.HighsBackend, "run", no_solve)  # a class attribute: restored after the test
     extra = {
         "risk": ["--shocks", ROOT / "budgets" / "shocks" / "risk-2025.yaml", "--samples", "2"],
         "sweep": ["--budget", "5B:7B:2"],
