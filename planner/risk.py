@@ -162,20 +162,28 @@ def run_chunk(job: Job, start: int, stop: int) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A ``dask.distributed`` client: to ``scheduler`` when given, else to a local cluster of processes."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
         with _connect(check_scheduler(scheduler)) as client:
             yield client
         return
+    import tempfile
+
     n = workers or _cpus()
     with (
+        # the workers' scratch space in a folder of our own, removed at the end (Dask's default is shared)
+        tempfile.TemporaryDirectory(prefix="gpuplan-dask-") as scratch,
+        dask.config.set({"temporary-directory": scratch}),
         LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",  # its HTTP server on a free port: never a clash with a running cluster
-            silence_logs=logging.ERROR,
+            local_directory=scratch,
+            # a failed task is reported once, as gpuplan's own one line: no worker log or traceback
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -428,3 +428,37 @@ def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path, monkeypa
     assert result.output.startswith(
         f"error: key --scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:{port} within 1 s"
     )
+
+
+def test_a_failure_on_the_workers_is_one_line_and_leaves_no_scratch_folder(tmp_path):
+    """--max-time running out inside the workers: gpuplan's one line, no worker log, no Dask scratch space."""
+    root = Path(__file__).resolve().parent.parent
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "risk",
+            str(root / "budgets" / "base-7b.yaml"),
+            "--shocks",
+            str(root / "budgets" / "shocks" / "risk-2025.yaml"),
+            "--samples",
+            "60",
+            "--max-time",
+            "3",
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert (
+        done.stderr == "solver error: the --max-time ran out before the run finished; nothing was written\n"
+    )
+    assert list(scratch.iterdir()) == []
