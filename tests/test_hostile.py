@@ -724,7 +724,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
         ),
         (
             lambda p: __import__("planner").solve(p, options={"solver": "gurobi"}),
-            "key solver: unknown solver 'gurobi'",
+            "key solver: unknown solver 'gurobi'; use one of highs, cbc",
         ),
         (
             lambda p: __import__("planner").solve(p, options={"time_limit": -1}),

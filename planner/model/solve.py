@@ -56,7 +56,7 @@ class SolverOptions:
         from planner.errors import InputError
 
         if self.solver not in SOLVERS:
-            raise InputError(f"unknown solver {self.solver!r}; use highs or cbc", key="solver")
+            raise InputError(f"unknown solver {self.solver!r}; use one of {', '.join(SOLVERS)}", key="solver")
         if isinstance(self.mip_gap, bool) or not isinstance(self.mip_gap, (int, float)):
             raise InputError(f"expected a number, got {self.mip_gap!r}", key="mip_gap")
         if not 0 <= self.mip_gap <= 1:  # NaN fails both comparisons
