@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -75,21 +76,28 @@ def solve_data(
 
         write(model, goal.sense, goal.lin, write_model)
     outcome = optimize(model, goal, options)
+
+    def ran(plan: Plan) -> Plan:
+        """The plan with how it was solved: solver, gap, time, message and input hashes."""
+        return replace(
+            plan,
+            solver=options.solver,
+            mip_gap=options.mip_gap,
+            seconds=outcome.seconds,
+            message=outcome.message,
+            inputs=inputs or {},
+        )
+
     if outcome.x is None:
         empty = empty_plan(data, outcome.status.value)
-        empty.solver, empty.mip_gap, empty.seconds = options.solver, options.mip_gap, outcome.seconds
-        empty.message, empty.inputs = outcome.message, inputs or {}
-        if outcome.status == Status.INFEASIBLE:
-            from planner.diagnose import diagnose
+        if outcome.status != Status.INFEASIBLE:
+            return ran(empty)
+        from planner.diagnose import diagnose
 
-            empty.diagnosis = diagnose(data, options)
-            empty.limits = empty.diagnosis["limits"]
-        return empty
+        diagnosis = diagnose(data, options)
+        return ran(replace(empty, diagnosis=diagnosis, limits=diagnosis["limits"]))
     plan = plan_from_servers(data, model.main.servers(outcome.x), outcome.status.value)
-    plan.workloads = WorkloadFigures.of(model.main, outcome.x)
-    plan.solver, plan.mip_gap, plan.seconds = options.solver, options.mip_gap, outcome.seconds
-    plan.message, plan.inputs = outcome.message, inputs or {}
-    return plan
+    return ran(replace(plan, workloads=WorkloadFigures.of(model.main, outcome.x)))
 
 
 def plan_from_servers(data: ModelData, servers: npt.NDArray[np.int64], status: str) -> Plan:

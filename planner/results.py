@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner.errors import PlannerError
 from planner.model.build import WORKLOAD_MEASURES, Coefficients, Part, fleet_opex, workload_form
 from planner.model.data import ModelData
 from planner.model.linear import FloatArray
@@ -137,7 +138,7 @@ class WorkloadFigures:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     """The answer for one scenario. ``purchases`` and ``periods`` are empty unless a plan exists.
 
@@ -263,6 +264,21 @@ class Plan:
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
         )
 
+    def _check_unchanged(self) -> None:
+        if self.data is None or self.servers is None or not self.ok:
+            return
+        purchases, periods, totals, _ = tabulate(self.data, self.servers)
+        same = (
+            purchases.equals(self.purchases)
+            and periods[PERIOD_COLUMNS].equals(self.periods[PERIOD_COLUMNS])
+            and all(self.totals.get(k) == v for k, v in totals.items())
+        )
+        if not same:
+            raise PlannerError(
+                "the plan's tables were changed after it was solved and no longer match its servers; "
+                "export the plan as solved, or solve the changed scenario"
+            )
+
     def _workload_keys(self, period: str) -> dict[str, float]:
         """A quarter's section-7 figures, when it carries a workload target."""
         if self.workloads is None:
@@ -291,7 +307,13 @@ class Plan:
         return self.data.excluded if self.data is not None else pd.DataFrame()
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's JSON object (section 4), deterministic for the same inputs."""
+        """The contract's JSON object (section 4), deterministic for the same inputs.
+
+        Raises:
+            PlannerError: the plan's tables were edited after it was solved, so they no longer
+                match its servers (a Plan's fields cannot be reassigned; its tables can be).
+        """
+        self._check_unchanged()
         out: dict[str, Any] = {
             "scenario": self.scenario,
             "status": self.status,

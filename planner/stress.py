@@ -530,9 +530,13 @@ def _robust_plan(
 
     started = time.perf_counter()
     rob = robust(scenario, shocks, cat, options)
-    plan = rob.plan
-    plan.solver, plan.mip_gap, plan.inputs = options.solver, options.mip_gap, input_hashes(scenario, cat)
-    plan.seconds = time.perf_counter() - started
+    plan = replace(
+        rob.plan,
+        solver=options.solver,
+        mip_gap=options.mip_gap,
+        inputs=input_hashes(scenario, cat),
+        seconds=time.perf_counter() - started,
+    )
     info: dict[str, Any] = {
         "shocks": shocks.name,
         "status": rob.status,
@@ -554,9 +558,11 @@ def _robust_plan(
             for name, p in rob.branches.items()
         ]
     elif not plan.ok:
-        plan.limits = [
-            "no plan meets every constraint in every shock branch; `gpuplan stress` shows which "
-            "shock leaves the base plan without a recovery"
-        ]
-    plan.extra["robust"] = rounded(info)
-    return plan
+        plan = replace(
+            plan,
+            limits=[
+                "no plan meets every constraint in every shock branch; `gpuplan stress` shows which "
+                "shock leaves the base plan without a recovery"
+            ],
+        )
+    return replace(plan, extra={**plan.extra, "robust": rounded(info)})

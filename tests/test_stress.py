@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
+from dataclasses import replace
 
 import openpyxl
 import pandas as pd
@@ -342,13 +342,12 @@ def test_a_robust_plan_with_an_impossible_branch_is_infeasible(tiny, tmp_path):
 def test_changed_orders_names_each_line_and_where_it_goes(tiny, tmp_path):
     path, _ = case(tiny, tmp_path)
     before = solve(path)  # h 2 chips in 2025Q1, d 1 in 2025Q3, h 2 in 2025Q3 (see the exposure test)
-    after = copy.copy(before)
     p = before.purchases.copy()
     p.loc[p["sku"] == "d", "chips"] = 3
     leased = p.iloc[[0]].assign(
         sku="d", order_period="2025Q3", kind="lease", site=None, country="MY", term_quarters=4, chips=5
     )
-    after.purchases = pd.concat([p[p["sku"] != "h"], leased], ignore_index=True)
+    after = replace(before, purchases=pd.concat([p[p["sku"] != "h"], leased], ignore_index=True))
     got = [
         (c["change"], c["sku"], c["order_period"], c["kind"], c["where"], c["chips_before"], c["chips_after"])
         for c in changed_orders(before, after, first=1)
