@@ -333,9 +333,9 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     period_index = (years * 4 + parts[1].astype(float) - 1).where((years >= 1900) & (years <= 2200))
     bad_sku = ~offers["sku"].isin(known_skus).to_numpy()
     bad_period = period_index.isna().to_numpy()
-    records = offers[["sku", "period", "_row"]].to_dict("records")
-    for i in np.flatnonzero(bad_sku | bad_period).tolist():  # in row order, sku before period
-        rec = records[i]
+    flagged = np.flatnonzero(bad_sku | bad_period)
+    records = offers[["sku", "period", "_row"]].iloc[flagged].to_dict("records")  # the flagged rows only
+    for i, rec in zip(flagged.tolist(), records, strict=True):  # in row order, sku before period
         if bad_sku[i]:
             fail(
                 InputError(
@@ -354,7 +354,12 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     keep = offers["sku"].isin(chips.index).to_numpy() & ~bad_period & ~bad_terms
     offers = offers[keep].reset_index(drop=True)
     offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
-    offers["ships_to"] = [_ships_to(v) for v in offers["ships_to"]]
+    codes, texts = pd.factorize(offers["ships_to"])  # a few distinct texts, however many rows
+    parsed = np.empty(len(texts) + 1, dtype=object)  # filled one by one: numpy would unpack the tuples
+    for k, t in enumerate(texts):
+        parsed[k] = _ships_to(str(t))
+    parsed[-1] = ()
+    offers["ships_to"] = pd.Series(parsed[codes], index=offers.index)
     offers["term_quarters"] = pd.Series(
         [
             int(v) if k == "lease" else None
@@ -414,7 +419,10 @@ def _check_v2_offers(offers: pd.DataFrame, file: str, fail: Any) -> npt.NDArray[
     Returns the rows with a problem.
     """
     bad = np.zeros(len(offers), dtype=bool)
-    for i, rec in enumerate(offers[["kind", "ships_to", "term_quarters", "_row"]].to_dict("records")):
+    # only leases and offers that name countries have anything to check
+    checked = np.flatnonzero(((offers["kind"] == "lease") | (offers["ships_to"] != "")).to_numpy())
+    rows = offers[["kind", "ships_to", "term_quarters", "_row"]].iloc[checked].to_dict("records")
+    for i, rec in zip(checked.tolist(), rows, strict=True):
         row = int(rec["_row"])
         codes = str(rec["ships_to"]).replace(";", " ").split()
         for code in codes:

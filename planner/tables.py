@@ -134,9 +134,25 @@ def _fast_column(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if col.check is not None:
         with np.errstate(invalid="ignore"):
             suspect |= ~np.asarray(col.check.ok(arr), dtype=bool)
+    if col.may_be_empty:
+        # an empty cell is its column's default, whole columns at a time (a large file may leave
+        # millions empty): only a default that is not a number (None) needs an object column
+        empty = (text == "").to_numpy()
+        suspect &= ~empty
+        if col.default is not None:
+            arr = np.where(empty, float(col.default), arr)  # type: ignore[arg-type]
+    else:
+        empty = np.zeros(len(arr), dtype=bool)
+    if col.may_be_empty and col.default is None:
+        column = [
+            None if e else (int(v) if col.kind == "int" else float(v)) if np.isfinite(v) else None
+            for v, e in zip(arr, empty, strict=True)
+        ]
+        return pd.Series(column, dtype=object), suspect
     if col.kind == "int":
-        return pd.Series([int(v) if np.isfinite(v) else None for v in arr], dtype=object), suspect
-    return (nums.astype(object) if col.may_be_empty else nums), suspect
+        # suspect cells (out of range, not whole) are replaced cell by cell after this: 0 meanwhile
+        return pd.Series(np.where(suspect, 0, np.nan_to_num(arr)).astype(np.int64)), suspect
+    return pd.Series(arr, dtype=np.float64), suspect
 
 
 def _read_header(path: Path, label: str) -> list[str]:

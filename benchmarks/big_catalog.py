@@ -1,0 +1,86 @@
+"""Peak memory of `gpuplan catalog validate` on a large offers.csv, against the file's size.
+
+Usage: python benchmarks/big_catalog.py [--mb 100]
+
+Writes two catalogs of about ``--mb`` MB of offers each into a temporary folder (the bundled
+chips and rules) and runs ``gpuplan catalog validate`` on each in a fresh process under
+``/usr/bin/time -v``:
+
+- short rows: one offer per channel (every channel name distinct), the shape with the most rows
+  per megabyte;
+- long rows: the bundled offers repeated, with their ``sources`` text.
+
+Prints the file size, the peak resident memory, its ratio to the file size, and the wall time.
+Not a test: CI does not run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "catalogs" / "default"
+
+
+def short_rows(path: Path, mb: float) -> None:
+    skus = [line.split(",")[0] for line in (DEFAULT / "chips.csv").read_text().splitlines()[1:]]
+    with path.open("w") as f:
+        f.write("sku,channel,period,max_units,unit_price_usd,lead_time_quarters,delivery_risk\n")
+        i = 0
+        while f.tell() < mb * 1e6:
+            f.write(f"{skus[i % len(skus)]},c{i},2025Q{i % 4 + 1},1,1,0,\n")
+            i += 1
+
+
+def long_rows(path: Path, mb: float) -> None:
+    header, *rows = (DEFAULT / "offers.csv").read_text().splitlines()
+    with path.open("w") as f:
+        f.write(header + "\n")
+        k = 0
+        while f.tell() < mb * 1e6:
+            for row in rows:  # channels made distinct per copy: offers must not repeat
+                sku, channel, rest = row.split(",", 2)
+                f.write(f"{sku},{channel}-{k},{rest}\n")
+            k += 1
+
+
+def measure(folder: Path) -> tuple[float, float]:
+    begin = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", sys.executable, "-m", "planner", "catalog", "validate", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - begin
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    assert found and done.returncode == 0, done.stdout[-500:] + done.stderr[-500:]
+    return int(found.group(1)) / 1024, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, default=100)
+    args = parser.parse_args()
+    print(f"{'offers.csv':<12} {'file MB':>8} {'peak MB':>8} {'ratio':>6} {'seconds':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, write in (("short rows", short_rows), ("long rows", long_rows)):
+            folder = Path(tmp) / name.replace(" ", "-")
+            folder.mkdir()
+            for f in ("chips.csv", "export_rules.yaml"):
+                shutil.copy(DEFAULT / f, folder / f)
+            write(folder / "offers.csv", args.mb)
+            size = (folder / "offers.csv").stat().st_size / 2**20
+            peak, seconds = measure(folder)
+            print(f"{name:<12} {size:>8.0f} {peak:>8.0f} {peak / size:>6.1f} {seconds:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
