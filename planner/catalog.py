@@ -354,12 +354,7 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     keep = offers["sku"].isin(chips.index).to_numpy() & ~bad_period & ~bad_terms
     offers = offers[keep].reset_index(drop=True)
     offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
-    codes, texts = pd.factorize(offers["ships_to"])  # a few distinct texts, however many rows
-    parsed = np.empty(len(texts) + 1, dtype=object)  # filled one by one: numpy would unpack the tuples
-    for k, t in enumerate(texts):
-        parsed[k] = _ships_to(str(t))
-    parsed[-1] = ()
-    offers["ships_to"] = pd.Series(parsed[codes], index=offers.index)
+    offers["ships_to"] = _ships_to_column(offers["ships_to"])
     offers["term_quarters"] = pd.Series(
         [
             int(v) if k == "lease" else None
@@ -406,6 +401,16 @@ def _check_workloads(chips: pd.DataFrame, file: str, fail: Any) -> None:
             )
         kept.append(" ".join(w for w in WORKLOADS if w in words or not words))
     chips["workloads"] = kept
+
+
+def _ships_to_column(texts: pd.Series) -> pd.Series:
+    """``ships_to`` of every offer, each distinct text parsed once (a few texts, however many rows)."""
+    codes, distinct = pd.factorize(texts)
+    parsed = np.empty(len(distinct) + 1, dtype=object)  # filled one by one: numpy would unpack the tuples
+    for k, t in enumerate(distinct):
+        parsed[k] = _ships_to(str(t))
+    parsed[-1] = ()
+    return pd.Series(parsed[codes], index=texts.index)
 
 
 def _ships_to(text: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.model.build import WORKLOAD_MEASURES, Model, Part, build, workload_form
+from planner.model.build import Model, Part, build, workload_form, workload_targets
 from planner.model.data import ModelData
 from planner.model.keys import Family
 from planner.model.linear import FloatArray, Lin, Sense
@@ -79,20 +79,11 @@ def _shortfalls(data: ModelData, servers: npt.NDArray[np.int64]) -> list[dict[st
 
 def _workload_shortfalls(part: Part, x: FloatArray) -> list[dict[str, Any]]:
     """Each workload target entry (contract v3, section 7) the plan misses, read from the model's forms at ``x``."""
-    data = part.data
     out = []
-    for p, name in enumerate(data.periods):
-        target = data.scenario.targets.get(name)
-        if target is None or not target.has_workloads:
-            continue
-        for measure, (group, key) in WORKLOAD_MEASURES.items():
-            entry = getattr(target, group)
-            value = getattr(entry, key) if entry is not None else None
-            if value is None:
-                continue
-            gap = value - workload_form(part, measure, p).value(x)
-            if gap > 1e-9:
-                out.append({"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)})
+    for p, name, measure, value in workload_targets(part.data):
+        gap = value - workload_form(part, measure, p).value(x)
+        if gap > 1e-9:
+            out.append({"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)})
     return out
 
 

@@ -711,9 +711,8 @@ def workload_form(part: Part, measure: str, p: int) -> Lin:
     return forms[measure].get(p, Lin.zero())
 
 
-def define_workload_targets(model: Model, part: Part, elastic: bool = False) -> None:
-    """``sum eff(s) tr_lsp >= training.pflops_p``, ``sum memory_bw_tbps(s) in_lsp >= inference.memory_bw_tbps_p``, ``sum memory_gb(s)/1000 in_lsp >= inference.memory_tb_p``; elastic slacks weigh ``1/target``."""
-    data = part.data
+def workload_targets(data: ModelData) -> Iterator[tuple[int, str, str, float]]:
+    """``(quarter index, quarter, measure, value)`` for every workload target entry the scenario gives."""
     for p, name in enumerate(data.periods):
         target = data.scenario.targets.get(name)
         if target is None or not target.has_workloads:
@@ -721,17 +720,22 @@ def define_workload_targets(model: Model, part: Part, elastic: bool = False) -> 
         for measure, (group, key) in WORKLOAD_MEASURES.items():
             entry = getattr(target, group)
             value = getattr(entry, key) if entry is not None else None
-            if value is None:
-                continue
-            model.add(
-                RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch),
-                workload_form(part, measure, p),
-                GE,
-                value,
-                f"{measure} in {name} >= {value:g}",
-                elastic=elastic and value > 0,
-                weight=1.0 / value if value > 0 else 0.0,
-            )
+            if value is not None:
+                yield p, name, measure, float(value)
+
+
+def define_workload_targets(model: Model, part: Part, elastic: bool = False) -> None:
+    """``sum eff(s) tr_lsp >= training.pflops_p``, ``sum memory_bw_tbps(s) in_lsp >= inference.memory_bw_tbps_p``, ``sum memory_gb(s)/1000 in_lsp >= inference.memory_tb_p``; elastic slacks weigh ``1/target``."""
+    for p, name, measure, value in workload_targets(part.data):
+        model.add(
+            RowKey(Family.TARGET, period=name, measure=measure, branch=part.branch),
+            workload_form(part, measure, p),
+            GE,
+            value,
+            f"{measure} in {name} >= {value:g}",
+            elastic=elastic and value > 0,
+            weight=1.0 / value if value > 0 else 0.0,
+        )
 
 
 def define_power(model: Model, part: Part, elastic: bool = False) -> None:
