@@ -1037,7 +1037,7 @@ def timeline(
 @click.option(
     "--force",
     is_flag=True,
-    help="Write chips.csv into a folder that already holds files (replacing chips.csv).",
+    help="Write into a folder that already holds files (replacing its chips.csv, offers.csv and export_rules.yaml).",
 )
 @click.option(
     "--host-overhead-w",
@@ -1056,18 +1056,23 @@ def import_epoch_cmd(
     host_overhead_w: float,
 ) -> None:
     """Build chips.csv from Epoch AI's Machine Learning Hardware CSV (CC BY 4.0)."""
-    from planner.epoch import CREDIT, chips_csv_text, import_epoch
+    import yaml
+
+    from planner.catalog import DEFAULT_CATALOG
+    from planner.epoch import CREDIT, OFFERS_HEADER, chips_csv_text, import_epoch, rules_for
     from planner.fileio import refuse_overwrite, write_text
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("is not a folder; give a folder for the catalog", file=str(out_dir), key="--out")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise InputError(
-            "already holds files; give an empty or new folder, or --force to replace its chips.csv",
+            "already holds files; give an empty or new folder, or --force to replace its catalog files",
             file=str(out_dir),
             key="--out",
         )
-    refuse_overwrite({"--out": out_dir / "chips.csv"}, [csv_file, *([mapping] if mapping else [])])
+    inputs = [csv_file, *([mapping] if mapping else [])]
+    for name in ("chips.csv", "offers.csv", "export_rules.yaml"):
+        refuse_overwrite({"--out": out_dir / name}, inputs)
     overrides = None
     if mapping is not None:
         from planner.yamlio import read_yaml
@@ -1079,8 +1084,20 @@ def import_epoch_cmd(
     if not out_dir.parent.is_dir():
         raise InputError(f"output folder {out_dir.parent} does not exist; create it first", file=str(out_dir))
     out_dir.mkdir(exist_ok=True)
+    rules, notes = rules_for(set(report.chips["sku"]), DEFAULT_CATALOG / "export_rules.yaml")
     write_text(out_dir / "chips.csv", chips_csv_text(report.chips))
+    write_text(out_dir / "offers.csv", OFFERS_HEADER)
+    write_text(
+        out_dir / "export_rules.yaml",
+        "# The bundled catalog's export rules, SKU lists pointed at this catalog's chips (gpuplan catalog import-epoch)\n"
+        + yaml.safe_dump(rules, sort_keys=False, allow_unicode=True),
+    )
     click.echo(f"wrote {out_dir / 'chips.csv'}: {len(report.chips)} chips; data: {CREDIT}")
+    click.echo(
+        f"wrote {out_dir / 'offers.csv'} (a header to add offers under) and {out_dir / 'export_rules.yaml'}"
+    )
+    for note in notes:
+        click.echo(f"  {note}")
     for row, name, why in report.skipped:
         click.echo(f"  skipped row {row} ({name}): {why}")
     agree = report.tpp_checked - len(report.tpp_mismatches)

@@ -178,6 +178,57 @@ def import_epoch(
     return report
 
 
+#: bundled-catalog SKU -> Epoch's ``Hardware name`` of the same chip (for the export rules that list SKUs)
+SAME_CHIP = {
+    "nvidia-h100-sxm": "NVIDIA H100 SXM5 80GB",
+    "nvidia-h100-pcie": "NVIDIA H100 PCIe",
+    "nvidia-h200": "NVIDIA H200 SXM",
+    "nvidia-b200": "NVIDIA B200",
+    "nvidia-gb200": "NVIDIA GB200",
+    "nvidia-h800": "NVIDIA H800 SXM5",
+    "nvidia-a100": "NVIDIA A100 SXM4 80 GB",
+    "nvidia-a800": "NVIDIA A800 SXM",
+    "nvidia-h20": "NVIDIA HGX H20",
+    "nvidia-l20": "NVIDIA L20 PCle",
+    "nvidia-rtx-4090": "NVIDIA GeForce RTX 4090",
+    "amd-mi300x": "AMD Instinct MI300X",
+    "amd-mi308x": "AMD Radeon Instinct MI308X",
+    "huawei-ascend-910b": "Huawei Ascend 910B",
+    "huawei-ascend-910c": "Huawei Ascend 910C",
+    "cambricon-mlu370-x8": "Cambricon MLU370-X8",
+}
+#: the header of an ``offers.csv`` with no offers (a complete catalog folder to add offers to)
+OFFERS_HEADER = "sku,channel,period,max_units,unit_price_usd,lead_time_quarters,delivery_risk,kind,ships_to,term_quarters\n"
+
+
+def rules_for(imported: set[str], rules_path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The bundled export rules for an imported catalog: SKU lists point at the imported SKUs of the same chips.
+
+    A rule whose SKU list names no imported chip (and that has no metric clauses) matches nothing
+    and is left out. Returns the rules file's data and what was changed, in words.
+    """
+    import yaml
+
+    data = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
+    kept, notes = [], []
+    for rule in data.get("rules") or []:
+        if not rule.get("skus"):
+            kept.append(rule)
+            continue
+        mapped = [
+            slug(SAME_CHIP[s]) for s in rule["skus"] if s in SAME_CHIP and slug(SAME_CHIP[s]) in imported
+        ]
+        if mapped != rule["skus"]:
+            notes.append(
+                f"rule {rule['id']}: skus {', '.join(rule['skus'])} -> {', '.join(mapped) or '(none)'}"
+            )
+        if not mapped and not rule.get("when_any"):
+            notes.append(f"rule {rule['id']} left out: it lists no imported chip")
+            continue
+        kept.append(rule | {"skus": mapped})
+    return {**data, "rules": kept}, notes
+
+
 def chips_csv_text(chips: pd.DataFrame) -> str:
     """The chips as ``chips.csv`` text (empty cells for missing rates)."""
     out = chips.copy()

@@ -255,6 +255,28 @@ def test_import_epoch_real_file(tmp_path):
     assert len(load_catalog(out).chips) == len(rows)
 
 
+def test_import_epoch_writes_a_complete_catalog_folder(tmp_path):
+    """chips.csv, an offers.csv header and the bundled rules with their SKU lists on the imported chips."""
+    out = tmp_path / "epoch"
+    sample = ROOT / "docs" / "epoch-sample" / "ml_hardware_sample.csv"
+    result = run("catalog", "import-epoch", sample, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "rule us-h20-letter-2025: skus nvidia-h20, amd-mi308x -> nvidia-hgx-h20" in result.output
+    assert "rule cn-h200-customs-2026 left out: it lists no imported chip" in result.output
+    assert (out / "offers.csv").read_text().startswith("sku,channel,period,")
+    validated = run("catalog", "validate", out)
+    assert validated.exit_code == 0 and validated.output.startswith(f"{out}: OK (15 chips, 0 offers, ")
+    listing = run(
+        "catalog", "compliance", out, "--destination", "CN", "--date", "2025-06-01", "--format", "json"
+    )
+    assert listing.exit_code == 0, listing.output
+    statuses = {c["sku"]: c["status"] for c in json.loads(listing.output)["chips"]}
+    chips = {r["sku"] for r in csv.DictReader((out / "chips.csv").read_text().splitlines())}
+    assert set(statuses) == chips  # every imported chip classified
+    assert statuses["nvidia-hgx-h20"] == "license-required"  # the H20 rules follow the imported SKU
+    assert statuses["nvidia-h100-sxm5-80gb"] == "prohibited" and statuses["huawei-ascend-910b"] == "allowed"
+
+
 def test_import_epoch_mapping_overrides(tmp_path):
     src = tmp_path / "e.csv"
     src.write_text(

@@ -198,7 +198,7 @@ def test_import_epoch_refuses_a_folder_with_files_unless_forced(tmp_path, monkey
     line = one_error_line(run("catalog", "import-epoch", epoch, "--out", out))
     assert line == (
         f"error: {out}, key --out: already holds files; give an empty or new folder, or --force to replace its "
-        "chips.csv"
+        "catalog files"
     )
     assert (out / "chips.csv").read_text() == "keep me\n"
     assert run("catalog", "import-epoch", epoch, "--out", out, "--force").exit_code == 0
