@@ -20,30 +20,45 @@ CHIP_FIGURES = [
     "eff_pflops",
     "tpp",
     "pd",
-    "cheapest_usd",
-    "usd_per_eff_pflops",
+    "buy_usd",
+    "buy_usd_per_eff_pflops",
     "w_per_eff_pflops",
     "memory_gb_per_kusd",
+    "lease_usd_per_quarter",
+    "lease_term_quarters",
+    "lease_term_usd",
+    "lease_usd_per_eff_pflops_quarter",
 ]
 
 
 def chip_figures(catalog: Catalog) -> pd.DataFrame:
-    """One row per chip: effective PFLOPS per chip, TPP, PD, cheapest all-in price, $ and W per effective PFLOPS, and GB of memory per $1,000 at the cheapest price (empty without offers)."""
-    chips = catalog.chips
-    cheapest = catalog.offers.groupby("sku")["unit_price_usd"].min()
+    """One row per chip: effective PFLOPS, TPP, PD; buying apart from renting (a lease is priced per chip and quarter, never beside a purchase price).
+
+    ``buy_usd`` is the cheapest purchase price (``buy_usd_per_eff_pflops`` and
+    ``memory_gb_per_kusd`` at it); ``lease_usd_per_quarter`` the cheapest lease per chip and
+    quarter, with that offer's ``lease_term_quarters`` and ``lease_term_usd`` (the commitment per
+    chip) and the quarter's price per effective PFLOPS. Empty where the chip has no such offer.
+    """
+    chips, offers = catalog.chips, catalog.offers
     df = chips[["sku", "vendor", "model", "category", "origin", "eff_pflops", "tpp", "pd"]].copy()
-    df["cheapest_usd"] = df["sku"].map(cheapest)
-    df["usd_per_eff_pflops"] = df["cheapest_usd"] / df["eff_pflops"]
+    buys = offers[offers["kind"] == "buy"]
+    df["buy_usd"] = df["sku"].map(buys.groupby("sku")["unit_price_usd"].min())
+    df["buy_usd_per_eff_pflops"] = df["buy_usd"] / df["eff_pflops"]
     df["w_per_eff_pflops"] = chips["power_w"] / df["eff_pflops"]
-    df["memory_gb_per_kusd"] = chips["memory_gb"] / (df["cheapest_usd"] / 1000.0)
+    df["memory_gb_per_kusd"] = chips["memory_gb"] / (df["buy_usd"] / 1000.0)
+    leases = offers[offers["kind"] == "lease"].sort_values(["unit_price_usd", "term_quarters"], kind="stable")
+    cheapest = leases.drop_duplicates("sku").set_index("sku")
+    df["lease_usd_per_quarter"] = df["sku"].map(cheapest["unit_price_usd"])
+    df["lease_term_quarters"] = df["sku"].map(cheapest["term_quarters"]).astype("Int64")
+    df["lease_term_usd"] = df["lease_usd_per_quarter"] * df["lease_term_quarters"].astype("Float64")
+    df["lease_usd_per_eff_pflops_quarter"] = df["lease_usd_per_quarter"] / df["eff_pflops"]
     return df[CHIP_FIGURES].reset_index(drop=True)
 
 
-def offers_by_quarter(catalog: Catalog) -> pd.DataFrame:
-    """Chips (rows) by order quarter (columns): units offered over all channels."""
-    pivot = catalog.offers.pivot_table(
-        index="sku", columns="period", values="max_units", aggfunc="sum", fill_value=0
-    )
+def offers_by_quarter(catalog: Catalog, kind: str = "buy") -> pd.DataFrame:
+    """Chips (rows) by order quarter (columns): units offered over all channels, for one kind of offer (``buy`` or ``lease``)."""
+    offers = catalog.offers[catalog.offers["kind"] == kind]
+    pivot = offers.pivot_table(index="sku", columns="period", values="max_units", aggfunc="sum", fill_value=0)
     return pivot.reindex(sorted(pivot.columns), axis=1)
 
 

@@ -884,7 +884,7 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
     from planner.catalog_report import chip_figures, offers_by_quarter
 
     cat = _catalog(_folder(folder, catalog_opt))
-    figures, offers = chip_figures(cat), offers_by_quarter(cat)
+    figures, offers, leases = chip_figures(cat), offers_by_quarter(cat), offers_by_quarter(cat, "lease")
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -892,6 +892,9 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
                     "chips": _records(figures),
                     "offers_per_quarter": {
                         sku: {q: int(v) for q, v in row.items()} for sku, row in offers.iterrows()
+                    },
+                    "leases_per_quarter": {
+                        sku: {q: int(v) for q, v in row.items()} for sku, row in leases.iterrows()
                     },
                 },
                 indent=2,
@@ -905,19 +908,25 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
         from planner.render import catalog_tables, console
 
         con = console()
-        for table in catalog_tables(figures, offers, con):
+        for table in catalog_tables(figures, offers, leases, con):
             con.print(table)
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     import math
 
+    import pandas as pd
+
     from planner.tables import records
 
     return [
         {
             k: (
-                None if isinstance(v, float) and math.isnan(v) else round(v, 6) if isinstance(v, float) else v
+                None
+                if v is pd.NA or (isinstance(v, float) and math.isnan(v))
+                else round(v, 6)
+                if isinstance(v, float)
+                else v
             )
             for k, v in rec.items()
         }

@@ -439,19 +439,21 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
 # ------------------------------------------------------------------ catalog
 
 
-def catalog_tables(figures: Any, offers: Any, con: Console) -> list[Table]:
-    """Catalog figures and offers as terminal tables."""
+def catalog_tables(figures: Any, offers: Any, leases: Any, con: Console) -> list[Table]:
+    """Catalog figures (buying and renting apart) and the units offered, as terminal tables."""
     cols = [
         Col("SKU"),
-        Col("Vendor", priority=4),
-        Col("Category", priority=3),
+        Col("Vendor", priority=5),
+        Col("Category", priority=4),
         Col("Eff. PFLOPS", True),
-        Col("TPP", True, 2),
-        Col("PD", True, 5),
-        Col("Cheapest $", True),
-        Col("$/eff. PFLOPS", True, 2),
-        Col("W/eff. PFLOPS", True, 4),
-        Col("GB per $1k", True, 5),
+        Col("TPP", True, 3),
+        Col("PD", True, 6),
+        Col("Buy $", True),
+        Col("Buy $/PFLOPS", True, 2),
+        Col("W/PFLOPS", True, 5),
+        Col("GB per $1k", True, 6),
+        Col("Lease $/q", True, 2),
+        Col("Lease term $", True, 3),
     ]
     rows = [
         (
@@ -461,18 +463,36 @@ def catalog_tables(figures: Any, offers: Any, con: Console) -> list[Table]:
             num(r["eff_pflops"], 3),
             num(r["tpp"], 0),
             num(r["pd"], 2),
-            num(r["cheapest_usd"], 0),
-            num(r["usd_per_eff_pflops"], 0),
+            num(r["buy_usd"], 0),
+            num(r["buy_usd_per_eff_pflops"], 0),
             num(r["w_per_eff_pflops"], 0),
             num(r["memory_gb_per_kusd"], 2),
+            num(r["lease_usd_per_quarter"], 0),
+            "-"
+            if _missing(r["lease_term_usd"])
+            else f"{r['lease_term_usd']:,.0f} ({int(r['lease_term_quarters'])}q)",
         )
         for r in figures.to_dict("records")
     ]
-    chips = table(con, "Chips", cols, rows)
-    ucols = [Col("SKU")] + [Col(str(q), True, 2 + i // 4) for i, q in enumerate(offers.columns)]
-    urows = [(sku, *[f"{int(v):,}" if v else "-" for v in row]) for sku, row in offers.iterrows()]
-    units = table(con, "Units offered per order quarter (all channels and kinds)", ucols, urows)
-    return [chips, units]
+    chips = table(
+        con, "Chips: buy (per chip) and lease (per chip and quarter; the term's commitment)", cols, rows
+    )
+    out = [chips]
+    for title, units in (
+        ("Units offered to buy per order quarter (all channels)", offers),
+        ("Units offered to lease per signing quarter (all clouds)", leases),
+    ):
+        if len(units):
+            ucols = [Col("SKU")] + [Col(str(q), True, 2 + i // 4) for i, q in enumerate(units.columns)]
+            urows = [(sku, *[f"{int(v):,}" if v else "-" for v in row]) for sku, row in units.iterrows()]
+            out.append(table(con, title, ucols, urows))
+    return out
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def compliance_table(listing: dict[str, Any], con: Console) -> Table:

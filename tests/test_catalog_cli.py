@@ -111,17 +111,50 @@ def test_show_figures_by_hand(tmp_path):
             "eff_pflops": 1.0,
             "tpp": 32000.0,
             "pd": 40.0,
-            "cheapest_usd": 1000.0,
-            "usd_per_eff_pflops": 1000.0,
+            "buy_usd": 1000.0,
+            "buy_usd_per_eff_pflops": 1000.0,
             "w_per_eff_pflops": 1000.0,
             "memory_gb_per_kusd": 100.0,
+            "lease_usd_per_quarter": None,
+            "lease_term_quarters": None,
+            "lease_term_usd": None,
+            "lease_usd_per_eff_pflops_quarter": None,
         }
     ]
     assert data["offers_per_quarter"] == {"a": {"2025Q1": 100, "2025Q2": 7}}
+    assert data["leases_per_quarter"] == {}
     assert run("catalog", "show", cat).exit_code == 0
     assert run("catalog", "show", cat, "--format", "csv").output.startswith(
         '"sku","vendor","model","category"'
     )
+
+
+def test_catalog_show_keeps_a_lease_price_apart_from_purchase_prices(tmp_path):
+    # a purchase at $1000 and a lease at $100 per chip-quarter for 4 quarters: the lease is no "cheapest price"
+    cat = make_catalog(
+        tmp_path / "c",
+        [chip("a")],
+        [
+            offer("a", "2025Q1", unit_price_usd=1000),
+            offer(
+                "a",
+                "2025Q1",
+                unit_price_usd=100,
+                kind="lease",
+                ships_to="MY",
+                term_quarters=4,
+                channel="cloud",
+            ),
+        ],
+    )
+    data = json.loads(run("catalog", "show", cat, "--format", "json").output)
+    [row] = data["chips"]
+    assert row["buy_usd"] == 1000.0 and row["buy_usd_per_eff_pflops"] == 1000.0
+    assert row["lease_usd_per_quarter"] == 100.0 and row["lease_term_quarters"] == 4
+    assert row["lease_term_usd"] == 400.0 and row["lease_usd_per_eff_pflops_quarter"] == 100.0
+    assert row["memory_gb_per_kusd"] == 100.0  # at the purchase price
+    assert data["offers_per_quarter"] == {"a": {"2025Q1": 100}}
+    assert data["leases_per_quarter"] == {"a": {"2025Q1": 100}}
 
 
 def test_compliance_json_for_a_date():
