@@ -178,18 +178,22 @@ def _totals(con: Console, rep: Any) -> None:
 
 
 def _quarters(con: Console, rep: Any) -> None:
+    currency = rep.plan.data.finance.currency if rep.plan.data is not None else "USD"
+    usd = currency == "USD"
+    budget = money if usd else (lambda v: "-" if v is None else f"{v / 1e9:,.2f}B")
     cols = [
         Col("Quarter"),
-        Col("Capex", True, 2),
-        Col("Leases", True, 3),
-        Col("Cum. spend", True),
-        Col("Cum. budget", True, 2),
+        Col("Capex", True, 3),
+        Col("Lease pay", True, 3),
+        Col("Cum. paid", True),
+        Col("Cum. committed", True),
+        Col("Cum. budget" if usd else f"Cum. budget {currency}", True, 2),
         Col("Eff. PFLOPS", True),
         Col("Leased", True, 4),
         Col("Memory TB", True, 5),
-        Col("Power MW", True, 2),
-        Col("Cap MW", True, 3),
-        Col("Opex", True, 4),
+        Col("Power MW", True, 4),
+        Col("Cap MW", True, 5),
+        Col("Opex", True, 5),
     ]
     rows = [
         (
@@ -197,7 +201,8 @@ def _quarters(con: Console, rep: Any) -> None:
             money(r["capex_usd"]),
             money(r["lease_usd"]),
             money(r["cumulative_spend_usd"]),
-            money(r["cumulative_budget_usd"]),
+            money(r["cumulative_committed_usd"]),
+            budget(r["cumulative_budget_usd"]),
             num(r["effective_pflops"]),
             num(r["leased_pflops"]),
             num(r["memory_tb"]),
@@ -207,7 +212,15 @@ def _quarters(con: Console, rep: Any) -> None:
         )
         for r in rep.quarters.to_dict("records")
     ]
-    con.print(table(con, "Per quarter", cols, rows))
+    con.print(
+        table(
+            con,
+            "Per quarter (paid: capex and lease payments so far; committed: capex and whole lease terms "
+            "signed so far, what the total budget counts)",
+            cols,
+            rows,
+        )
+    )
 
 
 def _sites(con: Console, rep: Any) -> None:

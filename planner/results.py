@@ -47,6 +47,7 @@ PERIOD_COLUMNS = [
     "memory_tb",
     "power_mw",
     "cumulative_spend_usd",
+    "cumulative_committed_usd",
     "cumulative_budget_usd",
     "site_capacity_mw",
 ]
@@ -460,7 +461,7 @@ def tabulate(
     site = o["site_index"].to_numpy(np.int64)
     pay = chips * price
     coef = Coefficients.of(data)
-    rows, site_rows, cum, cum_budget = [], [], 0.0, 0.0
+    rows, site_rows, cum, cum_budget, committed = [], [], 0.0, 0.0, 0.0
     opex_total = 0.0
     for p, name in enumerate(data.periods):
         serving = (d <= p) & (p <= stop)
@@ -487,6 +488,7 @@ def tabulate(
             )
         opex_total += opex
         cum += capex + lease_pay
+        committed += float(cost[t == p].sum())  # purchases at their price, leases for their whole term
         if data.budget_per_period is not None:
             cum_budget += data.budget_per_period[p]
         owned = data.fleet_eff(p) + float(eff_p[~lease & serving].sum())
@@ -504,6 +506,7 @@ def tabulate(
                 "memory_tb": data.fleet_sum("mem_tb", None, p) + float(mem[serving].sum()),
                 "power_mw": power,
                 "cumulative_spend_usd": cum,
+                "cumulative_committed_usd": committed,
                 "cumulative_budget_usd": cum_budget
                 if data.budget_per_period is not None
                 else data.total_budget,
@@ -575,21 +578,25 @@ def binding_limits(
     else:
         periods, totals, sites = tables
     out: list[str] = []
-    cheapest = float(o["server_price"].min()) if len(o) else 0.0
-    spent = totals["capex_usd"] + totals.get("lease_usd", 0.0)
+    # what the budget rows count, in the budget currency, from the model's own coefficients
+    c = Coefficients.of(data)
+    n = servers.astype(np.float64)
+    currency = data.finance.currency
+    cheapest = float(c.budget_paid().min()) if len(o) else 0.0
+    spent = float(n @ c.budget_paid()) if len(o) else 0.0
     if data.total_budget is not None and spent > data.total_budget - cheapest:
         out.append(
-            f"budget: total spend {spent:,.0f} USD is at the total budget of {data.total_budget:,.0f} USD"
+            f"budget: total spend {spent:,.0f} {currency} is at the total budget of {data.total_budget:,.0f} {currency}"
         )
-    if data.budget_per_period is not None:
-        for p, rec in enumerate(periods.to_dict("records")):
-            carry = data.scenario.budget.carry_over
-            cap = rec["cumulative_budget_usd"] if carry else data.budget_per_period[p]
-            used = rec["cumulative_spend_usd"] if carry else rec["capex_usd"] + rec["lease_usd"]
-            if cap is not None and used > cap - cheapest and cap > 0:
-                out.append(
-                    f"budget: {'cumulative spend' if carry else 'spend'} is at its cap from {rec['period']}"
-                )
+    if data.budget_per_period is not None and len(o):
+        carry = data.scenario.budget.carry_over
+        for p, name in enumerate(data.periods):
+            if carry:
+                cap, used = sum(data.budget_per_period[: p + 1]), float(n @ c.budget_paid(p))
+            else:
+                cap, used = data.budget_per_period[p], float(n @ (data.finance.fx[p] * c.pay_at(p)))
+            if used > cap - cheapest and cap > 0:
+                out.append(f"budget: {'cumulative spend' if carry else 'spend'} is at its cap from {name}")
                 break
     out.extend(_bought_out(data, servers))
     biggest = float((o["power_mw"] * o["chips_per_server"]).max()) if len(o) else 0.0

@@ -288,6 +288,7 @@ def summary_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
         ("lease commitment per leased PFLOPS (USD)", f.lease_per_leased_pflops, MONEY),
         ("spend that depends on licences (USD)", f.licence_usd, MONEY),
         ("lease payments after the horizon (USD)", f.lease_after_horizon_usd, MONEY),
+        *budget_rows(plan),
         ("solver", plan.solver, None),
         ("MIP relative gap", plan.mip_gap, FINE_PERCENT),
         ("solve time (s)", round(plan.seconds, 3), TWO),
@@ -298,6 +299,31 @@ def summary_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
         rows.append(("message", plan.message, None))
     rows += [(f"sha256 of {_relative(path, base)}", digest, None) for path, digest in plan.inputs.items()]
     rows += [("limit", line, None) for line in plan.limits]
+    return rows
+
+
+def budget_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
+    """The Summary's budget block: the budget, what is committed against it, paid to date and due after the horizon."""
+    data = plan.data
+    if data is None or not len(plan.periods):
+        return []
+    last = plan.periods.iloc[-1]
+    currency = data.finance.currency
+    unit = MONEY if currency == "USD" else COUNT
+    rows: list[tuple[str, Any, str | None]] = []
+    if data.total_budget is not None:
+        rows.append((f"budget, total ({currency})", data.total_budget, unit))
+    elif data.budget_per_period is not None:
+        rows.append((f"budget, sum of the quarters ({currency})", sum(data.budget_per_period), unit))
+    rows += [
+        ("committed: capex and whole lease terms (USD)", float(last["cumulative_committed_usd"]), MONEY),
+        ("paid to the last quarter (USD)", float(last["cumulative_spend_usd"]), MONEY),
+        (
+            "due after the horizon (USD)",
+            float(last["cumulative_committed_usd"]) - float(last["cumulative_spend_usd"]),
+            MONEY,
+        ),
+    ]
     return rows
 
 
@@ -434,7 +460,8 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
         spend["lease_payments_usd"] = per["lease_usd"]
         if data.budget_per_period is not None:
             spend["budget_usd"] = data.budget_per_period
-        spend["cumulative_spend_usd"] = per["cumulative_spend_usd"]
+        spend["cumulative_paid_usd"] = per["cumulative_spend_usd"]
+        spend["cumulative_committed_usd"] = per["cumulative_committed_usd"]
         spend["cumulative_budget_usd"] = per["cumulative_budget_usd"]
         spend_frame = spend.reset_index()
         ws = book.frame("Spend", spend_frame)

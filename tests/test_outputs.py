@@ -100,10 +100,18 @@ def test_plan_workbook_capacity_spend_sites_and_summary_match_the_plan(books):
     assert "fleet_pflops" in header  # the old fleet apart from purchases
     spend = wb["Spend"]
     header = [c.value for c in spend[1]]
-    cum = [r[header.index("cumulative_spend_usd")].value for r in spend.iter_rows(min_row=2)]
+    cum = [r[header.index("cumulative_paid_usd")].value for r in spend.iter_rows(min_row=2)]
     payments = sum(p["capex_usd"] + p["lease_usd"] for p in plan["periods"])
     assert cum[-1] == pytest.approx(payments, abs=0.01)
+    committed = [r[header.index("cumulative_committed_usd")].value for r in spend.iter_rows(min_row=2)]
+    commitments = plan["totals"]["capex_usd"] + plan["totals"]["lease_usd"]
+    assert committed[-1] == pytest.approx(commitments, abs=0.01)  # what the total budget counts
     summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=4)}
+    # the budget block: both bases, named
+    assert summary["budget, total (USD)"] == 7e9
+    assert summary["committed: capex and whole lease terms (USD)"] == pytest.approx(commitments, abs=0.01)
+    assert summary["paid to the last quarter (USD)"] == pytest.approx(payments, abs=0.01)
+    assert summary["due after the horizon (USD)"] == pytest.approx(commitments - payments, abs=0.01)
     assert summary["status"] == "optimal" and summary["capex, purchases (USD)"] == plan["totals"]["capex_usd"]
     assert summary["lease commitments (USD)"] == plan["totals"]["lease_usd"]
     assert "sha256 of base-7b.yaml" in summary and "sha256 of ../catalogs/default/offers.csv" in summary
