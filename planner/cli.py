@@ -681,11 +681,14 @@ def compare_cmd(
 )
 @CATALOG
 @click.option(
+    "--workers",
     "--jobs",
+    "jobs",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes (spawned, one HiGHS thread each; at most one per CPU); the plans do not depend on it.",
+    help="Local worker processes (spawned, one HiGHS thread each; at most one per CPU; --jobs is the older "
+    "name); the plans do not depend on it; ignored with --scheduler.",
 )
 @click.option(
     "--format",
@@ -1042,7 +1045,13 @@ def timeline(
     default=None,
     help="YAML with `manufacturers:` and `skus:` overrides (origin, category, efficiency...).",
 )
-@click.option("--chips-per-server", type=click.IntRange(min=1, max=1024), default=8, show_default=True)
+@click.option(
+    "--chips-per-server",
+    type=click.IntRange(min=1, max=1024),
+    default=8,
+    show_default=True,
+    help="Chips in each server of every imported chip (purchases are whole servers); --mapping may set it per SKU.",
+)
 @click.option(
     "--force",
     is_flag=True,

@@ -200,3 +200,30 @@ def test_write_model_is_the_model_solved(tmp_path, suffix):
     assert h.getInfo().objective_function_value + fleet == pytest.approx(
         plan["totals"]["effective_pflops"], rel=1e-4
     )
+
+
+def test_every_option_of_every_command_has_help():
+    import click
+
+    from planner.cli import main as root
+
+    def options(cmd, prefix=""):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from options(sub, f"{prefix} {name}")
+        else:
+            for p in cmd.params:
+                if isinstance(p, click.Option):
+                    yield prefix, p
+
+    missing = [(where, p.opts) for where, p in options(root) if not p.help]
+    assert missing == []
+
+
+def test_sweep_and_risk_share_the_parallelism_option_name():
+    from planner.cli import main as root
+
+    def names(cmd):
+        return {o for p in cmd.params for o in getattr(p, "opts", [])}
+
+    assert "--workers" in names(root.commands["sweep"]) and "--workers" in names(root.commands["risk"])
