@@ -35,6 +35,14 @@ FINE_PERCENT = "0.00%"
 MONEY_AXIS_B = '"$"#,##0.0,,,"B"'
 MONEY_AXIS_M = '"$"#,##0,,"M"'
 CELL_LIMIT = 32767
+ROW_POINTS = 15  # the height of one line of text in a row
+
+
+def wrapped_lines(text: str, width: int) -> int:
+    """Lines a cell of ``width`` characters wraps ``text`` into (at spaces, as a spreadsheet does)."""
+    import textwrap
+
+    return max(1, sum(len(textwrap.wrap(part, max(width, 10))) or 1 for part in text.splitlines() or [""]))
 
 
 def gpuplan_version() -> str:
@@ -195,6 +203,10 @@ class Book:
             width[1] = max(width[1], self.cell(ws, i, 1, v, spec))
         ws.set_column(0, 0, min(width[0], 48))
         ws.set_column(1, 1, min(width[1], 70))
+        for i, (_, v, _) in enumerate(rows, start=start + 1):
+            if isinstance(v, str) and len(v) > 60:
+                # a wrapped cell gets the height of its lines: a spreadsheet does not grow the row by itself
+                ws.set_row(i, ROW_POINTS * wrapped_lines(v, min(width[1], 70) - 2))
         ws.freeze_panes(start + 1, 0)
         ws.repeat_rows(start)
         ws.fit_to_pages(1, 1)  # a summary prints on one page
