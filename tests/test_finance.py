@@ -358,3 +358,29 @@ def test_an_fx_shock_on_a_usd_budget_is_refused(tiny, tmp_path):
     result = run("stress", path, "--shocks", shocks)
     assert result.exit_code == 2, result.output
     assert "key shocks[0].fx: an fx shock moves the budget currency's rate" in result.output
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda doc: doc["periods"][0].update(cash_usd=doc["periods"][0]["cash_usd"] + 1),
+        lambda doc: doc["totals"].update(cost_usd=doc["totals"]["cost_usd"] - 1),
+        lambda doc: doc["periods"][1].update(depreciation_usd=0.0),
+        lambda doc: doc["totals"].update(residual_value_usd=0.0),
+    ],
+)
+def test_the_independent_check_catches_a_broken_money_figure(tiny, break_it):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=1, lead_time_quarters=1)],
+        periods=["2025Q1", "2025Q2"],
+        budget={"total_usd": 1000},
+        finance={"deposit": 0.3, "discount_rate": 0.1, "book_life_years": 1, "residual": "book"},
+    )
+    plan = solve(path)
+    inst = contract.load(path)
+    doc = plan.to_dict()
+    contract.check_plan(inst, doc)
+    break_it(doc)
+    with pytest.raises(AssertionError):
+        contract.check_plan(inst, doc)
