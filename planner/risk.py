@@ -43,7 +43,15 @@ from planner.model.solve import SolverOptions
 from planner.plan import catalog_for, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
-from planner.shocks import Shock, ShockFile, apply, check_shock_references, first_open_quarter, load_shocks
+from planner.shocks import (
+    Committed,
+    Shock,
+    ShockFile,
+    apply,
+    check_shock_references,
+    first_open_quarter,
+    load_shocks,
+)
 from planner.stress import _committed_spend, replan_step, robust, total_cost
 
 METRICS = ("effective_pflops", "cost_usd", "stranded_usd", "extra_cost_usd")
@@ -84,7 +92,7 @@ def roll(
     """The outcome of the shocks that occurred, applied in date order to ``plan`` as a rolling re-plan."""
     current, status, stranded, missed = plan, plan.status, 0.0, []
     for shock in sorted(occurred, key=lambda s: s.starts):
-        committed = 0.0
+        committed = Committed()
         if shock.budget_cut is not None:
             committed = _committed_spend(current, first_open_quarter(scenario, shock.starts))
         shocked = apply(shock, scenario, catalog, committed)

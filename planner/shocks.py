@@ -521,8 +521,25 @@ def first_open_quarter(scenario: Scenario, day: dt.date) -> int:
     return next((i for i, s in enumerate(starts) if s >= day), len(starts))
 
 
-def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: float = 0.0) -> Shocked:
-    """The catalog and scenario after the shock (orders from its date on)."""
+@dataclass(frozen=True)
+class Committed:
+    """Spend committed before a shock, in the budget currency: in all, and what falls due in each quarter (index from the first period)."""
+
+    total: float = 0.0
+    per_period: tuple[float, ...] = ()
+
+    def due(self, p: int) -> float:
+        """What falls due in quarter ``p``."""
+        return self.per_period[p] if p < len(self.per_period) else 0.0
+
+
+def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed: Committed | None = None) -> Shocked:
+    """The catalog and scenario after the shock (orders from its date on).
+
+    A budget cut takes ``fraction`` of what is not committed yet, alike for the total and for each
+    quarter's budget: spend committed before the shock (``committed``) stays due in full.
+    """
+    committed = committed or Committed()
     day = shock.starts
     first = first_open_quarter(scenario, day)
     chips, offers, rules = catalog.chips.copy(), catalog.offers.copy(), list(catalog.rules)
@@ -552,18 +569,23 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed_spend: f
         keep = 1 - fixed(effect.fraction)
         if budget.per_period_usd is not None:
             budget.per_period_usd = {
-                p: v * keep if i >= first else v
+                p: _cut(v, committed.due(i), keep) if i >= first else v
                 for i, p in enumerate(scenario.periods)
                 if (v := budget.per_period_usd.get(p)) is not None
             }
         if budget.total_usd is not None:
-            budget.total_usd = committed_spend + max(budget.total_usd - committed_spend, 0.0) * keep
+            budget.total_usd = _cut(budget.total_usd, committed.total, keep)
         new_scenario = scenario.model_copy(update={"budget": budget})
     if shock.effect == "fx":
         new_scenario = with_fx_factor(scenario, first, fixed(effect.factor))
     return Shocked(
         shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules))
     )
+
+
+def _cut(budget: float, committed: float, keep: float) -> float:
+    """A budget cut to ``keep`` of what is not committed: the committed part stays."""
+    return committed + max(budget - committed, 0.0) * keep
 
 
 def with_fx_factor(scenario: Scenario, first: int, factor: float) -> Scenario:

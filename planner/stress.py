@@ -32,7 +32,16 @@ from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, empty_plan, plan_from_servers, solve_data
 from planner.results import Plan
 from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
-from planner.shocks import Shock, Shocked, ShockFile, apply, check_shock_references, fixed, load_shocks
+from planner.shocks import (
+    Committed,
+    Shock,
+    Shocked,
+    ShockFile,
+    apply,
+    check_shock_references,
+    fixed,
+    load_shocks,
+)
 from planner.units import quarter_end, quarter_start
 
 KEY = ["offer_id", "site_index"]
@@ -132,13 +141,18 @@ def _committed(plan: Plan) -> dict[tuple[int, int], int]:
     return {k: int(s) for k, s in zip(_keys(plan.data), plan.servers) if s > 0}
 
 
-def _committed_spend(plan: Plan, first: int) -> float:
-    """Purchases ordered and lease commitments signed before quarter ``first``."""
+def _committed_spend(plan: Plan, first: int) -> Committed:
+    """Purchases ordered and lease commitments signed before quarter ``first``, in the budget currency: in all, and what falls due in each quarter."""
     assert plan.data is not None and plan.servers is not None
     from planner.model.build import Coefficients
 
     c = Coefficients.of(plan.data)
-    return float((plan.servers * c.budget_paid())[c.t < first].sum())
+    early = (plan.servers * (c.t < first)).astype(np.float64)
+    fx = plan.data.finance.fx
+    return Committed(
+        float(early @ c.budget_paid()),
+        tuple(float(early @ (fx[p] * c.pay_at(p))) for p in range(plan.data.horizon)),
+    )
 
 
 @dataclass
@@ -273,7 +287,7 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
     parts: list[Part] = []
     shocked_list = []
     for k, shock in enumerate(shocks.shocks, start=1):
-        shocked = apply(shock, scenario, catalog, committed_spend=0.0)
+        shocked = apply(shock, scenario, catalog)
         if shock.budget_cut is not None:  # the unspent total is cut: a row of its own, below
             budget = shocked.scenario.budget.model_copy(update={"total_usd": scenario.budget.total_usd})
             shocked = replace(shocked, scenario=shocked.scenario.model_copy(update={"budget": budget}))
@@ -386,7 +400,7 @@ def _stress(
                     s,
                     scenario,
                     cat,
-                    0.0 if s.effect != "budget_cut" else _committed_spend(base, _first(s, scenario)),
+                    Committed() if s.effect != "budget_cut" else _committed_spend(base, _first(s, scenario)),
                 ),
                 options,
             )
@@ -414,7 +428,7 @@ def _stress(
                             s,
                             scenario,
                             cat,
-                            0.0
+                            Committed()
                             if s.effect != "budget_cut"
                             else _committed_spend(rob.plan, _first(s, scenario)),
                         ),

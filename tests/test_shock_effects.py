@@ -115,3 +115,32 @@ def test_a_sweep_point_below_its_predecessor_is_solved_again(tiny, monkeypatch):
 def test_shock_quarters_start_on_the_first_day():
     shock = Shock.model_validate({"name": "q", "quarter": "2025Q3", "budget_cut": {"fraction": 0.5}})
     assert shock.starts == dt.date(2025, 7, 1)
+
+
+def test_a_per_quarter_budget_cut_leaves_committed_payments_due_in_full(tiny, tmp_path):
+    """A cut takes a share of what is not committed, for each quarter's budget as for the total.
+
+    A lease signed in Q1 pays $100 in Q1, Q2 and Q3; chips cost $20 (5 a quarter); budgets $100, $200, $200 a
+    quarter without carry-over. The base plan rents one chip and buys 5 in Q2 and 5 in Q3 (11
+    PFLOPS). A 60% cut from Q2 leaves each later quarter its $100 of lease payment and 40% of the
+    other $100: two more chips a quarter (5 PFLOPS). Cutting the lease payment too would leave $80
+    for $100 due: no plan at all.
+    """
+    from conftest import lease
+
+    from planner.stress import stress
+
+    path = tiny(
+        [chip("a")],
+        [lease("a", "2025Q1", ships_to="MY", term_quarters=3, unit_price_usd=100, max_units=1)]
+        + [offer("a", q, unit_price_usd=20, max_units=5) for q in ("2025Q2", "2025Q3")],
+        periods=["2025Q1", "2025Q2", "2025Q3"],
+        sites=[{"name": "home", "country": "CN"}],
+        budget={"per_period_usd": {"2025Q1": 100, "2025Q2": 200, "2025Q3": 200}, "carry_over": False},
+    )
+    shocks = tmp_path / "cut.yaml"
+    shocks.write_text("name: cut\nshocks:\n  - {name: cut, quarter: 2025Q2, budget_cut: {fraction: 0.6}}\n")
+    result = stress(path, shocks, with_robust=False)
+    assert result["base"]["totals"]["effective_pflops"] == 11.0
+    [cut] = result["base_exposure"]
+    assert cut["status"] == "optimal" and cut["effective_pflops"] == 5.0
