@@ -403,8 +403,8 @@ def _robust(info: dict[str, Any], con: Console) -> None:
     if p:
         say(
             con,
-            f"Price of robustness: {num(p['given_up'])} {p['unit']} ({p['relative']:.2%}) against the base "
-            "plan when no shock comes.",
+            f"{robustness_words(p)[0].upper()}{robustness_words(p)[1:]} against the base plan when no shock "
+            "comes.",
         )
     bullets(
         con,
@@ -413,6 +413,17 @@ def _robust(info: dict[str, Any], con: Console) -> None:
             f"{num(b['effective_pflops'])} effective PFLOPS"
             for b in info.get("branches", [])
         ],
+    )
+
+
+def robustness_words(p: dict[str, Any]) -> str:
+    """The price of robustness in words; a negative one is the two solves' MIP gaps, not a gain."""
+    if p["given_up"] >= 0:
+        return f"price of robustness {num(p['given_up'])} {p['unit']} ({p['relative']:.2%})"
+    return (
+        f"price of robustness none: the robust plan's no-shock branch comes out {num(-p['given_up'])} "
+        f"{p['unit']} better ({-p['relative']:.3%}), which is the solvers' MIP gap (each plan is "
+        "optimal only to within it), not a gain"
     )
 
 
@@ -705,8 +716,7 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
         p = rob["price_of_robustness"]
         say(
             con,
-            f"Robust plan: {rob['status']}; price of robustness {num(p['given_up'])} {p['unit']} "
-            f"({p['relative']:.2%}) when no shock comes.",
+            f"Robust plan: {rob['status']}; {robustness_words(p)} when no shock comes.",
         )
     lost = "PFLOPS lost" if unit_compute else "Extra cost"
     cols = [

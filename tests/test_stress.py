@@ -604,3 +604,22 @@ def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
     [branch] = plan.extra["robust"]["branches"]
     assert branch["first_open_quarter"] is None and branch["effective_pflops"] == 5
     assert plan.totals == solve(path).totals  # nothing to hedge against within the horizon
+
+
+@pytest.mark.parametrize(
+    "given_up, relative, words",
+    [
+        (1.0, 0.25, "price of robustness 1.0 effective PFLOPS (25.00%)"),
+        (
+            -11.6,
+            -4.1e-5,
+            "price of robustness none: the robust plan's no-shock branch comes out 11.6 effective PFLOPS "
+            "better (0.004%), which is the solvers' MIP gap (each plan is optimal only to within it), not a gain",
+        ),
+    ],
+)
+def test_a_negative_price_of_robustness_is_worded_as_the_mip_gap(given_up, relative, words):
+    from planner.render import robustness_words
+
+    p = {"unit": "effective PFLOPS", "given_up": given_up, "relative": relative}
+    assert robustness_words(p) == words
