@@ -86,27 +86,19 @@ def licence_dependencies(plan: Plan) -> pd.DataFrame:
 
 
 def lease_tail(plan: Plan) -> pd.DataFrame:
-    """Lease commitments that run past the horizon: per lease line, the payments after it."""
-    p = plan.purchases
+    """Lease commitments that run past the horizon: per lease line, the payments after it (the model's own coefficient)."""
+    from planner.model.build import Coefficients
+
     cols = ["sku", "country", "order_period", "end_period", "chips", "after_horizon_usd"]
-    if plan.data is None or not len(p):
+    if plan.data is None or plan.servers is None or not len(plan.purchases):
         return pd.DataFrame(columns=cols)
-    last = parse_quarter(plan.data.periods[-1])
-    rows = []
-    for r in p[p["kind"] == "lease"].to_dict("records"):
-        end = parse_quarter(r["end_period"])
-        if end > last:
-            rows.append(
-                {
-                    "sku": r["sku"],
-                    "country": r["country"],
-                    "order_period": r["order_period"],
-                    "end_period": r["end_period"],
-                    "chips": int(r["chips"]),
-                    "after_horizon_usd": float(r["unit_price_usd"]) * int(r["chips"]) * (end - last),
-                }
-            )
-    return pd.DataFrame(rows, columns=cols)
+    # purchase lines are the options with servers, in the options' order
+    bought = plan.servers > 0
+    after = (plan.servers * Coefficients.of(plan.data).after_horizon())[bought]
+    lines = plan.purchases.assign(
+        after_horizon_usd=after.astype(np.float64), chips=plan.purchases["chips"].astype(int)
+    )
+    return lines.loc[lines["after_horizon_usd"] > 0, cols].reset_index(drop=True)
 
 
 def exclusions(plan: Plan) -> pd.DataFrame:

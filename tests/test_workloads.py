@@ -1,6 +1,9 @@
 """Workloads and clusters (contract v3, section 7): tiny cases worked by hand.
 
-Chips of the conftest helper give 1 effective PFLOPS, 100 GB and 1 TB/s each and cost $1000.
+Chips of the conftest helper give 1 effective PFLOPS, 100 GB and 1 TB/s each and cost $1000. Every
+plan is re-derived by the independent contract implementation (``check_plan``): the split within
+the chips in service, only the workloads each chip serves, whole clusters per place and family,
+targets met, and every reported figure recomputed from the split.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import random
 import pytest
 from click.testing import CliRunner
 from conftest import chip, lease, offer
-from rederive import check_plan
+from rederive import check_catches, check_plan
 
 from planner.cli import main
 from planner.plan import solve
@@ -31,30 +34,24 @@ def period(plan, name: str) -> dict:
     return next(p for p in plan.to_dict()["periods"] if p["period"] == name)
 
 
-def check_workloads(plan) -> None:
-    """Every section-7 figure re-derived by the independent contract implementation (``contract.check_workloads``).
-
-    From the JSON's split: within the chips in service (recomputed from the purchases), only the
-    workloads each chip serves, clusters whole per place and family, targets met, and the reported
-    training, bandwidth and memory equal to the split's.
-    """
-    check_plan(plan)
+def training_case(tiny, max_units: int, size: int):
+    """One site, one chip at $1000 with ``max_units`` on offer and the budget for them all; the most training in clusters of ``size``."""
+    return tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=max_units)],
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 1000 * max_units},
+        targets={"2025Q1": {"training": {"cluster_chips": size}}},
+    )
 
 
 def test_training_chips_come_in_whole_clusters_at_one_place(tiny):
     # ten chips on offer, clusters of four: the most training is two clusters, and the cheapest plan
     # that keeps it buys eight chips, not ten
-    path = tiny(
-        [chip("a")],
-        [offer("a", "2025Q1", max_units=10)],
-        periods=["2025Q1"],
-        objective="max-training",
-        sites=[HOME],
-        budget={"total_usd": 10000},
-        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
-    )
-    plan = solve(path)
-    check_workloads(plan)
+    plan = solve(training_case(tiny, max_units=10, size=4))
+    check_plan(plan)
     assert bought(plan) == [("a", "home", 8)]
     assert period(plan, "2025Q1")["training_pflops"] == 8.0
     assert plan.to_dict()["clusters"] == [
@@ -77,7 +74,7 @@ def test_two_half_clusters_at_two_places_do_not_make_one(tiny):
         **common,
     )
     plan = solve(path)
-    check_workloads(plan)
+    check_plan(plan)
     assert period(plan, "2025Q1")["training_pflops"] == 0.0 and plan.to_dict()["clusters"] == []
     # asked for one cluster's compute, the scenario has no plan, and the diagnosis says by how much
     short = tiny(
@@ -113,7 +110,7 @@ def test_a_chip_of_another_family_does_not_fill_a_cluster(tiny):
         targets={"2025Q1": {"training": {"cluster_chips": 4}}},
     )
     plan = solve(path)
-    check_workloads(plan)
+    check_plan(plan)
     assert bought(plan) == [("a", "home", 2), ("c", "home", 2)]
     assert plan.to_dict()["clusters"] == [
         {"period": "2025Q1", "place": "home", "family": "x", "clusters": 1, "chips": 4}
@@ -131,7 +128,7 @@ def test_an_inference_only_chip_never_trains(tiny):
         targets={"2025Q1": {"training": {"cluster_chips": 1}, "inference": {"memory_tb": 0.1}}},
     )
     plan = solve(path)
-    check_workloads(plan)
+    check_plan(plan)
     assert period(plan, "2025Q1")["training_pflops"] == 0.0
     assert all(s["training_chips"] == 0 for s in plan.to_dict()["workload_split"])
 
@@ -151,7 +148,7 @@ def test_an_inference_target_buys_a_bandwidth_chip_a_compute_plan_would_not(tiny
     serving = solve(
         tiny(chips, offers, targets={"2025Q1": {"inference": {"memory_bw_tbps": 8}}}, name="serve", **common)
     )
-    check_workloads(serving)
+    check_plan(serving)
     assert bought(serving) == [("fast", "home", 2), ("wide", "home", 2)]
     assert serving.totals["effective_pflops"] == 5.0
     assert period(serving, "2025Q1")["inference_memory_bw_tbps"] >= 8.0 - 1e-9
@@ -171,7 +168,7 @@ def test_a_chip_trains_early_and_serves_later(tiny):
         },
     )
     plan = solve(path)
-    check_workloads(plan)
+    check_plan(plan)
     assert bought(plan) == [("a", "home", 4)]
     split = {(s["period"], s["sku"]): s for s in plan.to_dict()["workload_split"]}
     assert split[("2025Q1", "a")]["training_chips"] == 4.0
@@ -191,7 +188,7 @@ def test_a_cloud_is_a_place_of_its_own(tiny):
         targets={"2025Q1": {"training": {"cluster_chips": 4}}},
     )
     plan = solve(path)
-    check_workloads(plan)
+    check_plan(plan)
     assert plan.to_dict()["clusters"] == [
         {"period": "2025Q1", "place": "cloud@MY", "family": "a", "clusters": 1, "chips": 4}
     ]
@@ -239,15 +236,7 @@ def test_workload_input_errors(tiny, chip_kw, targets, objective, message):
 
 
 def test_workload_json_through_the_cli(tiny):
-    path = tiny(
-        [chip("a")],
-        [offer("a", "2025Q1", max_units=4)],
-        periods=["2025Q1"],
-        objective="max-training",
-        sites=[HOME],
-        budget={"total_usd": 4000},
-        targets={"2025Q1": {"training": {"cluster_chips": 2}}},
-    )
+    path = training_case(tiny, max_units=4, size=2)
     result = run("plan", path, "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
@@ -355,7 +344,7 @@ def test_generated_workload_plans_rederive(tiny, seed):
     chips, offers, scenario = _random_instance(random.Random(seed))
     plan = solve(tiny(chips, offers, name=f"g{seed}", **scenario))
     if plan.ok:
-        check_workloads(plan)
+        check_plan(plan)
     else:
         assert plan.status == "infeasible"
         d = plan.diagnosis
@@ -373,21 +362,4 @@ def test_generated_workload_plans_rederive(tiny, seed):
     ],
 )
 def test_the_independent_check_catches_a_broken_workload_answer(tiny, break_it):
-    import contract
-
-    path = tiny(
-        [chip("a")],
-        [offer("a", "2025Q1", max_units=4)],
-        periods=["2025Q1"],
-        objective="max-training",
-        sites=[HOME],
-        budget={"total_usd": 4000},
-        targets={"2025Q1": {"training": {"cluster_chips": 2}}},
-    )
-    plan = solve(path)
-    inst = contract.load(path)
-    doc = plan.to_dict()
-    contract.check_plan(inst, doc)
-    break_it(doc)
-    with pytest.raises(AssertionError):
-        contract.check_plan(inst, doc)
+    check_catches(solve(training_case(tiny, max_units=4, size=2)), break_it)
