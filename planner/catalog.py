@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -64,15 +66,15 @@ CHIP_COLUMNS = [
     Column("workloads", required=False, may_be_empty=True, default=""),
 ]
 OFFER_COLUMNS = [
-    Column("sku"),
+    Column("sku", repeats=True),
     Column("channel"),
-    Column("period"),
+    Column("period", repeats=True),
     Column("max_units", "int", check=non_negative),
     Column("unit_price_usd", "float", check=positive),
-    Column("lead_time_quarters", "int", check=quarters_ok),
+    Column("lead_time_quarters", "int", check=quarters_ok, narrow=True),
     Column("delivery_risk", "float", may_be_empty=True, check=fraction_closed_open, default=0.0),
-    Column("kind", ("buy", "lease"), required=False, may_be_empty=True, default="buy"),
-    Column("ships_to", required=False, may_be_empty=True, default=""),
+    Column("kind", ("buy", "lease"), required=False, may_be_empty=True, default="buy", repeats=True),
+    Column("ships_to", required=False, may_be_empty=True, default="", repeats=True),
     Column("term_quarters", "int", required=False, may_be_empty=True, check=term_ok, default=None),
 ]
 #: what tells two offers apart (a second row with the same key is an error)
@@ -327,12 +329,23 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
     _check_workloads(chips, str(chips_path), fail)
 
     known_skus = set(chips.index) | all_chip_skus
+    offers = _load_offers(offers_path, chips, known_skus, collect, fail)
+    rules, groups = load_rules(folder / "export_rules.yaml", known_skus, collect)
+    return Catalog(folder, _derive_chip_columns(chips), offers, rules, groups)
+
+
+def _load_offers(
+    offers_path: Path,
+    chips: pd.DataFrame,
+    known_skus: set[str],
+    collect: list[InputError] | None,
+    fail: Callable[[InputError], None],
+) -> pd.DataFrame:
+    """``offers.csv`` read and checked against the chips; a large file is never copied whole."""
     offers = read_table(offers_path, OFFER_COLUMNS, NOTE_COLUMNS, collect, allow_empty=True)
-    parts = offers["period"].str.extract(r"^([0-9]{4})Q([1-4])$")
-    years = parts[0].astype(float)
-    period_index = (years * 4 + parts[1].astype(float) - 1).where((years >= 1900) & (years <= 2200))
-    bad_sku = ~offers["sku"].isin(known_skus).to_numpy()
-    bad_period = period_index.isna().to_numpy()
+    period_index = _per_category(offers["period"], _quarter_index, np.int32, -1)
+    bad_sku = ~_per_category(offers["sku"], lambda sku: sku in known_skus, bool, False)
+    bad_period = period_index < 0
     flagged = np.flatnonzero(bad_sku | bad_period)
     records = offers[["sku", "period", "_row"]].iloc[flagged].to_dict("records")  # the flagged rows only
     for i, rec in zip(flagged.tolist(), records, strict=True):  # in row order, sku before period
@@ -351,20 +364,18 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
             except ValueError as exc:
                 fail(InputError(str(exc), file=str(offers_path), row=int(rec["_row"]), column="period"))
     bad_terms = _check_v2_offers(offers, str(offers_path), fail)
-    keep = offers["sku"].isin(chips.index).to_numpy() & ~bad_period & ~bad_terms
-    offers = offers[keep].reset_index(drop=True)
-    offers["period_index"] = period_index[keep].astype(np.int64).to_numpy()
+    usable = set(chips.index)
+    keep = _per_category(offers["sku"], lambda sku: sku in usable, bool, False) & ~bad_period & ~bad_terms
+    if not keep.all():  # a large file is copied only when rows go
+        offers = offers[keep].reset_index(drop=True)
+        period_index = period_index[keep]
+    offers["period_index"] = period_index
     offers["ships_to"] = _ships_to_column(offers["ships_to"])
-    offers["term_quarters"] = pd.Series(
-        [
-            int(v) if k == "lease" else None
-            for k, v in zip(offers["kind"], offers["term_quarters"], strict=True)
-        ],
-        dtype=object,
-    )
-    key = offers[OFFER_KEY].astype(str)
-    dups = offers[key.duplicated(keep="first").to_numpy()]
-    for rec in dups.to_dict("records"):
+    bought_with_term = (offers["kind"] != "lease").to_numpy() & offers["term_quarters"].notna().to_numpy()
+    if bought_with_term.any():  # a term means nothing on a purchase
+        offers.loc[bought_with_term, "term_quarters"] = None
+    dup = _repeated_keys(offers)
+    for rec in offers.iloc[np.flatnonzero(dup)].to_dict("records"):
         fail(
             InputError(
                 f"a second {rec['kind']} offer for sku {rec['sku']!r}, channel {rec['channel']!r}, "
@@ -373,11 +384,10 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
                 row=rec["_row"],
             )
         )
-    offers = offers[~key.duplicated(keep="first").to_numpy()].reset_index(drop=True)
-    offers["offer_id"] = np.arange(len(offers), dtype=np.int64)
-
-    rules, groups = load_rules(folder / "export_rules.yaml", known_skus, collect)
-    return Catalog(folder, _derive_chip_columns(chips), offers, rules, groups)
+    if dup.any():
+        offers = offers[~dup].reset_index(drop=True)
+    offers["offer_id"] = np.arange(len(offers), dtype=np.int32)
+    return offers
 
 
 def _check_workloads(chips: pd.DataFrame, file: str, fail: Any) -> None:
@@ -403,14 +413,79 @@ def _check_workloads(chips: pd.DataFrame, file: str, fail: Any) -> None:
     chips["workloads"] = kept
 
 
-def _ships_to_column(texts: pd.Series) -> pd.Series:
-    """``ships_to`` of every offer, each distinct text parsed once (a few texts, however many rows)."""
-    codes, distinct = pd.factorize(texts)
-    parsed = np.empty(len(distinct) + 1, dtype=object)  # filled one by one: numpy would unpack the tuples
-    for k, t in enumerate(distinct):
-        parsed[k] = _ships_to(str(t))
-    parsed[-1] = ()
-    return pd.Series(parsed[codes], index=texts.index)
+def _quarter_index(text: object) -> int:
+    """``2025Q3`` as a quarter count (``year * 4 + quarter - 1``), or -1 when it is not one."""
+    found = re.fullmatch(r"([0-9]{4})Q([1-4])", str(text))
+    if found is None or not 1900 <= int(found[1]) <= 2200:
+        return -1
+    return int(found[1]) * 4 + int(found[2]) - 1
+
+
+def _per_category(
+    values: pd.Series, fn: Callable[[object], Any], dtype: Any, missing: Any
+) -> npt.NDArray[Any]:
+    """``fn`` of every cell of a category column, worked once per category."""
+    categories = values.cat.categories
+    worked = np.empty(len(categories) + 1, dtype=dtype)  # filled one by one: numpy would unpack tuples
+    for k, value in enumerate(categories):
+        worked[k] = fn(value)
+    worked[-1] = missing  # code -1: an empty cell
+    return cast(npt.NDArray[Any], worked[values.cat.codes.to_numpy()])
+
+
+HASH_SLICE = 100_000  # hashing text copies it as bytes: a slice of rows at a time
+
+
+def _repeated_keys(offers: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows whose :data:`OFFER_KEY` an earlier row has.
+
+    The key columns are hashed together into one number per row, with no table of every row's
+    values (a large file has millions of channels); only rows whose number repeats are compared
+    value by value.
+    """
+    columns = [
+        (name, offers[name].cat.codes.to_numpy())
+        if isinstance(offers[name].dtype, pd.CategoricalDtype)
+        else (name, offers[name].to_numpy(dtype=object))  # the column itself, not a copy
+        for name in OFFER_KEY
+    ]
+    mixed = np.empty(len(offers), dtype=np.uint32)  # 32 bits: a few false repeats, each compared
+    for i in range(0, len(offers), HASH_SLICE):  # a slice at a time: no copy of a whole column
+        part = np.zeros(len(mixed[i : i + HASH_SLICE]), dtype=np.uint64)
+        for name, values in columns:
+            part *= np.uint64(0x100000001B3)  # FNV-style mixing; overflow wraps, as intended
+            cells = values[i : i + HASH_SLICE]
+            if name == "channel":  # text: hashed cell by cell
+                part ^= pd.util.hash_array(cells, categorize=False)
+            elif cells.dtype != object:  # category codes
+                part ^= cells.astype(np.uint64)
+            else:  # a term or none
+                part ^= np.array([0 if v is None else v + 1 for v in cells], dtype=np.uint64)
+        mixed[i : i + HASH_SLICE] = part ^ (part >> np.uint64(32))  # folded into 32 bits
+    ordered = np.sort(mixed)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    dup = np.zeros(len(offers), dtype=bool)
+    if not len(repeated):
+        return dup
+    candidates = np.flatnonzero(pd.Series(mixed, copy=False).isin(repeated).to_numpy())
+    seen: set[tuple[object, ...]] = set()
+    rows = offers[OFFER_KEY].iloc[candidates].itertuples(index=False, name=None)
+    for i, key in zip(candidates.tolist(), rows, strict=True):
+        dup[i] = key in seen
+        seen.add(key)
+    return dup
+
+
+def _ships_to_column(texts: pd.Series) -> pd.Categorical:
+    """``ships_to`` of every offer as upper-case codes in one order, space-separated (empty: anywhere).
+
+    Each distinct text is worked once: a few texts, however many rows.
+    """
+    canonical = [" ".join(_ships_to(str(t))) for t in texts.cat.categories]
+    categories = pd.Index(canonical, dtype=object).unique()
+    recode = np.append(categories.get_indexer(pd.Index(canonical, dtype=object)), -1)
+    return pd.Categorical.from_codes(recode[texts.cat.codes.to_numpy()], categories=categories)
 
 
 def _ships_to(text: str) -> tuple[str, ...]:

@@ -496,7 +496,7 @@ def check_references(scenario: Scenario, catalog: Catalog) -> None:
         c
         for kind, codes in zip(catalog.offers["kind"], catalog.offers["ships_to"], strict=True)
         if kind == "lease"
-        for c in codes
+        for c in codes.split()
     }
     values = {
         "category": set(catalog.chips["category"]),

@@ -54,6 +54,8 @@ class Column:
     may_be_empty: bool = False  # a cell may be blank (becomes ``default``)
     check: Check | None = None
     default: object = None
+    repeats: bool = False  # few distinct values however many rows (a SKU, a quarter): kept as a category
+    narrow: bool = False  # whole numbers within 32 bits (a count of quarters): kept in 4 bytes
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -176,7 +178,6 @@ CHUNK_ROWS = 50_000  # rows converted at a time: a large file is never all text 
 def _text_chunks(path: Path, label: str, header: list[str]) -> Iterator[tuple[int, pd.DataFrame]]:
     """``(first row index, cells as text)`` per chunk, every row the header's width."""
     try:
-        _check_widths(path, label, len(header))
         with pd.read_csv(
             path,
             dtype=str,
@@ -192,24 +193,35 @@ def _text_chunks(path: Path, label: str, header: list[str]) -> Iterator[tuple[in
                 yield start, chunk
                 start += len(chunk)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(
-            f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label
-        ) from None
+        raise _unreadable(exc, label) from None
 
 
-def _check_widths(path: Path, label: str, width: int) -> None:
-    """Every data row must have exactly as many fields as the header (else columns would shift)."""
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, skipinitialspace=True)
-        next(reader, None)
-        for row in reader:
-            if len(row) != width and any(cell.strip() for cell in row):
-                raise InputError(
-                    f"has {len(row)} fields but the header has {width}; "
-                    "quote values that contain commas and give every column a value (empty is fine)",
-                    file=label,
-                    row=reader.line_num,
-                )
+def _unreadable(exc: Exception, label: str) -> InputError:
+    return InputError(f"not a readable CSV file ({str(exc).strip().splitlines()[0]})", file=label)
+
+
+def _check_widths(path: Path, label: str, width: int) -> int:
+    """Every data row must have exactly as many fields as the header (else columns would shift).
+
+    Returns the number of data rows at most (blank lines included).
+    """
+    rows = 0
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, skipinitialspace=True)
+            next(reader, None)
+            for row in reader:
+                rows += 1
+                if len(row) != width and any(cell.strip() for cell in row):
+                    raise InputError(
+                        f"has {len(row)} fields but the header has {width}; "
+                        "quote values that contain commas and give every column a value (empty is fine)",
+                        file=label,
+                        row=reader.line_num,
+                    )
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _unreadable(exc, label) from None
+    return rows
 
 
 def _convert(
@@ -288,7 +300,11 @@ def read_table(
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=label)
-    frames: list[pd.DataFrame] = []
+    spec = {c.name: c for c in columns}
+    # every column is allocated once at the file's row count and filled chunk by chunk: the peak
+    # is the table and one chunk, and no heap is left full of holes from joining parts
+    capacity = _check_widths(path, label, len(header))
+    filled: dict[str, _Filled] = {}
     rows = 0
     for start, chunk in _text_chunks(path, label, header):
         rows += len(chunk)
@@ -299,25 +315,67 @@ def read_table(
         data, bad, problems = _convert(chunk, columns, label, first_row=start + 2)
         for err in problems:
             fail(err)
-        for name in extra_ok:
-            if name in chunk.columns:
-                data[name] = chunk[name].str.strip()
-        data["_row"] = pd.Series(np.arange(len(chunk)) + start + 2)
-        frames.append(pd.DataFrame(data)[~bad])
+        data |= {name: chunk[name].str.strip() for name in extra_ok if name in chunk.columns}
+        data["_row"] = pd.Series(np.arange(len(chunk), dtype=np.int32) + np.int32(start + 2))
+        del chunk
+        for name, values in data.items():
+            if name not in filled:
+                filled[name] = _Filled(capacity, spec.get(name))
+            filled[name].add(values.to_numpy()[~bad])
     if not rows and not allow_empty:
         raise InputError("has a header but no data rows", file=label)
-    if not frames:
-        empty = {c.name: pd.Series(dtype=object) for c in columns} | {"_row": pd.Series(dtype=np.int64)}
-        return pd.DataFrame(empty)
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-    return _share_strings(out)
+    if not filled:
+        return _empty_table(columns)
+    return pd.DataFrame({name: column.whole() for name, column in filled.items()}, copy=False)
 
 
-def _share_strings(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns hold one object per distinct value (a large file repeats SKUs, channels, notes)."""
-    for name in df.columns:
-        if df[name].dtype == object and len(df) > CHUNK_ROWS:
-            codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
-            values = np.asarray([*uniques, None], dtype=object)  # code -1 (missing) -> None
-            df[name] = pd.Series(values[codes], index=df.index, dtype="object")
-    return df
+def _empty_table(columns: list[Column]) -> pd.DataFrame:
+    empty = {c.name: pd.Series(pd.Categorical([]) if c.repeats else pd.Series(dtype=object)) for c in columns}
+    return pd.DataFrame(empty | {"_row": pd.Series(dtype=np.int32)})
+
+
+class _Filled:
+    """One column of a table read in chunks, allocated once and kept compact as it fills.
+
+    Text that repeats (``repeats``: SKUs, quarters, kinds) is stored as category codes; other text
+    holds one object per distinct value of a chunk (a large file repeats channels and notes);
+    numbers stay numpy arrays.
+    """
+
+    def __init__(self, capacity: int, column: Column | None) -> None:
+        self.capacity = capacity
+        self.values: np.ndarray | None = None
+        self.size = 0
+        self.codes: dict[object, int] | None = {} if column is not None and column.repeats else None
+        self.narrow = column is not None and column.narrow
+
+    def add(self, values: np.ndarray) -> None:
+        """Append one chunk's values (bad rows already dropped)."""
+        if self.narrow:
+            values = values.astype(np.int32)
+        elif values.dtype == object:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            if self.codes is None:
+                shared = np.empty(len(uniques) + 1, dtype=object)  # code -1 (missing) -> None
+                shared[: len(uniques)] = uniques
+                values = shared[codes]
+            else:
+                known = self.codes
+                index = [known.setdefault(u, len(known)) for u in uniques]
+                values = np.array([*index, -1], dtype=np.int32)[codes]
+        if self.values is None:
+            self.values = np.empty(self.capacity, dtype=values.dtype)
+        if self.size + len(values) > len(self.values):  # more rows than counted: never expected, but safe
+            grown = np.empty(max(2 * len(self.values), self.size + len(values)), dtype=self.values.dtype)
+            grown[: self.size] = self.values[: self.size]
+            self.values = grown
+        self.values[self.size : self.size + len(values)] = values
+        self.size += len(values)
+
+    def whole(self) -> pd.Series | pd.Categorical:
+        """The whole column (a view of what was filled)."""
+        assert self.values is not None
+        values = self.values[: self.size]
+        if self.codes is None:
+            return pd.Series(values, dtype=values.dtype, copy=False)
+        return pd.Categorical.from_codes(values, categories=pd.Index(list(self.codes), dtype=object))
