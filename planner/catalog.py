@@ -67,7 +67,7 @@ CHIP_COLUMNS = [
 ]
 OFFER_COLUMNS = [
     Column("sku", repeats=True),
-    Column("channel"),
+    Column("channel", packed=True),
     Column("period", repeats=True),
     Column("max_units", "int", check=non_negative),
     Column("unit_price_usd", "float", check=positive),
@@ -75,7 +75,9 @@ OFFER_COLUMNS = [
     Column("delivery_risk", "float", may_be_empty=True, check=fraction_closed_open, default=0.0),
     Column("kind", ("buy", "lease"), required=False, may_be_empty=True, default="buy", repeats=True),
     Column("ships_to", required=False, may_be_empty=True, default="", repeats=True),
-    Column("term_quarters", "int", required=False, may_be_empty=True, check=term_ok, default=None),
+    Column(
+        "term_quarters", "int", required=False, may_be_empty=True, check=term_ok, default=None, narrow=True
+    ),
 ]
 #: what tells two offers apart (a second row with the same key is an error)
 OFFER_KEY = ["sku", "channel", "period", "kind", "ships_to", "term_quarters"]
@@ -446,7 +448,7 @@ def _repeated_keys(offers: pd.DataFrame) -> npt.NDArray[np.bool_]:
     columns = [
         (name, offers[name].cat.codes.to_numpy())
         if isinstance(offers[name].dtype, pd.CategoricalDtype)
-        else (name, offers[name].to_numpy(dtype=object))  # the column itself, not a copy
+        else (name, offers[name].array)  # the column itself, read a slice at a time
         for name in OFFER_KEY
     ]
     mixed = np.empty(len(offers), dtype=np.uint32)  # 32 bits: a few false repeats, each compared
@@ -454,13 +456,14 @@ def _repeated_keys(offers: pd.DataFrame) -> npt.NDArray[np.bool_]:
         part = np.zeros(len(mixed[i : i + HASH_SLICE]), dtype=np.uint64)
         for name, values in columns:
             part *= np.uint64(0x100000001B3)  # FNV-style mixing; overflow wraps, as intended
+            if isinstance(values, np.ndarray):  # category codes
+                part ^= values[i : i + HASH_SLICE].astype(np.uint64)
+                continue
             cells = values[i : i + HASH_SLICE]
             if name == "channel":  # text: hashed cell by cell
-                part ^= pd.util.hash_array(cells, categorize=False)
-            elif cells.dtype != object:  # category codes
-                part ^= cells.astype(np.uint64)
-            else:  # a term or none
-                part ^= np.array([0 if v is None else v + 1 for v in cells], dtype=np.uint64)
+                part ^= pd.util.hash_array(np.asarray(cells, dtype=object), categorize=False)
+            else:  # a term (0: none)
+                part ^= (cells.to_numpy(dtype=np.int64, na_value=-1) + 1).astype(np.uint64)
         mixed[i : i + HASH_SLICE] = part ^ (part >> np.uint64(32))  # folded into 32 bits
     ordered = np.sort(mixed)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
@@ -512,7 +515,7 @@ def _check_v2_offers(offers: pd.DataFrame, file: str, fail: Any) -> npt.NDArray[
                 bad[i] = True
         if rec["kind"] != "lease":
             continue
-        if rec["term_quarters"] is None:
+        if pd.isna(rec["term_quarters"]):
             message = "a lease offer needs term_quarters (the quarters of service it commits to)"
             fail(InputError(message, file=file, row=row, column="term_quarters"))
             bad[i] = True

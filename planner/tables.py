@@ -14,6 +14,7 @@ import pandas as pd
 
 from planner.errors import InputError
 from planner.fileio import check_input
+from planner.packed import PackedText
 from planner.units import MAX_AMOUNT, MAX_NAME, parse_number
 
 
@@ -56,6 +57,7 @@ class Column:
     default: object = None
     repeats: bool = False  # few distinct values however many rows (a SKU, a quarter): kept as a category
     narrow: bool = False  # whole numbers within 32 bits (a count of quarters): kept in 4 bytes
+    packed: bool = False  # text that may differ in every row (a channel): packed in one buffer
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -303,7 +305,7 @@ def read_table(
     spec = {c.name: c for c in columns}
     # every column is allocated once at the file's row count and filled chunk by chunk: the peak
     # is the table and one chunk, and no heap is left full of holes from joining parts
-    capacity = _check_widths(path, label, len(header))
+    capacity, text_bytes = _check_widths(path, label, len(header)), path.stat().st_size
     filled: dict[str, _Filled] = {}
     rows = 0
     for start, chunk in _text_chunks(path, label, header):
@@ -320,7 +322,7 @@ def read_table(
         del chunk
         for name, values in data.items():
             if name not in filled:
-                filled[name] = _Filled(capacity, spec.get(name))
+                filled[name] = _Filled(capacity, spec.get(name), text_bytes)
             filled[name].add(values.to_numpy()[~bad])
     if not rows and not allow_empty:
         raise InputError("has a header but no data rows", file=label)
@@ -330,28 +332,58 @@ def read_table(
 
 
 def _empty_table(columns: list[Column]) -> pd.DataFrame:
-    empty = {c.name: pd.Series(pd.Categorical([]) if c.repeats else pd.Series(dtype=object)) for c in columns}
+    empty = {
+        c.name: pd.Series(
+            pd.Categorical([]) if c.repeats else PackedText.of([]) if c.packed else pd.Series(dtype=object)
+        )
+        for c in columns
+    }
     return pd.DataFrame(empty | {"_row": pd.Series(dtype=np.int32)})
+
+
+def _fit(array: np.ndarray | None, used: int, more: int, size: int, dtype: Any) -> np.ndarray:
+    """``array`` with room for ``more`` items after ``used`` (allocated at ``size`` first; doubled if short)."""
+    if array is None:
+        return np.empty(max(size, more), dtype=dtype)
+    if used + more <= len(array):
+        return array
+    grown = np.empty(max(2 * len(array), used + more), dtype=array.dtype)  # never expected: rows are counted
+    grown[:used] = array[:used]
+    return grown
 
 
 class _Filled:
     """One column of a table read in chunks, allocated once and kept compact as it fills.
 
-    Text that repeats (``repeats``: SKUs, quarters, kinds) is stored as category codes; other text
-    holds one object per distinct value of a chunk (a large file repeats channels and notes);
-    numbers stay numpy arrays.
+    - text that repeats (``repeats``: SKUs, quarters, kinds): category codes;
+    - text that may differ in every row (``packed``: a channel): one UTF-8 buffer, never more
+      bytes than the file has (the pages not written are never resident);
+    - whole numbers within 32 bits (``narrow``): 4 bytes, with a mask when a cell may be empty;
+    - other text: one object per distinct value of a chunk; other numbers: numpy arrays.
     """
 
-    def __init__(self, capacity: int, column: Column | None) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity: int, column: Column | None, text_bytes: int = 0) -> None:
+        self.capacity, self.text_bytes = capacity, text_bytes
+        self.column = column
         self.values: np.ndarray | None = None
-        self.size = 0
+        self.mask: np.ndarray | None = None  # narrow numbers: empty cells; packed text: missing
+        self.data: np.ndarray | None = None  # packed text: the bytes
+        self.size = self.used = 0
         self.codes: dict[object, int] | None = {} if column is not None and column.repeats else None
-        self.narrow = column is not None and column.narrow
 
     def add(self, values: np.ndarray) -> None:
         """Append one chunk's values (bad rows already dropped)."""
-        if self.narrow:
+        column = self.column
+        n = len(values)
+        if column is not None and column.packed:
+            self._add_packed(values)
+            return
+        if column is not None and column.narrow:
+            empty = np.fromiter((v is None for v in values), bool, n) if values.dtype == object else None
+            if empty is not None:
+                self.mask = _fit(self.mask, self.size, n, self.capacity, bool)
+                self.mask[self.size : self.size + n] = empty
+                values = np.where(empty, 0, values)
             values = values.astype(np.int32)
         elif values.dtype == object:
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -363,19 +395,31 @@ class _Filled:
                 known = self.codes
                 index = [known.setdefault(u, len(known)) for u in uniques]
                 values = np.array([*index, -1], dtype=np.int32)[codes]
-        if self.values is None:
-            self.values = np.empty(self.capacity, dtype=values.dtype)
-        if self.size + len(values) > len(self.values):  # more rows than counted: never expected, but safe
-            grown = np.empty(max(2 * len(self.values), self.size + len(values)), dtype=self.values.dtype)
-            grown[: self.size] = self.values[: self.size]
-            self.values = grown
-        self.values[self.size : self.size + len(values)] = values
-        self.size += len(values)
+        self.values = _fit(self.values, self.size, n, self.capacity, values.dtype)
+        self.values[self.size : self.size + n] = values
+        self.size += n
 
-    def whole(self) -> pd.Series | pd.Categorical:
+    def _add_packed(self, values: np.ndarray) -> None:
+        chunk = PackedText.of(values)
+        n, size = len(values), int(chunk._offsets[-1])
+        self.values = _fit(self.values, self.size, n + 1, self.capacity + 1, np.int64)  # the offsets
+        self.mask = _fit(self.mask, self.size, n, self.capacity, bool)
+        self.data = _fit(self.data, self.used, size, self.text_bytes, np.uint8)
+        if self.size == 0:
+            self.values[0] = 0
+        self.values[self.size + 1 : self.size + n + 1] = chunk._offsets[1:] + self.used
+        self.mask[self.size : self.size + n] = chunk._missing
+        self.data[self.used : self.used + size] = chunk._data
+        self.size, self.used = self.size + n, self.used + size
+
+    def whole(self) -> pd.Series | pd.Categorical | pd.api.extensions.ExtensionArray:
         """The whole column (a view of what was filled)."""
         assert self.values is not None
         values = self.values[: self.size]
+        if self.data is not None and self.mask is not None:
+            return PackedText(self.data[: self.used], self.values[: self.size + 1], self.mask[: self.size])
+        if self.mask is not None:
+            return pd.arrays.IntegerArray(values, self.mask[: self.size])
         if self.codes is None:
             return pd.Series(values, dtype=values.dtype, copy=False)
         return pd.Categorical.from_codes(values, categories=pd.Index(list(self.codes), dtype=object))

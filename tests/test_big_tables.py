@@ -10,6 +10,7 @@ from conftest import chip, lease, make_catalog, offer
 from planner import catalog as catalog_module
 from planner.catalog import load_catalog
 from planner.errors import InputError
+from planner.packed import PackedText
 from planner.tables import Column, _Filled
 
 
@@ -43,7 +44,7 @@ def test_a_term_on_a_purchase_is_dropped_before_offers_are_compared(tmp_path):
     problems: list[InputError] = []
     cat = load_catalog(folder, problems)
     assert len(problems) == 1 and "row 3: a second buy offer" in str(problems[0])
-    assert cat.offers["term_quarters"].tolist() == [None]
+    assert cat.offers["term_quarters"].isna().tolist() == [True]
 
 
 def test_colliding_digests_are_compared_value_by_value(tmp_path, monkeypatch):
@@ -81,8 +82,11 @@ def test_offers_are_stored_compactly(tmp_path):
         assert isinstance(offers[name].dtype, pd.CategoricalDtype), name
     assert offers["lead_time_quarters"].dtype == np.int32
     assert offers["period_index"].dtype == np.int32
-    channels = offers["channel"].to_numpy()
-    assert channels[0] is channels[5]  # one object per distinct text
+    assert offers["term_quarters"].dtype == "Int32" and offers["term_quarters"].isna().all()
+    channels = offers["channel"].array
+    assert isinstance(channels, PackedText)
+    assert channels.nbytes == 40 * 4 + 41 * 8 + 40  # the text, the offsets, the missing flags
+    assert offers["channel"].tolist() == [f"ch-{i % 5}" for i in range(40)]
     assert offers["sku"].tolist() == ["b" if i % 3 == 0 else "a" for i in range(40)]
     assert offers["max_units"].tolist() == list(range(1, 41))
 

@@ -287,6 +287,7 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
     ]
     for rec in records(catalog.offers[columns]):
         rec["ships_to"] = tuple(rec["ships_to"].split())  # the catalog keeps the codes as one text
+        rec["term_quarters"] = None if pd.isna(rec["term_quarters"]) else int(rec["term_quarters"])
         t = int(rec["period_index"]) - start
         kind = rec["kind"]
         base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]), "term": int(rec["term_quarters"] or 0)}
