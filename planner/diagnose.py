@@ -20,10 +20,14 @@ def _ceil6(x: float) -> float:
     return math.ceil(x * 1e6 - 1e-9) / 1e6
 
 
-def _least_slack(model: Model, options: SolverOptions, weighted: bool) -> Outcome:
+def _least_slack_goal(model: Model, weighted: bool) -> Goal:
     cols = np.array([col for col, _ in model.slacks.values()], dtype=np.int64)
     weights = np.array([w if weighted else 1.0 for _, w in model.slacks.values()])
-    return optimize(model, Goal(Sense.MINIMIZE, Lin.of(cols, weights)), options)
+    return Goal(Sense.MINIMIZE, Lin.of(cols, weights))
+
+
+def _least_slack(model: Model, options: SolverOptions, weighted: bool) -> Outcome:
+    return optimize(model, _least_slack_goal(model, weighted), options)
 
 
 def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
@@ -47,7 +51,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
         out: dict[str, Any] = {
             "shortfalls": shortfalls,
             "blocking": [],
-            "limits": binding_limits(data, servers),
+            "limits": binding_limits(data, servers, solved=(model, _least_slack_goal(model, True), result.x)),
         }
         if len(shortfalls) > 1:
             out["spread"] = _spread(shortfalls)
@@ -129,5 +133,6 @@ def _blocking(data: ModelData, options: SolverOptions) -> dict[str, Any]:
             if entry not in blocking:
                 blocking.append(entry)
             limits.append(f"policy share cannot be met: {description}")
-    limits.extend(binding_limits(data, model.main.servers(result.x)))
+    solved = (model, _least_slack_goal(model, False), result.x)
+    limits.extend(binding_limits(data, model.main.servers(result.x), solved=solved))
     return {"shortfalls": [], "blocking": blocking, "limits": limits}

@@ -11,9 +11,10 @@ import numpy.typing as npt
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
-from planner.model.build import build, contradictory_shares
+from planner.model.build import Model, build, contradictory_shares
 from planner.model.data import ModelData, prepare
-from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
+from planner.model.linear import FloatArray
+from planner.model.solve import Goal, SolverOptions, Status, optimize, scenario_goal
 from planner.results import Plan, WorkloadFigures, binding_limits, empty_totals, tabulate
 from planner.scenario import Scenario, check_references, load_scenario
 
@@ -96,12 +97,19 @@ def solve_data(
 
         diagnosis = diagnose(data, options)
         return ran(replace(empty, diagnosis=diagnosis, limits=diagnosis["limits"]))
-    plan = plan_from_servers(data, model.main.servers(outcome.x), outcome.status.value)
+    plan = plan_from_servers(
+        data, model.main.servers(outcome.x), outcome.status.value, (model, goal, outcome.x)
+    )
     return ran(replace(plan, workloads=WorkloadFigures.of(model.main, outcome.x)))
 
 
-def plan_from_servers(data: ModelData, servers: npt.NDArray[np.int64], status: str) -> Plan:
-    """A :class:`Plan` for whole servers per usable offer of ``data``."""
+def plan_from_servers(
+    data: ModelData,
+    servers: npt.NDArray[np.int64],
+    status: str,
+    solved: tuple[Model, Goal, FloatArray] | None = None,
+) -> Plan:
+    """A :class:`Plan` for whole servers per usable offer of ``data`` (``solved``: the model, goal and solution it came from)."""
     purchases, periods, totals, sites = tabulate(data, servers)
     notes = contradictory_shares(data)
     return Plan(
@@ -112,7 +120,7 @@ def plan_from_servers(data: ModelData, servers: npt.NDArray[np.int64], status: s
         periods,
         totals,
         data=data,
-        limits=notes + binding_limits(data, servers, (periods, totals, sites)),
+        limits=notes + binding_limits(data, servers, (periods, totals, sites), solved),
         servers=servers,
         sites=sites,
         notes=notes,

@@ -153,6 +153,22 @@ class HighsBackend(Backend):
             self.h.changeColsIntegrality(ints.size, ints, np.full(ints.size, kind, np.uint8))
         self._mip = mip
 
+    def rerun_objective(self) -> float | None:
+        """Solve again as last run (an LP after a bound change, warm from its basis) and return the objective, or None when not optimal.
+
+        Runs in the caller's thread: meant for many small re-solves of milliseconds each.
+        """
+        self.sync()
+        with stdout_fd_silenced():
+            self.h.run()
+        if self.h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
+            return None
+        return float(self.h.getInfo().objective_function_value)
+
+    def set_col_bounds(self, col: int, lower: float, upper: float) -> None:
+        """Change a handed-over column's bounds in HiGHS only (the model keeps its own)."""
+        self.h.changeColBounds(col, lower, upper)
+
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
         """Change a row's bounds in the model and, when already handed over, in HiGHS."""
         row.lower, row.upper = lower, upper
