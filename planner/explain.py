@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from planner.catalog import Catalog
-from planner.model.build import LE, Model, Part, build
+from planner.model.build import Model, Part, build
 from planner.model.data import ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
 from planner.plan import catalog_for, solve
-from planner.results import Plan
+from planner.results import Plan, at_bound
 from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.tables import records
 
@@ -196,16 +196,12 @@ def binding(plan: Plan) -> pd.DataFrame:
     x[model.main.cols] = plan.servers
     out = []
     for row in model.rows:
-        slack = row.slack(x)
-        smallest = float(np.min(np.abs(row.lin.coef))) if len(row.lin) else 0.0
         out.append(
             {
                 "family": row.key.family.value,
                 "constraint": row.description,
-                "slack": round(slack, 6) + 0.0,
-                "binding": bool(
-                    slack <= max(1e-6, 1e-9 * abs(row.rhs)) or (row.sense == LE and slack < smallest)
-                ),
+                "slack": round(row.slack(x), 6) + 0.0,
+                "binding": at_bound(model, row, x),  # the one test the plan's limits use
             }
         )
     o = data.offers

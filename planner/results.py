@@ -626,7 +626,7 @@ def binding_limits(
         if row.key.branch is None
         and row.key.family in LIMIT_FAMILIES
         and row.key not in model.slacks  # an elastic row under diagnosis is a shortfall, reported as one
-        and (row.key.family == Family.SHARE or _at_bound(model, row, x))
+        and (row.key.family == Family.SHARE or at_bound(model, row, x))
     ]
     o = data.offers
     ids = o["offer_id"].to_numpy(dtype=np.int64)
@@ -649,7 +649,7 @@ def binding_limits(
     return out
 
 
-def _at_bound(model: Model, row: Row, x: FloatArray) -> bool:
+def at_bound(model: Model, row: Row, x: FloatArray) -> bool:
     """The plan keeps the row with less room than :data:`BOUND_SHARE` of its bound, or than any one server an option could still move in its direction.
 
     For ``<=``: the smallest entry of a column with room to grow (below its upper bound), or to
