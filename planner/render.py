@@ -427,6 +427,14 @@ def robustness_words(p: dict[str, Any]) -> str:
     )
 
 
+#: why a reachable figure can exceed the optimum of the same inputs without targets
+REACHABLE_NOTE = (
+    "Reachable is the target less its shortfall: what the plan found reaches. Every plan is optimal "
+    "only to within the MIP gap (0.01% by default), so a plan of the same inputs without targets "
+    "may come out up to that gap below it."
+)
+
+
 def _diagnosis(d: dict[str, Any], con: Console) -> None:
     say(con, "No plan meets every constraint.", "bold red")
     if d["shortfalls"]:
@@ -448,6 +456,7 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
             for s in d["shortfalls"]
         ]
         con.print(table(con, "Least shortfalls (lower these targets by this much to get a plan)", cols, rows))
+        say(con, REACHABLE_NOTE)
         if d.get("spread"):
             say(con, d["spread"])
     for b in d["blocking"]:
