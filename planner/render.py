@@ -803,7 +803,7 @@ def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
         "bold",
     )
     units = {"effective_pflops": ("Effective PFLOPS", num), "cost_usd": ("Cost", money)}
-    units |= {"stranded_usd": ("Stranded spend", money), "extra_cost_usd": ("Extra cost", money)}
+    units |= {"stranded_usd": ("Stranded spend", money), "cost_vs_no_shock_usd": ("Cost vs no shock", money)}
     cols = [Col("Outcome"), Col("Plan")] + [
         Col(h, True, p)
         for h, p in (("Mean", 1), ("Std", 3), ("P5", 1), ("P50", 2), ("P95", 1), ("Min", 3), ("Max", 3))

@@ -179,7 +179,7 @@ def test_shocks_roll_in_date_order(three_quarters):
         "effective_pflops": 6.0,
         "cost_usd": 6000.0,
         "stranded_usd": 0.0,
-        "extra_cost_usd": -6000.0,
+        "cost_vs_no_shock_usd": -6000.0,
         "targets_missed": 0,
         "missed": [],
     }
