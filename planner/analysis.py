@@ -16,7 +16,7 @@ from planner.catalog import Catalog
 from planner.errors import InputError
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
-from planner.results import Plan, empty_totals, round_value, tabulate
+from planner.results import Plan, empty_totals, round_value, share_values, share_words, tabulate
 from planner.scenario import Scenario, check_plain_objective, load_scenario
 from planner.tables import records
 from planner.units import parse_money, parse_number
@@ -97,6 +97,9 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
     by_cat = plan.capacity_by("category").iloc[-1]
     total = float(by_cat.sum())
     row["domestic_compute_share"] = float(by_cat.get("domestic", 0.0)) / total if total else 0.0
+    assert plan.data is not None and plan.servers is not None
+    for v in share_values(plan.data, plan.servers):  # each policy share as the policy measures it
+        row[f"policy_share:{share_words(plan.data, v)}"] = v.fraction
     spend = plan.purchases.groupby("vendor")["cost_usd"].sum()
     for vendor, usd in spend.items():
         row[f"spend_{vendor}_usd"] = float(usd)
@@ -169,9 +172,71 @@ def compare(
     return frame
 
 
+#: the fixed metrics of a comparison, in the order a reader takes them, with their labels
+METRIC_LABELS = {
+    "status": "Status",
+    "capex_usd": "Capex",
+    "lease_usd": "Lease commitments",
+    "opex_usd": "Electricity",
+    "commitments_usd": "Commitments (capex and leases)",
+    "discounted_cost_usd": "Discounted cost",
+    "residual_value_usd": "Residual book value",
+    "after_horizon_usd": "Due after the horizon",
+    "effective_pflops": "Effective PFLOPS (last quarter)",
+    "fleet_pflops": "  from the fleet",
+    "bought_pflops": "  bought",
+    "leased_pflops": "  leased",
+    "memory_tb": "Memory TB",
+    "training_pflops": "Training PFLOPS",
+    "training_clusters": "Training clusters",
+    "inference_memory_bw_tbps": "Inference memory bandwidth TB/s",
+    "inference_memory_tb": "Inference memory TB",
+    "chips": "Chips bought",
+    "leased_chips": "Chips leased",
+    "capex_per_bought_pflops_usd": "Capex per bought PFLOPS",
+    "lease_per_leased_pflops_usd": "Lease commitment per leased PFLOPS",
+    "licence_dependent_usd": "Spend that needs a licence",
+    "domestic_compute_share": "Domestic share of all PFLOPS",
+}
+#: the families of per-group metrics: (key prefix, key suffix, label pattern), in report order
+METRIC_GROUPS = (
+    ("spend_", "_usd", "Spend with {}"),
+    ("kind_", "_pflops", "PFLOPS {}"),
+    ("site_", "_pflops", "PFLOPS at site {}"),
+    ("country_", "_pflops", "PFLOPS in {}"),
+    ("policy_share:", "", "Policy: {}"),
+    ("", "_chips", "Chips bought, {}"),
+)
+KIND_WORDS = {"buy": "bought", "lease": "leased"}
+
+
+def metric_label(key: str) -> str:
+    """A comparison metric's label for a reader (the key stays the JSON's)."""
+    if key in METRIC_LABELS:
+        return METRIC_LABELS[key]
+    for prefix, suffix, pattern in METRIC_GROUPS:
+        if key.startswith(prefix) and key.endswith(suffix):
+            value = key[len(prefix) : len(key) - len(suffix)]
+            if prefix == "site_" and value == "leased":
+                return "PFLOPS leased (no site)"
+            return pattern.format(KIND_WORDS.get(value, value) if prefix == "kind_" else value)
+    return key
+
+
+def _metric_rank(key: str) -> tuple[int, str]:
+    fixed = list(METRIC_LABELS)
+    if key in METRIC_LABELS:
+        return fixed.index(key), ""
+    for g, (prefix, suffix, _) in enumerate(METRIC_GROUPS):
+        if key.startswith(prefix) and key.endswith(suffix):
+            return len(fixed) + g, key.lower()
+    return len(fixed) + len(METRIC_GROUPS), key
+
+
 def comparison_metrics(frame: pd.DataFrame) -> pd.DataFrame:
-    """The comparison as metric rows by scenario columns (for the terminal and the workbook)."""
+    """The comparison as metric rows by scenario columns (for the terminal and the workbook), in a fixed order: totals, compute, then spend by vendor and compute by kind, site and country, each sorted."""
     table = frame.drop(columns=["plan", "file", "scenario"]).T
+    table = table.loc[sorted(table.index, key=lambda k: _metric_rank(str(k)))]
     table.index.name = "metric"
     return table
 
@@ -185,17 +250,26 @@ def input_differences(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     keys = sorted(set().union(*flats) - {"name"})
     diff = [
-        {"key": k, **{label: _show(f.get(k)) for label, f in zip(labels, flats, strict=True)}}
+        {"key": k, **{label: _show(f.get(k), k) for label, f in zip(labels, flats, strict=True)}}
         for k in keys
         if len({repr(f.get(k)) for f in flats}) > 1
     ]
     return pd.DataFrame(diff, columns=["key", *labels])
 
 
-def _show(value: Any) -> Any:
+def _show(value: Any, key: str = "") -> Any:
+    """An input value as a reader writes it: money with separators and its currency, whole numbers without ``.0``."""
     if value is None:
         return "(not set)"
-    return ", ".join(map(str, value)) if isinstance(value, list) else value
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if any("usd" in part for part in key.split(".")[-2:]):
+        if float(value).is_integer():
+            return f"${value:,.0f}"
+        return f"${value:.4g}" if abs(value) < 1 else f"${value:,.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:g}"
 
 
 # ---------------------------------------------------------------- sweep

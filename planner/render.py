@@ -578,7 +578,9 @@ def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -
 
 
 def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Table]:
-    """Scenario metrics side by side, then the input keys that differ."""
+    """Scenario metrics side by side (labelled for a reader), then the input keys that differ."""
+    from planner.analysis import metric_label
+
     labels = [str(c) for c in metrics.columns]
     cols = [Col("Metric")] + [Col(label, True) for label in labels]
     rows = []
@@ -591,11 +593,11 @@ def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Tabl
                 cells.append(v)
             elif str(metric).endswith("_usd"):
                 cells.append(money(v))
-            elif str(metric).endswith("_share"):
+            elif str(metric).endswith("_share") or str(metric).startswith("policy_share:"):
                 cells.append(f"{v:.1%}")
             else:
                 cells.append(num(v, 0 if str(metric).endswith("chips") else 1))
-        rows.append((str(metric), *cells))
+        rows.append((metric_label(str(metric)), *cells))
     out = [table(con, "Scenarios side by side", cols, rows)]
     diff = differences
     if len(diff):

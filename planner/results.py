@@ -871,10 +871,24 @@ def _quarter_list(data: ModelData, quarters: list[int]) -> str:
     )
 
 
-def _binding_shares(
-    data: ModelData, servers: IntArray, limiting: set[tuple[int | None, str | None, str | None]]
-) -> list[str]:
-    """Share rules the plan sits on (within one server of the bound) that limit it."""
+@dataclass(frozen=True)
+class ShareValue:
+    """A share rule's group at the last quarter, measured as the policy defines it (its scope, its measure, the fleet counted)."""
+
+    share: int  # the rule's index in the policy
+    value: str  # the group
+    group: float  # the group's measure
+    total: float  # the measure of the whole scope
+    step: float  # one server's largest contribution: how near a bound counts as on it
+
+    @property
+    def fraction(self) -> float | None:
+        """The group's share of its scope (None when the scope is empty)."""
+        return self.group / self.total if self.total > 0 else None
+
+
+def share_values(data: ModelData, servers: IntArray) -> list[ShareValue]:
+    """Every share rule's groups at the plan's last quarter, as the model's share rows measure them."""
     from planner.model.build import group_values, share_groups, share_scope
 
     o = data.offers
@@ -906,13 +920,33 @@ def _binding_shares(
         else:
             group, total = float(spend[member].sum()), float(spend[inside].sum())
             step = float(c.commitment.max())
-        if total <= 0:
+        out.append(ShareValue(k, value, group, total, step))
+    return out
+
+
+def share_words(data: ModelData, v: ShareValue) -> str:
+    """``vendor NVIDIA spend share within country CN``: what a share rule measures."""
+    share = data.scenario.policy.shares[v.share]
+    scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
+    return f"{share.by} {v.value} {share.measure} share{scope}"
+
+
+def _binding_shares(
+    data: ModelData, servers: IntArray, limiting: set[tuple[int | None, str | None, str | None]]
+) -> list[str]:
+    """Share rules the plan sits on (within one server of the bound) that limit it."""
+    out = []
+    for v in share_values(data, servers):
+        share = data.scenario.policy.shares[v.share]
+        if v.fraction is None:
             continue
         for bound, key, frac in (("floor", "min", share.min), ("cap", "max", share.max)):
-            if frac is not None and abs(group - frac * total) <= step and (k, value, key) in limiting:
-                scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
+            if (
+                frac is not None
+                and abs(v.group - frac * v.total) <= v.step
+                and (v.share, v.value, key) in limiting
+            ):
                 out.append(
-                    f"policy: {share.by} {value} {share.measure} share{scope} is at its {bound} of "
-                    f"{frac:.0%} ({group / total:.1%})"
+                    f"policy: {share_words(data, v)} is at its {bound} of {frac:.0%} ({v.fraction:.1%})"
                 )
     return out

@@ -67,7 +67,12 @@ def column_format(name: str) -> str:
         or n in ("tpp", "index")
     ):
         return COUNT
-    if n.endswith("_share") or n in ("probability", "approval", "relative") or n.endswith("share"):
+    if (
+        n.endswith("_share")
+        or n in ("probability", "approval", "relative")
+        or n.endswith("share")
+        or n.startswith("policy_share:")
+    ):
         return PERCENT
     if n in ("mip gap", "mip_gap", "mip relative gap"):
         return FINE_PERCENT
@@ -573,7 +578,9 @@ def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None
 def write_compare_workbook(
     metrics: pd.DataFrame, differences: pd.DataFrame, plans: list[Plan], labels: list[str], path: Path
 ) -> None:
-    """Comparison (metrics by scenario, each row in its unit), input differences, each schedule."""
+    """Comparison (metrics by scenario, each row in its unit and labelled for a reader), input differences, each schedule."""
+    from planner.analysis import metric_label
+
     with atomic_path(path) as tmp:
         book = Book(tmp)
         ws = book.sheet("Comparison")
@@ -583,7 +590,7 @@ def write_compare_workbook(
         widths = [8] + [len(str(c)) + 2 for c in metrics.columns]
         for i, (metric, row) in enumerate(metrics.iterrows(), start=1):
             spec = column_format(str(metric))
-            widths[0] = max(widths[0], book.cell(ws, i, 0, str(metric)))
+            widths[0] = max(widths[0], book.cell(ws, i, 0, metric_label(str(metric))))
             for j, v in enumerate(row, start=1):
                 widths[j] = max(widths[j], book.cell(ws, i, j, v, spec))
         for j, w in enumerate(widths):

@@ -270,15 +270,26 @@ def test_compare_table_workbook_and_what_renting_abroad_adds(tmp_path):
     result = run("compare", CN_ONLY, BASE, "--out", out, columns=200)
     assert result.exit_code == 0
     for text in (
-        "domestic_compute_share",
-        "kind_lease_pflops",
-        "site_my-johor_pflops",
+        "Domestic share of all PFLOPS",
+        "PFLOPS leased",
+        "PFLOPS at site my-johor",
+        "Policy: category domestic compute share within country CN",
         "buyer.headquarters",
         "sites[1].pue",
     ):
         assert text in result.output
+    assert "000000000.0" not in result.output  # money in the input differences as money
+    assert "_usd" not in result.output.split("What differs")[0]  # labels, not JSON keys
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Comparison", "Input differences", "cn-only-7b", "base-7b"]
+    labels = [c.value for c in wb["Comparison"]["A"]][1:]
+    assert labels[:5] == [
+        "Status",
+        "Capex",
+        "Lease commitments",
+        "Electricity",
+        "Effective PFLOPS (last quarter)",
+    ]
     frame = compare([CN_ONLY, BASE])
     assert frame.loc["base-7b", "effective_pflops"] > frame.loc["cn-only-7b", "effective_pflops"]
     assert frame.loc["cn-only-7b", "lease_usd"] == 0 and frame.loc["base-7b", "lease_usd"] > 0
@@ -398,3 +409,25 @@ def test_signed_money_in_words():
 def test_plan_repr_is_one_line():
     plan = solve(CN_ONLY)
     assert "\n" not in repr(plan) and repr(plan).startswith("Plan('cn-only-7b', max-compute, optimal")
+
+
+def test_compare_measures_a_policy_share_as_the_policy_does():
+    # base-7b: domestic compute at least 30% within CN; over all capacity (leases abroad in) it is 8%
+    row = compare([BASE]).loc["base-7b"]
+    assert row["policy_share:category domestic compute share within country CN"] >= 0.3 - 1e-9
+    assert row["domestic_compute_share"] < 0.1
+
+
+def test_compare_rows_come_in_a_fixed_order_with_labels():
+    from planner.analysis import comparison_metrics, metric_label
+
+    metrics = comparison_metrics(compare([CN_ONLY, BASE]))
+    keys = list(metrics.index)
+    assert keys[:4] == ["status", "capex_usd", "lease_usd", "opex_usd"]
+    spends = [k for k in keys if k.startswith("spend_")]
+    assert spends == sorted(spends, key=str.lower)
+    assert keys.index(spends[-1]) < keys.index("kind_buy_pflops") < keys.index("country_CN_pflops")
+    assert metric_label("spend_NVIDIA_usd") == "Spend with NVIDIA"
+    assert metric_label("kind_lease_pflops") == "PFLOPS leased"
+    assert metric_label("site_leased_pflops") == "PFLOPS leased (no site)"
+    assert metric_label("domestic_chips") == "Chips bought, domestic"
