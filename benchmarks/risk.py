@@ -28,7 +28,7 @@ SHOCKS = ROOT / "budgets" / "shocks" / "risk-2025.yaml"
 
 RUN = r"""
 import json, resource, sys, time
-from planner.risk import risk
+from planner.sampling import risk
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -36,7 +36,7 @@ def peak():
 if __name__ == "__main__":
     samples, workers = int(sys.argv[1]), int(sys.argv[2])
     from dask.distributed import get_worker  # noqa: F401  (import cost outside the timing)
-    import planner.risk as r
+    import planner.sampling as r
     t0 = time.perf_counter()
     result = risk(sys.argv[3], sys.argv[4], samples=samples, workers=workers)
     wall = time.perf_counter() - t0
@@ -49,7 +49,7 @@ import json, sys, time
 import numpy as np
 from planner.stress import _inputs, replan_step
 from planner.shocks import load_shocks, apply
-from planner.risk import draw
+from planner.sampling import draw
 from planner.model.backends import HighsBackend
 from planner.model.build import build
 from planner.model.data import prepare
@@ -96,7 +96,7 @@ def worker_memory(samples: int) -> float:
     """Peak RSS of a worker process running samples (MB), read from inside the worker."""
     probe = r"""
 import json, resource, sys
-from planner.risk import Job, _plans_to_roll, dask_client, run_job
+from planner.sampling import Job, _plans_to_roll, dask_client, run_job
 from planner.scenario import load_scenario
 from planner.shocks import load_shocks
 from planner.plan import catalog_for

@@ -12,6 +12,7 @@ so that ``gpuplan --help`` stays fast)::
     planner.sweep("budgets/base-7b.yaml", ["3B", "5B", "7e9"])          # DataFrame, one row a budget
     planner.explain("budgets/base-7b.yaml").marginal   # binding, marginal and not_bought DataFrames
     planner.stress("budgets/base-7b.yaml", "budgets/shocks/h20-license-2025.yaml")
+    planner.risk("budgets/base-7b.yaml", "budgets/shocks/risk-2025.yaml", samples=200)
 
 Amounts accept the strings the command line does (``"7B"``, ``"7e9"``, ``"7,000,000,000"``).
 """
@@ -30,6 +31,7 @@ __all__ = [
     "explain",
     "load_catalog",
     "load_scenario",
+    "risk",
     "robust_plan",
     "solve",
     "stress",
@@ -45,6 +47,7 @@ _WHERE = {
     "explain": "planner.explain",
     "stress": "planner.stress",
     "robust_plan": "planner.stress",
+    "risk": "planner.sampling",
     "Plan": "planner.results",
     "SolverOptions": "planner.model.solve",
     "PlannerError": "planner.errors",

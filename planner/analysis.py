@@ -142,7 +142,7 @@ def compare(
     options = SolverOptions.of(options)
     plans: list[Plan] = []
     if scheduler is not None:
-        from planner.risk import check_scheduler
+        from planner.sampling import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
     if scheduler is None:
@@ -152,7 +152,7 @@ def compare(
                 progress(1)
     else:
         from planner.plan import catalog_for
-        from planner.risk import dask_client
+        from planner.sampling import dask_client
 
         loaded = [load_scenario(p) for p in paths]
         inputs = [(s, catalog_for(s, catalog)) for s in loaded]
@@ -426,7 +426,7 @@ def sweep(
     options = SolverOptions.of(options)
     check_plain_objective(scenario, "sweep")
     if scheduler is not None:
-        from planner.risk import check_scheduler
+        from planner.sampling import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
     if options.solver != "highs":
@@ -558,7 +558,7 @@ def _on_dask(
     progress: Callable[[int], None] | None,
 ) -> list[dict[str, Any]]:
     """Contiguous chunks of points on a Dask cluster's workers (scenario and catalog sent as data)."""
-    from planner.risk import dask_client
+    from planner.sampling import dask_client
 
     with dask_client(scheduler=scheduler) as client:
         workers = max(1, len(client.scheduler_info().get("workers", {})))

@@ -562,7 +562,7 @@ def risk_cmd(
     """Sample futures of the shock file and re-plan each one: how bad is the 1-in-20 year, and which plan holds up."""
     from planner.analysis import usable_jobs
     from planner.export import check_out
-    from planner.risk import risk, risk_tables
+    from planner.sampling import risk, risk_tables
     from planner.shocks import load_shocks
 
     if out is not None:
@@ -597,7 +597,7 @@ def risk_cmd(
             write_risk_workbook(result, tables, out)
     if plot is not None:
         from planner.charts import risk_cdf_png
-        from planner.risk import outcome_values
+        from planner.sampling import outcome_values
 
         metric = tables.objective_metric
         risk_cdf_png({k: outcome_values(result, k, metric) for k in plans}, metric, result["scenario"], plot)

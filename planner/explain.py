@@ -59,6 +59,25 @@ class Explanation:
     not_bought: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "reason"]))
     diagnosis: dict[str, Any] | None = None
 
+    def _repr_html_(self) -> str:
+        """The explanation in a notebook: headline, limits, then marginal values, binding rows and chips not bought."""
+        from html import escape
+
+        parts = [f"<h4>{escape(self.scenario)}: {escape(self.status)}, {escape(self.objective)}</h4>"]
+        if (line := self.headline()) is not None:
+            parts.append(f"<p>{escape(line)}</p>")
+        if self.limits:
+            parts.append("<ul>" + "".join(f"<li>{escape(limit)}</li>" for limit in self.limits) + "</ul>")
+        binding = self.binding[self.binding["binding"].astype(bool)] if len(self.binding) else self.binding
+        for title, frame in (
+            ("Marginal values", self.marginal),
+            ("Constraints the plan sits on", binding),
+            ("Chips not bought", self.not_bought),
+        ):
+            if frame is not None and len(frame):
+                parts.append(f"<h5>{title}</h5>" + frame.to_html(index=False, escape=True, na_rep="-"))
+        return "".join(parts)
+
     def headline(self) -> str | None:
         """The "next $1B buys ..." sentence from the re-solved MILP, when the budget was moved."""
         if self.marginal is None or not len(self.marginal):

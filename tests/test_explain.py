@@ -153,3 +153,14 @@ def test_explain_cli_on_the_base_case(tmp_path):
     assert openpyxl.load_workbook(out).sheetnames[-3:] == ["Explain", "Explain binding", "Explain not bought"]
     table = CliRunner().invoke(main, ["explain", str(ROOT / "budgets" / "base-7b.yaml")])
     assert "The next $1B buys" in table.output and "Chips not bought, and why" in table.output
+
+
+def test_an_explanation_shows_itself_in_a_notebook(tiny):
+    # the budget binds: the headline, the limit and the marginal table all appear, escaped
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=3_000_000)], budget={"total_usd": 5000})
+    page = explain_object(path)._repr_html_()
+    assert page.startswith("<h4>t: optimal, max-compute</h4>")
+    assert "<p>The next $1B buys 1,000,000.0 PFLOPS" in page
+    assert "<li>budget: total commitments (capex and leases) of 5,000 USD are at the total budget" in page
+    assert page.count("<table") == 2  # marginal values and the rows the plan sits on
+    assert "capex and lease commitments &lt;= total budget" in page and "<= total" not in page

@@ -665,10 +665,10 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
     import socket
     import threading
 
-    import planner.risk
+    import planner.sampling
     from planner.errors import InputError
 
-    monkeypatch.setattr(planner.risk, "CONNECT_SECONDS", 1.0)
+    monkeypatch.setattr(planner.sampling, "CONNECT_SECONDS", 1.0)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)
@@ -687,7 +687,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
     threading.Thread(target=serve, daemon=True).start()
     begin = time.monotonic()
     try:
-        with pytest.raises(InputError) as err, planner.risk.dask_client(scheduler=f"127.0.0.1:{port}"):
+        with pytest.raises(InputError) as err, planner.sampling.dask_client(scheduler=f"127.0.0.1:{port}"):
             pass
     finally:
         server.close()
@@ -761,7 +761,7 @@ def test_compare_takes_one_path_as_one_scenario(tiny):
 )
 def test_risk_arguments_are_checked_before_any_work(kw, message):
     from planner.errors import InputError
-    from planner.risk import risk
+    from planner.sampling import risk
 
     with pytest.raises(InputError) as err:
         risk(BASE, ROOT / "budgets" / "shocks" / "risk-2025.yaml", **kw)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import chip, offer
 
 from planner.cli import main
-from planner.risk import draw, risk, roll
+from planner.sampling import draw, risk, roll
 from planner.shocks import Choice, Lognormal, ShockFile, Triangular, Uniform, load_shocks
 
 # ---------------------------------------------------------------- the sampler
@@ -417,9 +417,11 @@ def test_sweep_and_compare_on_a_dask_cluster_match_local_runs(three_quarters, da
 
 
 def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path, monkeypatch):
-    import planner.risk
+    import planner.sampling
 
-    monkeypatch.setattr(planner.risk, "CONNECT_SECONDS", 1.0)  # refused connections are retried until then
+    monkeypatch.setattr(
+        planner.sampling, "CONNECT_SECONDS", 1.0
+    )  # refused connections are retried until then
     port = free_port()
     result = CliRunner().invoke(
         main, ["sweep", str(three_quarters), "--budget", "3K:6K:2", "--scheduler", f"tcp://127.0.0.1:{port}"]
@@ -462,3 +464,11 @@ def test_a_failure_on_the_workers_is_one_line_and_leaves_no_scratch_folder(tmp_p
         done.stderr == "solver error: the --max-time ran out before the run finished; nothing was written\n"
     )
     assert list(scratch.iterdir()) == []
+
+
+def test_the_library_offers_risk_beside_solve_and_stress():
+    import planner
+    import planner.sampling
+
+    assert planner.risk is planner.sampling.risk
+    assert "risk" in planner.__all__
