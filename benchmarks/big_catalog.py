@@ -25,31 +25,37 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "catalogs" / "default"
 
 
-def short_rows(path: Path, mb: float) -> None:
+def _one_offer_per_channel(path: Path, mb: float, row: Callable[[str, int], str]) -> None:
+    """``mb`` MB of offers, row ``i`` written by ``row(sku, i)`` (each on a channel of its own)."""
     skus = [line.split(",")[0] for line in (DEFAULT / "chips.csv").read_text().splitlines()[1:]]
     with path.open("w") as f:
         f.write("sku,channel,period,max_units,unit_price_usd,lead_time_quarters,delivery_risk\n")
         i = 0
         while f.tell() < mb * 1e6:
-            sku, channel, period = skus[i % len(skus)], f"distributor-shenzhen-{i:08d}", f"2025Q{i % 4 + 1}"
-            f.write(f"{sku},{channel},{period},{1000 + i % 5000},{25000.5 + i % 100},{i % 3},0.05\n")
+            f.write(row(skus[i % len(skus)], i))
             i += 1
+
+
+def short_rows(path: Path, mb: float) -> None:
+    _one_offer_per_channel(
+        path,
+        mb,
+        lambda sku, i: (
+            f"{sku},distributor-shenzhen-{i:08d},2025Q{i % 4 + 1},{1000 + i % 5000},"
+            f"{25000.5 + i % 100},{i % 3},0.05\n"
+        ),
+    )
 
 
 def tiny_rows(path: Path, mb: float) -> None:
-    skus = [line.split(",")[0] for line in (DEFAULT / "chips.csv").read_text().splitlines()[1:]]
-    with path.open("w") as f:
-        f.write("sku,channel,period,max_units,unit_price_usd,lead_time_quarters,delivery_risk\n")
-        i = 0
-        while f.tell() < mb * 1e6:
-            f.write(f"{skus[i % len(skus)]},c{i},2025Q{i % 4 + 1},1,1,0,\n")
-            i += 1
+    _one_offer_per_channel(path, mb, lambda sku, i: f"{sku},c{i},2025Q{i % 4 + 1},1,1,0,\n")
 
 
 def long_rows(path: Path, mb: float) -> None:
