@@ -35,6 +35,26 @@ def _label(text: object, width: int = 90) -> str:
     return "\n".join(textwrap.wrap(one_line(str(text)), width)) or " "
 
 
+def commitment_labels(points: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
+    """``(budget $B, thousand PFLOPS, text)`` for the frontier's points where the budget stops binding.
+
+    The amount is what the total budget counts, capex and lease commitments (not capex alone);
+    it is shown where the budget first has room left and wherever the amount changes, never twice
+    in a row. ``points`` are a sweep's solved points in budget order.
+    """
+    out = []
+    shown: str | None = None
+    committed = [(p["totals"]["capex_usd"] + p["totals"].get("lease_usd", 0.0)) / 1e9 for p in points]
+    for p, c in zip(points, committed, strict=True):
+        budget = p["total_usd"] / 1e9
+        text = f"commits ${c:.1f}B" if c < budget * 0.98 else None
+        if text is not None and text != shown:
+            tail = " from here on" if committed[-1] == c else ""
+            out.append((budget, p["totals"]["effective_pflops"] / 1000, text + tail))
+        shown = text
+    return out
+
+
 def frontier_png(points: list[dict[str, Any]], scenario: str, path: Path) -> None:
     """Effective PFLOPS against total budget, stacked by chip category, with the total on top."""
     plt = _pyplot()
@@ -55,18 +75,17 @@ def frontier_png(points: list[dict[str, Any]], scenario: str, path: Path) -> Non
         )
         total = [p["totals"]["effective_pflops"] / 1000 for p in ok]
         ax.plot(x, total, color="black", marker="o", linewidth=2, label="total")
-        spent = [p["totals"]["capex_usd"] / 1e9 for p in ok]
-        for xi, ti, si in zip(x, total, spent):
-            if si < xi * 0.98:
-                ax.annotate(
-                    f"spends ${si:.1f}B",
-                    (xi, ti),
-                    textcoords="offset points",
-                    xytext=(0, 8),
-                    ha="center",
-                    fontsize=7,
-                    color="#555555",
-                )
+        for xi, ti, text in commitment_labels(ok):
+            ax.annotate(
+                text,
+                (xi, ti),
+                textcoords="offset points",
+                xytext=(0, -26),  # well below its point: clear of the line, inside the axes
+                ha="center",
+                fontsize=8,
+                color="#222222",
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "linewidth": 0},
+            )
     ax.set_xlabel("Total budget (USD billions)")
     ax.set_ylabel("Effective PFLOPS at the last quarter (thousands)")
     ax.set_title(_label(f"Compute bought per budget, by chip category: {scenario}", 100))

@@ -109,8 +109,20 @@ class Number(click.ParamType):  # type: ignore[type-arg]  # generic only in newe
         return number
 
 
+#: what each command's --max-time covers, by the command's function
+MAX_TIME_COVERS = {
+    "plan": "solving the plan (both stages of max-compute; with --robust, every branch at once)",
+    "explain_cmd": "solving the plan and every re-solve that prices a limit",
+    "stress_cmd": "the base plan, each shock's re-plan and the robust plan (unless --no-robust)",
+    "risk_cmd": "the plans and every sampled future's re-plans",
+    "compare_cmd": "solving every scenario",
+    "sweep_cmd": "solving every budget point",
+}
+
+
 def solver_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--solver, --time-limit, --mip-gap and --max-time, passed to the command as ``options``."""
+    covers = MAX_TIME_COVERS[fn.__name__]
 
     @functools.wraps(fn)
     def wrapper(
@@ -155,8 +167,8 @@ def solver_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 "--max-time",
                 type=Number(0, low_open=True),
                 default=None,
-                help="Seconds the whole command may spend solving (sweeps, stress, robust plans); "
-                "when they run out it stops with exit 1 and writes nothing.",
+                help=f"Seconds for {covers}; when they run out the command stops with exit 1 and writes "
+                "nothing. Default: no limit.",
             ),
         ]
     ):

@@ -229,3 +229,17 @@ def test_sweep_and_risk_share_the_parallelism_option_name():
         return {o for p in cmd.params for o in getattr(p, "opts", [])}
 
     assert "--workers" in names(root.commands["sweep"]) and "--workers" in names(root.commands["risk"])
+
+
+def test_max_time_help_names_what_each_command_solves():
+    from planner.cli import main as root
+
+    def max_time(name):
+        return next(p.help for p in root.commands[name].params if "--max-time" in getattr(p, "opts", []))
+
+    helps = {name: max_time(name) for name in ("plan", "explain", "stress", "risk", "compare", "sweep")}
+    assert helps["sweep"].startswith("Seconds for solving every budget point;")
+    assert helps["compare"].startswith("Seconds for solving every scenario;")
+    assert "every sampled future's re-plans" in helps["risk"]
+    assert "every re-solve that prices a limit" in helps["explain"]
+    assert len(set(helps.values())) == 6  # each says what its own command does

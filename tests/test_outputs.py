@@ -431,3 +431,24 @@ def test_compare_rows_come_in_a_fixed_order_with_labels():
     assert metric_label("kind_lease_pflops") == "PFLOPS leased"
     assert metric_label("site_leased_pflops") == "PFLOPS leased (no site)"
     assert metric_label("domestic_chips") == "Chips bought, domestic"
+
+
+def test_the_frontier_labels_commitments_where_the_budget_stops_binding():
+    from planner.charts import commitment_labels
+
+    def point(budget, capex, lease, pflops):
+        return {
+            "total_usd": budget,
+            "totals": {"capex_usd": capex, "lease_usd": lease, "effective_pflops": pflops},
+        }
+
+    points = [
+        point(2e9, 1.5e9, 0.5e9, 1000),  # binds: capex and leases make the budget
+        point(4e9, 1e9, 2e9, 2000),  # $3B of $4B: leases count
+        point(5e9, 1e9, 2e9, 2000),  # the same $3B: not said twice
+        point(6e9, 1e9, 2.5e9, 2100),  # a new amount, the last one
+    ]
+    assert commitment_labels(points) == [
+        (4.0, 2.0, "commits $3.0B"),
+        (6.0, 2.1, "commits $3.5B from here on"),
+    ]
