@@ -17,6 +17,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -25,12 +26,20 @@ from planner.tables import records
 from planner.units import format_money
 
 
+class TrimmedConsole(Console):
+    """A console that writes no trailing spaces (rich pads each table line to the table's width)."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        text = super()._render_buffer(buffer)
+        return "\n".join(line.rstrip(" ") for line in text.split("\n"))
+
+
 def console(stderr: bool = False) -> Console:
-    """A console as wide as the terminal (or ``COLUMNS``; 100 when neither says)."""
+    """A console as wide as the terminal (or ``COLUMNS``; 100 when neither says), without trailing spaces."""
     width = None
     if "COLUMNS" not in os.environ and not Console(stderr=stderr).is_terminal:
         width = 100
-    return Console(width=width, stderr=stderr, highlight=False, markup=False, emoji=False)
+    return TrimmedConsole(width=width, stderr=stderr, highlight=False, markup=False, emoji=False)
 
 
 def safe(value: object) -> str:

@@ -452,3 +452,11 @@ def test_the_frontier_labels_commitments_where_the_budget_stops_binding():
         (4.0, 2.0, "commits $3.0B"),
         (6.0, 2.1, "commits $3.5B from here on"),
     ]
+
+
+@pytest.mark.parametrize("command", [["plan", BASE], ["compare", CN_ONLY, BASE]])
+def test_reports_have_no_trailing_spaces(command):
+    result = run(*command, columns=80)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) > 20 and all(line == line.rstrip() for line in lines)
