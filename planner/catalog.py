@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -416,11 +415,11 @@ def _check_workloads(chips: pd.DataFrame, file: str, fail: Any) -> None:
 
 
 def _quarter_index(text: object) -> int:
-    """``2025Q3`` as a quarter count (``year * 4 + quarter - 1``), or -1 when it is not one."""
-    found = re.fullmatch(r"([0-9]{4})Q([1-4])", str(text))
-    if found is None or not 1900 <= int(found[1]) <= 2200:
+    """``2025Q3`` as its running index (:func:`planner.units.parse_quarter`), or -1 when it is not a quarter."""
+    try:
+        return parse_quarter(text)
+    except ValueError:
         return -1
-    return int(found[1]) * 4 + int(found[2]) - 1
 
 
 def _per_category(
