@@ -33,6 +33,8 @@ from planner.units import MAX_RATE, parse_date, parse_quarter
 
 CATEGORIES = ("full-spec", "export-compliant", "domestic")
 WORKLOADS = ("training", "inference")
+#: an offer's channel risk (an extension: BIS red-flag diligence); an empty cell is ``unrated``
+CHANNEL_RISKS = ("low", "medium", "high")
 STATUSES = ("allowed", "license-required", "prohibited")
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "default"
 #: the files of a catalog folder that gpuplan reads
@@ -77,6 +79,9 @@ OFFER_COLUMNS = [
     Column(
         "term_quarters", "int", required=False, may_be_empty=True, check=term_ok, default=None, narrow=True
     ),
+    # extensions (channel diligence): the channel's risk rating and the country goods pass through
+    Column("channel_risk", CHANNEL_RISKS, required=False, may_be_empty=True, default="unrated", repeats=True),
+    Column("transit", required=False, may_be_empty=True, default="", repeats=True),
 ]
 #: what tells two offers apart (a second row with the same key is an error)
 OFFER_KEY = ["sku", "channel", "period", "kind", "ships_to", "term_quarters"]
@@ -143,6 +148,17 @@ def unknown_places(rule: Rule, groups: dict[str, list[str]]) -> list[str]:
     return [n for n in names if n != "*" and n not in ISO_ALPHA2 and n not in groups]
 
 
+def site_tag_list(values: list[object]) -> list[str]:
+    """Site tags (a scenario's ``sites[].tags``, a rule's ``site_tags``): words without spaces."""
+    out = []
+    for value in values:
+        text = value.strip() if isinstance(value, str) else ""
+        if not text or any(c.isspace() or c == ";" for c in text):
+            raise ValueError(f"a site tag is one word without spaces or ';', got {value!r}")
+        out.append(text)
+    return out
+
+
 def _buy_only() -> list[Literal["buy", "lease"]]:
     return ["buy"]
 
@@ -159,6 +175,7 @@ class Rule(BaseModel):
     exclude_destinations: list[str] = Field(default_factory=list)
     headquarters: list[str] | None = None
     applies_to: list[Literal["buy", "lease"]] = Field(default_factory=_buy_only, min_length=1)
+    site_tags: list[str] | None = Field(default=None, min_length=1)
     effective: dt.date
     ends: dt.date | None = None
     status: Literal["allowed", "license-required", "prohibited"]
@@ -172,6 +189,11 @@ class Rule(BaseModel):
     @classmethod
     def _date(cls, v: object) -> object:
         return None if v is None else parse_date(v)
+
+    @field_validator("site_tags", mode="before")
+    @classmethod
+    def _site_tags(cls, v: object) -> object:
+        return site_tag_list(v) if isinstance(v, list) else v
 
     @field_validator("origins", mode="before")
     @classmethod
@@ -372,6 +394,7 @@ def _load_offers(
         period_index = period_index[keep]
     offers["period_index"] = period_index
     offers["ships_to"] = _ships_to_column(offers["ships_to"])
+    offers["transit"] = _transit_column(offers, str(offers_path), fail)
     bought_with_term = (offers["kind"] != "lease").to_numpy() & offers["term_quarters"].notna().to_numpy()
     if bought_with_term.any():  # a term means nothing on a purchase
         offers.loc[bought_with_term, "term_quarters"] = None
@@ -485,6 +508,30 @@ def _ships_to_column(texts: pd.Series) -> pd.Categorical:
     Each distinct text is worked once: a few texts, however many rows.
     """
     canonical = [" ".join(_ships_to(str(t))) for t in texts.cat.categories]
+    categories = pd.Index(canonical, dtype=object).unique()
+    recode = np.append(categories.get_indexer(pd.Index(canonical, dtype=object)), -1)
+    return pd.Categorical.from_codes(recode[texts.cat.codes.to_numpy()], categories=categories)
+
+
+def _transit_column(offers: pd.DataFrame, file: str, fail: Callable[[InputError], None]) -> pd.Categorical:
+    """``transit``: one country code (upper-cased) or empty; a row naming anything else is reported."""
+    texts = offers["transit"].astype("category")
+    canonical = [str(t).strip().upper() for t in texts.cat.categories]
+    wrong = {i for i, c in enumerate(canonical) if c and c not in ISO_ALPHA2}
+    if wrong:
+        codes = texts.cat.codes.to_numpy()
+        for i in np.flatnonzero(np.isin(codes, list(wrong))).tolist():
+            value = texts.cat.categories[codes[i]]
+            fail(
+                InputError(
+                    f"{value!r} is not one ISO 3166-1 alpha-2 country code (the country goods pass "
+                    "through, e.g. SG; empty: shipped direct)",
+                    file=file,
+                    row=int(offers["_row"].iloc[i]),
+                    column="transit",
+                )
+            )
+        canonical = ["" if i in wrong else c for i, c in enumerate(canonical)]
     categories = pd.Index(canonical, dtype=object).unique()
     recode = np.append(categories.get_indexer(pd.Index(canonical, dtype=object)), -1)
     return pd.Categorical.from_codes(recode[texts.cat.codes.to_numpy()], categories=categories)

@@ -69,13 +69,18 @@ def _license(v: compliance.Verdict) -> dict[str, Any] | None:
 
 
 def compliance_listing(
-    catalog: Catalog, destination: str, on: dt.date, headquarters: str | None = None, kind: str = "buy"
+    catalog: Catalog,
+    destination: str,
+    on: dt.date,
+    headquarters: str | None = None,
+    kind: str = "buy",
+    site_tags: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The status of every chip for ``destination`` on ``on`` (for a buyer headquartered in ``headquarters``, default the destination, and a ``kind`` of offer), with the matching rules, clauses and licence terms."""
+    """The status of every chip for ``destination`` on ``on`` (for a buyer headquartered in ``headquarters``, default the destination, a ``kind`` of offer and a site with ``site_tags``), with the matching rules, clauses and licence terms."""
     hq = headquarters or destination
     chips = []
     for rec in records(catalog.chips):
-        v = compliance.chip_status(rec, destination, on, catalog.compiled, hq, kind)
+        v = compliance.chip_status(rec, destination, on, catalog.compiled, hq, kind, site_tags)
         chips.append(
             {
                 "sku": rec["sku"],
@@ -92,6 +97,7 @@ def compliance_listing(
         "destination": destination,
         "headquarters": hq,
         "kind": kind,
+        "site_tags": sorted(site_tags),
         "date": on.isoformat(),
         "unnamed": not any(c.destinations is None or destination in c.destinations for c in catalog.compiled),
         "chips": chips,
@@ -104,13 +110,14 @@ def timeline(
     sku: str | None = None,
     headquarters: str | None = None,
     kind: str = "buy",
+    site_tags: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """For each chip (or one), the dates its status changes for ``destination``, from the rules."""
     out = []
     skus = [sku] if sku else list(catalog.chips.index)
     for s in skus:
         for day, v in compliance.status_changes(
-            catalog.chip(s), destination, catalog.compiled, headquarters, kind
+            catalog.chip(s), destination, catalog.compiled, headquarters, kind, site_tags
         ):
             out.append(
                 {

@@ -844,11 +844,28 @@ WHO = [
         show_default=True,
         help="buy: chips shipped to the destination; lease: capacity rented there.",
     ),
+    click.option(
+        "--site-tag",
+        "site_tags",
+        multiple=True,
+        help="A tag of the receiving site, as a scenario's sites[].tags (repeat for several), "
+        "e.g. state-funded.",
+    ),
 ]
 
 
+def _site_tags(values: tuple[str, ...]) -> frozenset[str]:
+    """``--site-tag`` values, checked as a scenario's site tags are."""
+    from planner.catalog import site_tag_list
+
+    try:
+        return frozenset(site_tag_list(list(values)))
+    except ValueError as exc:
+        raise InputError(str(exc), key="--site-tag") from None
+
+
 def who_options(fn: F) -> F:
-    """Add the buyer options (--headquarters, --kind) to a command."""
+    """Add the buyer and site options (--destination, --headquarters, --kind, --site-tag) to a command."""
     for option in reversed(WHO):
         fn = option(fn)
     return fn
@@ -969,6 +986,7 @@ def compliance_cmd(
     destination: str,
     headquarters: str | None,
     kind: str,
+    site_tags: tuple[str, ...],
     on: str | None,
     fmt: str,
 ) -> None:
@@ -981,6 +999,7 @@ def compliance_cmd(
         _date(on),
         _country(headquarters, "--headquarters"),
         kind,
+        _site_tags(site_tags),
     )
     if fmt == "json":
         keys = ("sku", "model", "tpp", "pd", "status", "rules", "license")
@@ -1018,6 +1037,7 @@ def timeline(
     destination: str,
     headquarters: str | None,
     kind: str,
+    site_tags: tuple[str, ...],
     sku: str | None,
     fmt: str,
 ) -> None:
@@ -1030,11 +1050,11 @@ def timeline(
     dest = _destination(destination)
     assert dest is not None
     hq = _country(headquarters, "--headquarters") or dest
-    rows = build(cat, dest, sku, hq, kind)
+    tags = _site_tags(site_tags)
+    rows = build(cat, dest, sku, hq, kind, tags)
     if fmt == "json":
-        click.echo(
-            json.dumps({"destination": dest, "headquarters": hq, "kind": kind, "changes": rows}, indent=2)
-        )
+        head = {"destination": dest, "headquarters": hq, "kind": kind, "site_tags": sorted(tags)}
+        click.echo(json.dumps(head | {"changes": rows}, indent=2))
     else:
         from planner.render import console, timeline_table
 

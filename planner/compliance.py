@@ -138,6 +138,7 @@ class Compiled:
     excluded: frozenset[str]
     headquarters: frozenset[str] | None
     kinds: frozenset[str]
+    site_tags: frozenset[str] | None = None
 
     @property
     def id(self) -> str:
@@ -149,13 +150,20 @@ class Compiled:
         """The status the rule gives to what it matches."""
         return self.rule.status
 
-    def governs(self, destination: str, headquarters: str, kind: str) -> bool:
-        """The rule covers this destination, buyer and kind of offer (dates and chip aside)."""
+    def governs(
+        self, destination: str, headquarters: str, kind: str, site_tags: frozenset[str] = frozenset()
+    ) -> bool:
+        """The rule covers this destination, buyer, kind of offer and site (dates and chip aside).
+
+        A rule with ``site_tags`` covers only a purchase for a site carrying one of them; a lease
+        runs at no site of the buyer's, so such a rule never covers it.
+        """
         return (
             (self.destinations is None or destination in self.destinations)
             and destination not in self.excluded
             and (self.headquarters is None or headquarters in self.headquarters)
             and kind in self.kinds
+            and (self.site_tags is None or (kind == "buy" and bool(self.site_tags & site_tags)))
         )
 
     def in_force(self, on: dt.date) -> bool:
@@ -175,6 +183,7 @@ def compile_rules(rules: Iterable[Rule], groups: Mapping[str, Sequence[str]]) ->
                 expand(r.exclude_destinations, groups) or frozenset(),
                 hq if r.headquarters is not None else None,
                 frozenset(r.applies_to),
+                None if r.site_tags is None else frozenset(r.site_tags),
             )
         )
     return out
@@ -272,10 +281,11 @@ def _found_on(
     days: Iterable[dt.date],
     rules: Sequence[Compiled | Rule],
     matched: Sequence[tuple[Compiled, str]] | None = None,
+    site_tags: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[Compiled, str]]:
     found: dict[str, tuple[Compiled, str]] = {}
     pairs = matching_rules(chip, compiled(rules)) if matched is None else matched
-    matched = [(c, why) for c, why in pairs if c.governs(destination, headquarters, kind)]
+    matched = [(c, why) for c, why in pairs if c.governs(destination, headquarters, kind, site_tags)]
     for day in days:
         for c, why in matched:
             if c.id not in found and c.in_force(day):
@@ -290,10 +300,11 @@ def chip_status(
     rules: Sequence[Compiled | Rule],
     headquarters: str | None = None,
     kind: str = "buy",
+    site_tags: frozenset[str] = frozenset(),
 ) -> Verdict:
-    """Most severe status among the rules in force on ``on`` that match the chip for ``destination``, a buyer headquartered in ``headquarters`` (default: the destination) and ``kind`` of offer."""
+    """Most severe status among the rules in force on ``on`` that match the chip for ``destination``, a buyer headquartered in ``headquarters`` (default: the destination), ``kind`` of offer and a site with ``site_tags``."""
     hq = destination if headquarters is None else headquarters
-    return _verdict(_found_on(chip, destination, hq, kind, [on], rules))
+    return _verdict(_found_on(chip, destination, hq, kind, [on], rules, site_tags=site_tags))
 
 
 def window_days(start: dt.date, end: dt.date, rules: Sequence[Compiled | Rule]) -> list[dt.date]:
@@ -316,13 +327,15 @@ def window_status(
     headquarters: str | None = None,
     kind: str = "buy",
     matched: Sequence[tuple[Compiled, str]] | None = None,
+    site_tags: frozenset[str] = frozenset(),
 ) -> Verdict:
     """The most severe status on any day of [start, end] (contract: status over a window).
 
     ``matched`` may carry :func:`matching_rules` of the chip, computed once for many windows.
     """
     hq = destination if headquarters is None else headquarters
-    return _verdict(_found_on(chip, destination, hq, kind, window_days(start, end, rules), rules, matched))
+    days = window_days(start, end, rules)
+    return _verdict(_found_on(chip, destination, hq, kind, days, rules, matched, site_tags))
 
 
 @dataclass(frozen=True)
@@ -343,6 +356,7 @@ def offer_status(
     term: int | None,
     rules: Sequence[Compiled | Rule],
     matched: Sequence[tuple[Compiled, str]] | None = None,
+    site_tags: frozenset[str] = frozenset(),
 ) -> OfferVerdict:
     """Status and licence terms of an offer (contract, section 1: status over a window).
 
@@ -354,7 +368,15 @@ def offer_status(
     span = (term - 1) if kind == "lease" and term else 0
     start = quarter_start(order_quarter)
     first = window_status(
-        chip, destination, start, quarter_end(order_quarter + lead + span), rules, headquarters, kind, matched
+        chip,
+        destination,
+        start,
+        quarter_end(order_quarter + lead + span),
+        rules,
+        headquarters,
+        kind,
+        matched,
+        site_tags,
     )
     lag = first.terms.lag_quarters if first.status == "license-required" else 0
     if lag == 0:
@@ -368,6 +390,7 @@ def offer_status(
         headquarters,
         kind,
         matched,
+        site_tags,
     )
     return OfferVerdict(second, lead + lag)
 
@@ -378,16 +401,17 @@ def status_changes(
     rules: Sequence[Compiled | Rule],
     headquarters: str | None = None,
     kind: str = "buy",
+    site_tags: frozenset[str] = frozenset(),
 ) -> list[tuple[dt.date | None, Verdict]]:
     """The chip's status over time: ``(date, verdict)`` at each date it changes (None: before any rule)."""
     hq = destination if headquarters is None else headquarters
-    governing = [c for c in compiled(rules) if c.governs(destination, hq, kind)]
+    governing = [c for c in compiled(rules) if c.governs(destination, hq, kind, site_tags)]
     dates = sorted({d for c in governing for d in (c.rule.effective, c.rule.ends) if d is not None})
     out: list[tuple[dt.date | None, Verdict]] = [
-        (None, chip_status(chip, destination, dt.date.min, rules, hq, kind))
+        (None, chip_status(chip, destination, dt.date.min, rules, hq, kind, site_tags))
     ]
     for d in dates:
-        v = chip_status(chip, destination, d, rules, hq, kind)
+        v = chip_status(chip, destination, d, rules, hq, kind, site_tags)
         if v.status != out[-1][1].status:
             out.append((d, v))
     return out

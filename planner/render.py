@@ -154,6 +154,7 @@ def plan_report(plan: Any, con: Console) -> None:
         _cash_flow(con, rep)
         _licences(con, rep)
         _lease_tail(con, rep)
+        _channels(con, rep)
     _exclusions(con, rep)
     if rep.notes:
         bullets(con, rep.notes, indent=0)
@@ -376,6 +377,39 @@ def _licences(con: Console, rep: Any) -> None:
             f"{money(r['cost_usd'])} of the plan ({int(r['chips']):,} chips) depends on licences under "
             f"{r['license_rules']}.",
         )
+
+
+def _channels(con: Console, rep: Any) -> None:
+    """Commitments by channel with the channel's risk rating (channel diligence)."""
+    lines = rep.channels
+    if not len(lines):
+        return
+    cols = [
+        Col("Channel"),
+        Col("Risk"),
+        Col("Transit", priority=3),
+        Col("Kind", priority=2),
+        Col("Chips", True, 2),
+        Col("Committed", True),
+        Col("Share", True),
+    ]
+    rows = [
+        [
+            r["channel"],
+            r["channel_risk"],
+            r["transit"] or "-",
+            r["kinds"],
+            f"{int(r['chips']):,}",
+            money(float(r["commitment_usd"])),
+            f"{100 * float(r['share']):.1f}%",
+        ]
+        for r in lines.to_dict("records")
+    ]
+    con.print(table(con, "Exposure by channel (commitments)", cols, rows))
+    rated = lines[lines["channel_risk"].isin(["medium", "high"])]
+    if len(rated):
+        share = float(rated["share"].sum())
+        say(con, f"{100 * share:.1f}% of commitments go through channels rated medium or high risk.")
 
 
 def _lease_tail(con: Console, rep: Any) -> None:

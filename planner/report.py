@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.results import Plan
+from planner.results import EXPOSURE_COLUMNS, Plan, channel_exposure
 from planner.tables import records
 from planner.units import parse_quarter, quarter_name
 
@@ -141,7 +141,15 @@ def compliance_notes(plan: Plan) -> list[str]:
         named = [c for c in compiled if c.destinations is not None and country in c.destinations]
         if named:
             continue
-        everywhere = sorted({c.id for c in compiled if c.destinations is None and country not in c.excluded})
+        everywhere = sorted(
+            {
+                c.id
+                for c in compiled
+                if c.destinations is None
+                and country not in c.excluded
+                and (c.headquarters is None or hq in c.headquarters)
+            }
+        )
         tail = (
             f"; only rules for every destination apply there ({', '.join(everywhere)})"
             if everywhere
@@ -222,6 +230,7 @@ class PlanReport:
     notes: list[str] = field(default_factory=list)
     cash_flow: pd.DataFrame | None = None
     book_values: pd.DataFrame | None = None
+    channels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXPOSURE_COLUMNS))
 
 
 def plan_report(plan: Plan) -> PlanReport:
@@ -238,6 +247,7 @@ def plan_report(plan: Plan) -> PlanReport:
         compliance_notes(plan),
         cash_flow(plan),
         book_values(plan),
+        channel_exposure(plan),
     )
 
 

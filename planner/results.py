@@ -345,6 +345,8 @@ class Plan:
             ],
             "sites": sites_json(self),
         }
+        if self.ok and self.data is not None:
+            out["channel_exposure"] = exposure_json(self)  # an extension: channel diligence
         if self.workloads is not None:
             out |= self.workloads.to_json()
         elif self.data is not None and any(t.has_workloads for t in self.data.scenario.targets.values()):
@@ -357,6 +359,64 @@ class Plan:
             out["message"] = self.message
         out.update(self.extra)
         return out
+
+
+EXPOSURE_COLUMNS = ["channel", "channel_risk", "transit", "kinds", "chips", "commitment_usd", "share"]
+
+
+def channel_exposure(plan: Plan) -> pd.DataFrame:
+    """The plan's commitments by channel, with the channel's risk rating and transit country (largest first).
+
+    ``commitment_usd`` is the model's own measure of spend (a purchase's price, a lease's price x
+    term: what spend shares and channel-risk caps count); ``share`` is its part of all commitments.
+    An offer row rates its channel, so a channel with rows of several ratings has a line for each.
+    """
+    data = plan.data
+    if data is None or plan.servers is None or not plan.ok or not len(data.offers) or not plan.servers.any():
+        return pd.DataFrame(columns=EXPOSURE_COLUMNS)
+    o = data.offers
+    bought = plan.servers > 0
+    lines = pd.DataFrame(
+        {
+            "channel": o["channel"].to_numpy(dtype=object)[bought],
+            "channel_risk": o["channel_risk"].to_numpy(dtype=object)[bought],
+            "transit": [
+                t if isinstance(t, str) and t else "" for t in o["transit"].to_numpy(dtype=object)[bought]
+            ],
+            "kind": o["kind"].to_numpy(dtype=object)[bought],
+            "chips": (plan.servers * o["chips_per_server"].to_numpy(np.int64))[bought],
+            "commitment_usd": (plan.servers * Coefficients.of(data).commitment)[bought],
+        }
+    )
+    out = (
+        lines.groupby(["channel", "channel_risk", "transit"], sort=True)
+        .agg(
+            kinds=("kind", lambda k: " ".join(sorted(set(k)))),
+            chips=("chips", "sum"),
+            commitment_usd=("commitment_usd", "sum"),
+        )
+        .reset_index()
+    )
+    total = float(out["commitment_usd"].sum())
+    out["share"] = out["commitment_usd"] / total if total > 0 else 0.0
+    out = out.sort_values(["commitment_usd", "channel"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)[EXPOSURE_COLUMNS]
+
+
+def exposure_json(plan: Plan) -> list[dict[str, Any]]:
+    """``channel_exposure`` (an extension of the contract's JSON): one object per channel line."""
+    return [
+        {
+            "channel": r["channel"],
+            "channel_risk": r["channel_risk"],
+            "transit": r["transit"] or None,
+            "kinds": r["kinds"].split(),
+            "chips": int(r["chips"]),
+            "commitment_usd": round_value(r["commitment_usd"], "commitment_usd"),
+            "share": round_value(r["share"], "share"),
+        }
+        for r in records(channel_exposure(plan))
+    ]
 
 
 def purchase_json(rec: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner.catalog import CHANNEL_RISKS, site_tag_list
 from planner.countries import country_code
 from planner.errors import InputError
 from planner.units import MAX_AMOUNT, MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
@@ -209,20 +210,38 @@ class Site(_Strict):
     pue: float = Field(default=1.0, ge=1.0, le=MAX_RATE)
     electricity_usd_per_kwh: float = Field(default=0.0, ge=0, le=MAX_RATE)
     capacity_mw: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
 
     _code = field_validator("country", mode="before")(country_code)
     _quarters = field_validator("capacity_mw")(_quarter_keys)
 
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, v: object) -> object:
+        return site_tag_list(v) if isinstance(v, list) else v
 
-SHARE_GROUPS = ("category", "vendor", "origin", "channel", "site", "country", "kind")
+
+SHARE_GROUPS = (
+    "category",
+    "vendor",
+    "origin",
+    "channel",
+    "site",
+    "country",
+    "kind",
+    "channel_risk",
+    "transit",
+)
 
 
-GroupBy = Literal["category", "vendor", "origin", "channel", "site", "country", "kind"]
+GroupBy = Literal[
+    "category", "vendor", "origin", "channel", "site", "country", "kind", "channel_risk", "transit"
+]
 
 
 def _country_value(value: object, info: ValidationInfo) -> object:
     """A country code in a share, in any case and with spaces around, as sites and catalogs take it."""
-    if info.data.get("by") == "country" and isinstance(value, str) and value.strip() != "*":
+    if info.data.get("by") in ("country", "transit") and isinstance(value, str) and value.strip() != "*":
         return value.strip().upper()
     return value
 
@@ -506,6 +525,8 @@ def check_references(scenario: Scenario, catalog: Catalog) -> None:
         "site": {site.name for site in sites},
         "country": countries,
         "kind": {"buy", "lease"},
+        "channel_risk": {*CHANNEL_RISKS, "unrated"},
+        "transit": {str(c) for c in catalog.offers["transit"].unique() if str(c)},
     }
     for i, share in enumerate(scenario.policy.shares):
         if share.within is not None and share.within.value not in values[share.within.by]:

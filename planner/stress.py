@@ -101,6 +101,7 @@ def branch_data(
                 int(rec["lead_time_quarters"]),
                 int(rec["term"]) or None,
                 rules,
+                site_tags=data.sites[int(rec["site_index"])].tags if rec["kind"] == "buy" else frozenset(),
             ).verdict
             stranded[i] = verdict.status not in allowed
         elif rec["kind"] == "lease" and rec["end"] >= first:  # serving when the shock comes

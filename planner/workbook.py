@@ -370,6 +370,8 @@ def compliance_frame(plan: Plan) -> pd.DataFrame:
                     quarter_start(parse_quarter(p)),
                     data.catalog.compiled,
                     data.headquarters,
+                    "buy",
+                    site.tags,
                 )
                 row[p] = v.status
                 rules += [r for r in v.rule_ids if r not in rules]

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner.model.data import FinanceData, ModelData
+from planner.model.data import CHANNEL_GROUPS, FinanceData, ModelData
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, IntArray, Lin
 from planner.tables import records
@@ -756,9 +756,9 @@ def define_power(model: Model, part: Part, elastic: bool = False) -> None:
 
 
 def group_values(data: ModelData, by: str) -> tuple[npt.NDArray[np.object_], pd.DataFrame]:
-    """Each option's value of ``by`` (None where it has none: a lease's site) and the fleet's rows that can belong to a group (the fleet has no channel)."""
+    """Each option's value of ``by`` (None where it has none: a lease's site) and the fleet's rows that can belong to a group (the fleet has no channel, channel risk or transit)."""
     values = data.option_values(by)
-    fleet = data.fleet if by != "channel" else data.fleet.iloc[0:0]
+    fleet = data.fleet if by not in CHANNEL_GROUPS else data.fleet.iloc[0:0]
     return values, fleet
 
 

@@ -43,6 +43,8 @@ CHIP_COLUMNS = [
     "workloads",
 ]
 NO_SITE = -1
+#: share groupings the fleet never belongs to (it was bought through no channel of the catalog)
+CHANNEL_GROUPS = ("channel", "channel_risk", "transit")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class SiteData:
     pue: float
     kwh_price: float
     caps: list[float | None]
+    tags: frozenset[str] = frozenset()
 
     def opex_per_mw(self) -> float:
         """USD of electricity for one MW over one quarter."""
@@ -234,9 +237,16 @@ class _Judge:
         self.matched: dict[str, list[tuple[compliance.Compiled, str]]] = {}
 
     def __call__(
-        self, sku: str, country: str, kind: str, period_index: int, lead: int, term: int | None
+        self,
+        sku: str,
+        country: str,
+        kind: str,
+        period_index: int,
+        lead: int,
+        term: int | None,
+        site_tags: frozenset[str] = frozenset(),
     ) -> compliance.OfferVerdict:
-        key = (sku, country, kind, period_index, lead, term)
+        key = (sku, country, kind, period_index, lead, term, site_tags)
         if key not in self.cache:
             rules = self.catalog.compiled
             if sku not in self.matched:
@@ -251,6 +261,7 @@ class _Judge:
                 term,
                 rules,
                 self.matched[sku],
+                site_tags,
             )
         return self.cache[key]
 
@@ -259,7 +270,14 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
     """Derive the usable options and every coefficient of the model."""
     periods = list(scenario.periods)
     sites = [
-        SiteData(s.name, s.country, s.pue, s.electricity_usd_per_kwh, caps(s.capacity_mw, periods))
+        SiteData(
+            s.name,
+            s.country,
+            s.pue,
+            s.electricity_usd_per_kwh,
+            caps(s.capacity_mw, periods),
+            frozenset(s.tags),
+        )
         for s in scenario.site_list()
     ]
     hq = scenario.headquarters
@@ -284,10 +302,13 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
         "unit_price_usd",
         "lead_time_quarters",
         "delivery_risk",
+        "channel_risk",
+        "transit",
     ]
     for rec in records(catalog.offers[columns]):
         rec["ships_to"] = tuple(rec["ships_to"].split())  # the catalog keeps the codes as one text
         rec["term_quarters"] = None if pd.isna(rec["term_quarters"]) else int(rec["term_quarters"])
+        rec["transit"] = str(rec["transit"]) or None  # shipped direct: no transit country
         t = int(rec["period_index"]) - start
         kind = rec["kind"]
         base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]), "term": int(rec["term_quarters"] or 0)}
@@ -327,6 +348,7 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                     int(rec["period_index"]),
                     int(rec["lead_time_quarters"]),
                     option["term"] or None,
+                    site.tags if site is not None else frozenset(),
                 )
                 v = verdict.verdict
                 option.update(
@@ -418,6 +440,8 @@ def _options(
         "unit_price_usd",
         "lead_time_quarters",
         "delivery_risk",
+        "channel_risk",
+        "transit",
     ]
     if frame.empty:
         frame = pd.DataFrame(columns=columns)
@@ -478,6 +502,8 @@ def _fleet(
     fleet["kind"] = "buy"
     fleet["place"] = fleet["site"]
     fleet["channel"] = None  # the fleet belongs to no channel
+    fleet["channel_risk"] = None
+    fleet["transit"] = None
     fleet = fleet.join(chips[CHIP_COLUMNS], on="sku")
     fleet["power_mw"] = [
         w * sites[i].pue / 1e6 for w, i in zip(fleet["power_w"], fleet["site_index"], strict=True)
