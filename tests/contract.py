@@ -82,6 +82,7 @@ class Site:
     pue: float
     kwh: float
     capacity: dict[int, float]
+    tags: frozenset[str] = frozenset()  # an extension: a rule with site_tags covers tagged sites only
 
     def cap(self, p: int) -> float | None:
         earlier = [v for q, v in self.capacity.items() if q <= p]
@@ -178,6 +179,7 @@ def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
                 float(s.get("pue", 1.0)),
                 float(s.get("electricity_usd_per_kwh", 0.0)),
                 {quarter(k): float(v) for k, v in sorted((s.get("capacity_mw") or {}).items())},
+                frozenset(s.get("tags") or []),
             )
             for s in sc["sites"]
         ]
@@ -213,13 +215,13 @@ def load(scenario_path: Path, catalog: Path | None = None) -> Instance:
         lead = int(o["lead_time_quarters"])
         chip = chips[o["sku"]]
         targets = (
-            [(s.name, s.country) for s in sites if not ships or s.country in ships]
+            [(s.name, s.country, s.tags) for s in sites if not ships or s.country in ships]
             if kind == "buy"
-            else [(None, ships[0])]
+            else [(None, ships[0], frozenset())]
         )
-        for site, country in targets:
+        for site, country, tags in targets:
             status, fee, lag, approval, ids = offer_status(
-                chip, country, hq, kind, t, lead, term, rules, groups
+                chip, country, hq, kind, t, lead, term, rules, groups, tags
             )
             delivery = t + lead + lag
             if status not in ok or delivery > periods[-1]:
@@ -306,8 +308,11 @@ def applies(
     kind: str,
     day: dt.date,
     groups: dict[str, list[str]],
+    tags: frozenset[str] = frozenset(),
 ) -> bool:
-    """In force for this chip, destination, buyer, kind and day, and matching the chip."""
+    """In force for this chip, destination, buyer, kind, site tags and day, and matching the chip."""
+    if "site_tags" in rule and (kind != "buy" or not tags & set(rule["site_tags"])):
+        return False
     if chip["origin"].upper() not in [o.upper() for o in rule["origins"]]:
         return False
     dest = _places(rule["destinations"], groups)
@@ -337,6 +342,7 @@ def status_over(
     end: dt.date,
     rules: list[dict[str, Any]],
     groups: dict[str, list[str]],
+    tags: frozenset[str] = frozenset(),
 ) -> tuple[str, float, int, float, list[str]]:
     """Status over [start, end] and the licence terms (fee, lag, approval, rule ids)."""
     days = {start} | {
@@ -345,7 +351,7 @@ def status_over(
         for d in (_date(r["effective"]), _date(r.get("ends")))
         if d is not None and start < d <= end
     }
-    hits = {r["id"]: r for d in days for r in rules if applies(r, chip, country, hq, kind, d, groups)}
+    hits = {r["id"]: r for d in days for r in rules if applies(r, chip, country, hq, kind, d, groups, tags)}
     status = max((r["status"] for r in hits.values()), key=SEVERITY.__getitem__, default="allowed")
     if status != "license-required":
         return status, 0.0, 0, 1.0, []
@@ -370,16 +376,17 @@ def offer_status(
     term: int,
     rules: list[dict[str, Any]],
     groups: dict[str, list[str]],
+    tags: frozenset[str] = frozenset(),
 ) -> tuple[str, float, int, float, list[str]]:
     """The contract's two evaluations: with the lead alone, then with the lag found."""
     span = term - 1 if kind == "lease" else 0
     status, fee, lag, approval, ids = status_over(
-        chip, country, hq, kind, first_day(t), last_day(t + lead + span), rules, groups
+        chip, country, hq, kind, first_day(t), last_day(t + lead + span), rules, groups, tags
     )
     if status != "license-required" or lag == 0:
         return status, fee, 0, approval, ids
     status, fee, _, approval, ids = status_over(
-        chip, country, hq, kind, first_day(t), last_day(t + lead + lag + span), rules, groups
+        chip, country, hq, kind, first_day(t), last_day(t + lead + lag + span), rules, groups, tags
     )
     return status, fee, lag, approval, ids
 

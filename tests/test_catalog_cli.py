@@ -22,7 +22,7 @@ def run(*args):
 def test_validate_bundled_catalog_is_clean():
     result = run("catalog", "validate")
     assert result.exit_code == 0
-    assert result.output.endswith("OK (24 chips, 425 offers, 18 rules)\n")
+    assert result.output.endswith("OK (25 chips, 425 offers, 29 rules)\n")
     assert run("catalog", "validate", "--catalog", ROOT / "catalogs" / "default").output == result.output
 
 
@@ -202,10 +202,12 @@ def test_compliance_for_a_buyer_and_a_kind_of_offer():
     owned = json.loads(run(*args).output)
     leased = json.loads(run(*args, "--kind", "lease").output)
     assert (owned["destination"], owned["headquarters"], owned["kind"]) == ("MY", "CN", "buy")
-    for sku in ("nvidia-b200", "nvidia-h200", "nvidia-h100-sxm"):
+    # the H20 letter's headquarters clause reaches chips with the H20's bandwidth too (NVIDIA-8K-H20)
+    for sku, letter in (("nvidia-b200", True), ("nvidia-h200", True), ("nvidia-h100-sxm", True)):
         chip_owned = next(c for c in owned["chips"] if c["sku"] == sku)
         chip_leased = next(c for c in leased["chips"] if c["sku"] == sku)
-        assert chip_owned["status"] == "license-required" and chip_owned["rules"] == ["us-3a090-hq-2023"]
+        rules = ["us-3a090-hq-2023"] + (["us-h20-letter-hq-2025"] if letter else [])
+        assert chip_owned["status"] == "license-required" and chip_owned["rules"] == rules
         assert chip_owned["license"] == {"fee_pct": 0.0, "lag_quarters": 1, "approval": 0.1}
         assert chip_leased["status"] == "allowed" and chip_leased["license"] is None
     us_buyer = json.loads(
@@ -294,7 +296,10 @@ def test_import_epoch_writes_a_complete_catalog_folder(tmp_path):
     sample = ROOT / "docs" / "epoch-sample" / "ml_hardware_sample.csv"
     result = run("catalog", "import-epoch", sample, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "rule us-h20-letter-2025: skus nvidia-h20, amd-mi308x -> nvidia-hgx-h20" in result.output
+    assert (
+        "rule us-h20-letter-2025: skus nvidia-h20, nvidia-h20-141g, amd-mi308x -> nvidia-hgx-h20"
+        in result.output
+    )
     assert "rule cn-h200-customs-2026 left out: it lists no imported chip" in result.output
     assert (out / "offers.csv").read_text().startswith("sku,channel,period,")
     validated = run("catalog", "validate", out)

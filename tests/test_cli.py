@@ -35,7 +35,16 @@ def test_plan_json_shape_and_exit_code():
     result = CliRunner().invoke(main, ["plan", BASE, "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert list(data) == ["scenario", "status", "objective", "totals", "periods", "purchases", "sites"]
+    assert list(data) == [
+        "scenario",
+        "status",
+        "objective",
+        "totals",
+        "periods",
+        "purchases",
+        "sites",
+        "channel_exposure",
+    ]
     assert data["status"] == "optimal" and data["scenario"] == "base-7b"
     assert list(data["totals"]) == [
         "capex_usd",

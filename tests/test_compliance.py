@@ -84,22 +84,19 @@ def test_statuses_public_reporting_gives(sku, day, expected):
 
 
 def test_h200_under_the_january_2026_rule():
-    """US side: case-by-case from 2026-01-15 with the 25% tariff (SWK-T, 91 FR 1684; MEDIAITE). China side:
+    """US side: case-by-case from 2026-01-15 with the 25% duty on the chip, 18% of the all-in price
+    (SWK-T, 91 FR 1684; BAKER-25), approval 0.1 as no licence was granted (H200-NOLICENCE). China side:
     customs kept it out from 2026-01-14 (BUSINESSTIMES-H200) until approvals on 2026-01-28."""
     chip, us = CAT.chip("nvidia-h200"), [c for c in CAT.compiled if c.rule.issuer == "US"]
     v = compliance.chip_status(chip, "CN", dt.date(2026, 1, 15), us)
-    assert v.status == "license-required" and v.terms.fee_pct == 25
-    # the H20 letter also reaches chips with the H20's memory bandwidth (4.0 TB/s) or NVLink: the H200 too
-    assert set(v.license_rules) == {"us-3a090-2026-case-by-case", "us-h20-licences-2025"}
+    assert v.status == "license-required" and v.terms.fee_pct == 18
+    # the 15% H20/MI308 licences do not reach the H200 (PAGINASIETE-15)
+    assert set(v.license_rules) == {"us-3a090-2026-case-by-case"}
     assert compliance.chip_status(chip, "CN", dt.date(2026, 1, 14), us).status == "prohibited"
     assert status("nvidia-h200", "2026-01-15") == "prohibited"  # Chinese customs
     v = compliance.chip_status(chip, "CN", dt.date(2026, 2, 1), CAT.compiled)
-    assert v.status == "license-required" and v.terms.fee_pct == 25 and v.terms.approval == 0.5
-    assert set(v.license_rules) == {
-        "us-3a090-2026-case-by-case",
-        "cn-h200-approvals-2026",
-        "us-h20-licences-2025",
-    }
+    assert v.status == "license-required" and v.terms.fee_pct == 18 and v.terms.approval == 0.1
+    assert set(v.license_rules) == {"us-3a090-2026-case-by-case", "cn-h200-approvals-2026"}
 
 
 @pytest.mark.parametrize(
@@ -117,7 +114,8 @@ def test_b200_in_malaysia_depends_on_the_buyer_and_on_owning(hq, kind, expected)
     v = compliance.chip_status(CAT.chip("nvidia-b200"), "MY", dt.date(2025, 6, 1), CAT.compiled, hq, kind)
     assert v.status == expected
     if expected == "license-required":
-        assert v.rule_ids == ["us-3a090-hq-2023"] and v.terms.approval == 0.1
+        # the Oct 2023 rule, and the H20 letter's clause on chips with the H20's bandwidth (NVIDIA-8K-H20)
+        assert v.rule_ids == ["us-3a090-hq-2023", "us-h20-letter-hq-2025"] and v.terms.approval == 0.1
 
 
 def test_ascend_outside_china_from_the_may_2025_guidance():

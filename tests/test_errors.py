@@ -104,7 +104,8 @@ CASES = [
         "unknown column",
         edit(O, "delivery_risk", "delivery_risc"),
         f"{O}, column delivery_risc: unknown column (did you mean 'delivery_risk'?); expected sku, channel, period, "
-        "max_units, unit_price_usd, lead_time_quarters, delivery_risk, kind, ships_to, term_quarters",
+        "max_units, unit_price_usd, lead_time_quarters, delivery_risk, kind, ships_to, term_quarters, "
+        "channel_risk, transit",
     ),
     # numbers
     (

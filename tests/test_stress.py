@@ -250,7 +250,7 @@ def test_bad_shock_files(tiny, tmp_path, shock, message):
 def test_stress_cli_on_a_remote_access_rule(tmp_path):
     """base-7b rents full-spec capacity abroad; a rule on remote access from 2025Q3 cuts the leases that
     serve then (paid to their end, serving nothing): stranded spend and compute lost; the robust plan
-    rents less."""
+    (the shock at probability 0.1) strands no more and loses less compute."""
     out, png = tmp_path / "s.xlsx", tmp_path / "s.png"
     shocks = ROOT / "budgets" / "shocks" / "remote-access-2025.yaml"
     result = CliRunner().invoke(
@@ -275,7 +275,7 @@ def test_stress_cli_on_a_remote_access_rule(tmp_path):
     assert e["compute_lost_pflops"] > 0
     assert any(c["change"] == "removed" and c["kind"] == "lease" for c in e["changes"])
     [r] = data["robust_exposure"]
-    assert r["stranded_usd"] < e["stranded_usd"] and r["compute_lost_pflops"] < e["compute_lost_pflops"]
+    assert r["stranded_usd"] <= e["stranded_usd"] and r["compute_lost_pflops"] < e["compute_lost_pflops"]
     assert (
         data["robust"]["price_of_robustness"]["given_up"]
         >= -1e-4 * data["base"]["totals"]["effective_pflops"]
