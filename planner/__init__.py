@@ -11,7 +11,7 @@ so that ``gpuplan --help`` stays fast)::
     planner.compare(["budgets/base-7b.yaml", "budgets/tight-5b.yaml"])   # DataFrame, one row each
     planner.sweep("budgets/base-7b.yaml", ["3B", "5B", "7e9"])          # DataFrame, one row a budget
     planner.explain("budgets/base-7b.yaml").marginal   # binding, marginal and not_bought DataFrames
-    planner.stress("budgets/base-7b.yaml", "budgets/shocks/h20-license-2025.yaml")
+    planner.stress("budgets/base-7b.yaml", "budgets/shocks/remote-access-2025.yaml")
     planner.risk("budgets/base-7b.yaml", "budgets/shocks/risk-2025.yaml", samples=200)
 
 Amounts accept the strings the command line does (``"7B"``, ``"7e9"``, ``"7,000,000,000"``).

@@ -21,7 +21,6 @@ SCENARIOS = ["base-7b", "cn-only-7b", "tight-5b", "large-10b", "h20-license-refu
 STRESS = [
     ("base-7b", "channel-cutoff"),
     ("base-7b", "domestic-shortfall"),
-    ("base-7b", "h20-license-2025"),
     ("base-7b", "remote-access-2025"),
     ("min-cost-targets", "domestic-shortfall"),
 ]

@@ -297,9 +297,7 @@ def test_stress_cli_on_a_remote_access_rule(tmp_path):
     assert "stranded: " in table.output and "(lease)" in table.output
 
 
-@pytest.mark.parametrize(
-    "name", ["h20-license-2025", "domestic-shortfall", "channel-cutoff", "remote-access-2025"]
-)
+@pytest.mark.parametrize("name", ["domestic-shortfall", "channel-cutoff", "remote-access-2025"])
 def test_bundled_shock_files_run(name):
     result = CliRunner().invoke(
         main,
