@@ -160,7 +160,11 @@ def main() -> None:
     )
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--points", type=int, default=50)
+    ap.add_argument("--sweep-only", action="store_true", help="only the base-7b sweep line")
     args = ap.parse_args()
+    if args.sweep_only:
+        print(sweep_line(bench_sweep(args.repeat, args.points)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for size in args.sizes.split(","):
@@ -190,7 +194,12 @@ def main() -> None:
         " (all sizes)"
     )
     print(f"`gpuplan --help`: {median(t_help):.3f} s")
-    print(
+    print(sweep_line(sweep))
+
+
+def sweep_line(sweep: dict) -> str:
+    """The README's line on the base-7b sweep."""
+    return (
         f"Sweep of {sweep['points']} budgets on base-7b: --jobs 1 {sweep['jobs1']:.1f} s, --jobs 2 "
         f"{sweep['jobs2']:.1f} s; {sweep['points']} cold `gpuplan plan` runs "
         f"{sweep['cold_x_points']:.1f} s ({sweep['cold_plan']:.2f} s each). Ratios: jobs 1 / cold = "
