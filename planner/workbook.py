@@ -437,7 +437,7 @@ def _inputs_sheet(book: Book, plan: Plan) -> None:
 
 
 def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
-    """Summary, Schedule, Sites, Capacity, Spend, Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
+    """Summary, Schedule, Sites, Capacity, Spend, Channels, Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
     from planner.report import plan_report
 
     data = plan.data
@@ -495,6 +495,8 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
             axis,
             _anchor(spend_frame),
         )
+        if len(rep.channels):
+            book.frame("Channels", rep.channels)
         if plan.workloads is not None:
             book.frame("Workloads", plan.workloads.periods)
             book.frame("Clusters", plan.workloads.clusters)

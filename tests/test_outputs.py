@@ -68,7 +68,16 @@ def books(tmp_path_factory):
 def test_plan_workbook_sheets_and_schedule_add_up_to_the_cent(books):
     paths, plan = books
     wb = openpyxl.load_workbook(paths["plan"])
-    assert wb.sheetnames == ["Summary", "Schedule", "Sites", "Capacity", "Spend", "Compliance", "Inputs"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Schedule",
+        "Sites",
+        "Capacity",
+        "Spend",
+        "Channels",
+        "Compliance",
+        "Inputs",
+    ]
     ws = wb["Schedule"]
     header = [c.value for c in ws[1]]
     rows = [dict(zip(header, [c.value for c in r], strict=True)) for r in ws.iter_rows(min_row=2)]
@@ -79,6 +88,13 @@ def test_plan_workbook_sheets_and_schedule_add_up_to_the_cent(books):
     assert round(sum(r["cost_usd"] for r in rows if r["kind"] == "lease"), 2) == plan["totals"]["lease_usd"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref is not None
     assert ws.cell(2, header.index("cost_usd") + 1).number_format == '"$"#,##0.00'
+    ch = wb["Channels"]
+    head = [c.value for c in ch[1]]
+    lines = [dict(zip(head, [c.value for c in r], strict=True)) for r in ch.iter_rows(min_row=2)]
+    committed = plan["totals"]["capex_usd"] + plan["totals"]["lease_usd"]
+    assert round(sum(r["commitment_usd"] for r in lines), 2) == pytest.approx(committed, abs=0.01)
+    assert sum(r["share"] for r in lines) == pytest.approx(1.0)
+    assert [r["channel"] for r in lines] == [r["channel"] for r in plan["channel_exposure"]]
     assert ws.cell(2, header.index("chips") + 1).number_format == "#,##0"
 
 
