@@ -302,17 +302,13 @@ def test_a_cap_on_risky_channels_moves_spend(tiny):
         offer("a", "2025Q1", channel="broker", unit_price_usd=800, channel_risk="high", transit="sg"),
         offer("a", "2025Q1", channel="vendor", unit_price_usd=1000, channel_risk="low"),
     ]
-    free = solve(tiny([chip("a")], offers, periods=["2025Q1"], budget={"total_usd": 10000}))
-    assert free.totals["chips"] == 12
-    capped = solve(
-        tiny(
-            [chip("a")],
-            offers,
-            periods=["2025Q1"],
-            budget={"total_usd": 10000},
-            policy={"shares": [{"by": "channel_risk", "value": "high", "measure": "spend", "max": 0.4}]},
-        )
-    )
+
+    def plan_with(*shares: dict):
+        keys = {"policy": {"shares": list(shares)}} if shares else {}
+        return solve(tiny([chip("a")], offers, periods=["2025Q1"], budget={"total_usd": 10000}, **keys))
+
+    assert plan_with().totals["chips"] == 12
+    capped = plan_with({"by": "channel_risk", "value": "high", "measure": "spend", "max": 0.4})
     assert capped.totals["chips"] == 11
     out = capped.to_dict()
     exposure = {r["channel"]: r for r in out["channel_exposure"]}
@@ -322,15 +318,7 @@ def test_a_cap_on_risky_channels_moves_spend(tiny):
     # re-derived from the purchases: the high-risk share of spend is within its cap
     spend = {r["channel"]: r["cost_usd"] for r in out["purchases"]}
     assert spend["broker"] / (spend["broker"] + spend["vendor"]) <= 0.4 + 1e-9
-    by_transit = solve(
-        tiny(
-            [chip("a")],
-            offers,
-            periods=["2025Q1"],
-            budget={"total_usd": 10000},
-            policy={"shares": [{"by": "transit", "value": "sg", "measure": "spend", "max": 0.4}]},
-        )
-    )
+    by_transit = plan_with({"by": "transit", "value": "sg", "measure": "spend", "max": 0.4})
     assert by_transit.totals["chips"] == 11
 
 
