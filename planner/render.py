@@ -605,6 +605,8 @@ def compliance_table(listing: dict[str, Any], con: Console) -> Table:
         f"Export status in {listing['destination']} on {listing['date']} for a buyer headquartered in "
         f"{listing['headquarters']} ({listing['kind']})"
     )
+    if listing.get("site_tags"):
+        title += f", at a site tagged {', '.join(listing['site_tags'])}"
     return table(con, title, cols, rows)
 
 

@@ -232,6 +232,8 @@ def test_site_tags_are_one_word(tmp_path):
         ],
     )
     assert out.exit_code == 0
+    words = " ".join(out.output.split())  # the title wraps at the terminal's width
+    assert "for a buyer headquartered in CN (buy), at a site tagged state-funded" in words
     line = next(r for r in out.output.splitlines() if r.strip().startswith("nvidia-l20 "))
     assert "prohibited" in line
 
