@@ -1,8 +1,9 @@
 """Terminal reports (rich), laid out for the console's width; formatting only.
 
 Every table is built from finished tables (:mod:`planner.report` and the results of explain,
-stress, compare and sweep). Columns carry a priority: on a narrow console the least important
-columns are dropped until the table fits; plain-language lines wrap with a hanging indent. Text
+stress, compare and sweep). A table too wide for the console is split into parts stacked one
+under the other, each repeating the columns that name a row; nothing is dropped. Plain-language
+lines wrap with a hanging indent. Text
 from input files is never read as markup, and control characters are shown as escapes.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
@@ -72,35 +73,59 @@ def signed_money(x: float | None, gain: str = "saves", loss: str = "costs") -> s
 
 @dataclass(frozen=True)
 class Col:
-    """A column: header, alignment and priority (1 = always shown; higher = dropped first)."""
+    """A column: header, alignment, and whether it names the row (``key``: repeated in every part)."""
 
     header: str
     right: bool = False
-    priority: int = 1
+    key: bool = False
 
 
-def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table:
-    """A table with the columns that fit ``con.width`` (by priority, keeping the original order)."""
+def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> Group:
+    """The table, whole when it fits ``con.width``, else split into parts that each fit, stacked.
+
+    Nothing is dropped: each part repeats the columns that name a row (``key``; the first column
+    when none is marked) and takes as many of the others, in order, as fit. Key cells never wrap, so
+    a SKU is not broken mid-word.
+    """
     cells = [[safe(v) for v in r] for r in rows]
-    natural = [max([len(c.header), *(len(r[j]) for r in cells)]) + 2 for j, c in enumerate(cols)]
-    keep = list(range(len(cols)))
-    while len(keep) > 1 and sum(natural[j] for j in keep) + 2 > con.width:
-        worst = max(keep, key=lambda j: (cols[j].priority, j))
-        if cols[worst].priority == 1:
-            break
-        keep.remove(worst)
-    t = Table(
-        title=Text(safe(title), style="bold"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        expand=False,
-    )
-    for j in keep:
-        t.add_column(Text(cols[j].header), justify="right" if cols[j].right else "left", overflow="fold")
-    for r in cells:
-        t.add_row(*[Text(r[j]) for j in keep])
-    return t
+    # a column takes its widest cell, a space of padding each side and a separator; the edges
+    # have no padding: a table is sum(widths) + 3 * columns - 1 characters wide
+    width = [max([len(c.header), *(len(r[j]) for r in cells)]) + 3 for j, c in enumerate(cols)]
+    keys = [j for j, c in enumerate(cols) if c.key] or [0]
+    parts = [list(range(len(cols)))]
+    if sum(width) - 1 > con.width and len(cols) > len(keys):
+        room = con.width + 1 - sum(width[k] for k in keys)
+        parts, used = [[]], 0
+        for j in (j for j in range(len(cols)) if j not in keys):
+            if parts[-1] and used + width[j] > room:
+                parts.append([])
+                used = 0
+            parts[-1].append(j)
+            used += width[j]
+        parts = [sorted(keys + part) for part in parts]
+    tables = []
+    for i, part in enumerate(parts):
+        label = title if i == 0 else "(continued)"
+        t = Table(
+            title=Text(safe(label), style="bold"),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            expand=False,
+        )
+        for j in part:
+            key = j in keys
+            t.add_column(
+                Text(cols[j].header),
+                justify="right" if cols[j].right else "left",
+                overflow="fold",
+                no_wrap=key,
+                min_width=width[j] - 3 if key else None,
+            )
+        for r in cells:
+            t.add_row(*[Text(r[j]) for j in part])
+        tables.append(t)
+    return Group(*tables)
 
 
 def say(con: Console, text: str, style: str = "") -> None:
@@ -193,17 +218,17 @@ def _quarters(con: Console, rep: Any) -> None:
     budget = money if usd else (lambda v: "-" if v is None else f"{v / 1e9:,.2f}B")
     cols = [
         Col("Quarter"),
-        Col("Capex", True, 3),
-        Col("Lease pay", True, 3),
+        Col("Capex", True),
+        Col("Lease pay", True),
         Col("Cum. paid", True),
         Col("Cum. committed", True),
-        Col("Cum. budget" if usd else f"Cum. budget {currency}", True, 2),
+        Col("Cum. budget" if usd else f"Cum. budget {currency}", True),
         Col("Eff. PFLOPS", True),
-        Col("Leased", True, 4),
-        Col("Memory TB", True, 5),
-        Col("Power MW", True, 4),
-        Col("Cap MW", True, 5),
-        Col("Opex", True, 5),
+        Col("Leased", True),
+        Col("Memory TB", True),
+        Col("Power MW", True),
+        Col("Cap MW", True),
+        Col("Opex", True),
     ]
     rows = [
         (
@@ -235,12 +260,12 @@ def _quarters(con: Console, rep: Any) -> None:
 
 def _sites(con: Console, rep: Any) -> None:
     cols = [
-        Col("Site"),
-        Col("Country", priority=3),
-        Col("Quarter"),
+        Col("Site", key=True),
+        Col("Country"),
+        Col("Quarter", key=True),
         Col("Power MW", True),
         Col("Capacity MW", True),
-        Col("Eff. PFLOPS", True, 2),
+        Col("Eff. PFLOPS", True),
     ]
     rows = [
         (
@@ -258,17 +283,17 @@ def _sites(con: Console, rep: Any) -> None:
 
 def _schedule(con: Console, rep: Any) -> None:
     cols = [
-        Col("Order"),
-        Col("Delivery", priority=3),
-        Col("SKU"),
-        Col("Kind", priority=2),
-        Col("Site / country", priority=2),
-        Col("Channel", priority=5),
+        Col("Order", key=True),
+        Col("Delivery"),
+        Col("SKU", key=True),
+        Col("Kind"),
+        Col("Site / country"),
+        Col("Channel"),
         Col("Chips", True),
-        Col("Unit price", True, 4),
+        Col("Unit price", True),
         Col("Cost", True),
-        Col("Status", priority=2),
-        Col("Term", True, 4),
+        Col("Status"),
+        Col("Term", True),
     ]
     rows = []
     for r in rep.schedule.to_dict("records"):
@@ -317,7 +342,13 @@ def _workloads(con: Console, rep: Any) -> None:
     ]
     con.print(table(con, "Workloads (training in whole clusters; inference on memory)", cols, rows))
     if len(w.clusters):
-        cols = [Col("Quarter"), Col("Place"), Col("Family"), Col("Clusters", True), Col("Chips", True)]
+        cols = [
+            Col("Quarter", key=True),
+            Col("Place", key=True),
+            Col("Family"),
+            Col("Clusters", True),
+            Col("Chips", True),
+        ]
         clusters = [
             (r["period"], r["place"], r["family"], f"{int(r['clusters']):,}", f"{int(r['chips']):,}")
             for r in w.clusters.to_dict("records")
@@ -333,13 +364,13 @@ def _cash_flow(con: Console, rep: Any) -> None:
     fin = plan.data.finance
     local = [c for c in flow.columns if c.startswith("paid_") and c != "paid_usd"]
     cols = [Col("Quarter"), Col("Paid", True)]
-    cols += [Col(f"Paid {fin.currency}", True, 2) for _ in local]
+    cols += [Col(f"Paid {fin.currency}", True) for _ in local]
     cols += [
-        Col("Committed", True, 3),
-        Col("Deprec.", True, 2),
-        Col("Lease pay", True, 4),
-        Col("Electricity", True, 4),
-        Col("Retired", True, 5),
+        Col("Committed", True),
+        Col("Deprec.", True),
+        Col("Lease pay", True),
+        Col("Electricity", True),
+        Col("Retired", True),
     ]
     rows = [
         (
@@ -387,9 +418,9 @@ def _channels(con: Console, rep: Any) -> None:
     cols = [
         Col("Channel"),
         Col("Risk"),
-        Col("Transit", priority=3),
-        Col("Kind", priority=2),
-        Col("Chips", True, 2),
+        Col("Transit"),
+        Col("Kind"),
+        Col("Chips", True),
         Col("Committed", True),
         Col("Share", True),
     ]
@@ -428,11 +459,11 @@ def _exclusions(con: Console, rep: Any) -> None:
     if not len(ex):
         return
     cols = [
-        Col("Country"),
-        Col("SKU"),
+        Col("Country", key=True),
+        Col("SKU", key=True),
         Col("Status"),
-        Col("Rules", priority=2),
-        Col("Order quarters", priority=3),
+        Col("Rules"),
+        Col("Order quarters"),
     ]
     rows = [(r["country"], r["sku"], r["status"], r["rules"], r["quarters"]) for r in ex.to_dict("records")]
     con.print(table(con, "Excluded for compliance (status over the order-to-delivery window)", cols, rows))
@@ -482,11 +513,11 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
     say(con, "No plan meets every constraint.", "bold red")
     if d["shortfalls"]:
         cols = [
-            Col("Quarter"),
-            Col("Measure"),
+            Col("Quarter", key=True),
+            Col("Measure", key=True),
             Col("Target", True),
             Col("Shortfall", True),
-            Col("Reachable", True, 2),
+            Col("Reachable", True),
         ]
         rows = [
             (
@@ -515,21 +546,21 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
 # ------------------------------------------------------------------ catalog
 
 
-def catalog_tables(figures: Any, offers: Any, leases: Any, con: Console) -> list[Table]:
+def catalog_tables(figures: Any, offers: Any, leases: Any, con: Console) -> list[Group]:
     """Catalog figures (buying and renting apart) and the units offered, as terminal tables."""
     cols = [
         Col("SKU"),
-        Col("Vendor", priority=5),
-        Col("Category", priority=4),
+        Col("Vendor"),
+        Col("Category"),
         Col("Eff. PFLOPS", True),
-        Col("TPP", True, 3),
-        Col("PD", True, 6),
+        Col("TPP", True),
+        Col("PD", True),
         Col("Buy $", True),
-        Col("Buy $/PFLOPS", True, 2),
-        Col("W/PFLOPS", True, 5),
-        Col("GB per $1k", True, 6),
-        Col("Lease $/q", True, 2),
-        Col("Lease term $", True, 3),
+        Col("Buy $/PFLOPS", True),
+        Col("W/PFLOPS", True),
+        Col("GB per $1k", True),
+        Col("Lease $/q", True),
+        Col("Lease term $", True),
     ]
     rows = [
         (
@@ -559,7 +590,7 @@ def catalog_tables(figures: Any, offers: Any, leases: Any, con: Console) -> list
         ("Units offered to lease per signing quarter (all clouds)", leases),
     ):
         if len(units):
-            ucols = [Col("SKU")] + [Col(str(q), True, 2 + i // 4) for i, q in enumerate(units.columns)]
+            ucols = [Col("SKU")] + [Col(str(q), True) for q in units.columns]
             urows = [(sku, *[f"{int(v):,}" if v else "-" for v in row]) for sku, row in units.iterrows()]
             out.append(table(con, title, ucols, urows))
     return out
@@ -571,16 +602,16 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def compliance_table(listing: dict[str, Any], con: Console) -> Table:
+def compliance_table(listing: dict[str, Any], con: Console) -> Group:
     """Compliance status of every SKU for one destination and date."""
     cols = [
         Col("SKU"),
-        Col("Model", priority=4),
-        Col("TPP", True, 3),
-        Col("PD", True, 5),
+        Col("Model"),
+        Col("TPP", True),
+        Col("PD", True),
         Col("Status"),
-        Col("Licence", priority=2),
-        Col("Why", priority=2),
+        Col("Licence"),
+        Col("Why"),
     ]
     rows = []
     for c in listing["chips"]:
@@ -610,9 +641,9 @@ def compliance_table(listing: dict[str, Any], con: Console) -> Table:
     return table(con, title, cols, rows)
 
 
-def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -> Table:
+def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -> Group:
     """When each SKU's status changes at a destination."""
-    cols = [Col("SKU"), Col("From"), Col("Status"), Col("Rules", priority=2)]
+    cols = [Col("SKU"), Col("From"), Col("Status"), Col("Rules")]
     data = [
         (r["sku"], r["date"] or "(before any rule)", r["status"], ", ".join(r["rules"]) or "-") for r in rows
     ]
@@ -622,7 +653,7 @@ def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -
 # ------------------------------------------------------------------ compare and sweep
 
 
-def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Table]:
+def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Group]:
     """Scenario metrics side by side (labelled for a reader), then the input keys that differ."""
     from planner.analysis import metric_label
 
@@ -657,20 +688,20 @@ def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Tabl
     return out
 
 
-def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Table:
+def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Group:
     """One row per budget point: cost, compute and mix."""
     categories = sorted({c for p in points for c in p["mix_pflops"]})
     discounted = any("cost_usd" in p["totals"] for p in points)
     currency = next((p["totals"]["currency"] for p in points if "currency" in p["totals"]), "USD")
     cols = [
         Col("Total budget" if currency == "USD" else f"Budget {currency}", True),
-        Col("Status", priority=3),
-        Col("Capex", True, 2),
-        Col("Leases", True, 3),
-        *([Col("Disc. cost", True, 2)] if discounted else []),
+        Col("Status"),
+        Col("Capex", True),
+        Col("Leases", True),
+        *([Col("Disc. cost", True)] if discounted else []),
         Col("Eff. PFLOPS", True),
-        Col("$/PFLOPS", True, 2),
-    ] + [Col(c, True, 4) for c in categories]
+        Col("$/PFLOPS", True),
+    ] + [Col(c, True) for c in categories]
     rows = []
     for p in points:
         t = p["totals"]
@@ -705,11 +736,11 @@ def explain_report(result: Any, con: Console) -> None:
         say(con, headline)
     cols = [
         Col("Limit moved"),
-        Col("Unit", priority=3),
-        Col("Dual", True, 2),
-        Col("LP re-solved", True, 2),
+        Col("Unit"),
+        Col("Dual", True),
+        Col("LP re-solved", True),
         Col("MILP re-solved", True),
-        Col("Note", priority=4),
+        Col("Note"),
     ]
     rows = [
         (
@@ -735,7 +766,7 @@ def explain_report(result: Any, con: Console) -> None:
         table(
             con,
             "Binding constraints",
-            [Col("Family", priority=2), Col("Constraint"), Col("Slack", True, 3)],
+            [Col("Family"), Col("Constraint"), Col("Slack", True)],
             [(b["family"], b["constraint"], num(b["slack"], 2)) for b in binding.to_dict("records")],
         )
     )
@@ -777,14 +808,14 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
     lost = "PFLOPS lost" if unit_compute else "Extra cost"
     cols = [
         Col("Shock"),
-        Col("Prob.", True, 3),
-        Col("Base", priority=2),
+        Col("Prob.", True),
+        Col("Base"),
         Col(f"Base {lost}", True),
         Col("Base stranded", True),
-        Col("Base targets missed", True, 3),
-        Col("Robust", priority=2),
-        Col(f"Robust {lost}", True, 2),
-        Col("Robust stranded", True, 2),
+        Col("Base targets missed", True),
+        Col("Robust"),
+        Col(f"Robust {lost}", True),
+        Col("Robust stranded", True),
     ]
     rows = []
     show: Callable[[float | None], str] = num if unit_compute else money
@@ -851,9 +882,8 @@ def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
     )
     units = {"effective_pflops": ("Effective PFLOPS", num), "cost_usd": ("Cost", money)}
     units |= {"stranded_usd": ("Stranded spend", money), "cost_vs_no_shock_usd": ("Cost vs no shock", money)}
-    cols = [Col("Outcome"), Col("Plan")] + [
-        Col(h, True, p)
-        for h, p in (("Mean", 1), ("Std", 3), ("P5", 1), ("P50", 2), ("P95", 1), ("Min", 3), ("Max", 3))
+    cols = [Col("Outcome", key=True), Col("Plan", key=True)] + [
+        Col(h, True) for h in ("Mean", "Std", "P5", "P50", "P95", "Min", "Max")
     ]
     rows = []
     for r in records(tables.summary):
@@ -868,19 +898,19 @@ def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
     )
     say(con, f"Re-plans: {statuses}.")
     if len(tables.targets):
-        cols = [Col("Target"), Col("Plan"), Col("Probability missed", True)]
+        cols = [Col("Target", key=True), Col("Plan", key=True), Col("Probability missed", True)]
         rows = [(r["target"], r["plan"], f"{r['probability_missed']:.1%}") for r in records(tables.targets)]
         con.print(table(con, "Targets missed", cols, rows))
     metric = tables.objective_metric
     label, show = units[metric]
     cols = [
-        Col("Shock"),
-        Col("Plan"),
-        Col("Prob.", True, 3),
-        Col("Occurred", True, 2),
+        Col("Shock", key=True),
+        Col("Plan", key=True),
+        Col("Prob.", True),
+        Col("Occurred", True),
         Col("If it occurs", True),
         Col("If not", True),
-        Col("Difference", True, 2),
+        Col("Difference", True),
     ]
     rows = []
     for r in records(tables.shocks):
