@@ -18,7 +18,10 @@ CELLS = [
     ("code", "plan = planner.solve(BUDGETS / 'base-7b.yaml')\nplan"),
     ("code", "plan.purchases[['order_period', 'sku', 'kind', 'site', 'chips', 'cost_usd']].head(10)"),
     ("code", "plan.capacity_by('category', fleet_apart=True).round(0)"),
-    ("markdown", "## Compare scenarios\n\nOne row per scenario; the plans are in column `plan`."),
+    (
+        "markdown",
+        "## Compare scenarios\n\nOne row per scenario, money shown as money; `frame.plans` holds the plans.",
+    ),
     (
         "code",
         "frame = planner.compare([BUDGETS / 'base-7b.yaml', BUDGETS / 'tight-5b.yaml'])\n"
@@ -31,8 +34,7 @@ CELLS = [
     ),
     (
         "code",
-        "sweep = planner.sweep(BUDGETS / 'tight-5b.yaml', ['3B', '4B', '5B', '6e9'])\n"
-        "sweep.drop(columns='plan')",
+        "sweep = planner.sweep(BUDGETS / 'tight-5b.yaml', ['3B', '4B', '5B', '6e9'])\nsweep",
     ),
     (
         "code",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pandas as pd
 
 from planner.catalog import Catalog
 from planner.errors import InputError
+from planner.frames import ResultFrame, result_frame
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
 from planner.results import Plan, empty_totals, round_value, share_values, share_words, tabulate
@@ -126,8 +127,8 @@ def compare(
     options: SolverOptions | None = None,
     progress: Callable[[int], None] | None = None,
     scheduler: str | None = None,
-) -> pd.DataFrame:
-    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario (indexed by a label unique among them), its metrics, and the :class:`Plan` in column ``plan``.
+) -> ResultFrame:
+    """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario (indexed by a label unique among them) with its metrics; ``.plans`` maps each label to its :class:`Plan`.
 
     With ``scheduler`` (a Dask scheduler's address) the scenarios are solved on its workers,
     sent as data (scenario and catalog), not paths.
@@ -164,12 +165,11 @@ def compare(
                     progress(1)
     labels = _labels([p.scenario for p in plans], [str(p) for p in paths])
     rows = [
-        {"file": str(path), "scenario": plan.scenario, **plan_metrics(plan), "plan": plan}
+        {"file": str(path), "scenario": plan.scenario, **plan_metrics(plan)}
         for path, plan in zip(paths, plans, strict=True)
     ]
     frame = pd.DataFrame(rows, index=pd.Index(labels, name="label"))
-    frame = frame[[c for c in frame.columns if c != "plan"] + ["plan"]]
-    return frame
+    return result_frame(frame, dict(zip(labels, plans, strict=True)))
 
 
 #: the fixed metrics of a comparison, in the order a reader takes them, with their labels
@@ -235,18 +235,18 @@ def _metric_rank(key: str) -> tuple[int, str]:
 
 def comparison_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     """The comparison as metric rows by scenario columns (for the terminal and the workbook), in a fixed order: totals, compute, then spend by vendor and compute by kind, site and country, each sorted."""
-    table = frame.drop(columns=["plan", "file", "scenario"]).T
+    table = pd.DataFrame(frame.drop(columns=["file", "scenario"])).T
     table = table.loc[sorted(table.index, key=lambda k: _metric_rank(str(k)))]
     table.index.name = "metric"
     return table
 
 
-def input_differences(frame: pd.DataFrame) -> pd.DataFrame:
+def input_differences(frame: ResultFrame) -> pd.DataFrame:
     """The scenario keys whose values differ, one column per scenario."""
     labels = [str(x) for x in frame.index]
     flats = [
         _flat(p.data.scenario.model_dump(mode="json", exclude_none=True)) if p.data else {}
-        for p in frame["plan"]
+        for p in (frame.plans[label] for label in frame.index)
     ]
     keys = sorted(set().union(*flats) - {"name"})
     diff = [
@@ -409,13 +409,13 @@ def sweep(
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     scheduler: str | None = None,
-) -> pd.DataFrame:
+) -> ResultFrame:
     """Solve the scenario at each total budget (numbers or amounts such as ``"7B"``), reusing one live HiGHS model per worker.
 
-    Returns one row per budget, in the order given: ``total_usd``, ``status``, the totals, the
+    Returns one row per budget, in the order given: ``total_usd``, ``status``, the totals and the
     effective PFLOPS at the last quarter by chip category with the old fleet in ``fleet_pflops``
-    (``<category>_pflops``), and the :class:`Plan` in column ``plan``. The plans do not depend on
-    ``jobs``.
+    (``<category>_pflops``); ``.plans`` maps each row to its :class:`Plan` (None where no plan was
+    found). The plans do not depend on ``jobs``.
     """
     from planner.model.data import budget_fields, prepare
     from planner.plan import catalog_for, plan_from_servers
@@ -458,6 +458,7 @@ def sweep(
     points = _keep_monotone(scenario, cat, options, points)
     base = prepare(scenario, cat)
     rows: list[dict[str, Any]] = [{}] * len(amounts)
+    plans: dict[Hashable, Plan | None] = {}
     for i, p in zip(order, points, strict=True):
         moved = with_budget(scenario, p["total_usd"])
         data = replace(base, scenario=moved, **budget_fields(moved))
@@ -472,26 +473,26 @@ def sweep(
             "status": p["status"],
             **p["totals"],
             **{f"{k}_pflops": round_value(v, "pflops") for k, v in mix.items()},
-            "plan": plan,
         }
+        plans[i] = plan
     frame = pd.DataFrame(rows)
     mix_cols = sorted(c for c in frame.columns if c.endswith("_pflops") and c != "effective_pflops")
     frame[mix_cols] = frame[mix_cols].fillna(0.0)
-    return frame[[c for c in frame.columns if c not in mix_cols + ["plan"]] + mix_cols + ["plan"]]
+    return result_frame(frame[[c for c in frame.columns if c not in mix_cols] + mix_cols], plans)
 
 
-def sweep_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def sweep_points(frame: ResultFrame) -> list[dict[str, Any]]:
     """A sweep as JSON points: ``{"total_usd", "status", "totals", "mix_pflops"}``."""
     from planner.results import empty_totals
 
     keys = list(empty_totals())
     keys += [k for k in FINANCE_TOTALS if k in frame.columns]
     out = []
-    for rec in records(frame):
+    for label, rec in zip(frame.index, records(frame), strict=True):
         mix = {
             k.removesuffix("_pflops"): v
             for k, v in rec.items()
-            if k.endswith("_pflops") and k != "effective_pflops" and rec["plan"] is not None
+            if k.endswith("_pflops") and k != "effective_pflops" and frame.plans[label] is not None
         }
         out.append(
             {

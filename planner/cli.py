@@ -667,7 +667,8 @@ def compare_cmd(
     _guard({"--out": out}, list(scenarios), catalog)
     with progress_bar("comparing", len(scenarios)) as advance:
         frame = compare(list(scenarios), catalog, options, progress=advance, scheduler=scheduler)
-    plans, metrics, differences = list(frame["plan"]), comparison_metrics(frame), input_differences(frame)
+    plans = [frame.plans[label] for label in frame.index]
+    metrics, differences = comparison_metrics(frame), input_differences(frame)
     if out is not None:
         from planner.workbook import write_compare_workbook
 
@@ -762,7 +763,7 @@ def sweep_cmd(
     if out is not None:
         from planner.workbook import write_sweep_workbook
 
-        write_sweep_workbook(loaded.name, frame.drop(columns=["plan"]), out)
+        write_sweep_workbook(loaded.name, frame, out)
     if fmt == "json":
         click.echo(json.dumps({"points": points}, indent=2))
     else:

@@ -308,6 +308,9 @@ def test_compare_table_workbook_and_what_renting_abroad_adds(tmp_path):
     ]
     frame = compare([CN_ONLY, BASE])
     assert frame.loc["base-7b", "effective_pflops"] > frame.loc["cn-only-7b", "effective_pflops"]
+    assert frame.plans["base-7b"].scenario == "base-7b" and "plan" not in frame.columns
+    html = frame._repr_html_()
+    assert "$2.10B" in html and "e+09" not in html
     assert frame.loc["cn-only-7b", "lease_usd"] == 0 and frame.loc["base-7b", "lease_usd"] > 0
 
 
@@ -327,7 +330,10 @@ def test_sweep_returns_a_frame_with_the_plans_and_never_falls():
     assert list(frame["total_usd"]) == [1e9, 4e9, 7e9, 1e10]
     pflops = list(frame["effective_pflops"])
     assert all(b >= a - 1e-6 for a, b in zip(pflops, pflops[1:], strict=False))
-    assert frame["plan"].iloc[2].totals["effective_pflops"] == pytest.approx(pflops[2])
+    assert frame.plans[2].totals["effective_pflops"] == pytest.approx(pflops[2])
+    assert "plan" not in frame.columns  # plans ride in .plans, not in a column of objects
+    shown = repr(frame)
+    assert "$7.00B" in shown and "e+09" not in shown  # money printed as money
     single = solve(with_budget(scenario, 4e9)).totals
     assert frame.loc[1, "effective_pflops"] == pytest.approx(single["effective_pflops"], rel=1e-4)
     assert "fleet_pflops" in frame.columns and frame.loc[0, "fleet_pflops"] > 0
@@ -355,7 +361,9 @@ def test_sweep_cli_json_plot_workbook_and_the_same_plans_with_two_jobs(tmp_path)
     assert json.loads(two.output)["points"] == points
     frames = [sweep(load_scenario(CN_ONLY), parse_range("1B:9B:5"), jobs=j) for j in (1, 2)]
     assert sweep_points(frames[0]) == sweep_points(frames[1])
-    assert [list(p.servers) for p in frames[0]["plan"]] == [list(p.servers) for p in frames[1]["plan"]]
+    assert [list(p.servers) for p in frames[0].plans.values()] == [
+        list(p.servers) for p in frames[1].plans.values()
+    ]
 
 
 @pytest.mark.parametrize("text", ["1B:2B", "x:2B:3", "5B:1B:3", "1B:2B:0"])
