@@ -519,9 +519,10 @@ def tabulate(
             "chips": chips[bought],
             "unit_price_usd": price[bought],
             "cost_usd": cost[bought],
-            "term_quarters": [
-                int(v) if is_lease else None for v, is_lease in zip(term[bought], lease[bought], strict=True)
-            ],
+            "term_quarters": pd.array(  # a lease's term; a purchase has none (a nullable integer)
+                [int(v) if is_lease else None for v, is_lease in zip(term[bought], lease[bought], strict=True)],
+                dtype="Int64",
+            ),
             "end_period": [
                 quarter_name(start + int(e)) if is_lease else None
                 for e, is_lease in zip(end[bought], lease[bought], strict=True)

@@ -500,3 +500,14 @@ def test_a_narrow_terminal_splits_tables_and_drops_no_column():
     for sku in skus:
         assert any(sku in line for line in rows)
     assert not any(line.rstrip().endswith(("cambricon-mlu59", "huawei-ascend-9")) for line in rows)
+
+
+def test_purchase_terms_are_nullable_integers():
+    """A lease's term is a whole number of quarters and a purchase has none: Int64 with <NA>, not
+    floats with NaN."""
+    purchases = solve(BASE).purchases
+    assert str(purchases["term_quarters"].dtype) == "Int64"
+    leases = purchases[purchases["kind"] == "lease"]["term_quarters"]
+    buys = purchases[purchases["kind"] == "buy"]["term_quarters"]
+    assert len(leases) and leases.notna().all() and set(leases) <= {4, 8, 12}
+    assert len(buys) and buys.isna().all()
