@@ -520,7 +520,10 @@ def tabulate(
             "unit_price_usd": price[bought],
             "cost_usd": cost[bought],
             "term_quarters": pd.array(  # a lease's term; a purchase has none (a nullable integer)
-                [int(v) if is_lease else None for v, is_lease in zip(term[bought], lease[bought], strict=True)],
+                [
+                    int(v) if is_lease else None
+                    for v, is_lease in zip(term[bought], lease[bought], strict=True)
+                ],
                 dtype="Int64",
             ),
             "end_period": [

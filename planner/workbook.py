@@ -36,6 +36,7 @@ MONEY_AXIS_B = '"$"#,##0.0,,,"B"'
 MONEY_AXIS_M = '"$"#,##0,,"M"'
 CELL_LIMIT = 32767
 ROW_POINTS = 15  # the height of one line of text in a row
+WRAP = 40  # a text longer than this many characters wraps in its cell
 
 
 def wrapped_lines(text: str, width: int) -> int:
@@ -122,7 +123,9 @@ class Book:
             {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
         )
         self.title = self.wb.add_format({"bold": True, "font_size": 14})
-        self.wrap = self.wb.add_format({"text_wrap": True, "valign": "top"})
+        # text is indented one step so that it never runs into a number right-aligned beside it
+        self.text = self.wb.add_format({"align": "left", "valign": "top", "indent": 1})
+        self.wrap = self.wb.add_format({"text_wrap": True, "align": "left", "valign": "top", "indent": 1})
         self.formats: dict[str, Any] = {}
         self.names: set[str] = set()
 
@@ -150,8 +153,8 @@ class Book:
         return ws
 
     def cell(self, ws: Any, row: int, col: int, value: Any, spec: str | None = None) -> int:
-        """Write one cell; returns the width its shown text needs."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        """Write one cell; returns the width its shown text needs (a long text wraps at ``WRAP``)."""
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
             ws.write_blank(row, col, None)
             return 2
         if isinstance(value, bool):
@@ -164,8 +167,8 @@ class Book:
             ws.write_number(row, col, float(value), self.fmt(spec))
             return len(_shown(value, spec)) + 2
         text = str(value)[:CELL_LIMIT]
-        ws.write_string(row, col, text, self.wrap if len(text) > 60 else None)
-        return min(len(text), 60) + 2
+        ws.write_string(row, col, text, self.wrap if len(text) > WRAP else self.text)
+        return min(len(text), WRAP) + 3
 
     def frame(
         self,
@@ -182,16 +185,46 @@ class Book:
         for j, h in enumerate(shown):
             ws.write_string(0, j, h, self.head)
         specs = [(formats or {}).get(c) or column_format(c) for c in columns]
+        wrapped: dict[int, list[tuple[int, str]]] = {}  # row -> (column, text) of cells that wrap
         for i, row in enumerate(df.itertuples(index=False), start=1):
             for j, value in enumerate(row):
                 widths[j] = max(widths[j], self.cell(ws, i, j, value, specs[j]))
+                if isinstance(value, str) and len(value) > WRAP:
+                    wrapped.setdefault(i, []).append((j, value))
+        widths = [min(max(w, 8), WRAP + 3) for w in widths]
         for j, w in enumerate(widths):
-            ws.set_column(j, j, min(max(w, 8), 62))
+            ws.set_column(j, j, w)
+        # a spreadsheet does not grow a row for wrapped text by itself: each such row, and the
+        # header row, gets the height of its longest cell
+        head_lines = max((wrapped_lines(h, w - 2) for h, w in zip(shown, widths, strict=True)), default=1)
+        if head_lines > 1:
+            ws.set_row(0, ROW_POINTS * head_lines)
+        for i, texts in wrapped.items():
+            ws.set_row(i, ROW_POINTS * max(wrapped_lines(text, widths[j] - 3) for j, text in texts))
         ws.freeze_panes(1, 0)
         ws.repeat_rows(0)
         if columns:
             ws.autofilter(0, 0, max(len(df), 1), len(columns) - 1)
         return ws
+
+    def totals_row(self, ws: Any, df: pd.DataFrame, columns: Sequence[str], label: str) -> None:
+        """A bold row under a :meth:`frame` table: ``label`` in the first column, a SUM formula (with its value cached, for readers that do not calculate) under each of ``columns``."""
+        from xlsxwriter.utility import xl_rowcol_to_cell
+
+        row = len(df) + 1
+        bold = self.wb.add_format({"bold": True, "valign": "top", "top": 1})
+        ws.write_string(row, 0, label, bold)
+        for name in columns:
+            j = list(df.columns).index(name)
+            spec = column_format(name)
+            key = f"total:{spec}"
+            if key not in self.formats:
+                self.formats[key] = self.wb.add_format(
+                    {"num_format": spec, "bold": True, "valign": "top", "top": 1}
+                )
+            first, last = xl_rowcol_to_cell(1, j), xl_rowcol_to_cell(max(row - 1, 1), j)
+            value = float(pd.to_numeric(df[name]).sum())
+            ws.write_formula(row, j, f"=SUM({first}:{last})", self.formats[key], value)
 
     def pairs(self, name: str, rows: Sequence[tuple[str, Any, str | None]], title: str | None = None) -> Any:
         """A two-column key/value sheet (label, value, number format)."""
@@ -206,12 +239,16 @@ class Book:
         for i, (k, v, spec) in enumerate(rows, start=start + 1):
             width[0] = max(width[0], self.cell(ws, i, 0, k))
             width[1] = max(width[1], self.cell(ws, i, 1, v, spec))
-        ws.set_column(0, 0, min(width[0], 48))
-        ws.set_column(1, 1, min(width[1], 70))
-        for i, (_, v, _) in enumerate(rows, start=start + 1):
-            if isinstance(v, str) and len(v) > 60:
-                # a wrapped cell gets the height of its lines: a spreadsheet does not grow the row by itself
-                ws.set_row(i, ROW_POINTS * wrapped_lines(v, min(width[1], 70) - 2))
+        width = [min(width[0], 48), min(width[1], 70)]
+        ws.set_column(0, 0, width[0])
+        ws.set_column(1, 1, width[1])
+        for i, (k, v, _) in enumerate(rows, start=start + 1):
+            # a wrapped cell gets the height of its lines: a spreadsheet does not grow the row by itself
+            lines = [
+                wrapped_lines(x, w - 3) for x, w in zip((k, v), width, strict=True) if isinstance(x, str)
+            ]
+            if max(lines, default=1) > 1:
+                ws.set_row(i, ROW_POINTS * max(lines))
         ws.freeze_panes(start + 1, 0)
         ws.repeat_rows(start)
         ws.fit_to_pages(1, 1)  # a summary prints on one page
@@ -345,17 +382,22 @@ def budget_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
 
 
 def compliance_frame(plan: Plan) -> pd.DataFrame:
-    """Status of every catalog chip at each site's country on the first day of each quarter."""
+    """Every chip's status on the first day of each quarter: for purchases at each site (with its tags), and for leases in each country the catalog rents capacity in, with the rules behind it."""
     from planner import compliance
 
     data = plan.data
     assert data is not None
+    places = [("buy", site.name, site.country, site.tags) for site in data.sites]
+    offers = data.catalog.offers
+    leased = sorted({str(c) for c in offers.loc[offers["kind"] == "lease", "ships_to"] if str(c)})
+    places += [("lease", "", country, frozenset()) for country in leased]
     rows = []
-    for site in data.sites:
+    for kind, site, country, tags in places:
         for rec in records(data.catalog.chips):
             row = {
-                "site": site.name,
-                "country": site.country,
+                "kind": kind,
+                "site": site,
+                "country": country,
                 "sku": rec["sku"],
                 "model": rec["model"],
                 "category": rec["category"],
@@ -366,12 +408,12 @@ def compliance_frame(plan: Plan) -> pd.DataFrame:
             for p in data.periods:
                 v = compliance.chip_status(
                     rec,
-                    site.country,
+                    country,
                     quarter_start(parse_quarter(p)),
                     data.catalog.compiled,
                     data.headquarters,
-                    "buy",
-                    site.tags,
+                    kind,
+                    tags,
                 )
                 row[p] = v.status
                 rules += [r for r in v.rule_ids if r not in rules]
@@ -436,6 +478,42 @@ def _inputs_sheet(book: Book, plan: Plan) -> None:
     ws.repeat_rows(0)
 
 
+def readable(name: str) -> str:
+    """A column name as a header a reader takes in: ``base_stranded_usd`` -> ``Base: stranded (USD)``."""
+    text = name
+    for suffix, unit in (("_usd", " (USD)"), ("_pflops", " PFLOPS"), ("_mw", " MW"), ("_tb", " TB")):
+        if text.endswith(suffix):
+            text = text.removesuffix(suffix) + unit
+    for plan in ("base", "robust"):
+        if text.startswith(plan + "_"):
+            text = f"{plan.capitalize()}: " + text.removeprefix(plan + "_")
+    text = text.replace("_", " ").replace("pflops", "PFLOPS")
+    return text[:1].upper() + text[1:]
+
+
+#: the Schedule sheet's column headers (the CSV and JSON keep the contract's names)
+SCHEDULE_HEADERS = {
+    "order_period": "Order quarter",
+    "delivery_period": "Delivery / service from",
+    "sku": "SKU",
+    "vendor": "Vendor",
+    "model": "Model",
+    "category": "Category",
+    "channel": "Channel",
+    "servers": "Servers",
+    "chips": "Chips",
+    "unit_price_usd": "Unit price (USD; a lease: per chip-quarter)",
+    "cost_usd": "Cost (USD; a lease: whole term)",
+    "kind": "Kind",
+    "site": "Site",
+    "country": "Country",
+    "compliance": "Compliance",
+    "license_rules": "Licence rules",
+    "term_quarters": "Term (quarters)",
+    "end_period": "Last quarter of service",
+}
+
+
 def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
     """Summary, Schedule, Sites, Capacity, Spend, Channels, Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
     from planner.report import plan_report
@@ -453,7 +531,10 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
         rep = plan_report(plan)
         schedule = rep.schedule.copy()
         schedule["license_rules"] = schedule["license_rules"].str.replace(",", ", ")
-        book.frame("Schedule", schedule)
+        ws = book.frame("Schedule", schedule, headers=SCHEDULE_HEADERS)
+        book.totals_row(
+            ws, schedule, ["servers", "chips", "cost_usd"], "Total (cost: capex and whole lease terms)"
+        )
         book.frame("Sites", rep.sites)
         capacity = plan.capacity_by("category", fleet_apart=True)
         names = list(capacity.columns)
@@ -618,18 +699,21 @@ def write_stress_workbook(result: dict[str, Any], exposure: pd.DataFrame, path: 
         return pd.DataFrame(out)
 
     branches: dict[str, dict[str, float]] = {
-        "no shock (base plan)": {p["period"]: p["effective_pflops"] for p in result["base"]["periods"]}
+        "base plan: no shock": {p["period"]: p["effective_pflops"] for p in result["base"]["periods"]}
     }
     for plan in ("base", "robust"):
         for e in result.get(f"{plan}_exposure", []):
-            branches[f"{e['shock']} ({plan} plan)"] = {
+            branches[f"{plan} plan: {e['shock']}"] = {
                 p["period"]: p["effective_pflops"] for p in e["periods"]
             }
     with atomic_path(path) as tmp:
         book = Book(tmp)
-        book.frame("Exposure", exposure)
-        book.frame("Stranded", rows("stranded"))
-        book.frame("Changed orders", rows("changes"))
+        for name, frame in (
+            ("Exposure", exposure),
+            ("Stranded", rows("stranded")),
+            ("Changed orders", rows("changes")),
+        ):
+            book.frame(name, frame, headers={str(c): readable(str(c)) for c in frame.columns})
         frame = pd.DataFrame(branches)
         frame.index.name = "period"
         book.frame("Branches PFLOPS", frame.reset_index(), {c: ONE for c in branches})

@@ -80,14 +80,30 @@ def test_plan_workbook_sheets_and_schedule_add_up_to_the_cent(books):
     ]
     ws = wb["Schedule"]
     header = [c.value for c in ws[1]]
-    rows = [dict(zip(header, [c.value for c in r], strict=True)) for r in ws.iter_rows(min_row=2)]
+    assert header[:3] == ["Order quarter", "Delivery / service from", "SKU"]  # headers a reader takes in
+    cost, chips, kind = "Cost (USD; a lease: whole term)", "Chips", "Kind"
+    every = [dict(zip(header, [c.value for c in r], strict=True)) for r in ws.iter_rows(min_row=2)]
+    rows, [total] = every[:-1], every[-1:]
     assert len(rows) == len(plan["purchases"])
-    buys = [r for r in rows if r["kind"] == "buy"]
-    assert sum(r["chips"] for r in buys) == plan["totals"]["chips"]
-    assert round(sum(r["cost_usd"] for r in buys), 2) == plan["totals"]["capex_usd"]
-    assert round(sum(r["cost_usd"] for r in rows if r["kind"] == "lease"), 2) == plan["totals"]["lease_usd"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref is not None
-    assert ws.cell(2, header.index("cost_usd") + 1).number_format == '"$"#,##0.00'
+    buys = [r for r in rows if r[kind] == "buy"]
+    assert sum(r[chips] for r in buys) == plan["totals"]["chips"]
+    assert round(sum(r[cost] for r in buys), 2) == plan["totals"]["capex_usd"]
+    assert round(sum(r[cost] for r in rows if r[kind] == "lease"), 2) == plan["totals"]["lease_usd"]
+    # the totals row: a SUM over the lines (capex and lease commitments together)
+    assert total["Order quarter"].startswith("Total")
+    assert total[cost] == f"=SUM(K2:K{len(rows) + 1})" and total[chips] == f"=SUM(I2:I{len(rows) + 1})"
+    values = openpyxl.load_workbook(paths["plan"], data_only=True)["Schedule"]
+    committed = plan["totals"]["capex_usd"] + plan["totals"]["lease_usd"]
+    assert values.cell(len(rows) + 2, header.index(cost) + 1).value == pytest.approx(committed)
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:R{len(rows) + 1}"
+    assert ws.cell(2, header.index(cost) + 1).number_format == '"$"#,##0.00'
+    assert ws.cell(2, header.index(kind) + 1).alignment.indent == 1  # text never runs into a number
+    lease_term = next(r for r in rows if r[kind] == "lease")["Term (quarters)"]
+    assert lease_term in (4, 8, 12) and rows[0]["Term (quarters)"] is None  # a blank, not "<NA>"
+    compliance = wb["Compliance"]
+    places = {(r[0].value, r[2].value) for r in compliance.iter_rows(min_row=2)}
+    leased = {(r["kind"], r["country"]) for r in plan["purchases"] if r["kind"] == "lease"}
+    assert leased <= places and ("buy", "CN") in places  # lease countries too (70% of the spend)
     ch = wb["Channels"]
     head = [c.value for c in ch[1]]
     lines = [dict(zip(head, [c.value for c in r], strict=True)) for r in ch.iter_rows(min_row=2)]
@@ -95,7 +111,7 @@ def test_plan_workbook_sheets_and_schedule_add_up_to_the_cent(books):
     assert round(sum(r["commitment_usd"] for r in lines), 2) == pytest.approx(committed, abs=0.01)
     assert sum(r["share"] for r in lines) == pytest.approx(1.0)
     assert [r["channel"] for r in lines] == [r["channel"] for r in plan["channel_exposure"]]
-    assert ws.cell(2, header.index("chips") + 1).number_format == "#,##0"
+    assert ws.cell(2, header.index("Chips") + 1).number_format == "#,##0"
 
 
 def test_plan_workbook_capacity_spend_sites_and_summary_match_the_plan(books):
@@ -218,7 +234,7 @@ def test_formula_text_from_inputs_stays_inert(tiny, tmp_path):
     assert run("plan", path, "--out", csv_out).exit_code == 0
     ws = openpyxl.load_workbook(book)["Schedule"]
     header = [c.value for c in ws[1]]
-    model_cell, channel_cell = ws.cell(2, header.index("model") + 1), ws.cell(2, header.index("channel") + 1)
+    model_cell, channel_cell = ws.cell(2, header.index("Model") + 1), ws.cell(2, header.index("Channel") + 1)
     assert model_cell.data_type == "s" and model_cell.value.startswith("=HYPERLINK")
     assert channel_cell.data_type == "s" and channel_cell.value.startswith("+cmd")
     summary = openpyxl.load_workbook(book)["Summary"]

@@ -280,12 +280,16 @@ def test_stress_cli_on_a_remote_access_rule(tmp_path):
         data["robust"]["price_of_robustness"]["given_up"]
         >= -1e-4 * data["base"]["totals"]["effective_pflops"]
     )
-    assert openpyxl.load_workbook(out).sheetnames == [
-        "Exposure",
-        "Stranded",
-        "Changed orders",
-        "Branches PFLOPS",
-    ]
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Exposure", "Stranded", "Changed orders", "Branches PFLOPS"]
+    branches = book["Branches PFLOPS"]
+    heads = [c.value for c in branches[1]][1:]
+    assert heads[0] == "base plan: no shock"  # each column says which plan it is
+    assert {h.split(":")[0] for h in heads} == {"base plan", "robust plan"}
+    # headers wrap in their cells: the header row is as tall as its longest header, not one line
+    assert branches.row_dimensions[1].height is not None and branches.row_dimensions[1].height > 15
+    exposure = book["Exposure"]
+    assert [c.value for c in exposure[1]][:3] == ["Shock", "What", "Probability"]
     assert png.read_bytes()[:4] == b"\x89PNG"
     text = json.dumps(data)
     assert not re.search(r"\.\d{7,}", text)  # rounded as the plan JSON is
