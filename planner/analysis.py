@@ -419,6 +419,7 @@ def sweep(
     """
     from planner.model.data import budget_fields, prepare
     from planner.plan import catalog_for, plan_from_servers
+    from planner.report import figures
     from planner.scenario import check_references
 
     if not isinstance(scenario, Scenario):
@@ -468,10 +469,14 @@ def sweep(
             if plan is not None
             else pd.Series(dtype=float)
         )
+        per = figures(plan) if plan is not None else None
         rows[i] = {
             "total_usd": p["total_usd"],
             "status": p["status"],
             **p["totals"],
+            # the same figures, by the same names, as plan and compare (one definition each)
+            "capex_per_bought_pflops_usd": per.capex_per_purchased_pflops if per else None,
+            "lease_per_leased_pflops_usd": per.lease_per_leased_pflops if per else None,
             **{f"{k}_pflops": round_value(v, "pflops") for k, v in mix.items()},
         }
         plans[i] = plan
@@ -482,7 +487,7 @@ def sweep(
 
 
 def sweep_points(frame: ResultFrame) -> list[dict[str, Any]]:
-    """A sweep as JSON points: ``{"total_usd", "status", "totals", "mix_pflops"}``."""
+    """A sweep as JSON points: ``{"total_usd", "status", "totals", "mix_pflops", "per_pflops"}``."""
     from planner.results import empty_totals
 
     keys = list(empty_totals())
@@ -500,6 +505,10 @@ def sweep_points(frame: ResultFrame) -> list[dict[str, Any]]:
                 "status": rec["status"],
                 "totals": {k: rec[k] for k in keys if not _missing(rec[k])},
                 "mix_pflops": mix,
+                "per_pflops": {
+                    k: None if _missing(rec[k]) else round_value(rec[k], k)
+                    for k in ("capex_per_bought_pflops_usd", "lease_per_leased_pflops_usd")
+                },
             }
         )
     return out

@@ -205,7 +205,7 @@ def _totals(con: Console, rep: Any) -> None:
         ),
         ("Memory, last quarter (TB)", num(f.memory_tb)),
         ("Chips bought / leased", f"{f.chips:,} / {f.leased_chips:,}"),
-        ("Capex per bought effective PFLOPS", money(f.capex_per_purchased_pflops)),
+        ("Capex per bought PFLOPS", money(f.capex_per_purchased_pflops)),
         ("Lease commitment per leased PFLOPS", money(f.lease_per_leased_pflops)),
         ("Spend that depends on licences", money(f.licence_usd)),
     ]
@@ -700,12 +700,12 @@ def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Gr
         Col("Leases", True),
         *([Col("Disc. cost", True)] if discounted else []),
         Col("Eff. PFLOPS", True),
-        Col("$/PFLOPS", True),
-    ] + [Col(c, True) for c in categories]
+        Col("Capex per bought PFLOPS", True),
+        Col("Lease commitment per leased PFLOPS", True),
+    ] + [Col(f"{c} PFLOPS", True) for c in categories]
     rows = []
     for p in points:
         t = p["totals"]
-        spent = t["capex_usd"] + t.get("lease_usd", 0.0)
         rows.append(
             (
                 money(p["total_usd"]) if currency == "USD" else money(p["total_usd"]).removeprefix("$"),
@@ -714,7 +714,8 @@ def sweep_table(scenario: str, points: list[dict[str, Any]], con: Console) -> Gr
                 money(t.get("lease_usd", 0.0)),
                 *([money(t.get("cost_usd"))] if discounted else []),
                 num(t["effective_pflops"]),
-                money(spent / t["effective_pflops"]) if t["effective_pflops"] else "-",
+                money(p["per_pflops"]["capex_per_bought_pflops_usd"]),
+                money(p["per_pflops"]["lease_per_leased_pflops_usd"]),
                 *[num(p["mix_pflops"].get(c)) for c in categories],
             )
         )

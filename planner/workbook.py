@@ -338,7 +338,7 @@ def summary_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
         ("memory at the last quarter (TB)", f.memory_tb, ONE),
         ("chips bought", f.chips, COUNT),
         ("chips leased", f.leased_chips, COUNT),
-        ("capex per bought effective PFLOPS (USD)", f.capex_per_purchased_pflops, MONEY),
+        ("capex per bought PFLOPS (USD)", f.capex_per_purchased_pflops, MONEY),
         ("lease commitment per leased PFLOPS (USD)", f.lease_per_leased_pflops, MONEY),
         ("spend that depends on licences (USD)", f.licence_usd, MONEY),
         ("lease payments after the horizon (USD)", f.lease_after_horizon_usd, MONEY),

@@ -368,8 +368,11 @@ def test_sweep_cli_json_plot_workbook_and_the_same_plans_with_two_jobs(tmp_path)
     points = json.loads(one.output)["points"]
     assert [p["total_usd"] for p in points] == [2e9, 4e9, 6e9, 8e9]
     assert (
-        set(points[0]) == {"total_usd", "status", "totals", "mix_pflops"}
+        set(points[0]) == {"total_usd", "status", "totals", "mix_pflops", "per_pflops"}
         and "fleet" in points[0]["mix_pflops"]
+    )
+    assert all(
+        set(p["per_pflops"]) == {"capex_per_bought_pflops_usd", "lease_per_leased_pflops_usd"} for p in points
     )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert openpyxl.load_workbook(book)["Sweep"].max_row == 5
@@ -527,3 +530,31 @@ def test_purchase_terms_are_nullable_integers():
     buys = purchases[purchases["kind"] == "buy"]["term_quarters"]
     assert len(leases) and leases.notna().all() and set(leases) <= {4, 8, 12}
     assert len(buys) and buys.isna().all()
+
+
+def test_cost_per_pflops_has_one_definition_in_plan_compare_and_sweep():
+    """Capex per bought PFLOPS and lease commitment per leased PFLOPS: the same figures, by the same
+    names, in the plan report, compare and sweep (the sweep used to divide all spend by all PFLOPS)."""
+    from planner.report import figures
+
+    plan = solve(BASE)
+    per = figures(plan)
+    assert per.capex_per_purchased_pflops == pytest.approx(
+        plan.totals["capex_usd"] / (per.effective_pflops - per.fleet_pflops - per.leased_pflops)
+    )
+    row = compare([BASE]).loc["base-7b"]
+    swept = sweep(load_scenario(BASE), ["7B"]).iloc[0]
+    for key, value in (
+        ("capex_per_bought_pflops_usd", per.capex_per_purchased_pflops),
+        ("lease_per_leased_pflops_usd", per.lease_per_leased_pflops),
+    ):
+        assert row[key] == pytest.approx(value) and swept[key] == pytest.approx(value, rel=1e-3)
+    report = run("plan", BASE, columns=200).output
+    table = run("sweep", BASE, "--budget", "6B:8B:3", columns=250).output
+    for label in ("Capex per bought PFLOPS", "Lease commitment per leased PFLOPS"):
+        assert label in report
+    assert (
+        "Capex per bought PFLOPS" in table
+        and "Lease commitment per leased PFLOPS" in table
+        and "$/PFLOPS" not in table
+    )
