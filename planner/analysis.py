@@ -127,11 +127,13 @@ def compare(
     options: SolverOptions | None = None,
     progress: Callable[[int], None] | None = None,
     scheduler: str | None = None,
+    workers: int = 1,
 ) -> ResultFrame:
     """Solve each scenario exactly as ``gpuplan plan`` does and line them up: one row per scenario (indexed by a label unique among them) with its metrics; ``.plans`` maps each label to its :class:`Plan`.
 
     With ``scheduler`` (a Dask scheduler's address) the scenarios are solved on its workers,
-    sent as data (scenario and catalog), not paths.
+    sent as data (scenario and catalog), not paths; with ``workers`` above 1, on that many local
+    worker processes (at most the CPU count). The plans are the same either way.
     """
     from planner.plan import solve
 
@@ -146,7 +148,8 @@ def compare(
         from planner.sampling import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
-    if scheduler is None:
+    workers = usable_jobs(workers)
+    if scheduler is None and (workers <= 1 or len(paths) < 2):
         for p in paths:
             plans.append(solve(p, catalog, options))
             if progress:
@@ -157,7 +160,8 @@ def compare(
 
         loaded = [load_scenario(p) for p in paths]
         inputs = [(s, catalog_for(s, catalog)) for s in loaded]
-        with dask_client(scheduler=scheduler) as client:
+        local = min(workers, len(paths)) if scheduler is None else None
+        with dask_client(workers=local, scheduler=scheduler) as client:
             futures = [client.submit(solve, s, cat, options, pure=False) for s, cat in inputs]
             for future in futures:
                 plans.append(future.result())

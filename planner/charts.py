@@ -97,6 +97,52 @@ def frontier_png(points: list[dict[str, Any]], scenario: str, path: Path) -> Non
     plt.close(fig)
 
 
+def capacity_png(plans: list[tuple[str, Any]], path: Path) -> None:
+    """Effective PFLOPS installed per quarter, stacked by chip category with the old fleet apart: one panel per plan (``(label, Plan)``), on one scale; a plan without a solution gets an empty panel that says so."""
+    plt = _pyplot()
+
+    fig, axes = plt.subplots(
+        1, len(plans), figsize=(max(6.0, 4.2 * len(plans)), 4.6), dpi=150, sharey=True, squeeze=False
+    )
+    for ax, (label, plan) in zip(axes[0], plans, strict=True):
+        ax.set_title(_label(label, 45))
+        if not plan.ok:
+            ax.text(0.5, 0.5, f"no plan ({plan.status})", ha="center", va="center", transform=ax.transAxes)
+            continue
+        mix = plan.capacity_by("category", fleet_apart=True) / 1000  # the plan's own figures
+        order = [c for c in CATEGORY_COLOURS if c in mix.columns] + [
+            c for c in mix.columns if c not in CATEGORY_COLOURS
+        ]
+        bottom = [0.0] * len(mix)
+        quarters = [str(q) for q in mix.index]
+        for category in order:
+            values = mix[category].tolist()
+            ax.bar(
+                quarters,
+                values,
+                bottom=bottom,
+                color=CATEGORY_COLOURS.get(category),
+                label="fleet (installed before)" if category == "fleet" else category,
+            )
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_xlabel("Quarter")
+        ax.tick_params(axis="x", labelrotation=45 if len(quarters) > 6 else 0)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("Effective PFLOPS installed (thousands)")
+    handles, names = [], []
+    for ax in axes[0]:
+        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
+            if n not in names:
+                handles.append(h)
+                names.append(n)
+    if handles:
+        axes[0][-1].legend(handles, names, loc="upper left", fontsize=7, frameon=False)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
 def branches_png(result: dict[str, Any], path: Path) -> None:
     """Effective PFLOPS over quarters per branch (no shock, then each shock): base plan and robust plan."""
     plt = _pyplot()

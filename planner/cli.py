@@ -295,6 +295,12 @@ def main() -> None:
     "writes its diagnosis).",
 )
 @click.option(
+    "--plot",
+    type=FILE,
+    default=None,
+    help="Write a PNG chart of effective PFLOPS per quarter, stacked by chip category.",
+)
+@click.option(
     "--write-model",
     type=FILE,
     default=None,
@@ -314,6 +320,7 @@ def plan(
     catalog: Path | None,
     fmt: str,
     out: Path | None,
+    plot: Path | None,
     write_model: Path | None,
     robust_file: Path | None,
     options: SolverOptions,
@@ -324,10 +331,12 @@ def plan(
 
     if out is not None:
         check_out(out)
+    if plot is not None:
+        check_out(plot, (".png",))
     if write_model is not None:
         check_out(write_model, (".mps", ".lp"))
     _guard(
-        {"--out": out, "--write-model": write_model},
+        {"--out": out, "--plot": plot, "--write-model": write_model},
         [scenario],
         catalog,
         [robust_file] if robust_file is not None else [],
@@ -347,6 +356,10 @@ def plan(
         result = solve(scenario, catalog, options, write_model)
     if out is not None:
         write_plan(result, out)
+    if plot is not None:
+        from planner.charts import capacity_png
+
+        capacity_png([(result.scenario, result)], plot)
     if fmt == "json":
         click.echo(plan_json(result), nl=False)
     elif fmt == "csv":
@@ -377,7 +390,7 @@ def plan(
     "--out",
     type=FILE,
     default=None,
-    help="Also write the plan workbook (.xlsx) with Explain sheets.",
+    help="Also write the plan workbook (.xlsx) with Explain sheets, or the JSON (.json).",
 )
 @solver_options
 @reports_errors
@@ -395,7 +408,7 @@ def explain_cmd(
     from planner.scenario import check_plain_objective, load_scenario
 
     if out is not None:
-        check_out(out, (".xlsx",))
+        check_out(out, REPORT_OUT)
     _guard({"--out": out}, [scenario], catalog)
     loaded = load_scenario(scenario)
     check_plain_objective(loaded, "explain")  # before the solve
@@ -406,7 +419,9 @@ def explain_cmd(
     if out is not None:
         from planner.workbook import write_plan_workbook
 
-        write_plan_workbook(solved, out, explain=result.frames())
+        _write_out(
+            out, result.to_dict(), lambda path: write_plan_workbook(solved, path, explain=result.frames())
+        )
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -438,7 +453,8 @@ def explain_cmd(
     "--out",
     type=FILE,
     default=None,
-    help="Also write a workbook (.xlsx): exposure, stranded orders, changed orders, branches.",
+    help="Also write a workbook (.xlsx: exposure, stranded orders, changed orders, branches) or the "
+    "JSON (.json).",
 )
 @click.option(
     "--plot",
@@ -465,7 +481,7 @@ def stress_cmd(
     from planner.stress import exposure_frame, rounded, stress
 
     if out is not None:
-        check_out(out, (".xlsx",))
+        check_out(out, REPORT_OUT)
     if plot is not None:
         check_out(plot, (".png",))
     _guard({"--out": out, "--plot": plot}, [scenario], catalog, [shocks_file])
@@ -486,7 +502,7 @@ def stress_cmd(
     if out is not None:
         from planner.workbook import write_stress_workbook
 
-        write_stress_workbook(result, exposure, out)
+        _write_out(out, result, lambda path: write_stress_workbook(result, exposure, path))
     if plot is not None:
         from planner.charts import branches_png
 
@@ -578,7 +594,7 @@ def risk_cmd(
     from planner.shocks import load_shocks
 
     if out is not None:
-        check_out(out, (".xlsx", ".json"))
+        check_out(out, REPORT_OUT)
     if plot is not None:
         check_out(plot, (".png",))
     _guard({"--out": out, "--plot": plot}, [scenario], catalog, [shocks_file])
@@ -599,14 +615,9 @@ def risk_cmd(
         )
     tables = risk_tables(result, shocks)
     if out is not None:
-        if out.suffix.lower() == ".json":
-            from planner.fileio import write_text
+        from planner.workbook import write_risk_workbook
 
-            write_text(out, json.dumps(result, indent=2) + "\n")
-        else:
-            from planner.workbook import write_risk_workbook
-
-            write_risk_workbook(result, tables, out)
+        _write_out(out, result, lambda path: write_risk_workbook(result, tables, path))
     if plot is not None:
         from planner.charts import risk_cdf_png
         from planner.sampling import outcome_values
@@ -641,7 +652,21 @@ def risk_cmd(
     "--out",
     type=FILE,
     default=None,
-    help="Also write a workbook (.xlsx) with the comparison and each schedule.",
+    help="Also write a workbook (.xlsx) with the comparison and each schedule, or the JSON (.json).",
+)
+@click.option(
+    "--plot",
+    type=FILE,
+    default=None,
+    help="Write a PNG chart of effective PFLOPS per quarter by chip category, a panel per scenario.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local worker processes solving the scenarios at once (at most the CPU count); the same "
+    "plans as one.",
 )
 @click.option(
     "--scheduler",
@@ -655,6 +680,8 @@ def compare_cmd(
     catalog: Path | None,
     fmt: str,
     out: Path | None,
+    plot: Path | None,
+    workers: int,
     scheduler: str | None,
     options: SolverOptions,
 ) -> None:
@@ -663,18 +690,30 @@ def compare_cmd(
     from planner.export import check_out
 
     if out is not None:
-        check_out(out, (".xlsx",))
-    _guard({"--out": out}, list(scenarios), catalog)
+        check_out(out, REPORT_OUT)
+    if plot is not None:
+        check_out(plot, (".png",))
+    _guard({"--out": out, "--plot": plot}, list(scenarios), catalog)
     with progress_bar("comparing", len(scenarios)) as advance:
-        frame = compare(list(scenarios), catalog, options, progress=advance, scheduler=scheduler)
+        frame = compare(
+            list(scenarios), catalog, options, progress=advance, scheduler=scheduler, workers=workers
+        )
     plans = [frame.plans[label] for label in frame.index]
     metrics, differences = comparison_metrics(frame), input_differences(frame)
+    document = {"scenarios": [p.to_dict() for p in plans]}
     if out is not None:
         from planner.workbook import write_compare_workbook
 
-        write_compare_workbook(metrics, differences, plans, [str(x) for x in frame.index], out)
+        labels = [str(x) for x in frame.index]
+        _write_out(
+            out, document, lambda path: write_compare_workbook(metrics, differences, plans, labels, path)
+        )
+    if plot is not None:
+        from planner.charts import capacity_png
+
+        capacity_png([(str(label), frame.plans[label]) for label in frame.index], plot)
     if fmt == "json":
-        click.echo(json.dumps({"scenarios": [p.to_dict() for p in plans]}, indent=2))
+        click.echo(json.dumps(document, indent=2))
     else:
         from planner.render import comparison_tables, console
 
@@ -721,7 +760,7 @@ def compare_cmd(
     "--out",
     type=FILE,
     default=None,
-    help="Also write the points to a workbook (.xlsx).",
+    help="Also write the points to a workbook (.xlsx) or the JSON (.json).",
 )
 @click.option(
     "--scheduler",
@@ -750,7 +789,7 @@ def sweep_cmd(
     if plot is not None:
         check_out(plot, (".png",))
     if out is not None:
-        check_out(out, (".xlsx",))
+        check_out(out, REPORT_OUT)
     _guard({"--plot": plot, "--out": out}, [scenario], catalog)
     loaded = load_scenario(scenario)
     with progress_bar(f"sweeping {loaded.name}", len(budgets)) as advance:
@@ -763,7 +802,7 @@ def sweep_cmd(
     if out is not None:
         from planner.workbook import write_sweep_workbook
 
-        write_sweep_workbook(loaded.name, frame, out)
+        _write_out(out, {"points": points}, lambda path: write_sweep_workbook(loaded.name, frame, path))
     if fmt == "json":
         click.echo(json.dumps({"points": points}, indent=2))
     else:
@@ -853,6 +892,20 @@ WHO = [
         "e.g. state-funded.",
     ),
 ]
+
+
+#: what ``--out`` writes for the analysis commands: the workbook, or the JSON ``--format json`` prints
+REPORT_OUT = (".xlsx", ".json")
+
+
+def _write_out(out: Path, document: Any, workbook: Callable[[Path], None]) -> None:
+    """Write ``--out``: the JSON document for ``.json`` (as ``--format json`` prints it), else the workbook."""
+    if out.suffix.lower() == ".json":
+        from planner.fileio import write_text
+
+        write_text(out, json.dumps(document, indent=2) + "\n")
+    else:
+        workbook(out)
 
 
 def _site_tags(values: tuple[str, ...]) -> frozenset[str]:

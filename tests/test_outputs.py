@@ -558,3 +558,33 @@ def test_cost_per_pflops_has_one_definition_in_plan_compare_and_sweep():
         and "Lease commitment per leased PFLOPS" in table
         and "$/PFLOPS" not in table
     )
+
+
+def test_plot_on_plan_and_compare_and_json_out_everywhere(tmp_path):
+    """--plot draws on plan and compare as on sweep, stress and risk; --out takes .json wherever a
+    command prints JSON, and writes exactly what --format json prints."""
+    for command in (["plan", BASE], ["compare", CN_ONLY, BASE]):
+        png = tmp_path / f"{command[0]}.png"
+        result = run(*command, "--plot", png)
+        assert result.exit_code == 0, result.output
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = run("compare", CN_ONLY, "--plot", tmp_path / "c.svg")
+    assert bad.exit_code == 2 and "unknown output type '.svg'; use .png" in bad.output
+    for command in (
+        ["compare", CN_ONLY, BASE],
+        ["sweep", BASE, "--budget", "6B:7B:2"],
+        ["stress", BASE, "--shocks", SHOCKS, "--no-robust"],
+    ):
+        out = tmp_path / f"{command[0]}.json"
+        written = run(*command, "--out", out)
+        assert written.exit_code == 0, written.output
+        printed = run(*command, "--format", "json")
+        assert json.loads(out.read_text()) == json.loads(printed.output)
+
+
+def test_compare_on_two_local_workers_gives_the_same_plans():
+    one = compare([CN_ONLY, BASE])
+    two = compare([CN_ONLY, BASE], workers=2)
+    assert list(two.index) == list(one.index)
+    for label in one.index:
+        assert one.plans[label].to_dict() == two.plans[label].to_dict()
