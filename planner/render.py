@@ -85,13 +85,18 @@ def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence
 
     Nothing is dropped: each part repeats the columns that name a row (``key``; the first column
     when none is marked) and takes as many of the others, in order, as fit. Key cells never wrap, so
-    a SKU is not broken mid-word.
+    a SKU is not broken mid-word; keys that would take more than half the width (sentences, such as
+    explain's limits) wrap at spaces within that half instead.
     """
     cells = [[safe(v) for v in r] for r in rows]
     # a column takes its widest cell, a space of padding each side and a separator; the edges
     # have no padding: a table is sum(widths) + 3 * columns - 1 characters wide
     width = [max([len(c.header), *(len(r[j]) for r in cells)]) + 3 for j, c in enumerate(cols)]
     keys = [j for j, c in enumerate(cols) if c.key] or [0]
+    long_keys = sum(width[k] for k in keys) > con.width // 2 and len(cols) > len(keys)
+    if long_keys:
+        share = max(12, con.width // 2 // len(keys))
+        width = [min(w, share) if j in keys else w for j, w in enumerate(width)]
     parts = [list(range(len(cols)))]
     if sum(width) - 1 > con.width and len(cols) > len(keys):
         room = con.width + 1 - sum(width[k] for k in keys)
@@ -119,8 +124,9 @@ def table(con: Console, title: str, cols: Sequence[Col], rows: Iterable[Sequence
                 Text(cols[j].header),
                 justify="right" if cols[j].right else "left",
                 overflow="fold",
-                no_wrap=key,
+                no_wrap=key and not long_keys,
                 min_width=width[j] - 3 if key else None,
+                max_width=width[j] - 3 if key and long_keys else None,
             )
         for r in cells:
             t.add_row(*[Text(r[j]) for j in part])

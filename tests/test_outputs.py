@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -588,3 +589,20 @@ def test_compare_on_two_local_workers_gives_the_same_plans():
     assert list(two.index) == list(one.index)
     for label in one.index:
         assert one.plans[label].to_dict() == two.plans[label].to_dict()
+
+
+def test_a_sentence_as_the_row_key_wraps_so_the_other_columns_still_show():
+    """explain's rows are named by sentences: at 80 columns the sentence wraps within half the width
+    and the figures beside it (dual, LP and MILP re-solves) are all shown, none squeezed to nothing."""
+    from planner.render import Col, TrimmedConsole, table
+
+    con = TrimmedConsole(width=80, highlight=False, markup=False, emoji=False, file=io.StringIO())
+    limit = "extra 1,000 chips of huawei-ascend-910b buy via oem-distributor in 2025Q1"
+    cols = [Col("Limit moved"), Col("Unit"), Col("Dual", True), Col("LP re-solved", True), Col("MILP", True)]
+    con.print(
+        table(con, "Marginal values", cols, [(limit, "PFLOPS per 1,000 chips", "21.15", "21.15", "20.90")])
+    )
+    text = con.file.getvalue()
+    assert all(h in text for h in ("Dual", "LP re-solved", "MILP", "21.15", "20.90"))
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "huawei-ascend-910b" in text  # wrapped at spaces, not broken inside a word
