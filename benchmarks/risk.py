@@ -47,7 +47,7 @@ if __name__ == "__main__":
 STEP = r"""
 import json, sys, time
 import numpy as np
-from planner.stress import _inputs, replan_step
+from planner.stressing import _inputs, replan_step
 from planner.shocks import load_shocks, apply
 from planner.sampling import draw
 from planner.model.backends import HighsBackend

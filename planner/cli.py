@@ -347,7 +347,7 @@ def plan(
                 "--write-model writes the single-scenario model; leave it out with --robust",
                 key="--write-model",
             )
-        from planner.stress import robust_plan
+        from planner.stressing import robust_plan
 
         with progress_bar("robust plan", 2) as advance:
             result = robust_plan(scenario, robust_file, catalog, options)
@@ -402,7 +402,7 @@ def explain_cmd(
     options: SolverOptions,
 ) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
-    from planner.explain import explain_plan, marginal_steps
+    from planner.explaining import explain_plan, marginal_steps
     from planner.export import check_out
     from planner.plan import solve
     from planner.scenario import check_plain_objective, load_scenario
@@ -478,7 +478,7 @@ def stress_cmd(
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
     from planner.export import check_out
     from planner.shocks import load_shocks
-    from planner.stress import exposure_frame, rounded, stress
+    from planner.stressing import exposure_frame, stress
 
     if out is not None:
         check_out(out, REPORT_OUT)
@@ -488,16 +488,7 @@ def stress_cmd(
     shocks = load_shocks(shocks_file)
     solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
     with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
-        result = rounded(
-            stress(
-                scenario,
-                shocks,
-                catalog,
-                options,
-                not no_robust,
-                progress=advance,
-            )
-        )
+        result = stress(scenario, shocks, catalog, options, not no_robust, progress=advance).to_dict()
     exposure = exposure_frame(result)
     if out is not None:
         from planner.workbook import write_stress_workbook

@@ -53,7 +53,7 @@ from planner.shocks import (
     first_open_quarter,
     load_shocks,
 )
-from planner.stress import _committed_spend, replan_step, robust, total_cost
+from planner.stressing import _committed_spend, replan_step, robust, total_cost
 
 METRICS = ("effective_pflops", "cost_usd", "stranded_usd", "cost_vs_no_shock_usd")
 PLANS = ("base", "robust")

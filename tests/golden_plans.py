@@ -40,16 +40,16 @@ def stress_json(name: str, shocks: str) -> str:
     """``gpuplan stress SCENARIO --shocks SHOCKS --format json`` exactly as printed."""
     import json
 
-    from planner.stress import rounded, stress
+    from planner.stressing import stress
 
     result = stress(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml")
-    return json.dumps(rounded(result), indent=2) + "\n"
+    return json.dumps(result.to_dict(), indent=2) + "\n"
 
 
 def robust_json(name: str, shocks: str) -> str:
     """``gpuplan plan SCENARIO --robust SHOCKS --format json`` exactly as printed."""
     from planner.export import plan_json as render
-    from planner.stress import robust_plan
+    from planner.stressing import robust_plan
 
     return render(
         robust_plan(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import ROOT, chip, offer
 
 from planner.cli import main
-from planner.explain import explain as explain_object
+from planner.explaining import explain as explain_object
 from planner.plan import solve
 
 

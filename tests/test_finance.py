@@ -312,7 +312,7 @@ def _fx_case(tiny, tmp_path, factor):
 
 
 def test_an_fx_shock_converts_the_unpaid_balance_at_the_shocked_rate(tiny, tmp_path):
-    from planner.stress import stress
+    from planner.stressing import stress
 
     # from Q2 the yuan is at 7 x 8/7 = 8.0: the Q1 order keeps its $1000 price, its $500 balance now
     # costs CNY 4,000, so it uses CNY 7,500, the whole budget

@@ -21,7 +21,7 @@ from planner.model.data import prepare
 from planner.model.keys import Family, RowKey
 from planner.plan import catalog_for, solve
 from planner.scenario import load_scenario
-from planner.stress import robust_plan, stress
+from planner.stressing import robust_plan, stress
 
 QUARTERS = ["2025Q1", "2025Q2", "2025Q3"]
 
@@ -262,7 +262,7 @@ def test_a_channel_share_with_a_fleet(tiny):
 
 
 def test_explain_duals_on_a_tiny_case_with_either_solver(tiny):
-    from planner.explain import explain_plan
+    from planner.explaining import explain_plan
     from planner.model.solve import SolverOptions
 
     # a: 1 PFLOPS per $1000, supply 10; $3000: the budget binds and $1B more would buy the rest (7 more)

@@ -19,7 +19,7 @@ from planner.catalog import load_catalog
 from planner.plan import solve
 from planner.scenario import load_scenario
 from planner.shocks import Shock, apply
-from planner.stress import stress
+from planner.stressing import stress
 
 
 def shocks_file(tmp_path, *shocks):
@@ -128,7 +128,7 @@ def test_a_per_quarter_budget_cut_leaves_committed_payments_due_in_full(tiny, tm
     """
     from conftest import lease
 
-    from planner.stress import stress
+    from planner.stressing import stress
 
     path = tiny(
         [chip("a")],

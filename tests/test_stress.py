@@ -16,7 +16,7 @@ from conftest import ROOT, chip, lease, make_catalog, offer
 from planner.cli import main
 from planner.plan import solve
 from planner.shocks import load_shocks
-from planner.stress import changed_orders, exposure_frame, robust_plan, stress, total_cost
+from planner.stressing import changed_orders, exposure_frame, robust_plan, stress, total_cost
 
 BAN = {
     "name": "ban h",
@@ -122,7 +122,7 @@ def test_robust_branches_share_the_orders_before_each_shock(tiny, tmp_path):
     from planner.catalog import load_catalog
     from planner.model.solve import SolverOptions
     from planner.scenario import load_scenario
-    from planner.stress import robust
+    from planner.stressing import robust
 
     path, shocks = case(tiny, tmp_path, probability=0.6)
     scenario = load_scenario(path)
@@ -401,7 +401,7 @@ def test_without_a_recovery_the_committed_orders_stand_with_the_failed_status(ti
     from planner.plan import catalog_for
     from planner.scenario import load_scenario
     from planner.shocks import apply
-    from planner.stress import replan_step
+    from planner.stressing import replan_step
 
     path, shocks = _cut_case(tiny, tmp_path)
     base = solve(path)
@@ -490,7 +490,7 @@ def test_a_branch_leaves_out_what_the_rules_of_its_time_leave_out(tiny, tmp_path
     from planner.plan import catalog_for
     from planner.scenario import load_scenario
     from planner.shocks import apply
-    from planner.stress import branch_data
+    from planner.stressing import branch_data
 
     chips = [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")]
     offers = [
@@ -625,3 +625,27 @@ def test_a_negative_price_of_robustness_is_worded_as_the_mip_gap(given_up, relat
 
     p = {"unit": "effective PFLOPS", "given_up": given_up, "relative": relative}
     assert robustness_words(p) == words
+
+
+def test_the_library_returns_a_typed_stress_result():
+    """planner.stress gives a StressResult: the JSON document as a read-only mapping (as the command
+    prints it, rounded) with typed views, not a bare dict."""
+    import planner
+    from planner.stressing import StressResult
+
+    # the names stay the functions however often they are read (a module of the same name once
+    # replaced them on the second read)
+    assert callable(planner.stress) and callable(planner.stress) and callable(planner.explain)
+    assert callable(planner.explain) and not isinstance(planner.stress, type(planner))
+
+    shocks = ROOT / "budgets" / "shocks" / "domestic-shortfall.yaml"
+    result = planner.stress(ROOT / "budgets" / "base-7b.yaml", shocks, with_robust=False)
+    assert isinstance(result, StressResult) and not isinstance(result, dict)
+    assert result.scenario == "base-7b" and result.base_status == "optimal"
+    assert len(result.base_exposure) == 3 and result.robust_exposure == []
+    assert "robust" not in result and result["objective"] == result.objective == "max-compute"
+    frame = result.exposure()
+    assert list(frame["shock"]) == [e["shock"] for e in result.base_exposure]
+    document = result.to_dict()
+    assert isinstance(document, dict) and json.loads(json.dumps(document)) == document
+    assert "StressResult('base-7b'" in repr(result) and "<table" in result._repr_html_()

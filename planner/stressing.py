@@ -14,10 +14,10 @@ The objective is the base branch's, or the expected one when shocks have probabi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -354,6 +354,73 @@ def _inputs(
     return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
 
 
+class StressResult(Mapping[str, Any]):
+    """What a stress test found: its JSON document as a read-only mapping, with typed views.
+
+    It is what ``gpuplan stress --format json`` prints (``result["base_exposure"]``). Keys: ``scenario``, ``shocks``, ``objective``, ``base`` (status, totals, periods and, without a
+    plan, its diagnosis), ``base_exposure`` (one entry per shock), and with a robust plan ``robust``
+    and ``robust_exposure``.
+    """
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self._document = document
+
+    def __getitem__(self, key: str) -> Any:
+        return self._document[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._document)
+
+    def __len__(self) -> int:
+        return len(self._document)
+
+    @property
+    def scenario(self) -> str:
+        """The scenario's name."""
+        return str(self._document["scenario"])
+
+    @property
+    def objective(self) -> str:
+        """The scenario's objective."""
+        return str(self._document["objective"])
+
+    @property
+    def base_status(self) -> str:
+        """The base plan's status (optimal, feasible, infeasible...)."""
+        return str(self._document["base"]["status"])
+
+    @property
+    def base_exposure(self) -> list[dict[str, Any]]:
+        """Per shock, what re-planning the base plan under it gives (empty without a base plan)."""
+        return list(self._document.get("base_exposure", []))
+
+    @property
+    def robust_exposure(self) -> list[dict[str, Any]]:
+        """Per shock, the same for the robust plan (empty without one)."""
+        return list(self._document.get("robust_exposure", []))
+
+    def exposure(self) -> pd.DataFrame:
+        """Base plan against robust plan, one row per shock (the report's table)."""
+        return exposure_frame(self._document)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document, rounded as the plan JSON is (money to cents)."""
+        return cast(dict[str, Any], rounded(self._document))
+
+    def __repr__(self) -> str:
+        return (
+            f"StressResult({self.scenario!r} against {self._document['shocks']!r}: base plan "
+            f"{self.base_status}, {len(self.base_exposure)} shock(s))"
+        )
+
+    def _repr_html_(self) -> str:
+        """The exposure table for Jupyter."""
+        import html
+
+        head = f"<b>{html.escape(repr(self))}</b>"
+        return head + (self.exposure().to_html(index=False) if self.base_exposure else "")
+
+
 def stress(
     scenario: Scenario | str | Path,
     shocks: ShockFile | str | Path,
@@ -361,12 +428,13 @@ def stress(
     options: SolverOptions | None = None,
     with_robust: bool = True,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
+) -> StressResult:
     """Base plan and (optionally) robust plan, each re-planned under every shock.
 
     ``progress(n)`` is called as solves finish (1 + shocks, and 1 + shocks more for the robust plan).
     """
-    return _stress(*_inputs(scenario, shocks, catalog, options), with_robust, progress or (lambda n: None))
+    inputs = _inputs(scenario, shocks, catalog, options)
+    return StressResult(_stress(*inputs, with_robust, progress or (lambda n: None)))
 
 
 def _stress(
