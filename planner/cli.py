@@ -463,6 +463,14 @@ def explain_cmd(
     help="Write a PNG chart of effective PFLOPS over quarters per branch.",
 )
 @click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local worker processes re-planning the shocks at once (at most the CPU count); the same "
+    "results as one.",
+)
 @solver_options
 @reports_errors
 def stress_cmd(
@@ -473,6 +481,7 @@ def stress_cmd(
     out: Path | None,
     plot: Path | None,
     no_robust: bool,
+    workers: int,
     options: SolverOptions,
 ) -> None:
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
@@ -488,7 +497,9 @@ def stress_cmd(
     shocks = load_shocks(shocks_file)
     solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
     with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
-        result = stress(scenario, shocks, catalog, options, not no_robust, progress=advance).to_dict()
+        result = stress(
+            scenario, shocks, catalog, options, not no_robust, progress=advance, workers=workers
+        ).to_dict()
     exposure = exposure_frame(result)
     if out is not None:
         from planner.workbook import write_stress_workbook

@@ -428,13 +428,16 @@ def stress(
     options: SolverOptions | None = None,
     with_robust: bool = True,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> StressResult:
     """Base plan and (optionally) robust plan, each re-planned under every shock.
 
     ``progress(n)`` is called as solves finish (1 + shocks, and 1 + shocks more for the robust plan).
+    With ``workers`` above 1 the re-plans of the shocks run on that many local worker processes
+    (at most the CPU count); the results are the same.
     """
     inputs = _inputs(scenario, shocks, catalog, options)
-    return StressResult(_stress(*inputs, with_robust, progress or (lambda n: None)))
+    return StressResult(_stress(*inputs, with_robust, progress or (lambda n: None), workers))
 
 
 def _stress(
@@ -445,6 +448,7 @@ def _stress(
     base: Plan,
     with_robust: bool,
     tick: Callable[[int], None],
+    workers: int = 1,
 ) -> dict[str, Any]:
     tick(1)
     out: dict[str, Any] = {
@@ -460,21 +464,9 @@ def _stress(
     if not base.ok:
         out["base"]["diagnosis"] = base.diagnosis
         return out
-    out["base_exposure"] = []
-    for s in shocks.shocks:
-        out["base_exposure"].append(
-            replan(
-                base,
-                apply(
-                    s,
-                    scenario,
-                    cat,
-                    Committed() if s.effect != "budget_cut" else _committed_spend(base, _first(s, scenario)),
-                ),
-                options,
-            )
-        )
-        tick(1)
+    out["base_exposure"] = _replans(
+        base, [_shocked(s, scenario, cat, base) for s in shocks.shocks], options, workers, tick
+    )
     if with_robust:
         rob = robust(scenario, shocks, cat, options)
         tick(1)
@@ -488,24 +480,39 @@ def _stress(
                     "purchases": rob.plan.to_dict()["purchases"],
                 }
             )
-            out["robust_exposure"] = []
-            for s in shocks.shocks:
-                out["robust_exposure"].append(
-                    replan(
-                        rob.plan,
-                        apply(
-                            s,
-                            scenario,
-                            cat,
-                            Committed()
-                            if s.effect != "budget_cut"
-                            else _committed_spend(rob.plan, _first(s, scenario)),
-                        ),
-                        options,
-                    )
-                )
-                tick(1)
+            shocked = [_shocked(s, scenario, cat, rob.plan) for s in shocks.shocks]
+            out["robust_exposure"] = _replans(rob.plan, shocked, options, workers, tick)
     return out
+
+
+def _shocked(shock: Shock, scenario: Scenario, cat: Catalog, plan: Plan) -> Shocked:
+    """The scenario and catalog under ``shock``; a budget cut counts what ``plan`` committed before it."""
+    committed = (
+        Committed() if shock.effect != "budget_cut" else _committed_spend(plan, _first(shock, scenario))
+    )
+    return apply(shock, scenario, cat, committed)
+
+
+def _replans(
+    plan: Plan, shocked: list[Shocked], options: SolverOptions, workers: int, tick: Callable[[int], None]
+) -> list[dict[str, Any]]:
+    """:func:`replan` under each shock, in order: here, or on ``workers`` local processes."""
+    if workers <= 1 or len(shocked) < 2:
+        out = []
+        for s in shocked:
+            out.append(replan(plan, s, options))
+            tick(1)
+        return out
+    from planner.analysis import usable_jobs
+    from planner.sampling import dask_client
+
+    results = []
+    with dask_client(workers=min(usable_jobs(workers), len(shocked))) as client:
+        futures = [client.submit(replan, plan, s, options, pure=False) for s in shocked]
+        for future in futures:
+            results.append(future.result())
+            tick(1)
+    return results
 
 
 def _first(shock: Shock, scenario: Scenario) -> int:

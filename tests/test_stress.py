@@ -649,3 +649,13 @@ def test_the_library_returns_a_typed_stress_result():
     document = result.to_dict()
     assert isinstance(document, dict) and json.loads(json.dumps(document)) == document
     assert "StressResult('base-7b'" in repr(result) and "<table" in result._repr_html_()
+
+
+def test_stress_on_two_local_workers_gives_the_same_result():
+    """--workers is the one name for local parallelism: stress re-plans its shocks on worker processes
+    with the same results as in one process."""
+    shocks = ROOT / "budgets" / "shocks" / "domestic-shortfall.yaml"
+    base = ROOT / "budgets" / "base-7b.yaml"
+    one = stress(base, shocks, with_robust=False)
+    two = stress(base, shocks, with_robust=False, workers=2)
+    assert two.to_dict() == one.to_dict() and len(one.base_exposure) == 3
