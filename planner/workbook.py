@@ -634,7 +634,10 @@ def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None
     """One row per budget point, with a native line chart of compute against budget."""
     with atomic_path(path) as tmp:
         book = Book(tmp)
-        ws = book.frame("Sweep", frame)
+        names = {"total_usd": "Total budget (USD)", "opex_usd": "Electricity (USD)"}
+        names["lease_usd"] = "Lease commitments (USD)"  # the glossary's names
+        headers = {str(c): names.get(str(c), readable(str(c))) for c in frame.columns}
+        ws = book.frame("Sweep", frame, headers=headers)
         n = len(frame)
         if n:
             chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})

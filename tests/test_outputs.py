@@ -376,7 +376,12 @@ def test_sweep_cli_json_plot_workbook_and_the_same_plans_with_two_jobs(tmp_path)
         set(p["per_pflops"]) == {"capex_per_bought_pflops_usd", "lease_per_leased_pflops_usd"} for p in points
     )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert openpyxl.load_workbook(book)["Sweep"].max_row == 5
+    sheet = openpyxl.load_workbook(book)["Sweep"]
+    assert sheet.max_row == 5
+    heads = [c.value for c in sheet[1]]  # the glossary's names, not JSON keys
+    assert (
+        heads[0] == "Total budget (USD)" and "Lease commitments (USD)" in heads and "capex_usd" not in heads
+    )
     two = run("sweep", BASE, "--budget", "2B:8B:4", "--format", "json", "--jobs", "2")
     assert json.loads(two.output)["points"] == points
     frames = [sweep(load_scenario(CN_ONLY), parse_range("1B:9B:5"), jobs=j) for j in (1, 2)]
