@@ -31,7 +31,9 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
         for k, v in value.items():
             out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
         return out
-    if isinstance(value, list) and value and isinstance(value[0], dict):
+    if isinstance(value, list) and not value:
+        return {}  # an empty list says what leaving the key out says (no tags, no exclusions)
+    if isinstance(value, list) and isinstance(value[0], dict):
         out = {}
         for i, v in enumerate(value):
             out |= _flat(v, f"{prefix}[{i}]")
@@ -116,8 +118,10 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
             row[f"{key}_{value}_pflops"] = 0.0
         for name, pflops in last.items():
             row[f"{key}_{name}_pflops"] = float(pflops)
-    for cat, n in plan.purchases.groupby("category")["chips"].sum().items():
-        row[f"{cat}_chips"] = int(n)
+    lines = plan.purchases
+    for kind, suffix in (("buy", "_chips"), ("lease", "_leased_chips")):  # bought and rented apart
+        for cat, n in lines[lines["kind"] == kind].groupby("category")["chips"].sum().items():
+            row[f"{cat}{suffix}"] = int(n)
     return row
 
 
@@ -209,6 +213,7 @@ METRIC_GROUPS = (
     ("site_", "_pflops", "PFLOPS at site {}"),
     ("country_", "_pflops", "PFLOPS in {}"),
     ("policy_share:", "", "Policy: {}"),
+    ("", "_leased_chips", "Chips leased, {}"),
     ("", "_chips", "Chips bought, {}"),
 )
 KIND_WORDS = {"buy": "bought", "lease": "leased"}

@@ -480,6 +480,7 @@ def test_compare_rows_come_in_a_fixed_order_with_labels():
     assert metric_label("kind_lease_pflops") == "PFLOPS leased"
     assert metric_label("site_leased_pflops") == "PFLOPS leased (no site)"
     assert metric_label("domestic_chips") == "Chips bought, domestic"
+    assert metric_label("full-spec_leased_chips") == "Chips leased, full-spec"
 
 
 def test_the_frontier_labels_commitments_where_the_budget_stops_binding():
@@ -611,3 +612,11 @@ def test_a_sentence_as_the_row_key_wraps_so_the_other_columns_still_show():
     assert all(h in text for h in ("Dual", "LP re-solved", "MILP", "21.15", "20.90"))
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "huawei-ascend-910b" in text  # wrapped at spaces, not broken inside a word
+
+
+def test_compare_counts_bought_and_leased_chips_apart():
+    """base-7b buys no full-spec chip: its 177,932 rented ones are chips leased, not chips bought."""
+    row = compare([BASE]).loc["base-7b"]
+    assert "full-spec_chips" not in row.index or row.isna()["full-spec_chips"]
+    assert row["full-spec_leased_chips"] == row["leased_chips"] == 177932
+    assert row["domestic_chips"] == row["chips"]
