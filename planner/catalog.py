@@ -507,7 +507,11 @@ def _ships_to_column(texts: pd.Series) -> pd.Categorical:
 
     Each distinct text is worked once: a few texts, however many rows.
     """
-    canonical = [" ".join(_ships_to(str(t))) for t in texts.cat.categories]
+    return _recoded(texts, [" ".join(_ships_to(str(t))) for t in texts.cat.categories])
+
+
+def _recoded(texts: pd.Series, canonical: list[str]) -> pd.Categorical:
+    """A categorical column with each category replaced by its ``canonical`` text (equal texts merged)."""
     categories = pd.Index(canonical, dtype=object).unique()
     recode = np.append(categories.get_indexer(pd.Index(canonical, dtype=object)), -1)
     return pd.Categorical.from_codes(recode[texts.cat.codes.to_numpy()], categories=categories)
@@ -532,9 +536,7 @@ def _transit_column(offers: pd.DataFrame, file: str, fail: Callable[[InputError]
                 )
             )
         canonical = ["" if i in wrong else c for i, c in enumerate(canonical)]
-    categories = pd.Index(canonical, dtype=object).unique()
-    recode = np.append(categories.get_indexer(pd.Index(canonical, dtype=object)), -1)
-    return pd.Categorical.from_codes(recode[texts.cat.codes.to_numpy()], categories=categories)
+    return _recoded(texts, canonical)
 
 
 def _ships_to(text: str) -> tuple[str, ...]:

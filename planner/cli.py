@@ -120,6 +120,17 @@ MAX_TIME_COVERS = {
 }
 
 
+def local_workers(what: str) -> Callable[[F], F]:
+    """``--workers N`` (default 1): local worker processes doing ``what`` at once, the same results as one."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help=f"Local worker processes {what} at once (at most the CPU count); the same results as one.",
+    )
+
+
 def solver_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--solver, --time-limit, --mip-gap and --max-time, passed to the command as ``options``."""
     covers = MAX_TIME_COVERS[fn.__name__]
@@ -463,14 +474,7 @@ def explain_cmd(
     help="Write a PNG chart of effective PFLOPS over quarters per branch.",
 )
 @click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Local worker processes re-planning the shocks at once (at most the CPU count); the same "
-    "results as one.",
-)
+@local_workers("re-planning the shocks")
 @solver_options
 @reports_errors
 def stress_cmd(
@@ -662,14 +666,7 @@ def risk_cmd(
     default=None,
     help="Write a PNG chart of effective PFLOPS per quarter by chip category, a panel per scenario.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Local worker processes solving the scenarios at once (at most the CPU count); the same "
-    "plans as one.",
-)
+@local_workers("solving the scenarios")
 @click.option(
     "--scheduler",
     default=None,
