@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
-from planner.errors import InputError, OutputError, PlannerError, SolverError
+from planner.errors import InputError, NoPlan, OutputError, PlannerError, RegistryError, SolverError
 from planner.fileio import NAME_MAX
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def reports_errors(fn: F) -> F:
                 sys.stdout.flush()
         except InputError as exc:
             _fail(f"error: {exc}", 2)
-        except (SolverError, OutputError) as exc:
+        except (SolverError, OutputError, RegistryError, NoPlan) as exc:
             _fail(f"{'solver error' if isinstance(exc, SolverError) else 'error'}: {exc}", 1)
         except PlannerError as exc:
             _fail(f"error: {exc}", 2)
@@ -1214,3 +1214,12 @@ def import_epoch_cmd(
 
 if __name__ == "__main__":  # python -m planner.cli
     main()
+
+
+def _registry_commands() -> None:
+    from planner.registry.cli import registry
+
+    main.add_command(registry)
+
+
+_registry_commands()

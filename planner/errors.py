@@ -48,5 +48,13 @@ class OutputError(PlannerError):
     """An output could not be written (read-only or full file system, no permission); exit 1."""
 
 
+class RegistryError(PlannerError):
+    """The plan registry cannot be used: unreachable, busy, or written by a newer gpuplan; exit 1."""
+
+
+class NoPlan(PlannerError):
+    """No plan answers the command (infeasible, or nothing to store); exit 1."""
+
+
 class OutOfTime(SolverError):
     """The ``--max-time`` of a whole run (sweep, stress, robust plan) ran out; exit 1."""

@@ -13,6 +13,7 @@ The objective is the base branch's, or the expected one when shocks have probabi
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -67,7 +68,37 @@ def branch_data(
     post = prepare(shocked.scenario, shocked.catalog)
     # only a rule shock changes the rules the committed orders were placed under
     pre = prepare(shocked.scenario, shocked.before) if shocked.shock.rule is not None else post
-    first = shocked.first
+    data, stranded = reopen(pre, post, shocked.catalog, shocked.first, shocked.shock.starts, committed)
+    return replace(data, efficiency=efficiency_change(shocked, data)), stranded
+
+
+def efficiency_change(shocked: Shocked, data: ModelData) -> EfficiencyChange | None:
+    """The shock's change of effective compute per chip (None when it has none)."""
+    effect = shocked.shock.efficiency
+    if effect is None:
+        return None
+    chips = shocked.catalog.chips
+
+    def hit(skus: pd.Series) -> npt.NDArray[np.float64]:
+        match = skus.map(chips[effect.by]) == effect.value if effect.by != "sku" else skus == effect.value
+        return np.where(match.to_numpy(), fixed(effect.factor), 1.0)
+
+    return EfficiencyChange(shocked.first, hit(data.offers["sku"]), hit(data.fleet["sku"]))
+
+
+def reopen(
+    pre: ModelData,
+    post: ModelData,
+    catalog: Catalog,
+    first: int,
+    day: dt.date,
+    committed: dict[tuple[int, int], int] | None = None,
+) -> tuple[ModelData, npt.NDArray[np.bool_]]:
+    """Model data whose quarters before ``first`` keep the options of ``pre`` and the rest those of ``post``, and the mask of stranded options.
+
+    ``catalog`` holds the rules from ``day`` on (the shock's, or a re-plan's new catalog); with
+    ``committed`` (servers by option key) the options before ``first`` are fixed.
+    """
     early = pre.offers[(pre.offers["t"] < first).to_numpy()]
     late = post.offers[(post.offers["t"] >= first).to_numpy()]
     o = pd.concat([early, late]).sort_values(OPTION_ORDER, kind="stable").reset_index(drop=True)
@@ -79,17 +110,14 @@ def branch_data(
         ]
     )
     data = replace(post, offers=o, excluded=excluded.reset_index(drop=True))
-    day = shocked.shock.starts
-    allowed = (
-        {"allowed", "license-required"} if shocked.scenario.policy.allow_license_required else {"allowed"}
-    )
+    allowed = {"allowed", "license-required"} if post.scenario.policy.allow_license_required else {"allowed"}
     before = (o["t"] < first).to_numpy()
     stranded = np.zeros(len(o), dtype=bool)
-    rules = shocked.catalog.compiled
+    rules = catalog.compiled
     records = o.to_dict("records")
     for i in np.flatnonzero(before).tolist():
         rec = records[i]
-        chip = shocked.catalog.chip(rec["sku"])
+        chip = catalog.chip(rec["sku"])
         serves_from = quarter_start(start + int(rec["d"]))
         if serves_from >= day:
             verdict = compliance.offer_status(
@@ -111,16 +139,6 @@ def branch_data(
             ).status
             if status not in allowed:
                 o.loc[i, "stop"] = first - 1
-    efficiency = None
-    effect = shocked.shock.efficiency
-    if effect is not None:
-        chips = shocked.catalog.chips
-
-        def hit(skus: pd.Series) -> npt.NDArray[np.float64]:
-            match = skus.map(chips[effect.by]) == effect.value if effect.by != "sku" else skus == effect.value
-            return np.where(match.to_numpy(), fixed(effect.factor), 1.0)
-
-        efficiency = EfficiencyChange(first, hit(o["sku"]), hit(data.fleet["sku"]))
     lease = (o["kind"] == "lease").to_numpy()
     o.loc[stranded & ~lease, "q"] = 0.0
     o.loc[stranded & ~lease, "power_mw"] = 0.0
@@ -132,7 +150,7 @@ def branch_data(
             np.int64
         )
     return (
-        replace(data, offers=o, fixed=pinned, efficiency=efficiency),
+        replace(data, offers=o, fixed=pinned),
         stranded | (o["stop"] < o["end"]).to_numpy() & lease,
     )
 
