@@ -47,7 +47,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path):
         if os.environ.get("GPUPLAN_REQUIRE_PG"):
             pytest.fail("GPUPLAN_TEST_PG is not set: .ci/run starts PostgreSQL and sets it")
         pytest.skip("no PostgreSQL server (set GPUPLAN_TEST_PG; `bash .ci/postgres` starts one)")
-    admin = sa.create_engine(PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     name = f"gpuplan_t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
@@ -91,7 +93,11 @@ def test_full_cycle_keeps_the_firm_orders(url: str) -> None:
         assert {k for k in after if k[0] in ("2025Q1", "2025Q2")} == firm_keys  # no new order in the past
         # the shock halves Huawei's direct supply from 2025Q3: the re-plan keeps within it
         for p in new["purchases"]:
-            if p["sku"].startswith("huawei") and p["channel"] == "huawei-direct" and p["order_period"] >= "2025Q3":
+            if (
+                p["sku"].startswith("huawei")
+                and p["channel"] == "huawei-direct"
+                and p["order_period"] >= "2025Q3"
+            ):
                 assert p["chips"] <= 0.5 * {"huawei-ascend-910b": 16000, "huawei-ascend-910c": 12000}.get(
                     p["sku"], 10**9
                 )
@@ -187,23 +193,31 @@ def test_rows_are_only_ever_added(url: str) -> None:
 def test_steps_out_of_order_are_refused_with_what_to_do(url: str) -> None:
     with registry.open(url) as reg:
         v1, _ = reg.save(BASE)
-        with pytest.raises(InputError, match=r"^key ID: version 1 is not approved; approve it before locking"):
+        with pytest.raises(
+            InputError, match=r"^key ID: version 1 is not approved; approve it before locking"
+        ):
             reg.lock(v1.id, "2025Q2")
         with pytest.raises(InputError, match=r"^key ID: version 1 is not approved; only an approved plan"):
             reg.replan(v1.id)
         reg.approve(v1.id)
         with pytest.raises(InputError, match=r"^key ID: version 1 is already approved$"):
             reg.approve(v1.id)
-        with pytest.raises(InputError, match=r"'2026Q1' is not a quarter of the plan \(its quarters: 2025Q1 to"):
+        with pytest.raises(
+            InputError, match=r"'2026Q1' is not a quarter of the plan \(its quarters: 2025Q1 to"
+        ):
             reg.lock(v1.id, "2026Q1")
         reg.lock(v1.id, "2025Q3")
-        with pytest.raises(InputError, match=r"orders through 2025Q3 are already firm; a lock is never taken back"):
+        with pytest.raises(
+            InputError, match=r"orders through 2025Q3 are already firm; a lock is never taken back"
+        ):
             reg.lock(v1.id, "2025Q2")
         with pytest.raises(InputError, match=r"^key ID: no version 7 in the registry$"):
             reg.version(7)
         with pytest.raises(InputError, match="--shocks FILE and --shock NAME go together"):
             reg.replan(v1.id, shocks=SHORTFALL)
-        with pytest.raises(InputError, match=r"no shock named 'nope' in the shock file; it has Huawei supply"):
+        with pytest.raises(
+            InputError, match=r"no shock named 'nope' in the shock file; it has Huawei supply"
+        ):
             reg.replan(v1.id, shocks=SHORTFALL, shock="nope")
 
 
@@ -227,14 +241,18 @@ def test_a_plan_json_is_stored_as_given(url: str, base_json: Path) -> None:
         assert v.plan_text == base_json.read_text() and v.origin == "import" and v.solver is None
         other = base_json.parent / "other.json"
         other.write_text(base_json.read_text().replace('"scenario": "base-7b"', '"scenario": "other"'))
-        with pytest.raises(InputError, match=r"the plan is for scenario 'other', the scenario file is 'base-7b'"):
+        with pytest.raises(
+            InputError, match=r"the plan is for scenario 'other', the scenario file is 'base-7b'"
+        ):
             reg.save_plan(other, BASE)
 
 
 def test_an_infeasible_scenario_stores_nothing(url: str, tmp_path: Path) -> None:
     scenario = tmp_path / "impossible.yaml"
     text = BASE.read_text()
-    scenario.write_text(text + "\ntargets:\n  2025Q4: {pflops: 100000000}\n" if "targets:" not in text else text)
+    scenario.write_text(
+        text + "\ntargets:\n  2025Q4: {pflops: 100000000}\n" if "targets:" not in text else text
+    )
     with registry.open(url) as reg:
         with pytest.raises(NoPlan, match="no plan to store: the scenario is infeasible"):
             reg.save(scenario, catalog=ROOT / "catalogs" / "default")
@@ -297,7 +315,10 @@ def test_a_newer_registry_is_refused(url: str) -> None:
         conn.execute(sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = 'r9999'"))
     engine.dispose()
     last = known_revisions()[-1]
-    with pytest.raises(RegistryError, match=rf"at schema revision r9999, written by a newer gpuplan \(this one knows r0001 to {last}\); upgrade gpuplan"):
+    with pytest.raises(
+        RegistryError,
+        match=rf"at schema revision r9999, written by a newer gpuplan \(this one knows r0001 to {last}\); upgrade gpuplan",
+    ):
         registry.open(url)
 
 
@@ -372,7 +393,16 @@ def test_cli_cycle(url: str, tmp_path: Path) -> None:
     locked = json.loads(ok("lock", "1", "--through", "2025Q2", "--format", "json"))
     assert locked["through"] == "2025Q2" and locked["firm_orders"]
     replanned = json.loads(
-        ok("replan", "1", "--shocks", str(SHORTFALL), "--shock", "Huawei supply halved from Q3", "--format", "json")
+        ok(
+            "replan",
+            "1",
+            "--shocks",
+            str(SHORTFALL),
+            "--shock",
+            "Huawei supply halved from Q3",
+            "--format",
+            "json",
+        )
     )
     assert replanned["id"] == 2 and replanned["replanned_from"] == 1 and replanned["firm_through"] == "2025Q2"
     out = tmp_path / "diff.xlsx"
@@ -387,21 +417,32 @@ def test_cli_cycle(url: str, tmp_path: Path) -> None:
         (2, False, None, 1),
     ]
     history = json.loads(ok("history", "--format", "json"))
-    assert [(e["version"], e["action"]) for e in history] == [(1, "save"), (1, "approve"), (1, "lock"), (2, "replan")]
+    assert [(e["version"], e["action"]) for e in history] == [
+        (1, "save"),
+        (1, "approve"),
+        (1, "lock"),
+        (2, "replan"),
+    ]
     assert "Version 3: re-plan of version 1" in ok("replan", "1")
     result = run(main, ["registry", "show", "9", "--db", url])
     assert result.exit_code == 2 and result.output == "error: key ID: no version 9 in the registry\n"
 
 
-def test_the_default_registry_sits_beside_the_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_registry_sits_beside_the_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GPUPLAN_DB", raising=False)
     monkeypatch.chdir(tmp_path)
     scenario = tmp_path / "plans" / "base-7b.yaml"
     scenario.parent.mkdir()
-    scenario.write_text(BASE.read_text().replace("catalog: ../catalogs/default", f"catalog: {ROOT / 'catalogs' / 'default'}"))
+    scenario.write_text(
+        BASE.read_text().replace("catalog: ../catalogs/default", f"catalog: {ROOT / 'catalogs' / 'default'}")
+    )
     result = CliRunner().invoke(main, ["registry", "save", str(scenario)])
     assert result.exit_code == 0, result.output
     assert (scenario.parent / "gpuplan.db").is_file() and not (tmp_path / "gpuplan.db").exists()
     result = CliRunner().invoke(main, ["registry", "list"])
     assert result.exit_code == 2
-    assert result.output.startswith(f"error: key --db: no registry at {tmp_path / 'gpuplan.db'} (the default)")
+    assert result.output.startswith(
+        f"error: key --db: no registry at {tmp_path / 'gpuplan.db'} (the default)"
+    )
