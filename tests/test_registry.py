@@ -18,12 +18,12 @@ import time
 import uuid
 from pathlib import Path
 
+import contract
 import openpyxl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-import contract
 from planner import registry
 from planner.cli import main
 from planner.errors import InputError, NoPlan, RegistryError
