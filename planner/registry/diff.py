@@ -70,15 +70,32 @@ class Diff:
     def write_workbook(self, path: Path) -> None:
         """A workbook with a Totals sheet and an Orders sheet, print ready like the plan workbooks."""
         from planner.fileio import atomic_path
-        from planner.workbook import Book, readable
+        from planner.workbook import COUNT, Book, column_format, readable
 
         with atomic_path(path) as tmp:
             book = Book(tmp)
             title = f"Version {self.before.id} ({self.before.scenario_name}) to {self.after.id} ({self.after.scenario_name})"
             rows: list[tuple[str, Any, str | None]] = [("Versions", title, None)]
             book.pairs("Summary", rows + _summary(self), title=title)
-            book.frame("Totals", self.totals.drop(columns=["metric"]), headers={"label": "figure"})
-            book.frame("Orders", self.lines, headers={str(c): readable(str(c)) for c in self.lines.columns})
+            ws = book.sheet("Totals")
+            for j, head in enumerate(("figure", "before", "after", "change")):
+                ws.write_string(0, j, head, book.head)
+            widths = [10, 14, 14, 14]
+            for i, rec in enumerate(records(self.totals), start=1):
+                spec = column_format(rec["metric"])  # each figure in its own unit
+                for j, value in enumerate((rec["label"], rec["before"], rec["after"], rec["change"])):
+                    widths[j] = max(widths[j], book.cell(ws, i, j, value, None if j == 0 else spec))
+            for j, w in enumerate(widths):
+                ws.set_column(j, j, w)
+            ws.repeat_rows(0)
+            ws.fit_to_pages(1, 1)
+            orders = self.lines.assign(firm=self.lines["firm"].map({True: "firm", False: ""}))
+            book.frame(
+                "Orders",
+                orders,
+                formats={"chips_before": COUNT, "chips_after": COUNT},
+                headers={str(c): readable(str(c)) for c in orders.columns},
+            )
             book.close()
 
 

@@ -116,10 +116,19 @@ def history_table(events: list[Event], con: Console) -> None:
         Col("version", right=True),
         Col("action"),
         Col("by"),
-        Col("through"),
         Col("note"),
     ]
-    rows = [[e.id, _when(e), e.version_id, e.action, e.by, e.through or "", e.note or ""] for e in events]
+    rows = [
+        [
+            e.id,
+            _when(e),
+            e.version_id,
+            f"{e.action} through {e.through}" if e.through else e.action,
+            e.by,
+            e.note or "",
+        ]
+        for e in events
+    ]
     con.print(table(con, "Registry history", cols, rows))
 
 
@@ -200,30 +209,24 @@ def diff_report(d: Diff, con: Console) -> None:
         say(con, "No order line changed.")
         return
     cols = [
-        Col("change", key=True),
         Col("ordered", key=True),
         Col("sku", key=True),
+        Col("change"),
         Col("site / country"),
         Col("channel"),
-        Col("kind"),
-        Col("chips before", right=True),
-        Col("after", right=True),
-        Col("cost before", right=True),
-        Col("after", right=True),
+        Col("chips", right=True),
+        Col("cost", right=True),
         Col("firm"),
     ]
     rows = [
         [
-            r["change"],
             r["order_period"],
             r["sku"],
+            r["change"],
             r["site"] if isinstance(r["site"], str) else r["country"],
-            r["channel"],
-            r["kind"],
-            num(r["chips_before"], 0),
-            num(r["chips_after"], 0),
-            money(r["cost_before_usd"]),
-            money(r["cost_after_usd"]),
+            r["channel"] if r["kind"] == "buy" else f"{r['channel']} ({r['term_quarters']}q lease)",
+            f"{num(r['chips_before'], 0)} -> {num(r['chips_after'], 0)}",
+            f"{money(r['cost_before_usd'])} -> {money(r['cost_after_usd'])}",
             "firm" if r["firm"] else "",
         ]
         for r in d.lines.to_dict("records")
