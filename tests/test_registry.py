@@ -43,6 +43,16 @@ def url(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "sqlite":
         yield str(tmp_path / "plans.db")
         return
+    yield from _postgresql()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (the password tests need a server)."""
+    yield from _postgresql()
+
+
+def _postgresql():
     if not PG:
         if os.environ.get("GPUPLAN_REQUIRE_PG"):
             pytest.fail("GPUPLAN_TEST_PG is not set: .ci/run starts PostgreSQL and sets it")
@@ -360,9 +370,8 @@ def test_the_password_is_never_shown(tmp_path: Path) -> None:
     assert result.exit_code == 1 and secret not in result.output
 
 
-def test_the_password_is_never_shown_or_stored_on_a_server(url: str) -> None:
-    if "://" not in url:
-        pytest.skip("SQLite has no password")
+def test_the_password_is_never_shown_or_stored_on_a_server(pg_url: str) -> None:
+    url = pg_url
     password = sa.make_url(url).password
     assert password
     result = CliRunner().invoke(main, ["registry", "save", str(BASE), "--db", url])
