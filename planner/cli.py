@@ -117,6 +117,7 @@ MAX_TIME_COVERS = {
     "risk_cmd": "the plans and every sampled future's re-plans",
     "compare_cmd": "solving every scenario",
     "sweep_cmd": "solving every budget point",
+    "alternatives_cmd": "solving the optimum and every alternative",
 }
 
 
@@ -720,6 +721,103 @@ def compare_cmd(
         for table in comparison_tables(metrics, differences, con):
             con.print(table)
     sys.exit(0 if all(p.ok for p in plans) else 1)
+
+
+class Share(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """A share written as ``1%`` or ``0.01``."""
+
+    name = "share"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """The share as a fraction."""
+        text = str(value).strip()
+        percent = text.endswith("%")
+        number = Number(0).convert(text.removesuffix("%").strip(), param, ctx)
+        share = number / 100 if percent else number
+        if share >= 1:
+            self.fail(f"must be below 100%, got {value!r}", param, ctx)
+        return share
+
+
+@main.command("alternatives")
+@click.argument("scenario", type=FILE)
+@CATALOG
+@click.option(
+    "--within",
+    type=Share(),
+    required=True,
+    help="How far from the optimum an alternative may be: 1% or 0.01 (compute for max-compute, cost "
+    "for min-cost).",
+)
+@click.option(
+    "--minimize",
+    "minimize",
+    multiple=True,
+    metavar="WHAT",
+    help="An alternative that minimises WHAT: [spend:|compute:]GROUP=VALUE with GROUP one of vendor, "
+    "kind, country, channel, category, sku, site (spend when no quantity is named), or after-horizon "
+    "(commitments paid after the last quarter). Repeat for several.",
+)
+@click.option("--maximize", "maximize", multiple=True, metavar="WHAT", help="Likewise, maximising WHAT.")
+@click.option(
+    "--spread",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also give N alternatives whose orders (chips by SKU and quarter) differ most from the optimum "
+    "and from each other.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: each alternative against the optimum; json: with every plan in the contract's form.",
+)
+@click.option(
+    "--out",
+    type=FILE,
+    default=None,
+    help="Also write a workbook (.xlsx: a side-by-side sheet and one sheet per plan) or the JSON (.json).",
+)
+@solver_options
+@reports_errors
+def alternatives_cmd(
+    scenario: Path,
+    catalog: Path | None,
+    within: float,
+    minimize: tuple[str, ...],
+    maximize: tuple[str, ...],
+    spread: int,
+    fmt: str,
+    out: Path | None,
+    options: SolverOptions,
+) -> None:
+    """Plans within --within of the optimum that do best on another measure (modelling to generate alternatives)."""
+    from planner.alternatives import Measure, alternatives
+    from planner.export import check_out
+    from planner.model.linear import Sense
+
+    if out is not None:
+        check_out(out, REPORT_OUT)
+    _guard({"--out": out}, [scenario], catalog)
+    measures = [Measure.parse(w, Sense.MINIMIZE) for w in minimize]
+    measures += [Measure.parse(w, Sense.MAXIMIZE) for w in maximize]
+    with progress_bar("alternatives", 1 + len(measures) + spread) as advance:
+        result = alternatives(scenario, within, measures, spread, catalog, options)
+        advance(1 + len(measures) + spread)
+    document = result.to_dict()
+    if out is not None:
+        from planner.workbook import write_alternatives_workbook
+
+        _write_out(out, document, lambda path: write_alternatives_workbook(result, path))
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2))
+    else:
+        from planner.render import alternatives_report, console
+
+        alternatives_report(result, console())
 
 
 @main.command("sweep")

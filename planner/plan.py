@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,15 +69,19 @@ def solve_data(
     options: SolverOptions,
     write_model: Path | None = None,
     inputs: dict[str, str] | None = None,
+    goal: Callable[[Model], Goal] | None = None,
 ) -> Plan:
-    """Build, solve and report prepared model data (used by :func:`solve` and the stress tests)."""
+    """Build, solve and report prepared model data (used by :func:`solve`, the stress tests and alternatives).
+
+    ``goal`` (default: the scenario's objective) may add rows to the model and returns what to optimise.
+    """
     model = build(data)
-    goal = scenario_goal(model.main)
+    aim = scenario_goal(model.main) if goal is None else goal(model)
     if write_model is not None:
         from planner.model.backends import write_model as write
 
-        write(model, goal.sense, goal.lin, write_model)
-    outcome = optimize(model, goal, options)
+        write(model, aim.sense, aim.lin, write_model)
+    outcome = optimize(model, aim, options)
 
     def ran(plan: Plan) -> Plan:
         """The plan with how it was solved: solver, gap, time, message and input hashes."""
@@ -87,6 +92,7 @@ def solve_data(
             seconds=outcome.seconds,
             message=outcome.message,
             inputs=inputs or {},
+            value=outcome.value,
         )
 
     if outcome.x is None:
@@ -98,7 +104,7 @@ def solve_data(
         diagnosis = diagnose(data, options)
         return ran(replace(empty, diagnosis=diagnosis, limits=diagnosis["limits"]))
     plan = plan_from_servers(
-        data, model.main.servers(outcome.x), outcome.status.value, (model, goal, outcome.x)
+        data, model.main.servers(outcome.x), outcome.status.value, (model, aim, outcome.x)
     )
     return ran(replace(plan, workloads=WorkloadFigures.of(model.main, outcome.x)))
 

@@ -938,3 +938,64 @@ def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
             con, f"Mean {label.lower()} per shock, in the samples where it occurs and where not", cols, rows
         )
     )
+
+
+# ------------------------------------------------------------------ alternatives
+
+
+def alternatives_report(result: Any, con: Console) -> None:
+    """Each alternative against the optimum: its objective, its measure, how far its orders moved, and spend by vendor and kind."""
+    best = result.optimum
+    unit = "effective PFLOPS" if best.objective != "min-cost" else "cost"
+    heading(
+        con, f"{best.scenario}: alternatives within {result.within:.2%} of the optimum ({best.objective})"
+    )
+    summary = result.summary()
+
+    def shown(value: Any, measure_unit: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return money(value) if measure_unit == "USD" else num(value, 0)
+
+    def objective(value: float) -> str:
+        return money(value) if best.objective == "min-cost" else num(value, 0)
+
+    cols = [
+        Col("alternative", key=True),
+        Col(unit, right=True),
+        Col("vs optimum", right=True),
+        Col("measure", right=True),
+        Col("optimum's", right=True),
+        Col("orders moved", right=True),
+    ]
+    rows = [
+        ["optimum", objective(summary["optimum_objective"].iloc[0]) if len(summary) else "-", "", "", "", ""]
+    ]
+    for r in records(summary):
+        rows.append(
+            [
+                r["alternative"],
+                objective(r["objective"]),
+                f"{r['objective_change']:+.3%}",
+                shown(r["measure"], r["measure_unit"]),
+                shown(r["optimum_measure"], r["measure_unit"]),
+                f"{r['distance']:.1%}",
+            ]
+        )
+    con.print(table(con, "Alternatives", cols, rows))
+    side = result.side_by_side()
+    names = list(side.columns)
+    cols = [Col("figure", key=True)] + [
+        Col(n if n == "optimum" else f"#{i}", right=True) for i, n in enumerate(names)
+    ]
+    body = []
+    for metric, row in side.iterrows():
+        label = str(metric)
+        cells = [money(v) if label.endswith("(USD)") else num(v, 0) for v in row]
+        body.append([label.removesuffix(" (USD)"), *cells])
+    con.print(table(con, "Side by side (#N: the Nth alternative above)", cols, body))
+    say(
+        con,
+        "orders moved: the L1 distance of chips by SKU and order quarter from the optimum's, over the chips "
+        "of both (0% the same orders, 100% none in common). Spend counts purchases and whole lease terms.",
+    )

@@ -180,6 +180,9 @@ class Plan:
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
     workloads: WorkloadFigures | None = None
     notes: list[str] = field(default_factory=list)  # policy shares that together allow only an empty plan
+    value: float | None = (
+        None  # the objective's value as the solver reached it (stage 1); None without a plan
+    )
 
     def __repr__(self) -> str:
         t = self.totals

@@ -746,3 +746,36 @@ def write_risk_workbook(result: dict[str, Any], tables: Any, path: Path) -> None
         book.frame("Shocks", tables.shocks, {"probability": PERCENT})
         book.frame("Samples", tables.samples)
         book.close()
+
+
+def write_alternatives_workbook(result: Any, path: Path) -> None:
+    """A summary sheet, a side-by-side sheet (figures by plan) and one purchases sheet per plan."""
+    with atomic_path(path) as tmp:
+        book = Book(tmp)
+        summary = result.summary()
+        book.frame(
+            "Alternatives",
+            summary,
+            formats={"objective_change": FINE_PERCENT, "distance": PERCENT},
+            headers={str(c): readable(str(c)) for c in summary.columns},
+        )
+        side = result.side_by_side()
+        ws = book.sheet("Side by side")
+        ws.write_string(0, 0, "figure", book.head)
+        for j, name in enumerate(side.columns, start=1):
+            ws.write_string(0, j, str(name), book.head)
+        widths = [10] + [min(len(str(c)) + 2, 40) for c in side.columns]
+        for i, (metric, row) in enumerate(side.iterrows(), start=1):
+            label = str(metric)
+            spec = MONEY if label.endswith("(USD)") else ONE
+            widths[0] = max(widths[0], book.cell(ws, i, 0, label))
+            for j, value in enumerate(row, start=1):
+                widths[j] = max(widths[j], book.cell(ws, i, j, value, spec))
+        for j, w in enumerate(widths):
+            ws.set_column(j, j, min(w, 40))
+        ws.freeze_panes(1, 1)
+        ws.repeat_rows(0)
+        book.frame("Optimum", result.optimum.purchases)
+        for k, alternative in enumerate(result.alternatives, start=1):
+            book.frame(f"{k} {alternative.name}", alternative.plan.purchases)
+        book.close()

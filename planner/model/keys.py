@@ -22,6 +22,7 @@ class Family(StrEnum):
     BRANCH_BUDGET = "branch budget"
     WORKLOAD_SPLIT = "workload split"  # contract v3: training + inference chips <= chips in service
     CLUSTER = "cluster"  # contract v3: training chips of a family at a place in whole clusters
+    NEAR_OPTIMAL = "near-optimal"  # an alternative: the objective within X% of its optimum
 
 
 BUDGET_FAMILIES = (Family.BUDGET_TOTAL, Family.BUDGET_CUMULATIVE, Family.BUDGET_PERIOD)
