@@ -32,6 +32,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -63,15 +64,40 @@ MAX_SAMPLES = 100_000
 # ---------------------------------------------------------------- sampling
 
 
+def latent_uniforms(shocks: ShockFile, seed: int, index: int) -> dict[str, float]:
+    """The copula's uniforms of sample ``index`` for the correlated shocks: ``Phi(L z)``, ``z`` standard normal.
+
+    From a stream of their own (``(seed, index, 1)``): the independent shocks' draws stay those of a
+    file without a correlation block.
+    """
+    block = shocks.correlation
+    if block is None:
+        return {}
+    z = block.factor() @ np.random.default_rng([seed, index, 1]).standard_normal(len(block.shocks))
+    phi = NormalDist().cdf
+    return {name: phi(float(v)) for name, v in zip(block.shocks, z, strict=True)}
+
+
 def draw(shocks: ShockFile, seed: int, index: int) -> tuple[list[Shock], dict[str, float]]:
-    """The shocks that occur in sample ``index`` (amounts fixed) and the amounts drawn for them."""
+    """The shocks that occur in sample ``index`` (amounts fixed) and the amounts drawn for them.
+
+    A correlated shock occurs when its copula uniform ``u`` is below its probability ``p``; its
+    amount is the inverse distribution at ``u / p`` (uniform given that it occurs, so the amount's
+    distribution is the file's), so shocks that arrive together also come large or small together.
+    """
     rng = np.random.default_rng([seed, index])
+    latent = latent_uniforms(shocks, seed, index)
     occurred: list[Shock] = []
     draws: dict[str, float] = {}
     for shock in shocks.shocks:
         happens = bool(rng.random() < (shock.probability or 0.0))
         dist = shock.uncertain
         value = dist.draw(rng) if dist is not None else None  # drawn always: the stream stays aligned
+        if shock.name in latent:
+            u, p = latent[shock.name], shock.probability or 0.0
+            happens = u < p
+            if happens and dist is not None:
+                value = dist.quantile(u / p)
         if not happens:
             continue
         if value is None:

@@ -28,6 +28,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Annotated, Literal
 
 import numpy as np
@@ -75,6 +76,10 @@ class Uniform(_Strict):
         """The smallest and largest value a draw can take."""
         return self.low, self.high
 
+    def quantile(self, u: float) -> float:
+        """The value with probability ``u`` below it (the inverse distribution, for the copula)."""
+        return self.low + u * (self.high - self.low)
+
 
 class Triangular(_Strict):
     """Values between ``low`` and ``high``, most likely near ``mode``."""
@@ -108,6 +113,14 @@ class Triangular(_Strict):
         """The smallest and largest value a draw can take."""
         return self.low, self.high
 
+    def quantile(self, u: float) -> float:
+        """The value with probability ``u`` below it."""
+        a, c, b = self.low, self.mode, self.high
+        split = (c - a) / (b - a)
+        if u < split:
+            return a + math.sqrt(u * (b - a) * (c - a))
+        return b - math.sqrt((1 - u) * (b - a) * (b - c))
+
 
 class Lognormal(_Strict):
     """A positive value whose logarithm is normal: half the draws below ``median``; ``sigma`` of the log."""
@@ -131,6 +144,11 @@ class Lognormal(_Strict):
     def support(self) -> tuple[float, float]:
         """The smallest and largest value a draw can take."""
         return (self.median, self.median) if self.sigma == 0 else (math.ulp(0.0), math.inf)  # draws are > 0
+
+    def quantile(self, u: float) -> float:
+        """The value with probability ``u`` below it."""
+        z = NormalDist().inv_cdf(min(max(u, 1e-300), 1 - 1e-16))
+        return float(min(self.median * math.exp(self.sigma * z), MAX_RATE))
 
 
 class Choice(_Strict):
@@ -171,6 +189,13 @@ class Choice(_Strict):
     def support(self) -> tuple[float, float]:
         """The smallest and largest value a draw can take."""
         return min(self.values), max(self.values)
+
+    def quantile(self, u: float) -> float:
+        """The smallest value whose cumulative probability (values in increasing order) reaches ``u``."""
+        order = np.argsort(self.values, kind="stable")
+        cumulative = np.cumsum(self.probabilities()[order])
+        k = int(np.searchsorted(cumulative, u, side="left"))
+        return float(self.values[int(order[min(k, len(order) - 1)])])
 
 
 Dist = Annotated[Uniform | Triangular | Lognormal | Choice, Field(discriminator="dist")]
@@ -395,11 +420,52 @@ class Shock(_Strict):
         return f"{what} from {self.starts.isoformat()}"
 
 
+class Correlation(_Strict):
+    """Shocks that arrive together: a correlation matrix over the named shocks, applied through a Gaussian copula."""
+
+    shocks: list[str] = Field(min_length=2, max_length=100)
+    matrix: list[list[float]]
+
+    @model_validator(mode="after")
+    def _matrix(self) -> Correlation:
+        n = len(self.shocks)
+        if len(set(self.shocks)) != n:
+            raise ValueError("correlation.shocks: a shock is named twice")
+        if len(self.matrix) != n or any(len(row) != n for row in self.matrix):
+            raise ValueError(f"correlation.matrix must be {n} x {n}, one row and column per shock listed")
+        m = np.asarray(self.matrix, dtype=np.float64)
+        for i in range(n):
+            if m[i, i] != 1:
+                raise ValueError(
+                    f"correlation.matrix[{i}][{i}] must be 1 (a shock with itself), got {m[i, i]:g}"
+                )
+            for j in range(n):
+                if not -1 <= m[i, j] <= 1:
+                    raise ValueError(f"correlation.matrix[{i}][{j}] must lie in [-1, 1], got {m[i, j]:g}")
+                if abs(m[i, j] - m[j, i]) > 1e-12:
+                    raise ValueError(
+                        f"correlation.matrix is not symmetric: [{i}][{j}] is {m[i, j]:g} but [{j}][{i}] is {m[j, i]:g}"
+                    )
+        low = float(np.linalg.eigvalsh(m).min())
+        if low < -1e-9:
+            raise ValueError(
+                f"correlation.matrix is not positive semi-definite (smallest eigenvalue {low:.4g}): no set of "
+                "shocks can be correlated this way"
+            )
+        return self
+
+    def factor(self) -> npt.NDArray[np.float64]:
+        """``L`` with ``L @ L.T`` the matrix (from its eigenvectors: a singular matrix is allowed)."""
+        values, vectors = np.linalg.eigh(np.asarray(self.matrix, dtype=np.float64))
+        return np.asarray(vectors * np.sqrt(np.clip(values, 0.0, None)), dtype=np.float64)
+
+
 class ShockFile(_Strict):
     """A named set of shocks read from a YAML file."""
 
     name: str = Field(min_length=1, max_length=MAX_NAME)
     shocks: list[Shock] = Field(min_length=1)
+    correlation: Correlation | None = None
     _source: str | None = PrivateAttr(default=None)
 
     @property
@@ -442,6 +508,14 @@ class ShockFile(_Strict):
         names = [s.name for s in self.shocks]
         if len(set(names)) != len(names):
             raise ValueError("shock names must be unique")
+        if self.correlation is not None:
+            for name in self.correlation.shocks:
+                if name not in names:
+                    raise ValueError(f"correlation.shocks: no shock named {name!r} in the file")
+                if next(s for s in self.shocks if s.name == name).probability is None:
+                    raise ValueError(
+                        f"correlation.shocks: shock {name!r} needs a probability to be correlated"
+                    )
         return self
 
 
