@@ -31,7 +31,7 @@ from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepar
 from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plan import catalog_for, empty_plan, plan_from_servers, solve_data
-from planner.results import Plan
+from planner.results import Plan, purchase_json
 from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.shocks import (
     Committed,
@@ -43,6 +43,7 @@ from planner.shocks import (
     fixed,
     load_shocks,
 )
+from planner.tables import records
 from planner.units import quarter_end, quarter_start
 
 KEY = ["offer_id", "site_index"]
@@ -662,6 +663,11 @@ def _robust_plan(
                 "status": p.status,
                 "effective_pflops": round(p.totals["effective_pflops"], 6),
                 "capex_usd": round(p.totals["capex_usd"], 2),
+                # the branch's own orders, as the contract writes purchases: those ordered before
+                # its first open quarter are the base branch's (non-anticipativity, checkable here)
+                "purchases": [
+                    purchase_json({str(k): v for k, v in rec.items()}) for rec in records(p.purchases)
+                ],
             }
             for name, p in rob.branches.items()
         ]

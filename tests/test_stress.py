@@ -659,3 +659,39 @@ def test_stress_on_two_local_workers_gives_the_same_result():
     one = stress(base, shocks, with_robust=False)
     two = stress(base, shocks, with_robust=False, workers=2)
     assert two.to_dict() == one.to_dict() and len(one.base_exposure) == 3
+
+
+def test_robust_json_lets_anyone_check_non_anticipativity():
+    """Each branch's purchases are in the JSON: orders before its first open quarter are the base branch's."""
+    from planner.stressing import robust_plan
+
+    plan = robust_plan(
+        ROOT / "budgets" / "min-cost-targets.yaml", ROOT / "budgets" / "shocks" / "domestic-shortfall.yaml"
+    )
+    document = json.loads(json.dumps(plan.to_dict()))
+
+    def lines(purchases, before):
+        return {
+            (
+                p["order_period"],
+                p["sku"],
+                p["channel"],
+                p["kind"],
+                p["site"],
+                p["country"],
+                p.get("term_quarters"),
+            ): p["servers"]
+            for p in purchases
+            if before is None or p["order_period"] < before
+        }
+
+    branches = document["robust"]["branches"]
+    assert len(branches) == 3
+    for branch in branches:
+        first = branch["first_open_quarter"]
+        assert lines(branch["purchases"], first) == lines(document["purchases"], first)
+        assert all(
+            set(p) >= {"order_period", "sku", "servers", "chips", "cost_usd"} for p in branch["purchases"]
+        )
+    # and the branches do re-plan after their shock: at least one differs from the base later on
+    assert any(lines(b["purchases"], None) != lines(document["purchases"], None) for b in branches)
