@@ -475,6 +475,24 @@ def explain_cmd(
     help="Write a PNG chart of effective PFLOPS over quarters per branch.",
 )
 @click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
+@click.option(
+    "--reverse",
+    is_flag=True,
+    help="Reverse stress test: for each shock with an amount, the mildest amount that breaks --breaks.",
+)
+@click.option(
+    "--breaks",
+    default=None,
+    metavar="TARGET",
+    help="With --reverse: a target entry PERIOD.MEASURE (e.g. 2025Q4.pflops) or budget.",
+)
+@click.option(
+    "--tolerance",
+    type=Number(0, low_open=True),
+    default=None,
+    help="With --reverse: how close the bisection brings the amount that holds and the one that breaks "
+    "(default 0.001 for fractions and approvals, 0.01 for factors, one quarter for lead times).",
+)
 @local_workers("re-planning the shocks")
 @solver_options
 @reports_errors
@@ -486,6 +504,9 @@ def stress_cmd(
     out: Path | None,
     plot: Path | None,
     no_robust: bool,
+    reverse: bool,
+    breaks: str | None,
+    tolerance: float | None,
     workers: int,
     options: SolverOptions,
 ) -> None:
@@ -495,10 +516,13 @@ def stress_cmd(
     from planner.stressing import exposure_frame, stress
 
     if out is not None:
-        check_out(out, REPORT_OUT)
+        check_out(out, REPORT_OUT if not reverse else (".json",))
     if plot is not None:
         check_out(plot, (".png",))
     _guard({"--out": out, "--plot": plot}, [scenario], catalog, [shocks_file])
+    if reverse or breaks is not None or tolerance is not None:
+        _reverse(scenario, shocks_file, catalog, breaks, tolerance, reverse, plot, fmt, out, options)
+        return
     shocks = load_shocks(shocks_file)
     solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
     with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
@@ -521,6 +545,45 @@ def stress_cmd(
 
         stress_report(result, exposure, console())
     sys.exit(0 if result["base"]["status"] in ("optimal", "feasible") else 1)
+
+
+def _reverse(
+    scenario: Path,
+    shocks_file: Path,
+    catalog: Path | None,
+    breaks: str | None,
+    tolerance: float | None,
+    reverse: bool,
+    plot: Path | None,
+    fmt: str,
+    out: Path | None,
+    options: SolverOptions,
+) -> None:
+    """``stress --reverse --breaks TARGET``."""
+    from planner.reverse import reverse_stress
+
+    if not reverse:
+        raise InputError("--breaks and --tolerance go with --reverse", key="--reverse")
+    if breaks is None:
+        raise InputError(
+            "--reverse needs --breaks TARGET (PERIOD.MEASURE such as 2025Q4.pflops, or budget)",
+            key="--breaks",
+        )
+    if plot is not None:
+        raise InputError("--plot draws the stress branches; leave it out with --reverse", key="--plot")
+    with progress_bar("reverse stress test", 1) as advance:
+        result = reverse_stress(scenario, shocks_file, breaks, catalog, options, tolerance)
+        advance(1)
+    if out is not None:
+        from planner.fileio import write_text
+
+        write_text(out, json.dumps(result, indent=2) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        from planner.render import console, reverse_report
+
+        reverse_report(result, console())
 
 
 @main.command("risk")

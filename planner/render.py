@@ -999,3 +999,31 @@ def alternatives_report(result: Any, con: Console) -> None:
         "orders moved: the L1 distance of chips by SKU and order quarter from the optimum's, over the chips "
         "of both (0% the same orders, 100% none in common). Spend counts purchases and whole lease terms.",
     )
+
+
+def reverse_report(result: dict[str, Any], con: Console) -> None:
+    """Per shock, the mildest amount that breaks the target, and the last that holds."""
+    heading(con, f"{result['scenario']}: what breaks {result['breaks']} under {result['shocks']}")
+    cols = [
+        Col("shock", key=True),
+        Col("amount"),
+        Col("range"),
+        Col("holds at", right=True),
+        Col("breaks at", right=True),
+        Col("re-plans", right=True),
+    ]
+    rows = [
+        [
+            t["shock"],
+            t["amount"],
+            f"{t['range'][0]:g} to {t['range'][1]:g}",
+            "-" if t["holds_at"] is None else f"{t['holds_at']:g}",
+            "never" if t["breaks_at"] is None else f"{t['breaks_at']:g}",
+            t["evaluations"],
+        ]
+        for t in result["thresholds"]
+    ]
+    con.print(table(con, "Mildest amount that breaks it (bisection to the tolerance)", cols, rows))
+    lines = [f"{t['shock']}: {t['verdict']}" for t in result["thresholds"]]
+    lines += [f"{s['shock']}: skipped, {s['reason']}" for s in result["skipped"]]
+    bullets(con, lines)
