@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from planner.catalog import Catalog
     from planner.model.solve import SolverOptions
+    from planner.results import Plan
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -111,7 +112,7 @@ class Number(click.ParamType):  # type: ignore[type-arg]  # generic only in newe
 
 #: what each command's --max-time covers, by the command's function
 MAX_TIME_COVERS = {
-    "plan": "solving the plan (both stages of max-compute; with --robust, every branch at once)",
+    "plan": "solving the plan (both stages of max-compute; with --robust or --risk, every branch at once)",
     "explain_cmd": "solving the plan and every re-solve that prices a limit",
     "stress_cmd": "the base plan, each shock's re-plan and the robust plan (unless --no-robust)",
     "risk_cmd": "the plans and every sampled future's re-plans",
@@ -325,6 +326,50 @@ def main() -> None:
     default=None,
     help="Plan to stay feasible under every shock in this shock file (see `gpuplan stress`).",
 )
+@click.option(
+    "--risk",
+    "risk_file",
+    type=FILE,
+    default=None,
+    help="A sample-average plan over futures sampled from this shock file (see `gpuplan risk`), checked "
+    "out of sample.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="With --risk: futures in the model.",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="With --risk: the sampling seed."
+)
+@click.option(
+    "--risk-objective",
+    default="expected",
+    show_default=True,
+    metavar="expected|cvar:ALPHA",
+    help="With --risk: the mean outcome, or the mean of the worst ALPHA share of futures (e.g. cvar:0.05).",
+)
+@click.option(
+    "--chance",
+    type=Number(0, 1, low_open=True),
+    default=None,
+    help="With --risk: each target met in at least this share of the futures (e.g. 0.95).",
+)
+@click.option(
+    "--check-samples",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With --risk: fresh futures (seed + 1) the plan and the base plan are checked on.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --risk: local worker processes for the out-of-sample check (default: the CPU count).",
+)
 @solver_options
 @reports_errors
 def plan(
@@ -335,11 +380,17 @@ def plan(
     plot: Path | None,
     write_model: Path | None,
     robust_file: Path | None,
+    risk_file: Path | None,
+    samples: int,
+    seed: int,
+    risk_objective: str,
+    chance: float | None,
+    check_samples: int,
+    workers: int | None,
     options: SolverOptions,
 ) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
     from planner.export import check_out, plan_json, write_plan
-    from planner.plan import solve
 
     if out is not None:
         check_out(out)
@@ -351,21 +402,29 @@ def plan(
         {"--out": out, "--plot": plot, "--write-model": write_model},
         [scenario],
         catalog,
-        [robust_file] if robust_file is not None else [],
+        [f for f in (robust_file, risk_file) if f is not None],
     )
-    if robust_file is not None:
-        if write_model is not None:
-            raise InputError(
-                "--write-model writes the single-scenario model; leave it out with --robust",
-                key="--write-model",
-            )
-        from planner.stressing import robust_plan
+    if risk_file is not None:
+        if robust_file is not None or write_model is not None:
+            raise InputError("--risk makes its own model; leave out --robust and --write-model", key="--risk")
+        from planner.saa import risk_plan
 
-        with progress_bar("robust plan", 2) as advance:
-            result = robust_plan(scenario, robust_file, catalog, options)
-            advance(2)
+        with progress_bar("sample-average plan", 2 + check_samples) as advance:
+            result = risk_plan(
+                scenario,
+                risk_file,
+                catalog,
+                options,
+                samples,
+                seed,
+                risk_objective,
+                chance,
+                check_samples,
+                workers,
+                advance,
+            )
     else:
-        result = solve(scenario, catalog, options, write_model)
+        result = _plain_or_robust(scenario, catalog, options, write_model, robust_file)
     if out is not None:
         write_plan(result, out)
     if plot is not None:
@@ -385,6 +444,31 @@ def plan(
     if result.message and fmt != "table":
         click.echo(f"gpuplan: {result.message}", err=True)
     sys.exit(0 if result.ok else 1)
+
+
+def _plain_or_robust(
+    scenario: Path,
+    catalog: Path | None,
+    options: SolverOptions,
+    write_model: Path | None,
+    robust_file: Path | None,
+) -> Plan:
+    """The plan of ``gpuplan plan`` without --risk: the scenario's own, or robust to a shock file."""
+    from planner.plan import solve
+
+    if robust_file is None:
+        return solve(scenario, catalog, options, write_model)
+    if write_model is not None:
+        raise InputError(
+            "--write-model writes the single-scenario model; leave it out with --robust",
+            key="--write-model",
+        )
+    from planner.stressing import robust_plan
+
+    with progress_bar("robust plan", 2) as advance:
+        result = robust_plan(scenario, robust_file, catalog, options)
+        advance(2)
+    return result
 
 
 @main.command("explain")

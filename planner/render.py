@@ -191,6 +191,8 @@ def plan_report(plan: Any, con: Console) -> None:
         bullets(con, rep.notes, indent=0)
     if "robust" in plan.extra:
         _robust(plan.extra["robust"], con)
+    if "risk_plan" in plan.extra:
+        _risk_plan(plan.extra, con)
     if plan.diagnosis:
         _diagnosis(plan.diagnosis, con)
     elif plan.limits:
@@ -1027,3 +1029,38 @@ def reverse_report(result: dict[str, Any], con: Console) -> None:
     lines = [f"{t['shock']}: {t['verdict']}" for t in result["thresholds"]]
     lines += [f"{s['shock']}: skipped, {s['reason']}" for s in result["skipped"]]
     bullets(con, lines)
+
+
+def _risk_plan(extra: dict[str, Any], con: Console) -> None:
+    """A sample-average plan: how it was made, in-sample against out-of-sample, and the base plan out of sample."""
+    made = extra["risk_plan"]
+    heading(
+        con,
+        f"Sample-average plan: {made['objective']} over {made['samples']} futures of {made['shocks']} "
+        f"(seed {made['seed']}"
+        + (f", targets met in at least {made['chance']:.0%} of them" if made["chance"] is not None else "")
+        + f"); checked on {made['out_of_sample_samples']} fresh futures (seed {made['out_of_sample_seed']})",
+    )
+    metric = next(iter(extra["in_sample"]["summary"]))
+    shown = money if metric == "cost_usd" else (lambda v: num(v, 0))
+    columns = [
+        ("this plan, in sample", extra["in_sample"]),
+        ("this plan, out of sample", extra["out_of_sample"]),
+    ]
+    if extra.get("base_out_of_sample") is not None:
+        columns.append(("base plan, out of sample", extra["base_out_of_sample"]))
+    cols = [Col(metric.replace("_", " "), key=True)] + [Col(name, right=True) for name, _ in columns]
+    rows = [
+        [stat.upper() if stat.startswith("p") else stat]
+        + [shown(c["summary"][metric][stat]) for _, c in columns]
+        for stat in ("mean", "p5", "p50", "p95", "min")
+    ]
+    targets = sorted(extra["in_sample"]["p_target_missed"])
+    for t in targets:
+        rows.append([f"P(miss {t})"] + [f"{c['p_target_missed'].get(t, 0.0):.1%}" for _, c in columns])
+    con.print(table(con, "Outcomes over the futures", cols, rows))
+    say(
+        con,
+        "In sample, each future's re-plan after its first shock is continuous (a linear program); out of "
+        "sample, the risk engine re-plans in whole servers, as `gpuplan risk` does.",
+    )

@@ -437,10 +437,27 @@ def risk(
     check_references(scenario, cat)
     check_shock_references(shocks, cat, file, scenario)
     made = _plans_to_roll(scenario, shocks, cat, options, plans)
-    job = Job(scenario, cat, shocks, options, seed, made)
-    job = Job(scenario, cat, shocks, options, seed, made, key=_job_key(job))
     if progress:
         progress(len(plans))  # the plans are solved
+    return roll_plans(scenario, cat, shocks, options, made, samples, seed, workers, scheduler, progress)
+
+
+def roll_plans(
+    scenario: Scenario,
+    cat: Catalog,
+    shocks: ShockFile,
+    options: SolverOptions,
+    made: dict[str, tuple[str, list[int]]],
+    samples: int,
+    seed: int,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Roll plans (name -> status and servers per option of ``prepare(scenario, cat)``) through sampled futures: the JSON of ``gpuplan risk``."""
+    plans = tuple(made)
+    job = Job(scenario, cat, shocks, options, seed, made)
+    job = Job(scenario, cat, shocks, options, seed, made, key=_job_key(job))
     with dask_client(workers, scheduler) as client:
         rows = run_job(job, samples, client, progress)
     return {

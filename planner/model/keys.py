@@ -23,6 +23,8 @@ class Family(StrEnum):
     WORKLOAD_SPLIT = "workload split"  # contract v3: training + inference chips <= chips in service
     CLUSTER = "cluster"  # contract v3: training chips of a family at a place in whole clusters
     NEAR_OPTIMAL = "near-optimal"  # an alternative: the objective within X% of its optimum
+    CVAR = "cvar"  # a sample-average plan: a future's excess over the worst-share threshold
+    CHANCE = "chance"  # a sample-average plan: a target met in a share of the futures
 
 
 BUDGET_FAMILIES = (Family.BUDGET_TOTAL, Family.BUDGET_CUMULATIVE, Family.BUDGET_PERIOD)
