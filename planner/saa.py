@@ -113,9 +113,12 @@ def futures(shocks: ShockFile, seed: int, samples: int) -> tuple[list[Future], l
 
 
 def future_data(
-    scenario: Scenario, catalog: Catalog, occurred: list[Shock]
+    scenario: Scenario, catalog: Catalog, occurred: list[Shock], pre: ModelData | None = None
 ) -> tuple[ModelData, int, list[tuple[float, int]]]:
-    """The model data of one future: its first open quarter and its budget cuts (fraction, quarter)."""
+    """The model data of one future: its first open quarter and its budget cuts (fraction, quarter).
+
+    ``pre``: ``prepare(scenario, catalog)`` when the caller has it (the same for every future).
+    """
     from planner.model.data import prepare
     from planner.shocks import apply, fixed
     from planner.stressing import efficiency_change, reopen
@@ -141,7 +144,7 @@ def future_data(
             efficiency = shocked
         current_scenario, current_catalog = shocked.scenario, shocked.catalog
     assert first is not None
-    pre = prepare(scenario, catalog)
+    pre = prepare(scenario, catalog) if pre is None else pre
     post = prepare(current_scenario, current_catalog)
     data, _ = reopen(pre, post, current_catalog, first, occurred[0].starts)
     if efficiency is not None:
@@ -245,11 +248,12 @@ def _model(
 
     relax = frozenset({"targets"}) if elastic else frozenset()
     model = Model()
-    base = add_scenario(model, prepare(scenario, catalog), relax=relax, branch="b0")
+    base_data = prepare(scenario, catalog)
+    base = add_scenario(model, base_data, relax=relax, branch="b0")
     parts: list[tuple[Part, float]] = [(base, quiet)]
     firsts = []
     for k, future in enumerate(distinct, start=1):
-        data, first, cuts = future_data(scenario, catalog, future.shocks)
+        data, first, cuts = future_data(scenario, catalog, future.shocks, base_data)
         start = model.n_cols
         part = add_scenario(model, data, relax=relax, branch=f"s{k}")
         # the future's own re-plan is continuous (an LP recourse): its orders before the first
