@@ -122,6 +122,18 @@ MAX_TIME_COVERS = {
 }
 
 
+def format_option(what: str) -> Callable[[F], F]:
+    """``--format table|json`` (default table): ``what`` says what the JSON holds."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help=f"table: for the terminal; json: {what}.",
+    )
+
+
 def local_workers(what: str) -> Callable[[F], F]:
     """``--workers N`` (default 1): local worker processes doing ``what`` at once, the same results as one."""
     return click.option(
@@ -914,14 +926,7 @@ class Share(click.ParamType):  # type: ignore[type-arg]  # generic only in newer
     help="Also give N alternatives whose orders (chips by SKU and quarter) differ most from the optimum "
     "and from each other.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: each alternative against the optimum; json: with every plan in the contract's form.",
-)
+@format_option("the optimum and each alternative, every plan in the contract's form")
 @click.option(
     "--out",
     type=FILE,

@@ -424,13 +424,7 @@ def risk_plan(
     if chance is not None and not 0 < chance <= 1:
         raise InputError(f"give a share in (0, 1], got {chance:g}", key="--chance")
     file = shock_file.source or "shocks"
-    for i, shock in enumerate(shock_file.shocks):
-        if shock.probability is None:
-            raise InputError(
-                f"shock {shock.name!r} needs a probability: the futures are sampled",
-                file=file,
-                key=f"shocks[{i}].probability",
-            )
+    shock_file.require_probabilities("the futures are sampled")
     cat = catalog_for(loaded, catalog)
     check_references(loaded, cat)
     check_shock_references(shock_file, cat, file, loaded)

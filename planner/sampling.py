@@ -426,13 +426,7 @@ def risk(
     if unknown or not plans:
         raise InputError(f"plans are base and/or robust, got {', '.join(plans)}", key="--plan")
     file = shocks.source or "shocks"
-    for i, shock in enumerate(shocks.shocks):
-        if shock.probability is None:
-            raise InputError(
-                f"shock {shock.name!r} needs a probability: risk samples whether each shock occurs",
-                file=file,
-                key=f"shocks[{i}].probability",
-            )
+    shocks.require_probabilities("risk samples whether each shock occurs")
     cat = catalog_for(scenario, catalog)
     check_references(scenario, cat)
     check_shock_references(shocks, cat, file, scenario)

@@ -497,6 +497,16 @@ class ShockFile(_Strict):
                 file=file,
             )
 
+    def require_probabilities(self, why: str) -> None:
+        """Sampling needs every shock's probability: the first shock without one is an input error saying ``why``."""
+        for i, shock in enumerate(self.shocks):
+            if shock.probability is None:
+                raise InputError(
+                    f"shock {shock.name!r} needs a probability: {why}",
+                    file=self.source or "shocks",
+                    key=f"shocks[{i}].probability",
+                )
+
     def typical(self) -> ShockFile:
         """The shocks with every distribution at its typical value (what ``stress`` and robust plans use)."""
         out = self.model_copy(update={"shocks": [s.typical() for s in self.shocks]})

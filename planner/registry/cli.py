@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli import CATALOG, FILE, MAX_TIME_COVERS, reports_errors, solver_options
+from planner.cli import CATALOG, FILE, MAX_TIME_COVERS, format_option, reports_errors, solver_options
 from planner.errors import InputError
 
 if TYPE_CHECKING:
@@ -19,14 +19,7 @@ if TYPE_CHECKING:
 MAX_TIME_COVERS["save_cmd"] = "solving the plan to store"
 MAX_TIME_COVERS["replan_cmd"] = "the re-plan and the check of the approved plan"
 
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: for the terminal; json: the same as a JSON document.",
-)
+FORMAT = format_option("the same as a JSON document")
 
 
 DB = click.option(

@@ -323,13 +323,7 @@ class Registry:
     def inputs(self, version_id: int) -> Inputs:
         """The files a version was planned from."""
         with self.transaction() as conn:
-            row = (
-                conn.execute(sa.select(schema.versions).where(schema.versions.c.id == version_id))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise InputError(f"no version {version_id} in the registry", key="ID")
+            row = _row(conn, version_id)
         return Inputs(
             row["scenario_file"],
             row["scenario_text"],
@@ -377,14 +371,7 @@ class Registry:
     # -- rows --------------------------------------------------------------------------------
 
     def _version(self, conn: Connection, version_id: int) -> Version:
-        row = (
-            conn.execute(sa.select(schema.versions).where(schema.versions.c.id == version_id))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise InputError(f"no version {version_id} in the registry", key="ID")
-        return _version(dict(row), [e for e in self._events(conn, version_id)])
+        return _version(_row(conn, version_id), self._events(conn, version_id))
 
     def _events(self, conn: Connection, version_id: int | None = None) -> list[Event]:
         query = sa.select(schema.events).order_by(schema.events.c.id)
@@ -417,6 +404,16 @@ class Registry:
         }
         new_id = inserted_id(conn.execute(sa.insert(schema.events).values(**values)))
         return Event(new_id, version_id, action, at, by, note, through)
+
+
+def _row(conn: Connection, version_id: int) -> dict[str, Any]:
+    """A version's row; an unknown id is an input error."""
+    row = (
+        conn.execute(sa.select(schema.versions).where(schema.versions.c.id == version_id)).mappings().first()
+    )
+    if row is None:
+        raise InputError(f"no version {version_id} in the registry", key="ID")
+    return dict(row)
 
 
 def _require_plan(plan: Plan) -> None:
