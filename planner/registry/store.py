@@ -129,21 +129,15 @@ def database_errors(url: sa.URL) -> Iterator[None]:
     """Database failures as one :class:`RegistryError` line that never shows the password."""
     try:
         yield
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:  # OperationalError (unreachable, locked) and the driver's others
         text = str(exc.orig) if exc.orig is not None else str(exc)
+        where = url.render_as_string(hide_password=True)
         if "database is locked" in text or "database is busy" in text:
             raise RegistryError(
-                f"the registry {url.render_as_string(hide_password=True)} is busy: another gpuplan has been "
-                f"writing to it for {BUSY_SECONDS:g} s; try again"
+                f"the registry {where} is busy: another gpuplan has been writing to it for "
+                f"{BUSY_SECONDS:g} s; try again"
             ) from None
-        raise RegistryError(
-            f"registry {url.render_as_string(hide_password=True)}: {_scrub(text, url)}"
-        ) from None
-    except sa.exc.DBAPIError as exc:
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        raise RegistryError(
-            f"registry {url.render_as_string(hide_password=True)}: {_scrub(text, url)}"
-        ) from None
+        raise RegistryError(f"registry {where}: {_scrub(text, url)}") from None
 
 
 def _alembic_config(conn: Connection) -> Any:
