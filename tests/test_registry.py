@@ -455,3 +455,31 @@ def test_the_default_registry_sits_beside_the_scenario(
     assert result.output.startswith(
         f"error: key --db: no registry at {tmp_path / 'gpuplan.db'} (the default)"
     )
+
+
+def test_a_writer_that_waits_too_long_is_told_to_try_again(
+    tmp_path: Path, base_json: Path, monkeypatch
+) -> None:
+    """Another process holds the SQLite write lock past the wait: one line saying so, nothing written."""
+    import sqlite3
+
+    from planner.registry import store
+
+    path = tmp_path / "plans.db"
+    with registry.open(path) as reg:
+        v = reg.save_plan(base_json, BASE)
+    monkeypatch.setattr(store, "BUSY_SECONDS", 0.3)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        reg = registry.open(path)  # a reader does not wait for the writer
+        assert [x.id for x in reg.versions()] == [v.id]
+        with pytest.raises(
+            RegistryError, match=r"is busy: another gpuplan has been writing to it for 0.3 s; try again$"
+        ):
+            reg.approve(v.id)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert [e.action for e in reg.history()] == ["import"]
+    reg.close()

@@ -23,9 +23,11 @@ from planner.registry.store import (
     Version,
     _engine,
     _parse,
+    current_revision,
     database_errors,
     insert_version,
     inserted_id,
+    known_revisions,
     migrate,
     plain,
     quarter_key,
@@ -124,8 +126,11 @@ class Registry:
         self.location = self._url.render_as_string(hide_password=True)
         with database_errors(self._url):
             self.engine = _engine(self._url)
-            with self.engine.begin() as conn:
-                migrate(conn)
+            with self.transaction() as conn:  # a reader: no write lock when nothing is to migrate
+                current = current_revision(conn)
+            if current is None or current != known_revisions()[-1]:
+                with self.transaction(write=True) as conn:
+                    migrate(conn)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -141,9 +146,17 @@ class Registry:
         return f"Registry({self.location!r})"
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with database_errors(self._url), self.engine.begin() as conn:
+    def transaction(self, write: bool = False) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        ``write``: SQLite takes its write lock at the start (``BEGIN IMMEDIATE``), so that two
+        writers queue instead of failing on a lock upgrade; a reader never waits for a writer (WAL).
+        """
+        with (
+            database_errors(self._url),
+            self.engine.connect().execution_options(gpuplan_write=write) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     # -- writing -----------------------------------------------------------------------------
@@ -228,14 +241,14 @@ class Registry:
     ) -> Version:
         """Insert a version (and its event) in one transaction."""
         author = who(by)
-        with self.transaction() as conn:
+        with self.transaction(write=True) as conn:
             new_id = insert_version(conn, inputs, plan_text, origin, author, parent, solver, mip_gap, seconds)
         return self.version(new_id)
 
     def approve(self, version_id: int, note: str | None = None, by: str | None = None) -> Event:
         """Approve a version (a new event; a version is approved once)."""
         author = who(by)
-        with self.transaction() as conn:
+        with self.transaction(write=True) as conn:
             version = self._version(conn, version_id)
             if version.approved:
                 raise InputError(f"version {version_id} is already approved", key="ID")
@@ -246,7 +259,7 @@ class Registry:
     ) -> tuple[Event, pd.DataFrame]:
         """Make the orders an approved version places up to quarter ``through`` firm; returns the lock and the firm orders."""
         author = who(by)
-        with self.transaction() as conn:
+        with self.transaction(write=True) as conn:
             version = self._version(conn, version_id)
             if not version.approved:
                 raise InputError(

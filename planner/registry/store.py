@@ -118,7 +118,10 @@ def _engine(url: sa.URL) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock at once: no upgrade deadlock
+            # a writer takes the write lock at once (no deadlock upgrading a read lock); a reader
+            # reads the last committed state without waiting (WAL)
+            write = conn.get_execution_options().get("gpuplan_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 10})
