@@ -401,6 +401,13 @@ def test_cli_cycle(url: str, tmp_path: Path) -> None:
     assert ok("approve", "1", "--note", "board").startswith("version 1 approved by ")
     locked = json.loads(ok("lock", "1", "--through", "2025Q2", "--format", "json"))
     assert locked["through"] == "2025Q2" and locked["firm_orders"]
+    shown = run(main, ["registry", "show", "1", "--db", url], env={"COLUMNS": "200"}).output
+    firm_rows = [line for line in shown.splitlines() if line.strip().startswith(("2025Q1", "2025Q2"))]
+    later_rows = [line for line in shown.splitlines() if line.strip().startswith(("2025Q3", "2025Q4"))]
+    assert len(firm_rows) == len(locked["firm_orders"]) and all(
+        line.rstrip().endswith("yes") for line in firm_rows
+    )
+    assert later_rows and not any(line.rstrip().endswith("yes") for line in later_rows)
     replanned = json.loads(
         ok(
             "replan",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from planner.registry.store import quarter_key
 from planner.render import Col, bullets, heading, money, num, say, table
 
 if TYPE_CHECKING:
@@ -101,7 +102,10 @@ def version_report(v: Version, con: Console) -> None:
             p["kind"] if p["kind"] == "buy" else f"lease {p.get('term_quarters')}q",
             num(p["chips"], 0),
             money(p["cost_usd"]),
-            "yes" if v.locked_through is not None and p["order_period"] <= v.locked_through else "",
+            "yes"
+            if v.locked_through is not None
+            and quarter_key(p["order_period"]) <= quarter_key(v.locked_through)
+            else "",
         ]
         for p in lines
     ]
