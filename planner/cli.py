@@ -500,6 +500,13 @@ def _plain_or_robust(
     default=None,
     help="Also write the plan workbook (.xlsx) with Explain sheets, or the JSON (.json).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads re-solving the moved limits at once (default: one per CPU, HiGHS only); the same "
+    "results as one.",
+)
 @solver_options
 @reports_errors
 def explain_cmd(
@@ -507,6 +514,7 @@ def explain_cmd(
     catalog: Path | None,
     fmt: str,
     out: Path | None,
+    workers: int | None,
     options: SolverOptions,
 ) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
@@ -523,7 +531,7 @@ def explain_cmd(
     solved = solve(loaded, catalog, options)
     steps = marginal_steps(solved.data, solved) + 2 if solved.data is not None else 1
     with progress_bar(f"explaining {solved.scenario}", steps) as advance:
-        result = explain_plan(solved, options, progress=advance)
+        result = explain_plan(solved, options, progress=advance, workers=workers)
     if out is not None:
         from planner.workbook import write_plan_workbook
 

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from planner.catalog import Catalog
-from planner.model.build import Model, Part, build
+from planner.model.build import Model, build
 from planner.model.data import ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
-from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
+from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
+from planner.model.solve import Outcome, SolverOptions, optimize
 from planner.plan import catalog_for, solve
 from planner.results import Plan, at_bound
 from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
@@ -37,8 +38,13 @@ NOTE = (
     "Re-solved figures move the limit and solve again at a MIP gap of 1e-6: as an LP (matches the dual while "
     "the basis holds) and as the MILP (what the plan really gains)."
 )
+SKIP_NOTE = (
+    "{n} MILP re-solve(s) skipped (column skipped): relaxing a limit never makes the MILP worse and the "
+    "MILP never beats the relaxed LP, so where the LP re-solve exceeds the plan's value by less than the "
+    "MILP gap the MILP cannot move by more either; its figure is reported as no change."
+)
 TIGHT_GAP = 1e-6
-MARGINAL_COLUMNS = ["what", "unit", "dual", "lp_resolved", "milp_resolved", "note"]
+MARGINAL_COLUMNS = ["what", "unit", "dual", "lp_resolved", "milp_resolved", "note", "skipped"]
 Progress = Callable[[int], None]
 
 
@@ -141,16 +147,10 @@ class Explanation:
         return {"Explain": marginal, "Explain binding": self.binding, "Explain not bought": self.not_bought}
 
 
-def _goal(part: Part) -> Goal:
-    """Stage 1 of the scenario's objective (E_T for max-compute, cost for min-cost)."""
-    goal = scenario_goal(part)
-    return Goal(goal.sense, goal.lin)
-
-
 def _stage1(data: ModelData, options: SolverOptions, mip: bool) -> tuple[float | None, Model, Outcome]:
     """Solve the first-stage objective as a MILP or as its LP relaxation."""
     model = build(data)
-    result = optimize(model, _goal(model.main), options, mip=mip)
+    result = optimize(model, stage1_goal(model), options, mip=mip)
     return result.value, model, result
 
 
@@ -168,34 +168,73 @@ def _reduced(model: Model, result: Outcome) -> FloatArray:
     return np.asarray(result.col_duals[model.main.cols], dtype=np.float64)
 
 
+#: makes a marginal row from the (LP, MILP) change, a note and why the MILP was skipped
+Entry = Callable[[float | None, float | None, str, str], dict[str, Any]]
+#: makes a marginal row from the (LP, MILP) change, a note and why the MILP was skipped; None: no row
+Make = Callable[[float | None, float | None, str, str], "dict[str, Any] | None"]
+
+
 @dataclass
 class _Context:
+    """The plan's stage-1 values and the re-solves asked for, run together by :meth:`run`."""
+
     data: ModelData
     options: SolverOptions
     base: tuple[float | None, float | None]  # (LP, MILP) stage-1 values
     progress: Progress | None
+    asks: list[tuple[Change, Make]] = field(default_factory=list)
 
     @property
     def sense(self) -> Sense:
         return Sense.MAXIMIZE if self.data.scenario.objective == "max-compute" else Sense.MINIMIZE
 
-    def delta(self, **changes: Any) -> tuple[float | None, float | None, str]:
-        """(LP, MILP) change of the stage-1 objective when the data change, clamped to what relaxing a limit can do (never worse; the MILP never better than the relaxed LP), with a note when clamped."""
-        moved = replace(self.data, **changes)
-        values = []
-        for integral in (False, True):
-            value, _, _ = _stage1(moved, self.options, integral)
-            values.append(value)
-            if self.progress:
-                self.progress(1)
-        (lp_old, mip_old), (lp_new, mip_new) = self.base, values
-        if None in (lp_old, mip_old, lp_new, mip_new):
+    def ask(self, make: Make, relaxes: bool = True, **changes: Any) -> None:
+        """Re-solve with the data changed; ``make`` turns the change of the objective into a row."""
+        self.asks.append((Change(changes, relaxes), make))
+
+    def run(self, workers: int | None = None) -> list[dict[str, Any]]:
+        """Every re-solve asked for (in parallel), and the rows they make, in the order asked."""
+        resolver = Resolver(self.data, self.options, self.base[1], self.sense, workers)
+        progress = self.progress
+
+        def step() -> None:
+            if progress:
+                progress(2)  # two readings (LP and MILP) per limit
+
+        results = resolver.resolve_all([c for c, _ in self.asks], step)
+        out = []
+        for (change, make), result in zip(self.asks, results, strict=True):
+            lp, mip, note = self.delta(result, change.relaxes)
+            row = make(lp, mip, note, result.skipped)
+            if row is not None:
+                out.append(row)
+        return out
+
+    def delta(self, result: Resolved, relaxes: bool) -> tuple[float | None, float | None, str]:
+        """(LP, MILP) change of the stage-1 objective, clamped to what the change can do, with a note when clamped.
+
+        A relaxation never makes either worse, and its MILP never beats the relaxed LP; a
+        restriction (options removed) never makes either better.
+        """
+        (lp_old, mip_old), lp_new, mip_new = self.base, result.lp, result.mip
+        if lp_old is None or mip_old is None or lp_new is None or mip_new is None:
             return None, None, "no plan after the change"
-        assert lp_old is not None and mip_old is not None and lp_new is not None and mip_new is not None
         sign = 1.0 if self.sense == Sense.MAXIMIZE else -1.0  # gains are positive in this sign
+        tol = 10 * self.options.mip_gap * max(abs(mip_old), 1.0) + 1e-6
+        if not relaxes:
+            lp_loss, mip_loss, note = sign * (lp_old - lp_new), sign * (mip_old - mip_new), ""
+            if lp_loss < 0:
+                lp_loss, note = (
+                    0.0,
+                    "within solver tolerance"
+                    if -lp_loss <= tol
+                    else "restricted LP gained (check the model)",
+                )
+            if mip_loss < 0 and -mip_loss <= tol:
+                mip_loss, note = 0.0, "within solver tolerance"
+            return -sign * lp_loss, -sign * mip_loss, note
         lp, mip = sign * (lp_new - lp_old), sign * (mip_new - mip_old)
         bound = sign * (lp_new - mip_old)  # the MILP cannot beat the relaxed LP
-        tol = 10 * self.options.mip_gap * max(abs(mip_old), 1.0) + 1e-6
         note = ""
         if lp < 0:
             lp, note = 0.0, "within solver tolerance" if -lp <= tol else "relaxed LP lost (check the model)"
@@ -256,9 +295,16 @@ def explain(
 
 
 def explain_plan(
-    plan: Plan, options: SolverOptions | None = None, progress: Progress | None = None
+    plan: Plan,
+    options: SolverOptions | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Explanation:
-    """The explanation of a solved plan: binding constraints, marginal values, chips not bought."""
+    """The explanation of a solved plan: binding constraints, marginal values, chips not bought.
+
+    The re-solves run on ``workers`` threads (default: one per CPU; HiGHS only, CBC runs them one
+    by one).
+    """
     assert plan.data is not None
     options = SolverOptions.of(options)
     scenario = plan.data.scenario
@@ -281,8 +327,11 @@ def explain_plan(
     duals, reduced = _duals(lp_model, lp_result), _reduced(lp_model, lp_result)
     out.binding = binding(plan)
     out.marginal = pd.DataFrame(
-        _marginals(ctx, lp_model, lp_result, duals, reduced, plan), columns=MARGINAL_COLUMNS
+        _marginals(ctx, lp_model, lp_result, duals, reduced, plan, workers), columns=MARGINAL_COLUMNS
     )
+    skipped = int((out.marginal["skipped"] != "").sum())
+    if skipped:
+        out.notes = [*out.notes, SKIP_NOTE.format(n=skipped)]
     out.not_bought = pd.DataFrame(
         _not_bought(data, lp_model, duals, plan), columns=["sku", "reason", "entry_price_usd", "price_usd"]
     )
@@ -307,45 +356,51 @@ def _entry(
     what: str,
     unit: str,
     dual: float | None,
-    lp: float | None,
-    mip: float | None,
-    note: str = "",
     scale: float = 1.0,
-) -> dict[str, Any]:
+) -> Entry:
+    """The row maker for one limit: its words, unit and dual; the re-solve fills the rest."""
+
     def r(x: float | None) -> float | None:
         return None if x is None else round(x * scale, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
 
-    return {
-        "what": what,
-        "unit": unit,
-        "dual": r(dual),
-        "lp_resolved": r(lp),
-        "milp_resolved": r(mip),
-        "note": note,
-    }
+    def make(lp: float | None, mip: float | None, note: str, skipped: str) -> dict[str, Any]:
+        return {
+            "what": what,
+            "unit": unit,
+            "dual": r(dual),
+            "lp_resolved": r(lp),
+            "milp_resolved": r(mip),
+            "note": note,
+            "skipped": skipped,
+        }
+
+    return make
 
 
 def _marginals(
-    ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], reduced: FloatArray, plan: Plan
+    ctx: _Context,
+    model: Model,
+    result: Outcome,
+    duals: dict[RowKey, float],
+    reduced: FloatArray,
+    plan: Plan,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """What one more unit of each limit buys: budget, site power, sold-out offers, shares, leases."""
     unit = "PFLOPS" if ctx.data.scenario.objective == "max-compute" else "USD of cost"
-    return [
-        *_budget_marginal(ctx, model, duals, unit),
-        *_power_marginals(ctx, model, duals, plan, unit),
-        *_supply_marginals(ctx, model, duals, reduced, plan, unit),
-        *_share_marginals(ctx, model, result, duals, unit),
-        *_lease_marginal(ctx, unit),
-    ]
+    _budget_marginal(ctx, model, duals, unit)
+    _power_marginals(ctx, model, duals, plan, unit)
+    _supply_marginals(ctx, model, duals, reduced, plan, unit)
+    _share_marginals(ctx, model, result, duals, unit)
+    _lease_marginal(ctx, unit)
+    return ctx.run(workers)
 
 
-def _budget_marginal(
-    ctx: _Context, model: Model, duals: dict[RowKey, float], unit: str
-) -> list[dict[str, Any]]:
+def _budget_marginal(ctx: _Context, model: Model, duals: dict[RowKey, float], unit: str) -> None:
     data = ctx.data
     step = 1e9
     if data.total_budget is None and data.budget_per_period is None:
-        return []
+        return
     changes: dict[str, Any] = {}
     dual = 0.0
     if data.total_budget is not None:
@@ -362,16 +417,12 @@ def _budget_marginal(
             row = model.row(Family.BUDGET_CUMULATIVE if carry else Family.BUDGET_PERIOD, period=name)
             extra = (running if carry else data.budget_per_period[p]) * (factor - 1)
             dual += duals.get(row.key, 0.0) * extra
-    lp, mip, note = ctx.delta(**changes)
     what = "extra $1B of total budget (per-quarter budgets scaled in proportion)"
-    return [_entry(what, f"{unit} per $1B", dual, lp, mip, note)]
+    ctx.ask(_entry(what, f"{unit} per $1B", dual), **changes)
 
 
-def _power_marginals(
-    ctx: _Context, model: Model, duals: dict[RowKey, float], plan: Plan, unit: str
-) -> list[dict[str, Any]]:
+def _power_marginals(ctx: _Context, model: Model, duals: dict[RowKey, float], plan: Plan, unit: str) -> None:
     data = ctx.data
-    out = []
     for k, site in enumerate(data.sites):
         for p, name in enumerate(data.periods):
             cap = site.caps[p]
@@ -380,31 +431,34 @@ def _power_marginals(
             caps = list(site.caps)
             caps[p] = cap + 1.0
             sites = [replace(s, caps=caps) if j == k else s for j, s in enumerate(data.sites)]
-            lp, mip, note = ctx.delta(sites=sites)
-            row = model.row(Family.POWER, period=name, site=site.name)
-            if (
-                plan.servers is not None
-                and (mip is None or abs(mip) < 1e-9)
-                and abs(duals.get(row.key, 0.0)) < 1e-9
-            ):
-                continue  # a cap with room: no value, no row
+            dual = duals.get(model.row(Family.POWER, period=name, site=site.name).key, 0.0)
             where = f"at {site.name} " if len(data.sites) > 1 else "of site power "
-            out.append(
-                _entry(f"extra MW {where}in {name}", f"{unit} per MW", duals.get(row.key, 0.0), lp, mip, note)
-            )
-    return out
+            entry = _entry(f"extra MW {where}in {name}", f"{unit} per MW", dual)
+
+            def make(
+                lp: float | None,
+                mip: float | None,
+                note: str,
+                skipped: str,
+                entry: Entry = entry,
+                dual: float = dual,
+            ) -> dict[str, Any] | None:
+                if plan.servers is not None and (mip is None or abs(mip) < 1e-9) and abs(dual) < 1e-9:
+                    return None  # a cap with room: no value, no row
+                return entry(lp, mip, note, skipped)
+
+            ctx.ask(make, sites=sites)
 
 
 def _supply_marginals(
     ctx: _Context, model: Model, duals: dict[RowKey, float], reduced: FloatArray, plan: Plan, unit: str
-) -> list[dict[str, Any]]:
+) -> None:
     data = ctx.data
     o = data.offers
     assert plan.servers is not None
     taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
     seen: set[int] = set()
     recs = records(o)
-    out = []
     for i in np.flatnonzero(taken >= o["max_servers"].to_numpy()).tolist():
         r = recs[i]
         offer_id = int(r["offer_id"])
@@ -416,24 +470,21 @@ def _supply_marginals(
         offers = o.copy()
         same = (offers["offer_id"] == offer_id).to_numpy()
         offers.loc[same, "max_servers"] += extra_servers
-        lp, mip, note = ctx.delta(offers=offers)
         scale = 1000 / (extra_servers * cps)
         shared = model.find(RowKey(Family.SUPPLY, item=offer_id))
         dual = duals.get(shared.key, 0.0) if shared is not None else float(reduced[i])
         what = (
             f"extra 1,000 chips of {r['sku']} {r['kind']} via {r['channel']} in {data.periods[int(r['t'])]}"
         )
-        out.append(_entry(what, f"{unit} per 1,000 chips", dual * extra_servers, lp, mip, note, scale))
-    return out
+        ctx.ask(_entry(what, f"{unit} per 1,000 chips", dual * extra_servers, scale), offers=offers)
 
 
 def _share_marginals(
     ctx: _Context, model: Model, result: Outcome, duals: dict[RowKey, float], unit: str
-) -> list[dict[str, Any]]:
+) -> None:
     data = ctx.data
     last_compute = model.main.compute[-1].value(result.x) if result.x is not None else 0.0
     last_spend = model.main.commitment.value(result.x) if result.x is not None else 0.0
-    out = []
     for k, share in enumerate(data.scenario.policy.shares):
         measure_all = last_compute if share.measure == "compute" else last_spend
         dual = 0.0
@@ -445,30 +496,24 @@ def _share_marginals(
         shares = [s for j, s in enumerate(data.scenario.policy.shares) if j != k]
         policy = data.scenario.policy.model_copy(update={"shares": shares})
         moved = data.scenario.model_copy(update={"policy": policy})
-        lp, mip, note = ctx.delta(scenario=moved)
         bound = f">= {share.min:g}" if share.min is not None else f"<= {share.max:g}"
         scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
         what = f"dropping the share rule {share.by} {share.value} {share.measure}{scope} {bound}"
-        out.append(_entry(what, f"{unit} gained", dual, lp, mip, note))
-    return out
+        ctx.ask(_entry(what, f"{unit} gained", dual), scenario=moved)
 
 
-def _lease_marginal(ctx: _Context, unit: str) -> list[dict[str, Any]]:
+def _lease_marginal(ctx: _Context, unit: str) -> None:
     o = ctx.data.offers
     leases = (o["kind"] == "lease").to_numpy() if len(o) else np.zeros(0, dtype=bool)
     if not leases.any():
-        return []
-    lp, mip, note = ctx.delta(offers=o[~leases].reset_index(drop=True))
-    return [
-        _entry(
-            "the lease channel (every lease offer)",
-            f"{unit} it brings",
-            None,
-            None if lp is None else -lp,
-            None if mip is None else -mip,
-            note,
-        )
-    ]
+        return
+    entry = _entry("the lease channel (every lease offer)", f"{unit} it brings", None)
+
+    def make(lp: float | None, mip: float | None, note: str, skipped: str) -> dict[str, Any]:
+        # dropping the channel loses what it brings
+        return entry(None if lp is None else -lp, None if mip is None else -mip, note, skipped)
+
+    ctx.ask(make, relaxes=False, offers=o[~leases].reset_index(drop=True))
 
 
 def _not_bought(
@@ -489,7 +534,7 @@ def _not_bought(
     for row in model.rows:
         for j, a in zip(row.lin.idx.tolist(), row.lin.coef.tolist(), strict=True):
             column.setdefault(j, {})[row.key] = a
-    objective = _goal(model.main).lin.dense(model.n_cols)
+    objective = stage1_goal(model).lin.dense(model.n_cols)
     out: list[dict[str, Any]] = []
     for sku in data.catalog.chips.index:
         if sku in bought:

@@ -758,7 +758,7 @@ def explain_report(result: Any, con: Console) -> None:
             num(m["dual"], 2),
             num(m["lp_resolved"], 2),
             num(m["milp_resolved"], 2),
-            m.get("note", ""),
+            "; ".join(x for x in (m.get("note", ""), "MILP skipped" if m.get("skipped") else "") if x),
         )
         for m in result.marginal.to_dict("records")
     ]

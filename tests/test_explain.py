@@ -10,6 +10,7 @@ from conftest import ROOT, chip, offer
 
 from planner.cli import main
 from planner.explaining import explain as explain_object
+from planner.explaining import explain_plan
 from planner.plan import solve
 
 
@@ -148,6 +149,52 @@ def test_explain_cli_on_the_base_case(tmp_path):
         assert m["milp_resolved"] >= 0 and m["lp_resolved"] >= 0, m
     assert 0 < budget["milp_resolved"] <= budget["lp_resolved"] * 1.01
     assert any(n["reason"].startswith("excluded by compliance") for n in data["not_bought"])
+    # the same answers as the one-by-one fresh re-solves before the live models and threads
+    # (commit c4271d9): equal to the last digit, save the skipped column and the lease row's LP,
+    # which that commit clamped to 0 as if dropping the channel were a relaxation
+    before = json.loads((ROOT / "tests" / "golden" / "explain-base-7b-c4271d9.json").read_text())["marginal"]
+    assert [m["what"] for m in data["marginal"]] == [m["what"] for m in before]
+    for now, then in zip(data["marginal"], before, strict=True):
+        assert now.pop("skipped") == ""  # nothing provably unmoved here: see test_a_milp_re_solve_...
+        if now["what"].startswith("the lease channel"):
+            assert (then["lp_resolved"], then["note"]) == (0.0, "relaxed LP lost (check the model)")
+            assert now["lp_resolved"] > now["milp_resolved"] > 0 and now["note"] == ""
+            now["lp_resolved"], now["note"] = then["lp_resolved"], then["note"]
+        assert now == then
+
+
+def test_a_milp_re_solve_the_lp_proves_unmoved_is_skipped(tiny):
+    # every chip is domestic: dropping the 10% domestic floor moves neither the LP (5 PFLOPS) nor,
+    # since the LP is integral here, the MILP; the budget's re-solve gains 1e6 and runs in full
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=1000)],
+        budget={"total_usd": 5000},
+        policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.1}]},
+    )
+    result = explain(path)
+    share = marginal(result, "dropping the share rule")
+    assert (share["lp_resolved"], share["milp_resolved"]) == (0.0, 0.0)
+    assert share["skipped"] == (
+        "MILP not re-solved: the LP re-solve allows at most 0 more than the plan, less than the MILP gap"
+    )
+    assert marginal(result, "extra $1B")["skipped"] == ""
+    assert result["notes"][1].startswith("1 MILP re-solve(s) skipped (column skipped): relaxing a limit")
+
+
+def test_threads_give_the_answers_of_one(tiny):
+    # budget, supply and share limits re-solved on two threads and on one: the same JSON
+    chips = [chip("a"), chip("b", bf16_tflops=500), chip("f", category="full-spec", origin="US", vendor="W")]
+    offers = [offer("a", "2025Q1", max_units=2), offer("b", "2025Q1", max_units=10_000), offer("f", "2025Q1")]
+    path = tiny(
+        chips,
+        offers,
+        budget={"total_usd": 2_000_000},
+        policy={"shares": [{"by": "category", "value": "domestic", "measure": "compute", "min": 0.5}]},
+    )
+    plan = solve(path)
+    one, two = explain_plan(plan, workers=1).to_dict(), explain_plan(plan, workers=2).to_dict()
+    assert len(one["marginal"]) == 4 and one == two
 
 
 def test_explain_workbook_sheets(tiny, tmp_path):

@@ -169,6 +169,24 @@ class HighsBackend(Backend):
         """Change a handed-over column's bounds in HiGHS only (the model keeps its own)."""
         self.h.changeColBounds(col, lower, upper)
 
+    def load_bounds(self, model: Model) -> None:
+        """Take every column and row bound of ``model``, a model of this one's shape (rebuilt from changed data), and hold it from now on."""
+        self.sync()
+        n, rows = model.n_cols, model.rows
+        if n != self._cols or len(rows) != self._rows:
+            raise ValueError("load_bounds needs a model of the same shape")
+        self.h.changeColsBounds(
+            n, np.arange(n, dtype=np.int32), np.asarray(model.col_lower), np.asarray(model.col_upper)
+        )
+        if rows:
+            self.h.changeRowsBounds(  # type: ignore[attr-defined]  # in highspy, not in its stubs
+                len(rows),
+                np.arange(len(rows), dtype=np.int32),
+                np.array([r.lower for r in rows]),
+                np.array([r.upper for r in rows]),
+            )
+        self.model = model
+
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
         """Change a row's bounds in the model and, when already handed over, in HiGHS."""
         row.lower, row.upper = lower, upper
