@@ -54,12 +54,12 @@ SIZE = (120, 5, 16)
 WRITE_OLD = r"""
 import sys
 from pathlib import Path
-from planner.catalog import load_catalog
+from planner.inputs.catalog import load_catalog
 from planner.model.backends import write_model
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.solve import scenario_goal
-from planner.scenario import load_scenario
+from planner.inputs.scenario import load_scenario
 s = load_scenario(sys.argv[1])
 model = build(prepare(s, load_catalog(s.catalog_path())))
 goal = scenario_goal(model.main)
@@ -69,12 +69,12 @@ write_model(model, goal.sense, goal.lin, Path(sys.argv[2]))
 BINDING = r"""
 import sys
 import numpy as np
-from planner.catalog import load_catalog
+from planner.inputs.catalog import load_catalog
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.keys import Family
 from planner.model.solve import SolverOptions, optimize, scenario_goal
-from planner.scenario import load_scenario
+from planner.inputs.scenario import load_scenario
 s = load_scenario(sys.argv[1])
 model = build(prepare(s, load_catalog(s.catalog_path())))
 x = optimize(model, scenario_goal(model.main), SolverOptions(mip_gap=float(sys.argv[2]))).x

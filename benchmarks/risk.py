@@ -28,7 +28,7 @@ SHOCKS = ROOT / "budgets" / "shocks" / "risk-2025.yaml"
 
 RUN = r"""
 import json, resource, sys, time
-from planner.sampling import risk
+from planner.analyses.sampling import risk
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -36,7 +36,7 @@ def peak():
 if __name__ == "__main__":
     samples, workers = int(sys.argv[1]), int(sys.argv[2])
     from dask.distributed import get_worker  # noqa: F401  (import cost outside the timing)
-    import planner.sampling as r
+    import planner.analyses.sampling as r
     t0 = time.perf_counter()
     result = risk(sys.argv[3], sys.argv[4], samples=samples, workers=workers)
     wall = time.perf_counter() - t0
@@ -47,9 +47,9 @@ if __name__ == "__main__":
 STEP = r"""
 import json, sys, time
 import numpy as np
-from planner.stressing import _inputs, replan_step
-from planner.shocks import load_shocks, apply
-from planner.sampling import draw
+from planner.analyses.stressing import _inputs, replan_step
+from planner.inputs.shocks import load_shocks, apply
+from planner.analyses.sampling import draw
 from planner.model.backends import HighsBackend
 from planner.model.build import build
 from planner.model.data import prepare
@@ -96,10 +96,10 @@ def worker_memory(samples: int) -> float:
     """Peak RSS of a worker process running samples (MB), read from inside the worker."""
     probe = r"""
 import json, resource, sys
-from planner.sampling import Job, _plans_to_roll, dask_client, run_job
-from planner.scenario import load_scenario
-from planner.shocks import load_shocks
-from planner.plan import catalog_for
+from planner.analyses.sampling import Job, _plans_to_roll, dask_client, run_job
+from planner.inputs.scenario import load_scenario
+from planner.inputs.shocks import load_shocks
+from planner.plans.plan import catalog_for
 from planner.model.solve import SolverOptions
 
 def rss():

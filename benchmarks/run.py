@@ -28,15 +28,15 @@ STAGES = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from planner.catalog import load_catalog
-from planner.scenario import load_scenario, check_references
+from planner.inputs.catalog import load_catalog
+from planner.inputs.scenario import load_scenario, check_references
 from planner.model.data import prepare
 from planner.model.build import build
 from planner.model.solve import SolverOptions, optimize, scenario_goal
-from planner.results import tabulate
-from planner.export import plan_json
-from planner.workbook import write_plan_workbook
-from planner.plan import solve
+from planner.plans.results import tabulate
+from planner.outputs.export import plan_json
+from planner.outputs.workbook import write_plan_workbook
+from planner.plans.plan import solve
 t_import = time.perf_counter() - t0
 path, gap, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
 t = time.perf_counter(); s = load_scenario(path); cat = load_catalog(s.catalog_path()); check_references(s, cat)

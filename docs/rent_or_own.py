@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.plan import solve
-from planner.scenario import Scenario, load_scenario
+from planner.inputs.scenario import Scenario, load_scenario
+from planner.plans.plan import solve
 
 SCENARIO = Path(__file__).resolve().parent.parent / "budgets" / "rent-or-own-2025-2027.yaml"
 

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 import click
 
 from planner.errors import InputError, NoPlan, OutputError, PlannerError, RegistryError, SolverError
-from planner.fileio import NAME_MAX
+from planner.inputs.fileio import NAME_MAX
 
 if TYPE_CHECKING:
     import datetime as dt
 
     import pandas as pd
 
-    from planner.catalog import Catalog
+    from planner.inputs.catalog import Catalog
     from planner.model.solve import SolverOptions
-    from planner.results import Plan
+    from planner.plans.results import Plan
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -52,7 +52,7 @@ def reports_errors(fn: F) -> F:
         except PlannerError as exc:
             _fail(f"error: {exc}", 2)
         except KeyboardInterrupt as exc:
-            from planner.fileio import remove_pending
+            from planner.inputs.fileio import remove_pending
             from planner.interrupts import describe
 
             remove_pending()
@@ -95,7 +95,7 @@ class Number(click.ParamType):  # type: ignore[type-arg]  # generic only in newe
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         """The number, or a usage error saying what is accepted."""
-        from planner.units import MAX_RATE, parse_number
+        from planner.inputs.units import MAX_RATE, parse_number
 
         if isinstance(value, float):
             return value
@@ -208,16 +208,16 @@ def _guard(
     extra: list[Path] | None = None,
 ) -> None:
     """Refuse (exit 2) any output path that is a file the command reads: scenarios, catalog files, shocks."""
-    from planner.catalog import CATALOG_FILES
-    from planner.fileio import refuse_overwrite
+    from planner.inputs.catalog import CATALOG_FILES
+    from planner.inputs.fileio import refuse_overwrite
 
     if all(out is None for out in outputs.values()):
         return
     inputs = [*scenarios, *(extra or [])]
     folders = {catalog} if catalog is not None else set()
     if catalog is None:
-        from planner.catalog import DEFAULT_CATALOG
-        from planner.scenario import load_scenario
+        from planner.inputs.catalog import DEFAULT_CATALOG
+        from planner.inputs.scenario import load_scenario
 
         for path in scenarios:
             folders.add(load_scenario(path).catalog_path() or DEFAULT_CATALOG)
@@ -402,7 +402,7 @@ def plan(
     options: SolverOptions,
 ) -> None:
     """Solve SCENARIO and print the plan (exit 0 optimal/feasible, 1 no plan, 2 bad input)."""
-    from planner.export import check_out, plan_json, write_plan
+    from planner.outputs.export import check_out, plan_json, write_plan
 
     if out is not None:
         check_out(out)
@@ -419,7 +419,7 @@ def plan(
     if risk_file is not None:
         if robust_file is not None or write_model is not None:
             raise InputError("--risk makes its own model; leave out --robust and --write-model", key="--risk")
-        from planner.saa import risk_plan
+        from planner.analyses.saa import risk_plan
 
         with progress_bar("sample-average plan", 2 + check_samples) as advance:
             result = risk_plan(
@@ -440,17 +440,17 @@ def plan(
     if out is not None:
         write_plan(result, out)
     if plot is not None:
-        from planner.charts import capacity_png
+        from planner.outputs.charts import capacity_png
 
         capacity_png([(result.scenario, result)], plot)
     if fmt == "json":
         click.echo(plan_json(result), nl=False)
     elif fmt == "csv":
-        from planner.export import schedule_csv
+        from planner.outputs.export import schedule_csv
 
         click.echo(schedule_csv(result), nl=False)
     else:
-        from planner.render import console, plan_report
+        from planner.outputs.render import console, plan_report
 
         plan_report(result, console())
     if result.message and fmt != "table":
@@ -466,7 +466,7 @@ def _plain_or_robust(
     robust_file: Path | None,
 ) -> Plan:
     """The plan of ``gpuplan plan`` without --risk: the scenario's own, or robust to a shock file."""
-    from planner.plan import solve
+    from planner.plans.plan import solve
 
     if robust_file is None:
         return solve(scenario, catalog, options, write_model)
@@ -475,7 +475,7 @@ def _plain_or_robust(
             "--write-model writes the single-scenario model; leave it out with --robust",
             key="--write-model",
         )
-    from planner.stressing import robust_plan
+    from planner.analyses.stressing import robust_plan
 
     with progress_bar("robust plan", 2) as advance:
         result = robust_plan(scenario, robust_file, catalog, options)
@@ -518,10 +518,10 @@ def explain_cmd(
     options: SolverOptions,
 ) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
-    from planner.explaining import explain_plan, marginal_steps
-    from planner.export import check_out
-    from planner.plan import solve
-    from planner.scenario import check_plain_objective, load_scenario
+    from planner.analyses.explaining import explain_plan, marginal_steps
+    from planner.inputs.scenario import check_plain_objective, load_scenario
+    from planner.outputs.export import check_out
+    from planner.plans.plan import solve
 
     if out is not None:
         check_out(out, REPORT_OUT)
@@ -533,7 +533,7 @@ def explain_cmd(
     with progress_bar(f"explaining {solved.scenario}", steps) as advance:
         result = explain_plan(solved, options, progress=advance, workers=workers)
     if out is not None:
-        from planner.workbook import write_plan_workbook
+        from planner.outputs.workbook import write_plan_workbook
 
         _write_out(
             out, result.to_dict(), lambda path: write_plan_workbook(solved, path, explain=result.frames())
@@ -541,7 +541,7 @@ def explain_cmd(
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from planner.render import console, explain_report
+        from planner.outputs.render import console, explain_report
 
         explain_report(result, console())
     sys.exit(0 if result.status in ("optimal", "feasible") else 1)
@@ -615,9 +615,9 @@ def stress_cmd(
     options: SolverOptions,
 ) -> None:
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
-    from planner.export import check_out
-    from planner.shocks import load_shocks
-    from planner.stressing import exposure_frame, stress
+    from planner.analyses.stressing import exposure_frame, stress
+    from planner.inputs.shocks import load_shocks
+    from planner.outputs.export import check_out
 
     if out is not None:
         check_out(out, REPORT_OUT if not reverse else (".json",))
@@ -635,17 +635,17 @@ def stress_cmd(
         ).to_dict()
     exposure = exposure_frame(result)
     if out is not None:
-        from planner.workbook import write_stress_workbook
+        from planner.outputs.workbook import write_stress_workbook
 
         _write_out(out, result, lambda path: write_stress_workbook(result, exposure, path))
     if plot is not None:
-        from planner.charts import branches_png
+        from planner.outputs.charts import branches_png
 
         branches_png(result, plot)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
     else:
-        from planner.render import console, stress_report
+        from planner.outputs.render import console, stress_report
 
         stress_report(result, exposure, console())
     sys.exit(0 if result["base"]["status"] in ("optimal", "feasible") else 1)
@@ -664,7 +664,7 @@ def _reverse(
     options: SolverOptions,
 ) -> None:
     """``stress --reverse --breaks TARGET``."""
-    from planner.reverse import reverse_stress
+    from planner.analyses.reverse import reverse_stress
 
     if not reverse:
         raise InputError("--breaks and --tolerance go with --reverse", key="--reverse")
@@ -679,13 +679,13 @@ def _reverse(
         result = reverse_stress(scenario, shocks_file, breaks, catalog, options, tolerance)
         advance(1)
     if out is not None:
-        from planner.fileio import write_text
+        from planner.inputs.fileio import write_text
 
         write_text(out, json.dumps(result, indent=2) + "\n")
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
     else:
-        from planner.render import console, reverse_report
+        from planner.outputs.render import console, reverse_report
 
         reverse_report(result, console())
 
@@ -762,10 +762,10 @@ def risk_cmd(
     options: SolverOptions,
 ) -> None:
     """Sample futures of the shock file and re-plan each one: how bad is the 1-in-20 year, and which plan holds up."""
-    from planner.analysis import usable_jobs
-    from planner.export import check_out
-    from planner.sampling import risk, risk_tables
-    from planner.shocks import load_shocks
+    from planner.analyses.analysis import usable_jobs
+    from planner.analyses.sampling import risk, risk_tables
+    from planner.inputs.shocks import load_shocks
+    from planner.outputs.export import check_out
 
     if out is not None:
         check_out(out, REPORT_OUT)
@@ -789,19 +789,19 @@ def risk_cmd(
         )
     tables = risk_tables(result, shocks)
     if out is not None:
-        from planner.workbook import write_risk_workbook
+        from planner.outputs.workbook import write_risk_workbook
 
         _write_out(out, result, lambda path: write_risk_workbook(result, tables, path))
     if plot is not None:
-        from planner.charts import risk_cdf_png
-        from planner.sampling import outcome_values
+        from planner.analyses.sampling import outcome_values
+        from planner.outputs.charts import risk_cdf_png
 
         metric = tables.objective_metric
         risk_cdf_png({k: outcome_values(result, k, metric) for k in plans}, metric, result["scenario"], plot)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
     else:
-        from planner.render import console, risk_report
+        from planner.outputs.render import console, risk_report
 
         risk_report(result, tables, console())
 
@@ -853,8 +853,8 @@ def compare_cmd(
     options: SolverOptions,
 ) -> None:
     """Solve several scenarios and show them side by side, with what differs in their inputs."""
-    from planner.analysis import compare, comparison_metrics, input_differences
-    from planner.export import check_out
+    from planner.analyses.analysis import compare, comparison_metrics, input_differences
+    from planner.outputs.export import check_out
 
     if out is not None:
         check_out(out, REPORT_OUT)
@@ -869,20 +869,20 @@ def compare_cmd(
     metrics, differences = comparison_metrics(frame), input_differences(frame)
     document = {"scenarios": [p.to_dict() for p in plans]}
     if out is not None:
-        from planner.workbook import write_compare_workbook
+        from planner.outputs.workbook import write_compare_workbook
 
         labels = [str(x) for x in frame.index]
         _write_out(
             out, document, lambda path: write_compare_workbook(metrics, differences, plans, labels, path)
         )
     if plot is not None:
-        from planner.charts import capacity_png
+        from planner.outputs.charts import capacity_png
 
         capacity_png([(str(label), frame.plans[label]) for label in frame.index], plot)
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))
     else:
-        from planner.render import comparison_tables, console
+        from planner.outputs.render import comparison_tables, console
 
         con = console()
         for table in comparison_tables(metrics, differences, con):
@@ -955,9 +955,9 @@ def alternatives_cmd(
     options: SolverOptions,
 ) -> None:
     """Plans within --within of the optimum that do best on another measure (modelling to generate alternatives)."""
-    from planner.alternatives import Measure, alternatives
-    from planner.export import check_out
+    from planner.analyses.alternatives import Measure, alternatives
     from planner.model.linear import Sense
+    from planner.outputs.export import check_out
 
     if out is not None:
         check_out(out, REPORT_OUT)
@@ -969,13 +969,13 @@ def alternatives_cmd(
         advance(1 + len(measures) + spread)
     document = result.to_dict()
     if out is not None:
-        from planner.workbook import write_alternatives_workbook
+        from planner.outputs.workbook import write_alternatives_workbook
 
         _write_out(out, document, lambda path: write_alternatives_workbook(result, path))
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))
     else:
-        from planner.render import alternatives_report, console
+        from planner.outputs.render import alternatives_report, console
 
         alternatives_report(result, console())
 
@@ -1038,9 +1038,9 @@ def sweep_cmd(
     options: SolverOptions,
 ) -> None:
     """Solve SCENARIO at N total budgets from FROM to TO (per-quarter budgets scale in proportion)."""
-    from planner.analysis import parse_range, sweep, sweep_points
-    from planner.export import check_out
-    from planner.scenario import load_scenario
+    from planner.analyses.analysis import parse_range, sweep, sweep_points
+    from planner.inputs.scenario import load_scenario
+    from planner.outputs.export import check_out
 
     budgets = parse_range(budget_range)
     if plot is not None:
@@ -1053,17 +1053,17 @@ def sweep_cmd(
         frame = sweep(loaded, budgets, catalog, options, jobs, progress=advance, scheduler=scheduler)
     points = sweep_points(frame)
     if plot is not None:
-        from planner.charts import frontier_png
+        from planner.outputs.charts import frontier_png
 
         frontier_png(points, loaded.name, plot)
     if out is not None:
-        from planner.workbook import write_sweep_workbook
+        from planner.outputs.workbook import write_sweep_workbook
 
         _write_out(out, {"points": points}, lambda path: write_sweep_workbook(loaded.name, frame, path))
     if fmt == "json":
         click.echo(json.dumps({"points": points}, indent=2))
     else:
-        from planner.render import console, sweep_table
+        from planner.outputs.render import console, sweep_table
 
         con = console()
         con.print(sweep_table(loaded.name, points, con))
@@ -1073,7 +1073,7 @@ CATALOG_DIR = click.argument("folder", required=False, type=click.Path(file_okay
 
 
 def _catalog(folder: Path | None) -> Catalog:
-    from planner.catalog import load_catalog
+    from planner.inputs.catalog import load_catalog
 
     return load_catalog(folder)
 
@@ -1081,7 +1081,7 @@ def _catalog(folder: Path | None) -> Catalog:
 def _date(value: str | None) -> dt.date:
     import datetime as dt
 
-    from planner.units import parse_date
+    from planner.inputs.units import parse_date
 
     if value is None:
         return dt.date.today()
@@ -1095,7 +1095,7 @@ def _country(value: str | None, option: str) -> str | None:
     """A country code in any case, upper-cased."""
     if value is None:
         return None
-    from planner.countries import country_code
+    from planner.inputs.countries import country_code
 
     try:
         return country_code(value)
@@ -1158,7 +1158,7 @@ REPORT_OUT = (".xlsx", ".json")
 def _write_out(out: Path, document: Any, workbook: Callable[[Path], None]) -> None:
     """Write ``--out``: the JSON document for ``.json`` (as ``--format json`` prints it), else the workbook."""
     if out.suffix.lower() == ".json":
-        from planner.fileio import write_text
+        from planner.inputs.fileio import write_text
 
         write_text(out, json.dumps(document, indent=2) + "\n")
     else:
@@ -1167,7 +1167,7 @@ def _write_out(out: Path, document: Any, workbook: Callable[[Path], None]) -> No
 
 def _site_tags(values: tuple[str, ...]) -> frozenset[str]:
     """``--site-tag`` values, checked as a scenario's site tags are."""
-    from planner.catalog import site_tag_list
+    from planner.inputs.catalog import site_tag_list
 
     try:
         return frozenset(site_tag_list(list(values)))
@@ -1193,7 +1193,7 @@ def catalog() -> None:
 @reports_errors
 def validate(folder: Path | None, catalog_opt: Path | None) -> None:
     """List every problem in a catalog folder (exit 2 when there is any)."""
-    from planner.catalog import load_catalog
+    from planner.inputs.catalog import load_catalog
 
     problems: list[InputError] = []
     try:
@@ -1224,7 +1224,7 @@ def validate(folder: Path | None, catalog_opt: Path | None) -> None:
 @reports_errors
 def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
     """Chips with the figures a buyer compares, and the units offered per quarter."""
-    from planner.catalog_report import chip_figures, offers_by_quarter
+    from planner.outputs.catalog_report import chip_figures, offers_by_quarter
 
     cat = _catalog(_folder(folder, catalog_opt))
     figures, offers, leases = chip_figures(cat), offers_by_quarter(cat), offers_by_quarter(cat, "lease")
@@ -1244,11 +1244,11 @@ def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
             )
         )
     elif fmt == "csv":
-        from planner.export import frame_csv
+        from planner.outputs.export import frame_csv
 
         click.echo(frame_csv(figures), nl=False)
     else:
-        from planner.render import catalog_tables, console
+        from planner.outputs.render import catalog_tables, console
 
         con = console()
         for table in catalog_tables(figures, offers, leases, con):
@@ -1260,7 +1260,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
     import pandas as pd
 
-    from planner.tables import records
+    from planner.inputs.tables import records
 
     return [
         {
@@ -1302,7 +1302,7 @@ def compliance_cmd(
     fmt: str,
 ) -> None:
     """The export status of every chip for a destination, buyer and kind of offer on a date, with the rules and licence terms behind it."""
-    from planner.catalog_report import compliance_listing
+    from planner.outputs.catalog_report import compliance_listing
 
     listing = compliance_listing(
         _catalog(_folder(folder, catalog_opt)),
@@ -1322,7 +1322,7 @@ def compliance_cmd(
             )
         )
     else:
-        from planner.render import compliance_table, console
+        from planner.outputs.render import compliance_table, console
 
         con = console()
         con.print(compliance_table(listing, con))
@@ -1353,7 +1353,7 @@ def timeline(
     fmt: str,
 ) -> None:
     """The dates on which each chip's status changes for a destination, buyer and kind of offer."""
-    from planner.catalog_report import timeline as build
+    from planner.outputs.catalog_report import timeline as build
 
     cat = _catalog(_folder(folder, catalog_opt))
     if sku is not None and sku not in cat.chips.index:
@@ -1367,7 +1367,7 @@ def timeline(
         head = {"destination": dest, "headquarters": hq, "kind": kind, "site_tags": sorted(tags)}
         click.echo(json.dumps(head | {"changes": rows}, indent=2))
     else:
-        from planner.render import console, timeline_table
+        from planner.outputs.render import console, timeline_table
 
         con = console()
         con.print(timeline_table(dest, rows, con))
@@ -1419,9 +1419,9 @@ def import_epoch_cmd(
     """Build chips.csv from Epoch AI's Machine Learning Hardware CSV (CC BY 4.0)."""
     import yaml
 
-    from planner.catalog import DEFAULT_CATALOG
-    from planner.epoch import CREDIT, OFFERS_HEADER, chips_csv_text, import_epoch, rules_for
-    from planner.fileio import refuse_overwrite, write_text
+    from planner.inputs.catalog import DEFAULT_CATALOG
+    from planner.inputs.epoch import CREDIT, OFFERS_HEADER, chips_csv_text, import_epoch, rules_for
+    from planner.inputs.fileio import refuse_overwrite, write_text
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("is not a folder; give a folder for the catalog", file=str(out_dir), key="--out")
@@ -1436,7 +1436,7 @@ def import_epoch_cmd(
         refuse_overwrite({"--out": out_dir / name}, inputs)
     overrides = None
     if mapping is not None:
-        from planner.yamlio import read_yaml
+        from planner.inputs.yamlio import read_yaml
 
         overrides = read_yaml(mapping)
         if not isinstance(overrides, dict) or set(overrides) - {"manufacturers", "skus"}:

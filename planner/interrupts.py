@@ -2,7 +2,7 @@
 
 A running HiGHS solve is cancelled through its user-interrupt callback (see
 :meth:`planner.model.backends.HighsBackend.run`), temporary files are removed
-(:func:`planner.fileio.remove_pending`) and the command exits ``128 + signal``
+(:func:`planner.inputs.fileio.remove_pending`) and the command exits ``128 + signal``
 (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
 """
 

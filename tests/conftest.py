@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner.catalog import CHIP_COLUMNS, OFFER_COLUMNS
+from planner.inputs.catalog import CHIP_COLUMNS, OFFER_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,10 +60,10 @@ def lease(sku: str, period: str, ships_to: str = "MY", term_quarters: int = 2, *
 
 def model_of(path: Path):
     """The model of a scenario file, built as ``gpuplan plan`` builds it."""
+    from planner.inputs.scenario import load_scenario
     from planner.model.build import build
     from planner.model.data import prepare
-    from planner.plan import catalog_for
-    from planner.scenario import load_scenario
+    from planner.plans.plan import catalog_for
 
     scenario = load_scenario(path)
     return build(prepare(scenario, catalog_for(scenario)))

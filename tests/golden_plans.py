@@ -30,8 +30,8 @@ ROBUST = [("base-7b", "remote-access-2025"), ("min-cost-targets", "domestic-shor
 
 def plan_json(name: str) -> str:
     """The plan of a bundled scenario exactly as ``gpuplan plan --format json`` prints it."""
-    from planner.export import plan_json as render
-    from planner.plan import solve
+    from planner.outputs.export import plan_json as render
+    from planner.plans.plan import solve
 
     return render(solve(ROOT / "budgets" / f"{name}.yaml"))
 
@@ -40,7 +40,7 @@ def stress_json(name: str, shocks: str) -> str:
     """``gpuplan stress SCENARIO --shocks SHOCKS --format json`` exactly as printed."""
     import json
 
-    from planner.stressing import stress
+    from planner.analyses.stressing import stress
 
     result = stress(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml")
     return json.dumps(result.to_dict(), indent=2) + "\n"
@@ -48,8 +48,8 @@ def stress_json(name: str, shocks: str) -> str:
 
 def robust_json(name: str, shocks: str) -> str:
     """``gpuplan plan SCENARIO --robust SHOCKS --format json`` exactly as printed."""
-    from planner.export import plan_json as render
-    from planner.stressing import robust_plan
+    from planner.analyses.stressing import robust_plan
+    from planner.outputs.export import plan_json as render
 
     return render(
         robust_plan(ROOT / "budgets" / f"{name}.yaml", ROOT / "budgets" / "shocks" / f"{shocks}.yaml")

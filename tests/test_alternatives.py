@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import chip, offer
 
-from planner.alternatives import Measure, alternatives, distance, objective_value
+from planner.analyses.alternatives import Measure, alternatives, distance, objective_value
 from planner.cli import main
 from planner.errors import InputError
 from planner.model.linear import Sense

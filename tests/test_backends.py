@@ -20,9 +20,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, chip, model_of, offer
 
-from planner.catalog import load_catalog
 from planner.cli import main
 from planner.errors import SolverError
+from planner.inputs.catalog import load_catalog
+from planner.inputs.scenario import load_scenario
 from planner.model.backends import (
     CbcBackend,
     HighsBackend,
@@ -34,7 +35,6 @@ from planner.model.backends import (
 from planner.model.build import INF, build
 from planner.model.data import prepare
 from planner.model.solve import SolverOptions, Status, optimize, register_stage2, scenario_goal
-from planner.scenario import load_scenario
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import synthetic  # noqa: E402

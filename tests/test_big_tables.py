@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from conftest import chip, lease, make_catalog, offer
 
-from planner import catalog as catalog_module
-from planner.catalog import load_catalog
 from planner.errors import InputError
-from planner.packed import PackedText
-from planner.tables import Column, _Filled
+from planner.inputs import catalog as catalog_module
+from planner.inputs.catalog import load_catalog
+from planner.inputs.packed import PackedText
+from planner.inputs.tables import Column, _Filled
 
 
 def _catalog(tmp_path, offers):

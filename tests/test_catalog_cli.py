@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, chip, make_catalog, offer
 
-from planner.catalog import load_catalog
 from planner.cli import main
+from planner.inputs.catalog import load_catalog
 
 EPOCH = ROOT.parent / "shared" / "reference" / "epoch_ml_hardware.csv"
 

@@ -171,7 +171,7 @@ def test_solver_prints_nothing_on_stdout():
 
 def test_library_solve_writes_nothing_to_fd1(capfd, tiny):
     """highspy 1.16 writes its banner to fd 1 from C; the library silences it, whatever sys.stdout is."""
-    from planner.plan import solve
+    from planner.plans.plan import solve
 
     solve(tiny([chip("a")], [offer("a", "2025Q1")], budget={"total_usd": 5000}))
     assert capfd.readouterr().out == ""

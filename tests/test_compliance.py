@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from planner import compliance
-from planner.catalog import Clause, Rule, load_catalog
+from planner.inputs.catalog import Clause, Rule, load_catalog
+from planner.rules import compliance
 
 CAT = load_catalog()
 
@@ -344,8 +344,8 @@ def test_country_codes_in_any_case_and_groups_by_name():
 
 
 def test_every_clause_condition_in_words():
-    from planner.catalog import Clause
-    from planner.compliance import describe_clause
+    from planner.inputs.catalog import Clause
+    from planner.rules.compliance import describe_clause
 
     full = Clause(
         tpp_min=1600.0,
@@ -369,7 +369,7 @@ def test_every_clause_condition_in_words():
 
 
 def test_why_a_rule_matches_a_chip_in_words():
-    from planner.catalog import Clause
+    from planner.inputs.catalog import Clause
 
     assert compliance.rule_match(rule(), CHIP) == "SKU x is listed"
     by_clause = rule(skus=[], when_any=[{"tpp_min": 4000}])

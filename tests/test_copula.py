@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
+from planner.analyses.sampling import draw, latent_uniforms
 from planner.errors import InputError
-from planner.sampling import draw, latent_uniforms
-from planner.shocks import Choice, Lognormal, Triangular, Uniform, load_shocks
+from planner.inputs.shocks import Choice, Lognormal, Triangular, Uniform, load_shocks
 
 N = 4000
 

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, chip, offer
 
+from planner.analyses.explaining import explain as explain_object
+from planner.analyses.explaining import explain_plan
 from planner.cli import main
-from planner.explaining import explain as explain_object
-from planner.explaining import explain_plan
-from planner.plan import solve
+from planner.plans.plan import solve
 
 
 def explain(path):

@@ -20,7 +20,7 @@ from conftest import chip, lease, offer
 from rederive import check_catches, check_plan
 
 from planner.cli import main
-from planner.plan import solve
+from planner.plans.plan import solve
 
 HOME = {"name": "home", "country": "CN"}
 
@@ -261,7 +261,7 @@ def test_a_fleet_installed_after_the_horizon_is_refused(tiny):
 
 def test_a_cny_scenario_survives_its_own_dump(tiny):
     """Sweeps and Dask workers send the scenario as its dump: the budget spelling must read back."""
-    from planner.scenario import Scenario, load_scenario
+    from planner.inputs.scenario import Scenario, load_scenario
 
     path = tiny(
         [chip("a")],
@@ -312,7 +312,7 @@ def _fx_case(tiny, tmp_path, factor):
 
 
 def test_an_fx_shock_converts_the_unpaid_balance_at_the_shocked_rate(tiny, tmp_path):
-    from planner.stressing import stress
+    from planner.analyses.stressing import stress
 
     # from Q2 the yuan is at 7 x 8/7 = 8.0: the Q1 order keeps its $1000 price, its $500 balance now
     # costs CNY 4,000, so it uses CNY 7,500, the whole budget
@@ -329,8 +329,8 @@ def test_an_fx_shock_converts_the_unpaid_balance_at_the_shocked_rate(tiny, tmp_p
 
 
 def test_the_fx_shock_moves_the_rate_from_the_first_open_quarter(tiny):
-    from planner.scenario import load_scenario
-    from planner.shocks import Shock, apply
+    from planner.inputs.scenario import load_scenario
+    from planner.inputs.shocks import Shock, apply
 
     path = tiny(
         [chip("a")],
@@ -341,7 +341,7 @@ def test_the_fx_shock_moves_the_rate_from_the_first_open_quarter(tiny):
     )
     scenario = load_scenario(path)
     shock = Shock.model_validate({"name": "w", "date": "2025-05-10", "fx": {"factor": 1.1}})
-    from planner.plan import catalog_for
+    from planner.plans.plan import catalog_for
 
     moved = apply(shock, scenario, catalog_for(scenario)).scenario
     assert moved.finance is not None

@@ -14,7 +14,7 @@ import pytest
 from golden_plans import GOLDEN, ROOT, SCENARIOS, golden_files
 from rederive import check_plan
 
-from planner.plan import solve
+from planner.plans.plan import solve
 
 
 @pytest.fixture(scope="module")

@@ -135,7 +135,7 @@ def test_sweep_ranges_are_checked_and_capped(small, budget, message):
 
 
 def test_jobs_are_capped_at_the_cpu_count(small):
-    from planner.analysis import usable_jobs
+    from planner.analyses.analysis import usable_jobs
 
     assert usable_jobs(10**9) == len(os.sched_getaffinity(0))
     assert usable_jobs(0) == 1
@@ -234,8 +234,8 @@ def hostile_scenario(folder: Path, name: str = HOSTILE_NAME) -> Path:
 def test_names_are_shown_escaped_and_never_as_markup(tmp_path):
     from rich.console import Console
 
-    from planner.plan import solve
-    from planner.render import plan_report
+    from planner.outputs.render import plan_report
+    from planner.plans.plan import solve
 
     plan = solve(hostile_scenario(tmp_path))
     con = Console(width=100, force_terminal=True, markup=False, highlight=False, record=True)
@@ -288,7 +288,7 @@ def test_csv_text_with_a_formula_after_a_separator_is_neutralised(tmp_path, monk
     ],
 )
 def test_safe_cell_neutralises_a_formula_trigger_after_any_separator(text, safe):
-    from planner.export import safe_cell
+    from planner.outputs.export import safe_cell
 
     assert safe_cell(text) == safe
 
@@ -367,7 +367,7 @@ def test_standard_output_on_a_full_device(small):
 
 SLOW_WRITER = """
 import sys, time
-import planner.workbook as wb
+import planner.outputs.workbook as wb
 
 def slow_close(self):
     self.wb.close()
@@ -590,7 +590,7 @@ def test_a_licence_lag_past_the_limit_is_refused(tiny):
     ],
 )
 def test_sweep_without_a_total_budget(tiny, budget, expected):
-    from planner.analysis import sweep
+    from planner.analyses.analysis import sweep
 
     path = tiny([chip("a")], [offer("a", "2025Q1", max_units=8)], budget=budget)
     frame = sweep(path, ["1K", "2K", "3K"])
@@ -665,10 +665,10 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
     import socket
     import threading
 
-    import planner.sampling
+    import planner.analyses.sampling
     from planner.errors import InputError
 
-    monkeypatch.setattr(planner.sampling, "CONNECT_SECONDS", 1.0)
+    monkeypatch.setattr(planner.analyses.sampling, "CONNECT_SECONDS", 1.0)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)
@@ -687,7 +687,10 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
     threading.Thread(target=serve, daemon=True).start()
     begin = time.monotonic()
     try:
-        with pytest.raises(InputError) as err, planner.sampling.dask_client(scheduler=f"127.0.0.1:{port}"):
+        with (
+            pytest.raises(InputError) as err,
+            planner.analyses.sampling.dask_client(scheduler=f"127.0.0.1:{port}"),
+        ):
             pass
     finally:
         server.close()
@@ -760,8 +763,8 @@ def test_compare_takes_one_path_as_one_scenario(tiny):
     ],
 )
 def test_risk_arguments_are_checked_before_any_work(kw, message):
+    from planner.analyses.sampling import risk
     from planner.errors import InputError
-    from planner.sampling import risk
 
     with pytest.raises(InputError) as err:
         risk(BASE, ROOT / "budgets" / "shocks" / "risk-2025.yaml", **kw)
@@ -803,7 +806,7 @@ def test_a_distribution_without_a_known_dist_lists_the_kinds(tiny, tmp_path, amo
 
 @pytest.mark.parametrize("drawn, quarters", [(2.5, 3), (3.5, 4), (2.49, 2), (0.2, 1)])
 def test_drawn_quarters_round_half_up(drawn, quarters):
-    from planner.shocks import Shock
+    from planner.inputs.shocks import Shock
 
     shock = Shock.model_validate(
         {
@@ -891,7 +894,7 @@ def test_a_plan_changed_after_solving_does_not_export_an_inconsistent_document(t
     import dataclasses
 
     from planner.errors import PlannerError
-    from planner.plan import solve
+    from planner.plans.plan import solve
 
     plan = solve(tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], budget={"total_usd": 2000}))
     with pytest.raises(dataclasses.FrozenInstanceError):

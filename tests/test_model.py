@@ -6,7 +6,7 @@ import pytest
 from conftest import chip, model_of, offer
 from rederive import check_plan
 
-from planner.plan import solve
+from planner.plans.plan import solve
 
 
 def bought(plan) -> dict[tuple[str, str, str], int]:

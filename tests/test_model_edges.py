@@ -14,14 +14,14 @@ import pytest
 import yaml
 from conftest import chip, model_of, offer
 
-from planner.catalog import Rule
-from planner.compliance import chip_status
+from planner.analyses.stressing import robust_plan, stress
+from planner.inputs.catalog import Rule
+from planner.inputs.scenario import load_scenario
 from planner.model.build import budget_bounds
 from planner.model.data import prepare
 from planner.model.keys import Family, RowKey
-from planner.plan import catalog_for, solve
-from planner.scenario import load_scenario
-from planner.stressing import robust_plan, stress
+from planner.plans.plan import catalog_for, solve
+from planner.rules.compliance import chip_status
 
 QUARTERS = ["2025Q1", "2025Q2", "2025Q3"]
 
@@ -262,7 +262,7 @@ def test_a_channel_share_with_a_fleet(tiny):
 
 
 def test_explain_duals_on_a_tiny_case_with_either_solver(tiny):
-    from planner.explaining import explain_plan
+    from planner.analyses.explaining import explain_plan
     from planner.model.solve import SolverOptions
 
     # a: 1 PFLOPS per $1000, supply 10; $3000: the budget binds and $1B more would buy the rest (7 more)
@@ -307,7 +307,7 @@ def test_an_unknown_solver_is_named_with_the_choices():
 
 
 def test_a_diagnosis_the_solver_cannot_finish_says_so(tiny, monkeypatch):
-    import planner.diagnose as diagnose_module
+    import planner.plans.diagnose as diagnose_module
     from planner.model.solve import Outcome, Status
 
     path = tiny(

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, chip, offer
 
-from planner.analysis import compare, parse_range, sweep, sweep_points, with_budget
+from planner.analyses.analysis import compare, parse_range, sweep, sweep_points, with_budget
 from planner.cli import main
-from planner.plan import solve
-from planner.scenario import load_scenario
+from planner.inputs.scenario import load_scenario
+from planner.plans.plan import solve
 
 BASE = ROOT / "budgets" / "base-7b.yaml"
 CN_ONLY = ROOT / "budgets" / "cn-only-7b.yaml"
@@ -449,7 +449,7 @@ def test_the_report_says_what_it_assumed_and_what_depends_on_licences(tiny):
 
 
 def test_signed_money_in_words():
-    from planner.render import signed_money
+    from planner.outputs.render import signed_money
 
     assert signed_money(1.39e9) == "costs $1.39B more" and signed_money(-1.39e9) == "saves $1.39B"
     assert signed_money(0.0) == "no change"
@@ -468,7 +468,7 @@ def test_compare_measures_a_policy_share_as_the_policy_does():
 
 
 def test_compare_rows_come_in_a_fixed_order_with_labels():
-    from planner.analysis import comparison_metrics, metric_label
+    from planner.analyses.analysis import comparison_metrics, metric_label
 
     metrics = comparison_metrics(compare([CN_ONLY, BASE]))
     keys = list(metrics.index)
@@ -484,7 +484,7 @@ def test_compare_rows_come_in_a_fixed_order_with_labels():
 
 
 def test_the_frontier_labels_commitments_where_the_budget_stops_binding():
-    from planner.charts import commitment_labels
+    from planner.outputs.charts import commitment_labels
 
     def point(budget, capex, lease, pflops):
         return {
@@ -542,7 +542,7 @@ def test_purchase_terms_are_nullable_integers():
 def test_cost_per_pflops_has_one_definition_in_plan_compare_and_sweep():
     """Capex per bought PFLOPS and lease commitment per leased PFLOPS: the same figures, by the same
     names, in the plan report, compare and sweep (the sweep used to divide all spend by all PFLOPS)."""
-    from planner.report import figures
+    from planner.outputs.report import figures
 
     plan = solve(BASE)
     per = figures(plan)
@@ -600,7 +600,7 @@ def test_compare_on_two_local_workers_gives_the_same_plans():
 def test_a_sentence_as_the_row_key_wraps_so_the_other_columns_still_show():
     """explain's rows are named by sentences: at 80 columns the sentence wraps within half the width
     and the figures beside it (dual, LP and MILP re-solves) are all shown, none squeezed to nothing."""
-    from planner.render import Col, TrimmedConsole, table
+    from planner.outputs.render import Col, TrimmedConsole, table
 
     con = TrimmedConsole(width=80, highlight=False, markup=False, emoji=False, file=io.StringIO())
     limit = "extra 1,000 chips of huawei-ascend-910b buy via oem-distributor in 2025Q1"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.packed import PackedText
+from planner.inputs.packed import PackedText
 
 texts = st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=30)
 

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import main
-from planner.plan import solve
+from planner.plans.plan import solve
 
 QUARTERS = ["2025Q1", "2025Q2", "2025Q3"]
 GAP = 1e-4

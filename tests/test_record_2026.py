@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import chip, lease, offer
 
-from planner import compliance
-from planner.catalog import DEFAULT_CATALOG, load_catalog
 from planner.cli import main
 from planner.errors import InputError
+from planner.inputs.catalog import DEFAULT_CATALOG, load_catalog
+from planner.inputs.scenario import load_scenario
 from planner.model.data import prepare
-from planner.plan import catalog_for, solve
-from planner.scenario import load_scenario
+from planner.plans.plan import catalog_for, solve
+from planner.rules import compliance
 
 CAT = load_catalog()
 STATE = frozenset({"state-funded"})

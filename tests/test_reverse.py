@@ -9,9 +9,9 @@ import yaml
 from click.testing import CliRunner
 from conftest import chip, offer
 
+from planner.analyses.reverse import reverse_stress
 from planner.cli import main
 from planner.errors import InputError
-from planner.reverse import reverse_stress
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ import yaml
 from click.testing import CliRunner
 from conftest import chip, offer
 
+from planner.analyses.sampling import draw, risk, roll
 from planner.cli import main
-from planner.sampling import draw, risk, roll
-from planner.shocks import Choice, Lognormal, ShockFile, Triangular, Uniform, load_shocks
+from planner.inputs.shocks import Choice, Lognormal, ShockFile, Triangular, Uniform, load_shocks
 
 # ---------------------------------------------------------------- the sampler
 
@@ -161,7 +161,7 @@ BUDGET_CUT = {"name": "money", "quarter": "2025Q3", "probability": 1.0, "budget_
 
 
 def test_shocks_roll_in_date_order(three_quarters):
-    from planner.plan import solve
+    from planner.plans.plan import solve
 
     scenario_path = three_quarters
     base = solve(scenario_path)
@@ -195,7 +195,7 @@ def test_a_sample_without_recovery_keeps_its_committed_orders(tiny):
         targets={"2025Q2": {"pflops": 8}},
         budget={"total_usd": 9000},
     )
-    from planner.plan import solve
+    from planner.plans.plan import solve
 
     base = solve(path)
     assert base.totals["effective_pflops"] == 8
@@ -417,10 +417,10 @@ def test_sweep_and_compare_on_a_dask_cluster_match_local_runs(three_quarters, da
 
 
 def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path, monkeypatch):
-    import planner.sampling
+    import planner.analyses.sampling
 
     monkeypatch.setattr(
-        planner.sampling, "CONNECT_SECONDS", 1.0
+        planner.analyses.sampling, "CONNECT_SECONDS", 1.0
     )  # refused connections are retried until then
     port = free_port()
     result = CliRunner().invoke(
@@ -468,9 +468,9 @@ def test_a_failure_on_the_workers_is_one_line_and_leaves_no_scratch_folder(tmp_p
 
 def test_the_library_offers_risk_beside_solve_and_stress():
     import planner
-    import planner.sampling
+    import planner.analyses.sampling
 
-    assert planner.risk is planner.sampling.risk
+    assert planner.risk is planner.analyses.sampling.risk
     assert "risk" in planner.__all__
 
 

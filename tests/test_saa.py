@@ -9,10 +9,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import chip, offer
 
+from planner.analyses.saa import RiskObjective, futures, risk_plan
 from planner.cli import main
 from planner.errors import InputError
-from planner.saa import RiskObjective, futures, risk_plan
-from planner.shocks import load_shocks
+from planner.inputs.shocks import load_shocks
 
 
 def slow_a(tmp_path, factor, probability=0.3):

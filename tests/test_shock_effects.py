@@ -15,11 +15,11 @@ import pytest
 import yaml
 from conftest import chip, offer
 
-from planner.catalog import load_catalog
-from planner.plan import solve
-from planner.scenario import load_scenario
-from planner.shocks import Shock, apply
-from planner.stressing import stress
+from planner.analyses.stressing import stress
+from planner.inputs.catalog import load_catalog
+from planner.inputs.scenario import load_scenario
+from planner.inputs.shocks import Shock, apply
+from planner.plans.plan import solve
 
 
 def shocks_file(tmp_path, *shocks):
@@ -89,7 +89,7 @@ def test_a_power_cap_met_is_named_among_the_limits(tiny):
 
 
 def test_a_sweep_point_below_its_predecessor_is_solved_again(tiny, monkeypatch):
-    from planner import analysis
+    from planner.analyses import analysis
 
     path = tiny(
         [chip("a")], [offer("a", "2025Q1", max_units=10)], periods=["2025Q1"], budget={"total_usd": 5000}
@@ -128,7 +128,7 @@ def test_a_per_quarter_budget_cut_leaves_committed_payments_due_in_full(tiny, tm
     """
     from conftest import lease
 
-    from planner.stressing import stress
+    from planner.analyses.stressing import stress
 
     path = tiny(
         [chip("a")],

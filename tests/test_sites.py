@@ -7,7 +7,7 @@ import pytest
 from conftest import chip, lease, offer
 from rederive import check_plan
 
-from planner.plan import solve
+from planner.plans.plan import solve
 
 HOME = {"name": "home", "country": "CN"}
 AWAY = {"name": "away", "country": "MY"}

@@ -13,10 +13,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT, chip, lease, make_catalog, offer
 
+from planner.analyses.stressing import changed_orders, exposure_frame, robust_plan, stress, total_cost
 from planner.cli import main
-from planner.plan import solve
-from planner.shocks import load_shocks
-from planner.stressing import changed_orders, exposure_frame, robust_plan, stress, total_cost
+from planner.inputs.shocks import load_shocks
+from planner.plans.plan import solve
 
 BAN = {
     "name": "ban h",
@@ -119,10 +119,10 @@ def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
 
 
 def test_robust_branches_share_the_orders_before_each_shock(tiny, tmp_path):
-    from planner.catalog import load_catalog
+    from planner.analyses.stressing import robust
+    from planner.inputs.catalog import load_catalog
+    from planner.inputs.scenario import load_scenario
     from planner.model.solve import SolverOptions
-    from planner.scenario import load_scenario
-    from planner.stressing import robust
 
     path, shocks = case(tiny, tmp_path, probability=0.6)
     scenario = load_scenario(path)
@@ -397,11 +397,11 @@ def _cut_case(tiny, tmp_path):
 
 
 def test_without_a_recovery_the_committed_orders_stand_with_the_failed_status(tiny, tmp_path):
+    from planner.analyses.stressing import replan_step
+    from planner.inputs.scenario import load_scenario
+    from planner.inputs.shocks import apply
     from planner.model.solve import SolverOptions
-    from planner.plan import catalog_for
-    from planner.scenario import load_scenario
-    from planner.shocks import apply
-    from planner.stressing import replan_step
+    from planner.plans.plan import catalog_for
 
     path, shocks = _cut_case(tiny, tmp_path)
     base = solve(path)
@@ -487,10 +487,10 @@ def test_a_robust_plan_uses_the_options_given(tiny, tmp_path):
 
 
 def test_a_branch_leaves_out_what_the_rules_of_its_time_leave_out(tiny, tmp_path):
-    from planner.plan import catalog_for
-    from planner.scenario import load_scenario
-    from planner.shocks import apply
-    from planner.stressing import branch_data
+    from planner.analyses.stressing import branch_data
+    from planner.inputs.scenario import load_scenario
+    from planner.inputs.shocks import apply
+    from planner.plans.plan import catalog_for
 
     chips = [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")]
     offers = [
@@ -621,7 +621,7 @@ def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
     ],
 )
 def test_a_negative_price_of_robustness_is_worded_as_the_mip_gap(given_up, relative, words):
-    from planner.render import robustness_words
+    from planner.outputs.render import robustness_words
 
     p = {"unit": "effective PFLOPS", "given_up": given_up, "relative": relative}
     assert robustness_words(p) == words
@@ -631,7 +631,7 @@ def test_the_library_returns_a_typed_stress_result():
     """planner.stress gives a StressResult: the JSON document as a read-only mapping (as the command
     prints it, rounded) with typed views, not a bare dict."""
     import planner
-    from planner.stressing import StressResult
+    from planner.analyses.stressing import StressResult
 
     # the names stay the functions however often they are read (a module of the same name once
     # replaced them on the second read)
@@ -663,7 +663,7 @@ def test_stress_on_two_local_workers_gives_the_same_result():
 
 def test_robust_json_lets_anyone_check_non_anticipativity():
     """Each branch's purchases are in the JSON: orders before its first open quarter are the base branch's."""
-    from planner.stressing import robust_plan
+    from planner.analyses.stressing import robust_plan
 
     plan = robust_plan(
         ROOT / "budgets" / "min-cost-targets.yaml", ROOT / "budgets" / "shocks" / "domestic-shortfall.yaml"

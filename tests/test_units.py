@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from planner.units import parse_money, parse_quarter, quarter_name, quarter_start
+from planner.inputs.units import parse_money, parse_quarter, quarter_name, quarter_start
 
 
 @pytest.mark.parametrize(

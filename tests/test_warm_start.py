@@ -22,7 +22,7 @@ from planner.model.backends import (
 )
 from planner.model.linear import Sense
 from planner.model.solve import SolverOptions, optimize, scenario_goal
-from planner.plan import solve
+from planner.plans.plan import solve
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import synthetic  # noqa: E402

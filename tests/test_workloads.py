@@ -17,7 +17,7 @@ from conftest import chip, lease, offer
 from rederive import check_catches, check_plan
 
 from planner.cli import main
-from planner.plan import solve
+from planner.plans.plan import solve
 
 HOME = {"name": "home", "country": "CN"}
 AWAY = {"name": "away", "country": "MY"}

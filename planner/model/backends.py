@@ -524,7 +524,7 @@ def to_pulp(model: Model, sense: Sense, objective: Lin) -> tuple[pulp.LpProblem,
 
 def write_model(model: Model, sense: Sense, objective: Lin, path: Path) -> None:
     """Write the model with ``objective`` as ``.lp`` or ``.mps`` (MPS keeps the sense), atomically."""
-    from planner.fileio import atomic_path
+    from planner.inputs.fileio import atomic_path
 
     prob, _ = to_pulp(model, sense, objective)
     with atomic_path(path) as tmp:

@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner.inputs.tables import records
 from planner.model.data import CHANNEL_GROUPS, FinanceData, ModelData
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, IntArray, Lin
-from planner.tables import records
 
 INF = float("inf")
 LE, GE, EQ = "<=", ">=", "=="

@@ -19,12 +19,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner import compliance
-from planner.catalog import Catalog
+from planner.inputs.catalog import Catalog
+from planner.inputs.scenario import Scenario
+from planner.inputs.tables import records
+from planner.inputs.units import HOURS_PER_QUARTER, parse_quarter
 from planner.model.linear import FloatArray, IntArray
-from planner.scenario import Scenario
-from planner.tables import records
-from planner.units import HOURS_PER_QUARTER, parse_quarter
+from planner.rules import compliance
 
 #: the options' stable order: order quarter, chip, channel, then kind, site and terms
 OPTION_ORDER = ["period_index", "sku", "channel", "kind", "site_index", "term", "ships_key", "offer_id"]

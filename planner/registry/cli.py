@@ -114,8 +114,8 @@ def list_cmd(db: str | None, fmt: str) -> None:
         if fmt == "json":
             _echo_json([v.to_dict() for v in versions])
             return
+        from planner.outputs.render import console
         from planner.registry.report import versions_table
-        from planner.render import console
 
         versions_table(versions, reg.location, console())
 
@@ -132,8 +132,8 @@ def show_cmd(version_id: int, db: str | None, fmt: str) -> None:
         if fmt == "json":
             click.echo(version.plan_text, nl=False)
             return
+        from planner.outputs.render import console
         from planner.registry.report import version_report
-        from planner.render import console
 
         version_report(version, console())
 
@@ -169,7 +169,7 @@ def lock_cmd(
     version_id: int, through: str, note: str | None, db: str | None, by: str | None, fmt: str
 ) -> None:
     """Make the orders of approved version ID placed up to --through firm."""
-    from planner.units import parse_quarter, quarter_name
+    from planner.inputs.units import parse_quarter, quarter_name
 
     try:
         through = quarter_name(parse_quarter(through))
@@ -178,8 +178,8 @@ def lock_cmd(
     with _open(db) as reg:
         event, firm = reg.lock(version_id, through, note, by)
         if fmt == "json":
+            from planner.inputs.tables import records
             from planner.registry.store import plain
-            from planner.tables import records
 
             _echo_json(event.to_dict() | {"firm_orders": [plain(r) for r in records(firm)]})
         else:
@@ -220,8 +220,8 @@ def replan_cmd(
         if fmt == "json":
             _echo_json(result.to_dict())
             return
+        from planner.outputs.render import console
         from planner.registry.report import replan_report
-        from planner.render import console
 
         replan_report(result, console())
 
@@ -236,7 +236,7 @@ def replan_cmd(
 def diff_cmd(before: int, after: int, out: Path | None, db: str | None, fmt: str) -> None:
     """Order lines added, removed and changed from version A to B, and the totals; firm orders marked."""
     from planner.cli import REPORT_OUT, _write_out
-    from planner.export import check_out
+    from planner.outputs.export import check_out
 
     if out is not None:
         check_out(out, REPORT_OUT)
@@ -247,8 +247,8 @@ def diff_cmd(before: int, after: int, out: Path | None, db: str | None, fmt: str
     if fmt == "json":
         _echo_json(d.to_dict())
         return
+    from planner.outputs.render import console
     from planner.registry.report import diff_report
-    from planner.render import console
 
     diff_report(d, console())
 
@@ -265,7 +265,7 @@ def history_cmd(version_id: int | None, db: str | None, fmt: str) -> None:
     if fmt == "json":
         _echo_json([e.to_dict() for e in events])
         return
+    from planner.outputs.render import console
     from planner.registry.report import history_table
-    from planner.render import console
 
     history_table(events, console())

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from planner.errors import InputError
+from planner.inputs.tables import records
 from planner.registry import schema
 from planner.registry.store import (
     PLAN_STATUSES,
@@ -35,16 +36,15 @@ from planner.registry.store import (
     utc,
     who,
 )
-from planner.tables import records
 
 if TYPE_CHECKING:
-    from planner.catalog import Catalog
+    from planner.inputs.catalog import Catalog
+    from planner.inputs.scenario import Scenario
+    from planner.inputs.shocks import Shock
     from planner.model.solve import SolverOptions
+    from planner.plans.results import Plan
     from planner.registry.diff import Diff
     from planner.registry.replan import Replanned
-    from planner.results import Plan
-    from planner.scenario import Scenario
-    from planner.shocks import Shock
 
 #: the columns of a firm-order table, in order
 FIRM_COLUMNS = [
@@ -77,7 +77,7 @@ def read_inputs(
 
 def catalog_files(catalog: Catalog) -> dict[str, str]:
     """The text of each file a catalog was read from."""
-    from planner.catalog import CATALOG_FILES
+    from planner.inputs.catalog import CATALOG_FILES
 
     return {
         name: read_text(catalog.folder / name, "catalog file")
@@ -88,9 +88,9 @@ def catalog_files(catalog: Catalog) -> dict[str, str]:
 
 def load_inputs(inputs: Inputs) -> tuple[Scenario, Catalog, Shock | None]:
     """The scenario, catalog and shock of stored inputs, read and checked as files would be."""
-    from planner.catalog import load_catalog
-    from planner.scenario import check_references, load_scenario
-    from planner.shocks import check_shock_references, load_shocks
+    from planner.inputs.catalog import load_catalog
+    from planner.inputs.scenario import check_references, load_scenario
+    from planner.inputs.shocks import check_shock_references, load_shocks
 
     with tempfile.TemporaryDirectory(prefix="gpuplan-registry-") as tmp:
         folder = Path(tmp)
@@ -169,9 +169,9 @@ class Registry:
         by: str | None = None,
     ) -> tuple[Version, Plan]:
         """Solve ``scenario`` and store the plan as a new version; a scenario with no plan stores nothing."""
+        from planner.inputs.scenario import load_scenario
         from planner.model.solve import SolverOptions
-        from planner.plan import catalog_for, solve
-        from planner.scenario import load_scenario
+        from planner.plans.plan import catalog_for, solve
 
         options = SolverOptions.of(options)
         loaded = load_scenario(scenario)
@@ -181,7 +181,7 @@ class Registry:
         plan = solve(loaded, cat, options)
         seconds = time.perf_counter() - start
         _require_plan(plan)
-        from planner.export import plan_json
+        from planner.outputs.export import plan_json
 
         new = self.store(
             inputs,
@@ -198,8 +198,8 @@ class Registry:
         self, plan_file: Path, scenario: Path, catalog: Path | None = None, by: str | None = None
     ) -> Version:
         """Store a plan JSON written by ``gpuplan plan --format json`` with the inputs it was planned from."""
-        from planner.plan import catalog_for
-        from planner.scenario import load_scenario
+        from planner.inputs.scenario import load_scenario
+        from planner.plans.plan import catalog_for
 
         loaded = load_scenario(scenario)
         cat = catalog_for(loaded, catalog)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from planner.inputs.tables import records
 from planner.registry.replan import line_key
 from planner.registry.store import Version, plain, quarter_key
-from planner.tables import records
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,8 +69,8 @@ class Diff:
 
     def write_workbook(self, path: Path) -> None:
         """A workbook with a Totals sheet and an Orders sheet, print ready like the plan workbooks."""
-        from planner.fileio import atomic_path
-        from planner.workbook import COUNT, Book, column_format, readable
+        from planner.inputs.fileio import atomic_path
+        from planner.outputs.workbook import COUNT, Book, column_format, readable
 
         with atomic_path(path) as tmp:
             book = Book(tmp)

@@ -25,16 +25,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from planner.errors import InputError, NoPlan
+from planner.inputs.tables import records
+from planner.inputs.units import parse_quarter, quarter_start
 from planner.registry.core import catalog_files, load_inputs, read_inputs
 from planner.registry.store import Inputs, Version, read_text
-from planner.tables import records
-from planner.units import parse_quarter, quarter_start
 
 if TYPE_CHECKING:
     from planner.model.data import ModelData
     from planner.model.solve import SolverOptions
+    from planner.plans.results import Plan
     from planner.registry.core import Registry
-    from planner.results import Plan
 
 #: what identifies an order line in a plan JSON and an option in the model's data
 LINE = ("order_period", "sku", "channel", "kind", "site", "country", "term_quarters")
@@ -132,9 +132,9 @@ def new_inputs(
     A new scenario brings its own catalog unless ``catalog`` is given; a shock applies to the
     inputs chosen. With no option, the approved version's inputs (its shock included) are kept.
     """
-    from planner.catalog import load_catalog
-    from planner.plan import catalog_for
-    from planner.scenario import load_scenario
+    from planner.inputs.catalog import load_catalog
+    from planner.inputs.scenario import load_scenario
+    from planner.plans.plan import catalog_for
 
     if (shocks is None) != (shock is None):
         raise InputError("--shocks FILE and --shock NAME go together", key="--shock")
@@ -151,7 +151,7 @@ def new_inputs(
 
 def _primary(plan: Plan) -> float:
     """The objective's measure, larger is better."""
-    from planner.stressing import total_cost
+    from planner.analyses.stressing import total_cost
 
     if plan.objective == "max-compute":
         return float(plan.totals["effective_pflops"])
@@ -162,7 +162,7 @@ def _primary(plan: Plan) -> float:
 
 def as_good(kept: Plan, free: Plan, gap: float) -> bool:
     """``kept`` is as good as ``free`` within the relative gap (the objective, then cost for maximising objectives)."""
-    from planner.stressing import total_cost
+    from planner.analyses.stressing import total_cost
 
     def close(a: float, b: float) -> bool:
         return a >= b - gap * max(abs(b), 1.0)
@@ -183,12 +183,12 @@ def replan(
     by: str | None,
 ) -> Replanned:
     """See the module's docstring."""
-    from planner.export import plan_json
+    from planner.analyses.stressing import efficiency_change, reopen
+    from planner.inputs.shocks import apply
     from planner.model.data import prepare
     from planner.model.solve import SolverOptions
-    from planner.plan import solve_data
-    from planner.shocks import apply
-    from planner.stressing import efficiency_change, reopen
+    from planner.outputs.export import plan_json
+    from planner.plans.plan import solve_data
 
     options = SolverOptions.of(options)
     base = registry.version(version_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from planner.outputs.render import Col, bullets, heading, money, num, say, table
 from planner.registry.store import quarter_key
-from planner.render import Col, bullets, heading, money, num, say, table
 
 if TYPE_CHECKING:
     from rich.console import Console

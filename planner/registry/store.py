@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planner.errors import InputError, RegistryError
+from planner.inputs.units import parse_quarter
 from planner.registry import schema
-from planner.units import parse_quarter
 
 #: how long a SQLite writer waits for another one before the command gives up
 BUSY_SECONDS = 60.0
@@ -352,7 +352,7 @@ def insert_version(
     run_seconds: float | None = None,
 ) -> int:
     """Insert a version and its creating event (one transaction, the caller's); returns its id."""
-    from planner.workbook import gpuplan_version
+    from planner.outputs.workbook import gpuplan_version
 
     document = json.loads(plan_text)
     at = now()

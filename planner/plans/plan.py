@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from planner.catalog import Catalog, load_catalog
 from planner.errors import InputError
+from planner.inputs.catalog import Catalog, load_catalog
+from planner.inputs.scenario import Scenario, check_references, load_scenario
 from planner.model.build import Model, build, contradictory_shares
 from planner.model.data import ModelData, prepare
 from planner.model.linear import FloatArray
 from planner.model.solve import Goal, SolverOptions, Status, optimize, scenario_goal
-from planner.results import Plan, WorkloadFigures, binding_limits, empty_totals, tabulate
-from planner.scenario import Scenario, check_references, load_scenario
+from planner.plans.results import Plan, WorkloadFigures, binding_limits, empty_totals, tabulate
 
 
 def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None) -> Catalog:
@@ -99,7 +99,7 @@ def solve_data(
         empty = empty_plan(data, outcome.status.value)
         if outcome.status != Status.INFEASIBLE:
             return ran(empty)
-        from planner.diagnose import diagnose
+        from planner.plans.diagnose import diagnose
 
         diagnosis = diagnose(data, options)
         return ran(replace(empty, diagnosis=diagnosis, limits=diagnosis["limits"]))

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from planner import compliance
-from planner.catalog import Catalog
-from planner.tables import records
+from planner.inputs.catalog import Catalog
+from planner.inputs.tables import records
+from planner.rules import compliance
 
 CHIP_FIGURES = [
     "sku",

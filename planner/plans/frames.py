@@ -2,7 +2,7 @@
 
 ``compare`` and ``sweep`` return a :class:`ResultFrame`: numbers stay numbers (``frame["capex_usd"]``
 sums as floats), but the frame shows ``$2.10B`` rather than ``2.100000e+09`` in a terminal and in
-Jupyter, and the :class:`~planner.results.Plan` of each row rides in ``frame.plans`` (by row label)
+Jupyter, and the :class:`~planner.plans.results.Plan` of each row rides in ``frame.plans`` (by row label)
 instead of sitting in a column of objects.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from planner.units import format_money
+from planner.inputs.units import format_money
 
 
 def _money(value: Any) -> str:

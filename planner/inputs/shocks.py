@@ -36,11 +36,11 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from planner.catalog import Catalog, License, Rule, unknown_places
 from planner.errors import InputError
-from planner.scenario import Scenario
-from planner.units import MAX_NAME, MAX_RATE, parse_date, parse_quarter, quarter_start
-from planner.yamlio import read_yaml, validate
+from planner.inputs.catalog import Catalog, License, Rule, unknown_places
+from planner.inputs.scenario import Scenario
+from planner.inputs.units import MAX_NAME, MAX_RATE, parse_date, parse_quarter, quarter_start
+from planner.inputs.yamlio import read_yaml, validate
 
 
 class _Strict(BaseModel):

@@ -13,7 +13,7 @@ from planner.model.data import ModelData
 from planner.model.keys import Family
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize
-from planner.results import binding_limits, tabulate
+from planner.plans.results import binding_limits, tabulate
 
 
 def _ceil6(x: float) -> float:

@@ -11,9 +11,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import InputError
-from planner.fileio import check_input
-from planner.tables import suggest
-from planner.units import MAX_AMOUNT, limit_text
+from planner.inputs.fileio import check_input
+from planner.inputs.tables import suggest
+from planner.inputs.units import MAX_AMOUNT, limit_text
 
 M = TypeVar("M", bound=BaseModel)
 

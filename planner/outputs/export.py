@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import InputError
-from planner.fileio import check_output, write_text
-from planner.results import PURCHASE_COLUMNS, Plan
+from planner.inputs.fileio import check_output, write_text
+from planner.plans.results import PURCHASE_COLUMNS, Plan
 
 SUFFIXES = (".xlsx", ".csv", ".json")
 
@@ -78,7 +78,7 @@ def write_plan(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None =
     """Write ``plan`` to ``path`` by its suffix, atomically."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        from planner.workbook import write_plan_workbook
+        from planner.outputs.workbook import write_plan_workbook
 
         write_plan_workbook(plan, path, explain)
     elif suffix == ".csv":

@@ -17,14 +17,14 @@ from pydantic import (
     model_validator,
 )
 
-from planner.catalog import CHANNEL_RISKS, site_tag_list
-from planner.countries import country_code
 from planner.errors import InputError
-from planner.units import MAX_AMOUNT, MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
-from planner.yamlio import read_yaml, validate
+from planner.inputs.catalog import CHANNEL_RISKS, site_tag_list
+from planner.inputs.countries import country_code
+from planner.inputs.units import MAX_AMOUNT, MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
+from planner.inputs.yamlio import read_yaml, validate
 
 if TYPE_CHECKING:
-    from planner.catalog import Catalog
+    from planner.inputs.catalog import Catalog
 
 #: validation context of a scenario read back from its own dump (spellings already normalised)
 DUMPED = "dumped"
@@ -465,7 +465,7 @@ class Scenario(_Strict):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file (catalog references are checked by :func:`planner.plan`)."""
+    """Read and check a scenario file (catalog references are checked by :func:`planner.plans.plan`)."""
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):

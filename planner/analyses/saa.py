@@ -1,6 +1,6 @@
 """Sample-average plans: one plan chosen over N sampled futures, for their mean, their worst share, or odds.
 
-Futures are drawn as ``gpuplan risk`` draws them (:func:`planner.sampling.draw`: seed ``S``,
+Futures are drawn as ``gpuplan risk`` draws them (:func:`planner.analyses.sampling.draw`: seed ``S``,
 indices ``0 .. N-1``). One model holds the no-shock future (the *base* part: the plan itself)
 and one part per distinct sampled future with a shock (futures with the same shocks and amounts
 are merged and weighted by their count). In a future whose first shock opens quarter ``f``, every
@@ -44,13 +44,13 @@ from planner.model.keys import Family, RowKey
 from planner.model.linear import Lin, Sense
 
 if TYPE_CHECKING:
-    from planner.catalog import Catalog
+    from planner.inputs.catalog import Catalog
+    from planner.inputs.scenario import Scenario
+    from planner.inputs.shocks import Shock, ShockFile
     from planner.model.build import Model, Part
     from planner.model.data import ModelData
     from planner.model.solve import Goal, SolverOptions
-    from planner.results import Plan
-    from planner.scenario import Scenario
-    from planner.shocks import Shock, ShockFile
+    from planner.plans.results import Plan
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Future:
 
 def futures(shocks: ShockFile, seed: int, samples: int) -> tuple[list[Future], list[int]]:
     """The distinct futures with a shock among samples ``0 .. samples-1``, and the indices of those without."""
-    from planner.sampling import draw
+    from planner.analyses.sampling import draw
 
     merged: dict[str, Future] = {}
     quiet: list[int] = []
@@ -119,9 +119,9 @@ def future_data(
 
     ``pre``: ``prepare(scenario, catalog)`` when the caller has it (the same for every future).
     """
+    from planner.analyses.stressing import efficiency_change, reopen
+    from planner.inputs.shocks import apply, fixed
     from planner.model.data import prepare
-    from planner.shocks import apply, fixed
-    from planner.stressing import efficiency_change, reopen
 
     current_scenario, current_catalog = scenario, catalog
     cuts: list[tuple[float, int]] = []
@@ -301,7 +301,7 @@ def _goal(model: Model, parts: list[tuple[Part, float]], objective: RiskObjectiv
 
 def _polished(base: Part, x: np.ndarray, last_first: int, status: str, options: SolverOptions) -> Plan:
     """The plan: the base part's orders in the quarters some future shares (before ``last_first``), fixed; the later quarters re-planned for the future with no shock."""
-    from planner.plan import solve_data
+    from planner.plans.plan import solve_data
 
     data = base.data
     servers = base.servers(x)
@@ -309,7 +309,7 @@ def _polished(base: Part, x: np.ndarray, last_first: int, status: str, options: 
     pinned = np.where(t < last_first, servers.astype(np.float64), np.nan)
     plan = solve_data(replace(data, fixed=pinned), options)
     if not plan.ok:  # the no-shock future's own orders are a plan; keep them
-        from planner.plan import plan_from_servers
+        from planner.plans.plan import plan_from_servers
 
         return plan_from_servers(data, servers, status)
     return plan
@@ -372,7 +372,7 @@ def _chance_rows(model: Model, parts: list[tuple[Part, float]], chance: float) -
 
 def _in_sample(scenario: Scenario, result: SampleAveragePlan) -> dict[str, Any]:
     """The in-sample summary, in the form ``risk`` writes: the objective's distribution and the odds of missing each target."""
-    from planner.sampling import summarise
+    from planner.analyses.sampling import summarise
 
     metric = "effective_pflops" if scenario.objective == "max-compute" else "cost_usd"
     targets = [
@@ -406,12 +406,12 @@ def risk_plan(
     The JSON adds ``in_sample``, ``out_of_sample`` and ``base_out_of_sample`` (as ``risk`` writes a
     plan's summary) and ``risk_plan`` (how it was made) to the contract's plan object.
     """
+    from planner.analyses.sampling import MAX_SAMPLES, roll_plans
+    from planner.inputs.scenario import check_plain_objective, check_references, load_scenario
+    from planner.inputs.shocks import check_shock_references, load_shocks
     from planner.model.data import prepare
     from planner.model.solve import SolverOptions
-    from planner.plan import catalog_for, solve_data
-    from planner.sampling import MAX_SAMPLES, roll_plans
-    from planner.scenario import check_plain_objective, check_references, load_scenario
-    from planner.shocks import check_shock_references, load_shocks
+    from planner.plans.plan import catalog_for, solve_data
 
     loaded = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario
     shock_file = load_shocks(shocks) if isinstance(shocks, str | Path) else shocks

@@ -1,7 +1,7 @@
 """Export-control metrics (TPP, PD) and effective-dated rule evaluation (contract, section 1).
 
 Pure functions: a chip is any mapping with the catalog's columns, a rule a
-:class:`planner.catalog.Rule` compiled against the catalog's country groups. A rule is in
+:class:`planner.inputs.catalog.Rule` compiled against the catalog's country groups. A rule is in
 force for a chip, a destination, a buyer and a kind of offer when the chip's origin is in
 ``origins``, the destination in ``destinations`` and not in ``exclude_destinations``, the
 buyer's headquarters in ``headquarters`` (when the rule has the key), the kind in
@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from planner.units import quarter_end, quarter_start
+from planner.inputs.units import quarter_end, quarter_start
 
 if TYPE_CHECKING:
-    from planner.catalog import Clause, Rule
+    from planner.inputs.catalog import Clause, Rule
 
 #: rate column -> bit length, as the contract lists them for TPP.
 TPP_BITS = {

@@ -20,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-from planner.fileio import atomic_path
-from planner.results import Plan
-from planner.tables import records
-from planner.units import parse_quarter, quarter_start
+from planner.inputs.fileio import atomic_path
+from planner.inputs.tables import records
+from planner.inputs.units import parse_quarter, quarter_start
+from planner.plans.results import Plan
 
 MONEY = '"$"#,##0'
 CENTS = '"$"#,##0.00'
@@ -316,7 +316,7 @@ def _relative(path: str, base: Path | None) -> str:
 
 def summary_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
     """Label, value and number format of each line of the Summary sheet."""
-    from planner.report import figures
+    from planner.outputs.report import figures
 
     f = figures(plan)
     base = (
@@ -383,7 +383,7 @@ def budget_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
 
 def compliance_frame(plan: Plan) -> pd.DataFrame:
     """Every chip's status on the first day of each quarter: for purchases at each site (with its tags), and for leases in each country the catalog rents capacity in, with the rules behind it."""
-    from planner import compliance
+    from planner.rules import compliance
 
     data = plan.data
     assert data is not None
@@ -516,7 +516,7 @@ SCHEDULE_HEADERS = {
 
 def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
     """Summary, Schedule, Sites, Capacity, Spend, Channels, Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
-    from planner.report import plan_report
+    from planner.outputs.report import plan_report
 
     data = plan.data
     assert data is not None
@@ -667,7 +667,7 @@ def write_compare_workbook(
     metrics: pd.DataFrame, differences: pd.DataFrame, plans: list[Plan], labels: list[str], path: Path
 ) -> None:
     """Comparison (metrics by scenario, each row in its unit and labelled for a reader), input differences, each schedule."""
-    from planner.analysis import metric_label
+    from planner.analyses.analysis import metric_label
 
     with atomic_path(path) as tmp:
         book = Book(tmp)

@@ -24,16 +24,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner import compliance
-from planner.catalog import Catalog
-from planner.model.build import Model, Part, add_scenario, define_branch_budget_cut, define_nonanticipativity
-from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
-from planner.model.linear import Lin, Sense
-from planner.model.solve import Goal, SolverOptions, optimize
-from planner.plan import catalog_for, empty_plan, plan_from_servers, solve_data
-from planner.results import Plan, purchase_json
-from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
-from planner.shocks import (
+from planner.inputs.catalog import Catalog
+from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
+from planner.inputs.shocks import (
     Committed,
     Shock,
     Shocked,
@@ -43,8 +36,15 @@ from planner.shocks import (
     fixed,
     load_shocks,
 )
-from planner.tables import records
-from planner.units import quarter_end, quarter_start
+from planner.inputs.tables import records
+from planner.inputs.units import quarter_end, quarter_start
+from planner.model.build import Model, Part, add_scenario, define_branch_budget_cut, define_nonanticipativity
+from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
+from planner.model.linear import Lin, Sense
+from planner.model.solve import Goal, SolverOptions, optimize
+from planner.plans.plan import catalog_for, empty_plan, plan_from_servers, solve_data
+from planner.plans.results import Plan, purchase_json
+from planner.rules import compliance
 
 KEY = ["offer_id", "site_index"]
 
@@ -522,8 +522,8 @@ def _replans(
             out.append(replan(plan, s, options))
             tick(1)
         return out
-    from planner.analysis import usable_jobs
-    from planner.sampling import dask_client
+    from planner.analyses.analysis import usable_jobs
+    from planner.analyses.sampling import dask_client
 
     results = []
     with dask_client(workers=min(usable_jobs(workers), len(shocked))) as client:
@@ -535,7 +535,7 @@ def _replans(
 
 
 def _first(shock: Shock, scenario: Scenario) -> int:
-    from planner.shocks import first_open_quarter
+    from planner.inputs.shocks import first_open_quarter
 
     return first_open_quarter(scenario, shock.starts)
 
@@ -605,7 +605,7 @@ def exposure_frame(result: dict[str, Any]) -> pd.DataFrame:
 
 def rounded(value: Any, key: str = "") -> Any:
     """A result rounded as the plan JSON is: money to cents, other figures to 6 decimals."""
-    from planner.results import round_value
+    from planner.plans.results import round_value
 
     if isinstance(value, dict):
         return {k: rounded(v, str(k)) for k, v in value.items()}
@@ -635,7 +635,7 @@ def robust_plan(
 def _robust_plan(
     scenario: Scenario, shocks: ShockFile, cat: Catalog, options: SolverOptions, base: Plan
 ) -> Plan:
-    from planner.plan import input_hashes
+    from planner.plans.plan import input_hashes
 
     started = time.perf_counter()
     rob = robust(scenario, shocks, cat, options)

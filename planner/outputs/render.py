@@ -1,6 +1,6 @@
 """Terminal reports (rich), laid out for the console's width; formatting only.
 
-Every table is built from finished tables (:mod:`planner.report` and the results of explain,
+Every table is built from finished tables (:mod:`planner.outputs.report` and the results of explain,
 stress, compare and sweep). A table too wide for the console is split into parts stacked one
 under the other, each repeating the columns that name a row; nothing is dropped. Plain-language
 lines wrap with a hanging indent. Text
@@ -23,8 +23,8 @@ from rich.table import Table
 from rich.text import Text
 
 from planner.errors import one_line
-from planner.tables import records
-from planner.units import format_money
+from planner.inputs.tables import records
+from planner.inputs.units import format_money
 
 
 class TrimmedConsole(Console):
@@ -164,7 +164,7 @@ def heading(con: Console, text: str) -> None:
 
 def plan_report(plan: Any, con: Console) -> None:
     """Scenario, status, totals, quarters, sites, schedule, licences, leases past the horizon, compliance exclusions and notes, limits or diagnosis."""
-    from planner.report import plan_report as build
+    from planner.outputs.report import plan_report as build
 
     rep = build(plan)
     say(
@@ -663,7 +663,7 @@ def timeline_table(destination: str, rows: list[dict[str, Any]], con: Console) -
 
 def comparison_tables(metrics: Any, differences: Any, con: Console) -> list[Group]:
     """Scenario metrics side by side (labelled for a reader), then the input keys that differ."""
-    from planner.analysis import metric_label
+    from planner.analyses.analysis import metric_label
 
     labels = [str(c) for c in metrics.columns]
     cols = [Col("Metric")] + [Col(label, True) for label in labels]

@@ -12,15 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.catalog import Catalog
 from planner.errors import InputError
-from planner.frames import ResultFrame, result_frame
+from planner.inputs.catalog import Catalog
+from planner.inputs.scenario import Scenario, check_plain_objective, load_scenario
+from planner.inputs.tables import records
+from planner.inputs.units import parse_money, parse_number
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
-from planner.results import Plan, empty_totals, round_value, share_values, share_words, tabulate
-from planner.scenario import Scenario, check_plain_objective, load_scenario
-from planner.tables import records
-from planner.units import parse_money, parse_number
+from planner.plans.frames import ResultFrame, result_frame
+from planner.plans.results import Plan, empty_totals, round_value, share_values, share_words, tabulate
 
 # ---------------------------------------------------------------- compare
 
@@ -54,7 +54,7 @@ def _labels(names: list[str], paths: list[str]) -> list[str]:
 
 def plan_metrics(plan: Plan) -> dict[str, Any]:
     """One scenario's row of a comparison: totals, cost per bought PFLOPS, domestic share, spend by vendor and compute by category, site, country and kind at the last quarter."""
-    from planner.report import figures
+    from planner.outputs.report import figures
 
     t = plan.totals
     row: dict[str, Any] = {
@@ -139,7 +139,7 @@ def compare(
     sent as data (scenario and catalog), not paths; with ``workers`` above 1, on that many local
     worker processes (at most the CPU count). The plans are the same either way.
     """
-    from planner.plan import solve
+    from planner.plans.plan import solve
 
     if isinstance(paths, (str, Path)):
         paths = [paths]  # one scenario, not the characters of its name
@@ -149,7 +149,7 @@ def compare(
     options = SolverOptions.of(options)
     plans: list[Plan] = []
     if scheduler is not None:
-        from planner.sampling import check_scheduler
+        from planner.analyses.sampling import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
     workers = usable_jobs(workers)
@@ -159,8 +159,8 @@ def compare(
             if progress:
                 progress(1)
     else:
-        from planner.plan import catalog_for
-        from planner.sampling import dask_client
+        from planner.analyses.sampling import dask_client
+        from planner.plans.plan import catalog_for
 
         loaded = [load_scenario(p) for p in paths]
         inputs = [(s, catalog_for(s, catalog)) for s in loaded]
@@ -404,7 +404,7 @@ def _sweep_chunk(
 def _worker(args: tuple[dict[str, Any], str | None, str, SolverOptions, list[float]]) -> list[dict[str, Any]]:
     """Process-pool entry: rebuild from parameters (never PuLP or HiGHS objects), return plain data."""
     scenario_dict, source, catalog_folder, options, budgets = args
-    from planner.catalog import load_catalog
+    from planner.inputs.catalog import load_catalog
 
     scenario = Scenario.from_dict(scenario_dict, source)
     return _sweep_chunk(scenario, load_catalog(catalog_folder), options, budgets)
@@ -426,17 +426,17 @@ def sweep(
     (``<category>_pflops``); ``.plans`` maps each row to its :class:`Plan` (None where no plan was
     found). The plans do not depend on ``jobs``.
     """
+    from planner.inputs.scenario import check_references
     from planner.model.data import budget_fields, prepare
-    from planner.plan import catalog_for, plan_from_servers
-    from planner.report import figures
-    from planner.scenario import check_references
+    from planner.outputs.report import figures
+    from planner.plans.plan import catalog_for, plan_from_servers
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     options = SolverOptions.of(options)
     check_plain_objective(scenario, "sweep")
     if scheduler is not None:
-        from planner.sampling import check_scheduler
+        from planner.analyses.sampling import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
     if options.solver != "highs":
@@ -497,7 +497,7 @@ def sweep(
 
 def sweep_points(frame: ResultFrame) -> list[dict[str, Any]]:
     """A sweep as JSON points: ``{"total_usd", "status", "totals", "mix_pflops", "per_pflops"}``."""
-    from planner.results import empty_totals
+    from planner.plans.results import empty_totals
 
     keys = list(empty_totals())
     keys += [k for k in FINANCE_TOTALS if k in frame.columns]
@@ -577,7 +577,7 @@ def _on_dask(
     progress: Callable[[int], None] | None,
 ) -> list[dict[str, Any]]:
     """Contiguous chunks of points on a Dask cluster's workers (scenario and catalog sent as data)."""
-    from planner.sampling import dask_client
+    from planner.analyses.sampling import dask_client
 
     with dask_client(scheduler=scheduler) as client:
         workers = max(1, len(client.scheduler_info().get("workers", {})))

@@ -14,10 +14,9 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from planner import compliance
-from planner.countries import ISO_ALPHA2, country_code
 from planner.errors import InputError
-from planner.tables import (
+from planner.inputs.countries import ISO_ALPHA2, country_code
+from planner.inputs.tables import (
     MAX_QUARTERS,
     Column,
     at_least_one,
@@ -29,14 +28,15 @@ from planner.tables import (
     read_table,
     term_ok,
 )
-from planner.units import MAX_RATE, parse_date, parse_quarter
+from planner.inputs.units import MAX_RATE, parse_date, parse_quarter
+from planner.rules import compliance
 
 CATEGORIES = ("full-spec", "export-compliant", "domestic")
 WORKLOADS = ("training", "inference")
 #: an offer's channel risk (an extension: BIS red-flag diligence); an empty cell is ``unrated``
 CHANNEL_RISKS = ("low", "medium", "high")
 STATUSES = ("allowed", "license-required", "prohibited")
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "default"
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "default"
 #: the files of a catalog folder that gpuplan reads
 CATALOG_FILES = ("chips.csv", "offers.csv", "export_rules.yaml")
 
@@ -438,7 +438,7 @@ def _check_workloads(chips: pd.DataFrame, file: str, fail: Any) -> None:
 
 
 def _quarter_index(text: object) -> int:
-    """``2025Q3`` as its running index (:func:`planner.units.parse_quarter`), or -1 when it is not a quarter."""
+    """``2025Q3`` as its running index (:func:`planner.inputs.units.parse_quarter`), or -1 when it is not a quarter."""
     try:
         return parse_quarter(text)
     except ValueError:
@@ -597,7 +597,7 @@ def load_rules(
 
     With ``collect`` each rule is checked on its own and every problem is appended.
     """
-    from planner.yamlio import read_yaml, validate
+    from planner.inputs.yamlio import read_yaml, validate
 
     data = read_yaml(path)
 

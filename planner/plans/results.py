@@ -11,6 +11,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from planner.errors import PlannerError
+from planner.inputs.tables import records
+from planner.inputs.units import parse_quarter, quarter_name
 from planner.model.build import (
     EQ,
     GE,
@@ -27,8 +29,6 @@ from planner.model.data import ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family
 from planner.model.linear import FloatArray, Sense
 from planner.model.solve import Goal
-from planner.tables import records
-from planner.units import parse_quarter, quarter_name
 
 PURCHASE_COLUMNS = [
     "order_period",

@@ -38,14 +38,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.catalog import Catalog
+from planner.analyses.stressing import _committed_spend, replan_step, robust, total_cost
 from planner.errors import InputError
-from planner.model.data import prepare
-from planner.model.solve import SolverOptions
-from planner.plan import catalog_for, plan_from_servers, solve_data
-from planner.results import Plan
-from planner.scenario import Scenario, check_plain_objective, check_references, load_scenario
-from planner.shocks import (
+from planner.inputs.catalog import Catalog
+from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
+from planner.inputs.shocks import (
     Committed,
     Shock,
     ShockFile,
@@ -54,7 +51,10 @@ from planner.shocks import (
     first_open_quarter,
     load_shocks,
 )
-from planner.stressing import _committed_spend, replan_step, robust, total_cost
+from planner.model.data import prepare
+from planner.model.solve import SolverOptions
+from planner.plans.plan import catalog_for, plan_from_servers, solve_data
+from planner.plans.results import Plan
 
 METRICS = ("effective_pflops", "cost_usd", "stranded_usd", "cost_vs_no_shock_usd")
 PLANS = ("base", "robust")

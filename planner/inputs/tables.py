@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
-from planner.fileio import check_input
-from planner.packed import PackedText
-from planner.units import MAX_AMOUNT, MAX_NAME, parse_number
+from planner.inputs.fileio import check_input
+from planner.inputs.packed import PackedText
+from planner.inputs.units import MAX_AMOUNT, MAX_NAME, parse_number
 
 
 @dataclass(frozen=True)

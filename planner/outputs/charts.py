@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import one_line
-from planner.fileio import atomic_path
+from planner.inputs.fileio import atomic_path
 
 CATEGORY_COLOURS = {
     "fleet": "#bdc3c7",

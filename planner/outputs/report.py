@@ -1,6 +1,6 @@
 """Finished tables and figures about a plan, for the output modules (terminal, workbook, charts).
 
-Everything a report shows is computed here from the :class:`~planner.results.Plan`; the
+Everything a report shows is computed here from the :class:`~planner.plans.results.Plan`; the
 renderers only lay it out. Money in USD, compute in effective PFLOPS, power in MW.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.results import EXPOSURE_COLUMNS, Plan, channel_exposure
-from planner.tables import records
-from planner.units import parse_quarter, quarter_name
+from planner.inputs.tables import records
+from planner.inputs.units import parse_quarter, quarter_name
+from planner.plans.results import EXPOSURE_COLUMNS, Plan, channel_exposure
 
 
 @dataclass(frozen=True)

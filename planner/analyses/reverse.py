@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from planner.errors import InputError
 
 if TYPE_CHECKING:
-    from planner.catalog import Catalog
+    from planner.inputs.catalog import Catalog
+    from planner.inputs.scenario import Scenario
+    from planner.inputs.shocks import Shock, ShockFile
     from planner.model.solve import SolverOptions
-    from planner.results import Plan
-    from planner.scenario import Scenario
-    from planner.shocks import Shock, ShockFile
+    from planner.plans.results import Plan
 
 BUDGET = "budget"
 #: per effect: (mildest, most severe) amount, and the default tolerance
@@ -111,7 +111,7 @@ def parse_breaks(text: str, scenario: Scenario) -> tuple[str, str] | None:
 
 def _range(shock: Shock, horizon: int) -> tuple[str, float, float, float] | None:
     """The field varied and its (mildest, severest, tolerance); None when the shock has no amount."""
-    from planner.shocks import AMOUNTS
+    from planner.inputs.shocks import AMOUNTS
 
     if shock.effect == "rule":
         if shock.rule is None or shock.rule.license is None:
@@ -141,8 +141,8 @@ def reverse_stress(
     tolerance: float | None = None,
 ) -> dict[str, Any]:
     """For every shock with an amount, the mildest amount that breaks ``breaks`` (see the module docstring)."""
-    from planner.shocks import load_shocks
-    from planner.stressing import _inputs
+    from planner.analyses.stressing import _inputs
+    from planner.inputs.shocks import load_shocks
 
     loaded = load_shocks(shocks) if isinstance(shocks, str | Path) else shocks
     scen, _, cat, opts, base = _inputs(scenario, loaded, catalog, options)
@@ -214,8 +214,8 @@ def _broken(
     entry: tuple[str, str] | None,
 ) -> bool:
     """Whether the re-plan under ``shock`` misses the target entry (or, for ``None``, runs out of money)."""
-    from planner.plan import solve_data
-    from planner.stressing import _shocked, replan_step
+    from planner.analyses.stressing import _shocked, replan_step
+    from planner.plans.plan import solve_data
 
     step = replan_step(base, _shocked(shock, scenario, cat, base), options)
     if step.after.ok:

@@ -31,11 +31,11 @@ from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, scenario_goal
 
 if TYPE_CHECKING:
-    from planner.catalog import Catalog
+    from planner.inputs.catalog import Catalog
+    from planner.inputs.scenario import Scenario
     from planner.model.build import Model, Part
     from planner.model.data import ModelData
-    from planner.results import Plan
-    from planner.scenario import Scenario
+    from planner.plans.results import Plan
 
 #: the option columns a group may be chosen by
 GROUPS = ("vendor", "kind", "country", "channel", "category", "sku", "site")
@@ -96,7 +96,7 @@ class Measure:
             return
         present = sorted({str(v) for v in data.offers[self.by].dropna()})
         if self.value not in present:
-            from planner.tables import suggest
+            from planner.inputs.tables import suggest
 
             option = "--maximize" if self.sense == Sense.MAXIMIZE else "--minimize"
             raise InputError(
@@ -168,7 +168,7 @@ class Alternative:
 
 def objective_value(plan: Plan) -> float:
     """The scenario's objective read from a plan's figures: effective PFLOPS (or training PFLOPS) at the last quarter, or the cost."""
-    from planner.stressing import total_cost
+    from planner.analyses.stressing import total_cost
 
     if plan.objective == "max-training":
         assert plan.workloads is not None
@@ -310,9 +310,9 @@ def alternatives(
     Raises:
         planner.errors.NoPlan: the scenario has no plan (nothing to be near).
     """
+    from planner.inputs.scenario import check_references, load_scenario
     from planner.model.data import prepare
-    from planner.plan import catalog_for, solve_data
-    from planner.scenario import check_references, load_scenario
+    from planner.plans.plan import catalog_for, solve_data
 
     if not 0 <= within < 1:
         raise InputError(f"must be at least 0% and below 100%, got {within:.4%}", key="--within")

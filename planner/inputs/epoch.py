@@ -22,10 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from planner.catalog import CHIP_COLUMNS
-from planner.compliance import tpp
 from planner.errors import InputError
-from planner.fileio import check_input
+from planner.inputs.catalog import CHIP_COLUMNS
+from planner.inputs.fileio import check_input
+from planner.rules.compliance import tpp
 
 CREDIT = "Epoch AI, 'Machine Learning Hardware', epoch.ai/data/machine-learning-hardware (CC BY 4.0)"
 NAME, MAKER, EPOCH_TPP = "Hardware name", "Manufacturer", "Total processing performance (bit-OP/s)"

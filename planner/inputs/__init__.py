@@ -1,0 +1,1 @@
+"""What the user writes: scenario, catalog and shock files, read and checked (tables, YAML, units)."""

@@ -1,0 +1,1 @@
+"""What the user reads: terminal reports, workbooks, charts and files written."""
