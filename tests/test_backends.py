@@ -32,8 +32,9 @@ from planner.model.backends import (
     stdout_fd_silenced,
     to_pulp,
 )
-from planner.model.build import INF, build
+from planner.model.build import build
 from planner.model.data import prepare
+from planner.model.rows import INF
 from planner.model.solve import SolverOptions, Status, optimize, register_stage2, scenario_goal
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -526,9 +526,9 @@ def test_a_solution_that_breaks_its_own_model_is_never_a_plan(tiny, monkeypatch)
 
 
 def test_every_row_is_checked_against_the_solution():
-    from planner.model.build import Model
     from planner.model.keys import Family, RowKey
     from planner.model.linear import Lin
+    from planner.model.rows import Model
     from planner.model.solve import broken_constraint
 
     m = Model()

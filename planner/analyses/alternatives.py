@@ -33,8 +33,8 @@ from planner.model.solve import Goal, SolverOptions, scenario_goal
 if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog
     from planner.inputs.scenario import Scenario
-    from planner.model.build import Model, Part
     from planner.model.data import ModelData
+    from planner.model.rows import Model, Part
     from planner.plans.results import Plan
 
 #: the option columns a group may be chosen by
@@ -273,7 +273,7 @@ def _near_optimal(data: ModelData, within: float, best: float) -> Callable[[Mode
     """A hook that adds the row holding the scenario's objective within ``within`` of ``best``; returns the objective's form."""
 
     def add(model: Model) -> Lin:
-        from planner.model.build import GE, LE
+        from planner.model.rows import GE, LE
 
         goal = scenario_goal(model.main)
         # the row is drawn MARGIN inside the bound, so that a solution within the solver's

@@ -20,7 +20,8 @@ from planner.inputs.units import parse_money, parse_number
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
 from planner.plans.frames import ResultFrame, result_frame
-from planner.plans.results import Plan, empty_totals, round_value, share_values, share_words, tabulate
+from planner.plans.limits import share_values, share_words
+from planner.plans.results import Plan, empty_totals, round_value, tabulate
 
 # ---------------------------------------------------------------- compare
 
@@ -366,8 +367,9 @@ class _LiveSweep:
         self.backend = HighsBackend(self.model, options)
 
     def solve(self, total: float, start: np.ndarray | None = None) -> dict[str, Any]:
-        from planner.model.build import INF, budget_bounds
+        from planner.model.build import budget_bounds
         from planner.model.data import budget_fields
+        from planner.model.rows import INF
         from planner.model.solve import optimize
 
         scenario = with_budget(self.scenario, total)

@@ -23,14 +23,16 @@ import pandas as pd
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.inputs.tables import records
-from planner.model.build import Model, build
+from planner.model.build import build
 from planner.model.data import ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
 from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
+from planner.model.rows import Model
 from planner.model.solve import Outcome, SolverOptions, optimize
+from planner.plans.limits import at_bound
 from planner.plans.plan import catalog_for, solve
-from planner.plans.results import Plan, at_bound
+from planner.plans.results import Plan
 
 NOTE = (
     "Dual figures come from the LP relaxation (all decisions are whole servers, so the LP with the "

@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog
     from planner.inputs.scenario import Scenario
     from planner.inputs.shocks import Shock, ShockFile
-    from planner.model.build import Model, Part
     from planner.model.data import ModelData
+    from planner.model.rows import Model, Part
     from planner.model.solve import Goal, SolverOptions
     from planner.plans.results import Plan
 
@@ -243,8 +243,9 @@ def _model(
     scenario: Scenario, catalog: Catalog, distinct: list[Future], quiet: float, samples: int, elastic: bool
 ) -> tuple[Model, list[tuple[Part, float]], list[int]]:
     """The base part (weight: the share of samples with no shock) and one part per distinct future."""
-    from planner.model.build import Model, add_scenario, define_branch_budget_cut, define_nonanticipativity
+    from planner.model.build import add_scenario, define_branch_budget_cut, define_nonanticipativity
     from planner.model.data import prepare
+    from planner.model.rows import Model
 
     relax = frozenset({"targets"}) if elastic else frozenset()
     model = Model()
@@ -270,7 +271,7 @@ def _model(
 
 def _goal(model: Model, parts: list[tuple[Part, float]], objective: RiskObjective, maximize: bool) -> Goal:
     """The expected outcome, or the CVaR of the worst share (then the expected outcome among equals)."""
-    from planner.model.build import GE
+    from planner.model.rows import GE
     from planner.model.solve import Goal
 
     outcome = [part.compute[-1] if maximize else part.cost for part, _ in parts]
@@ -334,7 +335,7 @@ def _per_sample(
 
 def _chance_rows(model: Model, parts: list[tuple[Part, float]], chance: float) -> None:
     """``shortfall <= target (1 - z)`` per future and target; ``sum_s w_s z_s >= P`` per target."""
-    from planner.model.build import GE, LE
+    from planner.model.rows import GE, LE
 
     met: dict[tuple[str | None, str | None], list[tuple[int, float]]] = {}
     for part, weight in parts:

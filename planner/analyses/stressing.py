@@ -38,9 +38,10 @@ from planner.inputs.shocks import (
 )
 from planner.inputs.tables import records
 from planner.inputs.units import quarter_end, quarter_start
-from planner.model.build import Model, Part, add_scenario, define_branch_budget_cut, define_nonanticipativity
+from planner.model.build import add_scenario, define_branch_budget_cut, define_nonanticipativity
 from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
 from planner.model.linear import Lin, Sense
+from planner.model.rows import Model, Part
 from planner.model.solve import Goal, SolverOptions, optimize
 from planner.plans.plan import catalog_for, empty_plan, plan_from_servers, solve_data
 from planner.plans.results import Plan, purchase_json

@@ -25,8 +25,8 @@ import numpy as np
 import pulp
 
 from planner.errors import SolverError
-from planner.model.build import EQ, GE, INF, LE, Model, Row
 from planner.model.linear import FloatArray, Lin, Sense
+from planner.model.rows import EQ, GE, INF, LE, Model, Row
 from planner.model.solve import SOLVERS, Backend, RunResult, SolverOptions, Status
 
 pulp.set_v4_migration_warnings(False)

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from planner.model.backends import HighsBackend
-from planner.model.build import Model, build
+from planner.model.build import build
 from planner.model.data import ModelData
 from planner.model.linear import Sense
+from planner.model.rows import Model
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
 
 

@@ -15,9 +15,9 @@ from enum import StrEnum
 import numpy as np
 
 from planner.errors import OutOfTime
-from planner.model.build import GE, INF, LE, Model, Part, Row
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, Lin, Sense
+from planner.model.rows import GE, INF, LE, Model, Part, Row
 
 SOLVERS = ("highs", "cbc")
 #: stage 2 keeps stage 1's value within this tolerance: ``abs + rel * |value|``

@@ -8,12 +8,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.model.build import Model, Part, build, workload_form, workload_targets
+from planner.model.build import build, workload_form, workload_targets
 from planner.model.data import ModelData
 from planner.model.keys import Family
 from planner.model.linear import FloatArray, Lin, Sense
+from planner.model.rows import Model, Part
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize
-from planner.plans.results import binding_limits, tabulate
+from planner.plans.limits import binding_limits
+from planner.plans.results import tabulate
 
 
 def _ceil6(x: float) -> float:

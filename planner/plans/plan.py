@@ -13,11 +13,13 @@ import numpy.typing as npt
 from planner.errors import InputError
 from planner.inputs.catalog import Catalog, load_catalog
 from planner.inputs.scenario import Scenario, check_references, load_scenario
-from planner.model.build import Model, build, contradictory_shares
+from planner.model.build import build, contradictory_shares
 from planner.model.data import ModelData, prepare
 from planner.model.linear import FloatArray
+from planner.model.rows import Model
 from planner.model.solve import Goal, SolverOptions, Status, optimize, scenario_goal
-from planner.plans.results import Plan, WorkloadFigures, binding_limits, empty_totals, tabulate
+from planner.plans.limits import binding_limits
+from planner.plans.results import Plan, WorkloadFigures, empty_totals, tabulate
 
 
 def catalog_for(scenario: Scenario, catalog: str | Path | Catalog | None = None) -> Catalog:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli import CATALOG, FILE, MAX_TIME_COVERS, format_option, reports_errors, solver_options
+from planner.cli.options import CATALOG, FILE, MAX_TIME_COVERS, format_option, reports_errors, solver_options
 from planner.errors import InputError
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ def replan_cmd(
 @reports_errors
 def diff_cmd(before: int, after: int, out: Path | None, db: str | None, fmt: str) -> None:
     """Order lines added, removed and changed from version A to B, and the totals; firm orders marked."""
-    from planner.cli import REPORT_OUT, _write_out
+    from planner.cli.options import REPORT_OUT, _write_out
     from planner.outputs.export import check_out
 
     if out is not None:
