@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError, NoPlan, SolverError
+from planner.model.choices import Objective
 from planner.model.keys import Family, RowKey
 from planner.model.linear import Lin, Sense
 from planner.model.solve import Goal, SolverOptions, scenario_goal
@@ -170,10 +171,10 @@ def objective_value(plan: Plan) -> float:
     """The scenario's objective read from a plan's figures: effective PFLOPS (or training PFLOPS) at the last quarter, or the cost."""
     from planner.analyses.stressing import total_cost
 
-    if plan.objective == "max-training":
+    if plan.objective == Objective.MAX_TRAINING:
         assert plan.workloads is not None
         return float(plan.workloads.periods["training_pflops"].iloc[-1])
-    if plan.objective == "max-compute":
+    if plan.objective == Objective.MAX_COMPUTE:
         return float(plan.totals["effective_pflops"])
     return total_cost(plan.totals)
 
@@ -363,7 +364,7 @@ def _solved(plan: Plan, name: str, optimum: Plan, within: float) -> Plan:
     if not plan.ok:
         raise NoPlan(f"alternative {name!r} found no plan ({plan.status}); try a wider --within")
     best, value = objective_value(optimum), objective_value(plan)
-    worse = (best - value) if plan.objective != "min-cost" else (value - best)
+    worse = (best - value) if plan.objective != Objective.MIN_COST else (value - best)
     if worse > within * abs(best):
         raise SolverError(
             f"alternative {name!r} is {worse / abs(best):.4%} from the optimum, outside --within "

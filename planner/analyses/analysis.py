@@ -17,6 +17,7 @@ from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, load_scenario
 from planner.inputs.tables import records
 from planner.inputs.units import parse_money, parse_number
+from planner.model.choices import Objective, Solver
 from planner.model.data import ModelData
 from planner.model.solve import SolverOptions
 from planner.plans.frames import ResultFrame, result_frame
@@ -441,7 +442,7 @@ def sweep(
         from planner.analyses.sampling import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
-    if options.solver != "highs":
+    if options.solver != Solver.HIGHS:
         raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
     if isinstance(budgets, (str, int, float)):
         raise InputError(
@@ -602,7 +603,7 @@ def _keep_monotone(
     The pass runs in order over the finished points, so it gives the same result however the points were
     computed.
     """
-    if scenario.objective != "max-compute":
+    if scenario.objective != Objective.MAX_COMPUTE:
         return points
     live: _LiveSweep | None = None
     for i in range(1, len(points)):

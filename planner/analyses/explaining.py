@@ -24,6 +24,7 @@ from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.inputs.tables import records
 from planner.model.build import build
+from planner.model.choices import Objective
 from planner.model.data import ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
@@ -98,7 +99,7 @@ class Explanation:
         ):
             return None
         unit = str(first["unit"]).split(" per")[0]
-        if self.objective == "max-compute":
+        if self.objective == Objective.MAX_COMPUTE:
             return (
                 f"The next $1B buys {first['milp_resolved']:,.1f} {unit} "
                 f"(dual estimate {first['dual']:,.1f})."
@@ -188,7 +189,7 @@ class _Context:
 
     @property
     def sense(self) -> Sense:
-        return Sense.MAXIMIZE if self.data.scenario.objective == "max-compute" else Sense.MINIMIZE
+        return Sense.MAXIMIZE if self.data.scenario.objective == Objective.MAX_COMPUTE else Sense.MINIMIZE
 
     def ask(self, make: Make, relaxes: bool = True, **changes: Any) -> None:
         """Re-solve with the data changed; ``make`` turns the change of the objective into a row."""
@@ -315,7 +316,7 @@ def explain_plan(
         scenario.name,
         plan.status,
         scenario.objective,
-        "effective PFLOPS" if scenario.objective == "max-compute" else "USD",
+        "effective PFLOPS" if scenario.objective == Objective.MAX_COMPUTE else "USD",
         plan.limits,
     )
     if not plan.ok:
@@ -389,7 +390,7 @@ def _marginals(
     workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """What one more unit of each limit buys: budget, site power, sold-out offers, shares, leases."""
-    unit = "PFLOPS" if ctx.data.scenario.objective == "max-compute" else "USD of cost"
+    unit = "PFLOPS" if ctx.data.scenario.objective == Objective.MAX_COMPUTE else "USD of cost"
     _budget_marginal(ctx, model, duals, unit)
     _power_marginals(ctx, model, duals, plan, unit)
     _supply_marginals(ctx, model, duals, reduced, plan, unit)
@@ -598,7 +599,7 @@ def _worse_value(
         m = float(r["term"]) if lease else 1.0
         s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
         other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
-        if data.scenario.objective == "max-compute":
+        if data.scenario.objective == Objective.MAX_COMPUTE:
             entry = (objective[j] - other) / s if s > 1e-15 else None
         else:
             opex = objective[j] - server_price * m

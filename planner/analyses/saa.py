@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from planner.errors import InputError, NoPlan
-from planner.model.keys import Family, RowKey
+from planner.model.choices import Objective
+from planner.model.keys import Family, Relax, RowKey
 from planner.model.linear import Lin, Sense
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class SampleAveragePlan:
 
 def _outcome(part: Part, x: np.ndarray) -> float:
     """A future's outcome at the solution: last-quarter effective PFLOPS, or its cost."""
-    if part.data.scenario.objective == "max-compute":
+    if part.data.scenario.objective == Objective.MAX_COMPUTE:
         return part.compute[-1].value(x)
     return part.cost.value(x)
 
@@ -203,7 +204,7 @@ def sample_average_plan(
     """One model over the sampled futures (see the module docstring)."""
     from planner.model.solve import optimize
 
-    if scenario.objective not in ("max-compute", "min-cost"):
+    if scenario.objective not in (Objective.MAX_COMPUTE, Objective.MIN_COST):
         raise InputError("sample-average plans take max-compute or min-cost", key="objective")
     if chance is not None and not scenario.targets:
         raise InputError("--chance sets the odds of meeting targets: the scenario has none", key="--chance")
@@ -214,7 +215,7 @@ def sample_average_plan(
     )
     if progress:
         progress(1)
-    goal = _goal(model, parts, objective, scenario.objective == "max-compute")
+    goal = _goal(model, parts, objective, scenario.objective == Objective.MAX_COMPUTE)
     if chance is not None:
         _chance_rows(model, parts, chance)
     result = optimize(model, goal, options)
@@ -247,7 +248,7 @@ def _model(
     from planner.model.data import prepare
     from planner.model.rows import Model
 
-    relax = frozenset({"targets"}) if elastic else frozenset()
+    relax = frozenset({Relax.TARGETS}) if elastic else frozenset[Relax]()
     model = Model()
     base_data = prepare(scenario, catalog)
     base = add_scenario(model, base_data, relax=relax, branch="b0")
@@ -375,7 +376,7 @@ def _in_sample(scenario: Scenario, result: SampleAveragePlan) -> dict[str, Any]:
     """The in-sample summary, in the form ``risk`` writes: the objective's distribution and the odds of missing each target."""
     from planner.analyses.sampling import summarise
 
-    metric = "effective_pflops" if scenario.objective == "max-compute" else "cost_usd"
+    metric = "effective_pflops" if scenario.objective == Objective.MAX_COMPUTE else "cost_usd"
     targets = [
         f"{period} {measure}"
         for period, target in scenario.targets.items()

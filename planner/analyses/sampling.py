@@ -51,6 +51,7 @@ from planner.inputs.shocks import (
     first_open_quarter,
     load_shocks,
 )
+from planner.model.choices import Objective
 from planner.model.data import prepare
 from planner.model.solve import SolverOptions
 from planner.plans.plan import catalog_for, plan_from_servers, solve_data
@@ -361,7 +362,7 @@ def plan_summary(
         for measure in ("pflops", "memory_tb")
         if getattr(target, measure) is not None
     ]
-    objective = "effective_pflops" if scenario.objective == "max-compute" else "cost_usd"
+    objective = "effective_pflops" if scenario.objective == Objective.MAX_COMPUTE else "cost_usd"
     by_shock = []
     for shock in shocks.shocks:
         hit = [o[objective] for s, o in zip(samples, outcomes, strict=True) if shock.name in s["occurred"]]
@@ -535,7 +536,7 @@ def risk_tables(result: dict[str, Any], shocks: ShockFile | None = None) -> Risk
     """Summary, target, shock and sample tables of a risk result."""
     import pandas as pd
 
-    metric = "effective_pflops" if result["objective"] == "max-compute" else "cost_usd"
+    metric = "effective_pflops" if result["objective"] == Objective.MAX_COMPUTE else "cost_usd"
     probabilities = {s.name: s.probability for s in shocks.shocks} if shocks is not None else {}
     summary, targets, by_shock, samples = [], [], [], []
     for kind, p in result["plans"].items():

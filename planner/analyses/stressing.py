@@ -39,6 +39,7 @@ from planner.inputs.shocks import (
 from planner.inputs.tables import records
 from planner.inputs.units import quarter_end, quarter_start
 from planner.model.build import add_scenario, define_branch_budget_cut, define_nonanticipativity
+from planner.model.choices import Objective
 from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
 from planner.model.linear import Lin, Sense
 from planner.model.rows import Model, Part
@@ -332,7 +333,7 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
     # stage 1: the (expected) objective; stage 2: at that value, the least cost over all branches,
     # which also pins down the branches' recovery orders
     total_cost = Lin.total([p.cost for p in every])
-    if scenario.objective == "max-compute":
+    if scenario.objective == Objective.MAX_COMPUTE:
         goal = Goal(Sense.MAXIMIZE, Lin.total([p.compute[-1] for p in every], weights), total_cost)
     else:
         goal = Goal(Sense.MINIMIZE, Lin.total([p.cost for p in every], weights), total_cost)
@@ -351,7 +352,7 @@ def robust(scenario: Scenario, shocks: ShockFile, catalog: Catalog, options: Sol
 def objective_value(plan: Plan) -> float:
     """The plan's objective: effective PFLOPS for max-compute, total cost otherwise."""
     t = plan.totals
-    return t["effective_pflops"] if plan.objective == "max-compute" else total_cost(t)
+    return t["effective_pflops"] if plan.objective == Objective.MAX_COMPUTE else total_cost(t)
 
 
 def _inputs(
@@ -544,7 +545,7 @@ def _first(shock: Shock, scenario: Scenario) -> int:
 def price_of_robustness(base: Plan, robust_plan: Plan) -> dict[str, Any]:
     """What the robust plan gives up against the base plan when no shock comes."""
     b, r = objective_value(base), objective_value(robust_plan)
-    if base.objective == "max-compute":
+    if base.objective == Objective.MAX_COMPUTE:
         return {
             "unit": "effective PFLOPS",
             "base": b,

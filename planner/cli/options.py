@@ -15,6 +15,7 @@ import click
 
 from planner.errors import InputError, NoPlan, OutputError, PlannerError, RegistryError, SolverError
 from planner.inputs.fileio import NAME_MAX
+from planner.model.choices import Solver
 
 if TYPE_CHECKING:
     pass
@@ -165,8 +166,8 @@ def solver_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         [
             click.option(
                 "--solver",
-                type=click.Choice(["highs", "cbc"]),
-                default="highs",
+                type=click.Choice([s.value for s in Solver]),
+                default=Solver.HIGHS.value,
                 show_default=True,
                 help="MILP solver: HiGHS in-process, or PuLP's bundled CBC.",
             ),

@@ -275,7 +275,9 @@ def explain_cmd(
         from planner.outputs.render import console
 
         explain_report(result, console())
-    sys.exit(0 if result.status in ("optimal", "feasible") else 1)
+    from planner.model.solve import PLAN_STATUSES
+
+    sys.exit(0 if result.status in PLAN_STATUSES else 1)
 
 
 @main.command("compare")

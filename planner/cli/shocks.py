@@ -130,7 +130,9 @@ def stress_cmd(
         from planner.outputs.render import console
 
         stress_report(result, exposure, console())
-    sys.exit(0 if result["base"]["status"] in ("optimal", "feasible") else 1)
+    from planner.model.solve import PLAN_STATUSES
+
+    sys.exit(0 if result["base"]["status"] in PLAN_STATUSES else 1)
 
 
 def _reverse(

@@ -22,6 +22,7 @@ from planner.inputs.catalog import CHANNEL_RISKS, site_tag_list
 from planner.inputs.countries import country_code
 from planner.inputs.units import MAX_AMOUNT, MAX_NAME, MAX_RATE, parse_money, parse_quarter, quarter_name
 from planner.inputs.yamlio import read_yaml, validate
+from planner.model.choices import Objective
 
 if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog
@@ -294,7 +295,7 @@ class Scenario(_Strict):
     buyer: Buyer | None = None
     sites: list[Site] | None = None
     periods: list[str] = Field(min_length=1)
-    objective: Literal["max-compute", "min-cost", "max-training"]
+    objective: Objective = Field(strict=False)  # an enum from its string (the model is strict)
     budget: Budget = Field(default_factory=Budget)
     targets: dict[str, Target] = Field(default_factory=dict)
     power: Power | None = None
@@ -393,7 +394,7 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _training_objective(self) -> Scenario:
-        if self.objective == "max-training":
+        if self.objective == Objective.MAX_TRAINING:
             last = self.targets.get(self.periods[-1])
             if last is None or last.training is None:
                 raise ValueError(
@@ -478,7 +479,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def check_plain_objective(scenario: Scenario, command: str) -> None:
     """``explain``, ``stress``, ``risk`` and ``sweep`` read compute or cost as the objective: not yet ``max-training``."""
-    if scenario.objective == "max-training":
+    if scenario.objective == Objective.MAX_TRAINING:
         raise InputError(
             f"{command} does not handle objective max-training yet; plan it with gpuplan plan, or give "
             "max-compute or min-cost with training targets",

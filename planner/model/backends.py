@@ -25,6 +25,7 @@ import numpy as np
 import pulp
 
 from planner.errors import SolverError
+from planner.model.choices import Solver
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import EQ, GE, INF, LE, Model, Row
 from planner.model.solve import SOLVERS, Backend, RunResult, SolverOptions, Status
@@ -60,9 +61,9 @@ def stdout_fd_silenced() -> Iterator[None]:
 
 def open_backend(model: Model, options: SolverOptions) -> Backend:
     """The backend for ``options.solver``."""
-    if options.solver == "highs":
+    if options.solver == Solver.HIGHS:
         return HighsBackend(model, options)
-    if options.solver == "cbc":
+    if options.solver == Solver.CBC:
         return CbcBackend(model, options)
     raise SolverError(f"unknown solver {options.solver!r}; use one of {', '.join(SOLVERS)}")
 

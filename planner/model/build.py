@@ -18,18 +18,18 @@ import pandas as pd
 
 from planner.inputs.tables import records
 from planner.model.data import CHANNEL_GROUPS, FinanceData, ModelData
-from planner.model.keys import Family, RowKey
+from planner.model.keys import Family, Relax, RowKey
 from planner.model.linear import FloatArray, IntArray, Lin
 from planner.model.rows import EQ, GE, LE, Model, Part, PerPeriod
 
 # ------------------------------------------------------------------ the recipe
 
 
-def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
+def build(data: ModelData, relax: frozenset[Relax] = frozenset()) -> Model:
     """The model of one scenario.
 
-    ``relax`` names families to make elastic (``targets``, ``power``, ``shares``) or to drop
-    (``no-targets``), for the diagnosis of infeasible scenarios.
+    ``relax`` (:class:`~planner.model.keys.Relax`) names families to make elastic or to drop, for
+    the diagnosis of infeasible scenarios.
     """
     model = Model()
     add_scenario(model, data, relax)
@@ -37,18 +37,18 @@ def build(data: ModelData, relax: frozenset[str] = frozenset()) -> Model:
 
 
 def add_scenario(
-    model: Model, data: ModelData, relax: frozenset[str] = frozenset(), branch: str | None = None
+    model: Model, data: ModelData, relax: frozenset[Relax] = frozenset(), branch: str | None = None
 ) -> Part:
     """Add one scenario's columns and rows to ``model`` (under ``branch`` in a robust plan)."""
     part = define_columns(model, data, branch)
     define_supply(model, part)
     define_budget(model, part)
     define_workloads(model, part)
-    if "no-targets" not in relax:
-        define_targets(model, part, elastic="targets" in relax)
-        define_workload_targets(model, part, elastic="targets" in relax)
-    define_power(model, part, elastic="power" in relax)
-    define_shares(model, part, elastic="shares" in relax)
+    if Relax.DROP_TARGETS not in relax:
+        define_targets(model, part, elastic=Relax.TARGETS in relax)
+        define_workload_targets(model, part, elastic=Relax.TARGETS in relax)
+    define_power(model, part, elastic=Relax.POWER in relax)
+    define_shares(model, part, elastic=Relax.SHARES in relax)
     model.parts.append(part)
     return part
 

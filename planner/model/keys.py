@@ -27,6 +27,15 @@ class Family(StrEnum):
     CHANCE = "chance"  # a sample-average plan: a target met in a share of the futures
 
 
+class Relax(StrEnum):
+    """How the diagnosis of an infeasible scenario loosens the model: families made elastic (a penalised slack per row) or dropped."""
+
+    TARGETS = "targets"  # every target row elastic
+    POWER = "power"  # every site-power row elastic
+    SHARES = "shares"  # every share row elastic
+    DROP_TARGETS = "no-targets"  # no target rows at all
+
+
 BUDGET_FAMILIES = (Family.BUDGET_TOTAL, Family.BUDGET_CUMULATIVE, Family.BUDGET_PERIOD)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from planner.model.backends import HighsBackend
 from planner.model.build import build
+from planner.model.choices import Solver
 from planner.model.data import ModelData
 from planner.model.linear import Sense
 from planner.model.rows import Model
@@ -105,7 +106,7 @@ class Resolver:
         workers: int | None = None,
     ) -> None:
         self.data, self.options, self.base_mip, self.sense = data, options, base_mip, sense
-        self.live = options.solver == "highs"
+        self.live = options.solver == Solver.HIGHS
         cpus = os.cpu_count() or 1
         self.workers = max(1, min(workers or cpus, cpus)) if self.live else 1
         self._local = threading.local()

@@ -15,11 +15,12 @@ from enum import StrEnum
 import numpy as np
 
 from planner.errors import OutOfTime
+from planner.model.choices import Objective, Solver
 from planner.model.keys import Family, RowKey
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import GE, INF, LE, Model, Part, Row
 
-SOLVERS = ("highs", "cbc")
+SOLVERS = tuple(Solver)
 #: stage 2 keeps stage 1's value within this tolerance: ``abs + rel * |value|``
 STAGE2_ABS, STAGE2_REL = 1e-6, 1e-9
 
@@ -36,14 +37,18 @@ class Status(StrEnum):
     @property
     def ok(self) -> bool:
         """Whether the solve produced a usable plan."""
-        return self in (Status.OPTIMAL, Status.FEASIBLE)
+        return self in PLAN_STATUSES
+
+
+#: the statuses that come with a plan (a status string in the JSON compares equal to these)
+PLAN_STATUSES = (Status.OPTIMAL, Status.FEASIBLE)
 
 
 @dataclass(frozen=True)
 class SolverOptions:
     """Which solver, and how long and how precisely it may work."""
 
-    solver: str = "highs"
+    solver: str = Solver.HIGHS
     time_limit: float | None = None  # seconds per solver run (per stage)
     mip_gap: float = 1e-4
     deadline: float | None = None  # wall-clock time (``time.time()``) by which a whole run must end
@@ -151,9 +156,9 @@ class Outcome:
 def scenario_goal(part: Part) -> Goal:
     """The contract's objective for the part's scenario (section 3)."""
     objective = part.data.scenario.objective
-    if objective == "max-compute":
+    if objective == Objective.MAX_COMPUTE:
         return Goal(Sense.MAXIMIZE, part.compute[-1], part.cost)
-    if objective == "max-training":  # contract v3, section 7: the training compute of T
+    if objective == Objective.MAX_TRAINING:  # contract v3, section 7: the training compute of T
         return Goal(Sense.MAXIMIZE, part.workloads.training[part.data.horizon - 1], part.cost)
     return Goal(Sense.MINIMIZE, part.cost)
 

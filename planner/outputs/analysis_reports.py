@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console, Group
 
 from planner.inputs.tables import records
+from planner.model.choices import Objective
+from planner.model.solve import PLAN_STATUSES
 from planner.outputs.render import (
     Col,
     bullets,
@@ -266,7 +268,7 @@ def explain_report(result: Any, con: Console) -> None:
 def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
     """Per shock: what it costs, what is stranded, what changes; base plan against robust plan."""
     base = result["base"]
-    unit_compute = result["objective"] == "max-compute"
+    unit_compute = result["objective"] == Objective.MAX_COMPUTE
     say(
         con,
         f"Stress test {result['scenario']} against {result['shocks']}: base plan {base['status']}, "
@@ -321,7 +323,7 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
             f"{e['shock']}: {e['description']}; orders from "
             f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.",
         )
-        if e["status"] not in ("optimal", "feasible"):
+        if e["status"] not in PLAN_STATUSES:
             say(con, f"  no plan after the shock ({e['status']})", "red")
             bullets(
                 con,
@@ -418,7 +420,7 @@ def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
 def alternatives_report(result: Any, con: Console) -> None:
     """Each alternative against the optimum: its objective, its measure, how far its orders moved, and spend by vendor and kind."""
     best = result.optimum
-    unit = "effective PFLOPS" if best.objective != "min-cost" else "cost"
+    unit = "effective PFLOPS" if best.objective != Objective.MIN_COST else "cost"
     heading(
         con, f"{best.scenario}: alternatives within {result.within:.2%} of the optimum ({best.objective})"
     )
@@ -430,7 +432,7 @@ def alternatives_report(result: Any, con: Console) -> None:
         return money(value) if measure_unit == "USD" else num(value, 0)
 
     def objective(value: float) -> str:
-        return money(value) if best.objective == "min-cost" else num(value, 0)
+        return money(value) if best.objective == Objective.MIN_COST else num(value, 0)
 
     cols = [
         Col("alternative", key=True),

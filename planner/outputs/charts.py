@@ -7,6 +7,7 @@ from typing import Any
 
 from planner.errors import one_line
 from planner.inputs.fileio import atomic_path
+from planner.model.solve import PLAN_STATUSES
 
 CATEGORY_COLOURS = {
     "fleet": "#bdc3c7",
@@ -59,7 +60,7 @@ def frontier_png(points: list[dict[str, Any]], scenario: str, path: Path) -> Non
     """Effective PFLOPS against total budget, stacked by chip category, with the total on top."""
     plt = _pyplot()
 
-    ok = [p for p in points if p["status"] in ("optimal", "feasible")]
+    ok = [p for p in points if p["status"] in PLAN_STATUSES]
     ok.sort(key=lambda p: p["total_usd"])
     x = [p["total_usd"] / 1e9 for p in ok]
     categories = sorted({c for p in ok for c in p["mix_pflops"]})

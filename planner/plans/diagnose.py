@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from planner.model.build import build, workload_form, workload_targets
 from planner.model.data import ModelData
-from planner.model.keys import Family
+from planner.model.keys import Family, Relax
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import Model, Part
 from planner.model.solve import Goal, Outcome, SolverOptions, optimize
@@ -41,7 +41,7 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     solution, targets are dropped and power caps and shares made elastic: the ones that must
     be violated are the blocking constraints.
     """
-    model = build(data, relax=frozenset({"targets"}))
+    model = build(data, relax=frozenset({Relax.TARGETS}))
     result = _least_slack(model, options, weighted=True)
     if result.x is not None:
         servers = model.main.servers(result.x)
@@ -108,7 +108,7 @@ def _spread(shortfalls: list[dict[str, Any]]) -> str:
 
 def _blocking(data: ModelData, options: SolverOptions) -> dict[str, Any]:
     """Without targets: the power caps and shares that must be violated for any plan to exist."""
-    model = build(data, relax=frozenset({"no-targets", "power", "shares"}))
+    model = build(data, relax=frozenset({Relax.DROP_TARGETS, Relax.POWER, Relax.SHARES}))
     result = _least_slack(model, options, weighted=False)
     blocking: list[dict[str, Any]] = []
     limits: list[str] = []

@@ -13,9 +13,11 @@ from planner.errors import PlannerError
 from planner.inputs.tables import records
 from planner.inputs.units import parse_quarter, quarter_name
 from planner.model.build import WORKLOAD_MEASURES, Coefficients, fleet_opex, workload_form
+from planner.model.choices import Solver
 from planner.model.data import ModelData
 from planner.model.linear import FloatArray
 from planner.model.rows import Part
+from planner.model.solve import PLAN_STATUSES
 
 PURCHASE_COLUMNS = [
     "order_period",
@@ -155,7 +157,7 @@ class Plan:
     periods: pd.DataFrame
     totals: dict[str, float]
     data: ModelData | None = None
-    solver: str = "highs"
+    solver: str = Solver.HIGHS
     mip_gap: float = 1e-4
     seconds: float = 0.0
     message: str = ""
@@ -304,7 +306,7 @@ class Plan:
     @property
     def ok(self) -> bool:
         """Whether the plan has purchases to report (optimal or feasible)."""
-        return self.status in ("optimal", "feasible")
+        return self.status in PLAN_STATUSES
 
     @property
     def excluded(self) -> pd.DataFrame:

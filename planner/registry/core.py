@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 
 from planner.errors import InputError
 from planner.inputs.tables import records
+from planner.model.solve import PLAN_STATUSES
 from planner.registry import schema
 from planner.registry.store import (
-    PLAN_STATUSES,
     Event,
     Inputs,
     Version,

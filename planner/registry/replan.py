@@ -27,6 +27,7 @@ import pandas as pd
 from planner.errors import InputError, NoPlan
 from planner.inputs.tables import records
 from planner.inputs.units import parse_quarter, quarter_start
+from planner.model.choices import Objective
 from planner.registry.core import catalog_files, load_inputs, read_inputs
 from planner.registry.store import Inputs, Version, read_text
 
@@ -153,9 +154,9 @@ def _primary(plan: Plan) -> float:
     """The objective's measure, larger is better."""
     from planner.analyses.stressing import total_cost
 
-    if plan.objective == "max-compute":
+    if plan.objective == Objective.MAX_COMPUTE:
         return float(plan.totals["effective_pflops"])
-    if plan.objective == "max-training" and "training_pflops" in plan.periods:
+    if plan.objective == Objective.MAX_TRAINING and "training_pflops" in plan.periods:
         return float(plan.periods["training_pflops"].iloc[-1])
     return -total_cost(plan.totals)
 
@@ -169,7 +170,7 @@ def as_good(kept: Plan, free: Plan, gap: float) -> bool:
 
     if not close(_primary(kept), _primary(free)):
         return False
-    return free.objective == "min-cost" or close(-total_cost(kept.totals), -total_cost(free.totals))
+    return free.objective == Objective.MIN_COST or close(-total_cost(kept.totals), -total_cost(free.totals))
 
 
 def replan(

@@ -35,7 +35,6 @@ DEFAULT_FILE = "gpuplan.db"
 ENV = "GPUPLAN_DB"
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: statuses of a plan that has purchases worth keeping
-PLAN_STATUSES = ("optimal", "feasible")
 
 
 def resolve_url(db: str | None, beside: Path | None = None) -> str:
