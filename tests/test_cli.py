@@ -120,6 +120,18 @@ def test_plan_csv_schedule():
     assert len(lines) > 5
 
 
+def test_a_sweep_exits_1_only_when_no_budget_gives_a_plan(tiny):
+    # 2 chips on offer, 3 PFLOPS asked: no budget meets the target; without it every budget plans
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], targets={"2025Q1": {"pflops": 3}})
+    result = CliRunner().invoke(main, ["sweep", str(path), "--budget", "1K:3K:3", "--format", "json"])
+    assert result.exit_code == 1
+    assert [p["status"] for p in json.loads(result.output)["points"]] == ["infeasible"] * 3
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)])
+    result = CliRunner().invoke(main, ["sweep", str(path), "--budget", "1K:3K:3", "--format", "json"])
+    assert result.exit_code == 0
+    assert [p["status"] for p in json.loads(result.output)["points"]] == ["optimal"] * 3
+
+
 def test_infeasible_exits_1_with_diagnosis(tiny):
     path = tiny(
         [chip("a")],

@@ -502,3 +502,17 @@ def test_correlated_shocks_give_the_same_json_on_one_and_two_workers(risky, tmp_
     money_alone = [x for x in samples if x["occurred"] == ["money"]]
     both = [x for x in samples if len(x["occurred"]) == 2]
     assert money_alone == [] and len(both) >= 3
+
+
+def test_a_base_plan_without_a_plan_exits_1_with_one_line(tiny, tmp_path):
+    # 2 chips on offer, 3 PFLOPS asked: nothing to roll through the samples; exit 1 (no plan), not 2
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], targets={"2025Q1": {"pflops": 3}})
+    shocks = tmp_path / "shocks.yaml"
+    shocks.write_text(
+        "name: s\nshocks:\n  - {name: cut, quarter: 2025Q1, probability: 0.5, budget_cut: {fraction: 0.1}}\n"
+    )
+    result = CliRunner().invoke(main, ["risk", str(path), "--shocks", str(shocks), "--samples", "2"])
+    assert result.exit_code == 1
+    assert (
+        result.output == "error: the base plan is infeasible: there is no plan to roll through the samples\n"
+    )

@@ -51,16 +51,19 @@ def test_expected_against_the_worst_share(tiny, tmp_path):
     )
     assert chips(mean) == {"a": 10} and chips(worst) == {"b": 8}
     share = hit / 20
-    assert mean.extra["in_sample"]["summary"]["effective_pflops"]["mean"] == pytest.approx(
+    assert mean.sample_average.in_sample["summary"]["effective_pflops"]["mean"] == pytest.approx(
         (1 - share) * 10 + share * 0.1
     )
-    assert worst.extra["in_sample"]["summary"]["effective_pflops"]["min"] == pytest.approx(8.0)
+    assert worst.sample_average.in_sample["summary"]["effective_pflops"]["min"] == pytest.approx(8.0)
     # out of sample (fresh futures, seed 4): the worst-share plan never falls below 8; the base plan
     # (10 a, the scenario's own optimum) falls to 0.1 when a slows
-    oos, base = worst.extra["out_of_sample"]["summary"], worst.extra["base_out_of_sample"]["summary"]
+    oos, base = (
+        worst.sample_average.out_of_sample["summary"],
+        worst.sample_average.base_out_of_sample["summary"],
+    )
     assert oos["effective_pflops"]["min"] == pytest.approx(8.0)
     assert base["effective_pflops"]["min"] == pytest.approx(0.1)
-    assert worst.extra["risk_plan"] | {"seconds": 0} == {
+    assert worst.sample_average.made | {"seconds": 0} == {
         "shocks": "slow",
         "samples": 20,
         "seed": 3,
@@ -83,9 +86,9 @@ def test_chance_constraints_set_the_odds_of_meeting_a_target(tiny, tmp_path):
     loose = risk_plan(scenario, shocks, samples=20, seed=5, chance=0.6, check_samples=40, workers=1)
     tight = risk_plan(scenario, shocks, samples=20, seed=5, chance=0.9, check_samples=40, workers=1)
     assert chips(loose) == {"a": 8} and chips(tight) == {"b": 8}
-    assert loose.extra["in_sample"]["p_target_missed"] == {"2025Q2 pflops": hit / 20}
-    assert tight.extra["in_sample"]["p_target_missed"] == {"2025Q2 pflops": 0.0}
-    assert tight.extra["out_of_sample"]["p_target_missed"]["2025Q2 pflops"] == 0.0
+    assert loose.sample_average.in_sample["p_target_missed"] == {"2025Q2 pflops": hit / 20}
+    assert tight.sample_average.in_sample["p_target_missed"] == {"2025Q2 pflops": 0.0}
+    assert tight.sample_average.out_of_sample["p_target_missed"]["2025Q2 pflops"] == 0.0
 
 
 def test_the_cli_and_its_checks(tiny, tmp_path):

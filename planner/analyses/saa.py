@@ -438,8 +438,10 @@ def risk_plan(
     checked = roll_plans(
         loaded, cat, shock_file, options, made, check_samples, seed + 1, workers, None, progress
     )
-    extra = {
-        "risk_plan": {
+    from planner.plans.results import SampleAverage
+
+    report = SampleAverage(
+        {
             "shocks": shock_file.name,
             "samples": samples,
             "seed": seed,
@@ -450,13 +452,11 @@ def risk_plan(
             "out_of_sample_seed": seed + 1,
             "seconds": round(result.seconds, 3),
         },
-        "in_sample": _in_sample(loaded, result),
-        "out_of_sample": {k: v for k, v in checked["plans"]["sample_average"].items() if k != "by_shock"},
-        "base_out_of_sample": (
-            {k: v for k, v in checked["plans"]["base"].items() if k != "by_shock"} if base.ok else None
-        ),
-    }
-    return replace(result.plan, extra={**result.plan.extra, **extra})
+        _in_sample(loaded, result),
+        {k: v for k, v in checked["plans"]["sample_average"].items() if k != "by_shock"},
+        {k: v for k, v in checked["plans"]["base"].items() if k != "by_shock"} if base.ok else None,
+    )
+    return replace(result.plan, sample_average=report)
 
 
 def _servers(plan: Plan) -> list[int]:

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.analyses.stressing import _committed_spend, replan_step, robust, total_cost
-from planner.errors import InputError
+from planner.errors import InputError, NoPlan
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.inputs.shocks import (
@@ -482,14 +482,12 @@ def _plans_to_roll(
     if "base" in plans:
         base = solve_data(data, options)
         if not base.ok or base.servers is None:
-            raise InputError(f"the base plan is {base.status}: there is no plan to roll through the samples")
+            raise NoPlan(f"the base plan is {base.status}: there is no plan to roll through the samples")
         out["base"] = (base.status, [int(v) for v in base.servers])
     if "robust" in plans:
         hedged = robust(scenario, shocks.typical().as_alternatives(), catalog, options)
         if not hedged.plan.ok or hedged.plan.servers is None:
-            raise InputError(
-                f"the robust plan is {hedged.status}: there is no plan to roll through the samples"
-            )
+            raise NoPlan(f"the robust plan is {hedged.status}: there is no plan to roll through the samples")
         out["robust"] = (hedged.plan.status, [int(v) for v in hedged.plan.servers])
     return out
 

@@ -681,4 +681,4 @@ def _robust_plan(
                 "shock leaves the base plan without a recovery"
             ],
         )
-    return replace(plan, extra={**plan.extra, "robust": rounded(info)})
+    return replace(plan, robust=rounded(info))

@@ -544,3 +544,6 @@ def sweep_cmd(
 
         con = console()
         con.print(sweep_table(loaded.name, points, con))
+    from planner.model.solve import PLAN_STATUSES
+
+    sys.exit(0 if any(p["status"] in PLAN_STATUSES for p in points) else 1)  # 1: no budget gave a plan

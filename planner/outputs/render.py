@@ -14,7 +14,7 @@ import os
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -24,6 +24,9 @@ from rich.text import Text
 
 from planner.errors import one_line
 from planner.inputs.units import format_money
+
+if TYPE_CHECKING:
+    from planner.plans.results import SampleAverage
 
 
 class TrimmedConsole(Console):
@@ -188,10 +191,10 @@ def plan_report(plan: Any, con: Console) -> None:
     _exclusions(con, rep)
     if rep.notes:
         bullets(con, rep.notes, indent=0)
-    if "robust" in plan.extra:
-        _robust(plan.extra["robust"], con)
-    if "risk_plan" in plan.extra:
-        _risk_plan(plan.extra, con)
+    if plan.robust is not None:
+        _robust(plan.robust, con)
+    if plan.sample_average is not None:
+        _risk_plan(plan.sample_average, con)
     if plan.diagnosis:
         _diagnosis(plan.diagnosis, con)
     elif plan.limits:
@@ -550,9 +553,9 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
         bullets(con, d["limits"])
 
 
-def _risk_plan(extra: dict[str, Any], con: Console) -> None:
+def _risk_plan(report: SampleAverage, con: Console) -> None:
     """A sample-average plan: how it was made, in-sample against out-of-sample, and the base plan out of sample."""
-    made = extra["risk_plan"]
+    made = report.made
     heading(
         con,
         f"Sample-average plan: {made['objective']} over {made['samples']} futures of {made['shocks']} "
@@ -560,21 +563,21 @@ def _risk_plan(extra: dict[str, Any], con: Console) -> None:
         + (f", targets met in at least {made['chance']:.0%} of them" if made["chance"] is not None else "")
         + f"); checked on {made['out_of_sample_samples']} fresh futures (seed {made['out_of_sample_seed']})",
     )
-    metric = next(iter(extra["in_sample"]["summary"]))
+    metric = next(iter(report.in_sample["summary"]))
     shown = money if metric == "cost_usd" else (lambda v: num(v, 0))
     columns = [
-        ("this plan, in sample", extra["in_sample"]),
-        ("this plan, out of sample", extra["out_of_sample"]),
+        ("this plan, in sample", report.in_sample),
+        ("this plan, out of sample", report.out_of_sample),
     ]
-    if extra.get("base_out_of_sample") is not None:
-        columns.append(("base plan, out of sample", extra["base_out_of_sample"]))
+    if report.base_out_of_sample is not None:
+        columns.append(("base plan, out of sample", report.base_out_of_sample))
     cols = [Col(metric.replace("_", " "), key=True)] + [Col(name, right=True) for name, _ in columns]
     rows = [
         [stat.upper() if stat.startswith("p") else stat]
         + [shown(c["summary"][metric][stat]) for _, c in columns]
         for stat in ("mean", "p5", "p50", "p95", "min")
     ]
-    targets = sorted(extra["in_sample"]["p_target_missed"])
+    targets = sorted(report.in_sample["p_target_missed"])
     for t in targets:
         rows.append([f"P(miss {t})"] + [f"{c['p_target_missed'].get(t, 0.0):.1%}" for _, c in columns])
     con.print(table(con, "Outcomes over the futures", cols, rows))

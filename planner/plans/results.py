@@ -143,6 +143,25 @@ class WorkloadFigures:
 
 
 @dataclass(frozen=True)
+class SampleAverage:
+    """A sample-average plan's making (``made``: shocks, samples, seeds, objective) and its outcomes in and out of sample, with the base plan's out of sample."""
+
+    made: dict[str, Any]
+    in_sample: dict[str, Any]
+    out_of_sample: dict[str, Any]
+    base_out_of_sample: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan JSON's keys ``risk_plan``, ``in_sample``, ``out_of_sample`` and ``base_out_of_sample``."""
+        return {
+            "risk_plan": self.made,
+            "in_sample": self.in_sample,
+            "out_of_sample": self.out_of_sample,
+            "base_out_of_sample": self.base_out_of_sample,
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     """The answer for one scenario. ``purchases`` and ``periods`` are empty unless a plan exists.
 
@@ -165,7 +184,8 @@ class Plan:
     limits: list[str] = field(default_factory=list)
     servers: IntArray | None = None  # whole servers per usable option (data.offers order)
     inputs: dict[str, str] = field(default_factory=dict)  # input file -> sha256
-    extra: dict[str, Any] = field(default_factory=dict)  # further top-level JSON keys (e.g. robust)
+    robust: dict[str, Any] | None = None  # a robust plan's shocks, price and branches (JSON key "robust")
+    sample_average: SampleAverage | None = None  # how a sample-average plan was made and how it did
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
     workloads: WorkloadFigures | None = None
     notes: list[str] = field(default_factory=list)  # policy shares that together allow only an empty plan
@@ -349,7 +369,10 @@ class Plan:
             out["notes"] = self.notes  # an addition: policies that allow only an empty plan
         if self.message:
             out["message"] = self.message
-        out.update(self.extra)
+        if self.robust is not None:
+            out["robust"] = self.robust
+        if self.sample_average is not None:
+            out |= self.sample_average.to_json()
         return out
 
 
