@@ -11,9 +11,9 @@ import click
 
 from planner.cli.options import (
     FILE,
-    FORMATS,
     F,
     Number,
+    format_option,
     main,
     reports_errors,
 )
@@ -157,14 +157,7 @@ def validate(folder: Path | None, catalog_opt: Path | None) -> None:
 @catalog.command()
 @CATALOG_DIR
 @CATALOG_OPTION
-@click.option(
-    "--format",
-    "fmt",
-    type=FORMATS,
-    default="table",
-    show_default=True,
-    help="table: terminal tables; json; csv: the chip figures.",
-)
+@format_option("the same tables", csv="the chip figures")
 @reports_errors
 def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
     """Chips with the figures a buyer compares, and the units offered per quarter."""
@@ -227,14 +220,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 @CATALOG_OPTION
 @who_options
 @click.option("--date", "on", default=None, help="YYYY-MM-DD (default: today).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: terminal table; json.",
-)
+@format_option("the same table")
 @reports_errors
 def compliance_cmd(
     folder: Path | None,
@@ -279,14 +265,7 @@ def compliance_cmd(
 @CATALOG_OPTION
 @who_options
 @click.option("--sku", default=None, help="Only this chip.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: terminal table; json.",
-)
+@format_option("the same table")
 @reports_errors
 def timeline(
     folder: Path | None,

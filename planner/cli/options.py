@@ -118,15 +118,35 @@ MAX_TIME_COVERS = {
 }
 
 
-def format_option(what: str) -> Callable[[F], F]:
-    """``--format table|json`` (default table): ``what`` says what the JSON holds."""
+def format_option(what: str, csv: str | None = None) -> Callable[[F], F]:
+    """``--format table|json`` (``|csv`` when ``csv`` says what the CSV holds; default table): ``what`` says what the JSON holds."""
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(["table", "json"]),
+        type=FORMATS if csv else click.Choice(["table", "json"]),
         default="table",
         show_default=True,
-        help=f"table: for the terminal; json: {what}.",
+        help=f"table: for the terminal; json: {what}" + (f"; csv: {csv}." if csv else "."),
+    )
+
+
+def out_option(what: str) -> Callable[[F], F]:
+    """``--out FILE``: also write ``what`` (the suffix says which form)."""
+    return click.option("--out", type=FILE, default=None, help=f"Also write {what}.")
+
+
+def plot_option(what: str) -> Callable[[F], F]:
+    """``--plot FILE.png``: a chart of ``what``."""
+    return click.option("--plot", type=FILE, default=None, help=f"Write a PNG chart of {what}.")
+
+
+def scheduler_option(what: str) -> Callable[[F], F]:
+    """``--scheduler tcp://HOST:PORT``: run ``what`` on a running Dask cluster instead of local processes."""
+    return click.option(
+        "--scheduler",
+        default=None,
+        help=f"Run {what} on a running Dask cluster (tcp://HOST:PORT) whose workers have gpuplan installed, "
+        "instead of local processes.",
     )
 
 

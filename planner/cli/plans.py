@@ -12,7 +12,6 @@ import click
 from planner.cli.options import (
     CATALOG,
     FILE,
-    FORMATS,
     REPORT_OUT,
     Number,
     _guard,
@@ -20,8 +19,11 @@ from planner.cli.options import (
     format_option,
     local_workers,
     main,
+    out_option,
+    plot_option,
     progress_bar,
     reports_errors,
+    scheduler_option,
     solver_options,
 )
 from planner.errors import InputError
@@ -34,27 +36,11 @@ if TYPE_CHECKING:
 @main.command()
 @click.argument("scenario", type=FILE)
 @CATALOG
-@click.option(
-    "--format",
-    "fmt",
-    type=FORMATS,
-    default="table",
-    show_default=True,
-    help="table: terminal report; json: the contract's JSON; csv: the purchase schedule.",
+@format_option("the contract's JSON", csv="the purchase schedule")
+@out_option(
+    "the plan to FILE: .xlsx workbook, .csv schedule or .json (an infeasible plan writes its diagnosis)"
 )
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write the plan to FILE: .xlsx workbook, .csv schedule or .json (an infeasible plan "
-    "writes its diagnosis).",
-)
-@click.option(
-    "--plot",
-    type=FILE,
-    default=None,
-    help="Write a PNG chart of effective PFLOPS per quarter, stacked by chip category.",
-)
+@plot_option("effective PFLOPS per quarter, stacked by chip category")
 @click.option(
     "--write-model",
     type=FILE,
@@ -216,20 +202,8 @@ def _plain_or_robust(
 @main.command("explain")
 @click.argument("scenario", type=FILE)
 @CATALOG
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: terminal report; json: binding, marginal, not_bought, limits, notes.",
-)
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write the plan workbook (.xlsx) with Explain sheets, or the JSON (.json).",
-)
+@format_option("binding, marginal, not_bought, limits, notes")
+@out_option("the plan workbook (.xlsx) with Explain sheets, or the JSON (.json)")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -288,32 +262,11 @@ def explain_cmd(
     default=None,
     help="Catalog folder for every scenario (overrides their `catalog`).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: side by side; json: each plan's JSON.",
-)
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write a workbook (.xlsx) with the comparison and each schedule, or the JSON (.json).",
-)
-@click.option(
-    "--plot",
-    type=FILE,
-    default=None,
-    help="Write a PNG chart of effective PFLOPS per quarter by chip category, a panel per scenario.",
-)
+@format_option("each plan's JSON")
+@out_option("a workbook (.xlsx) with the comparison and each schedule, or the JSON (.json)")
+@plot_option("effective PFLOPS per quarter by chip category, a panel per scenario")
 @local_workers("solving the scenarios")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Solve on a running Dask cluster (tcp://HOST:PORT) whose workers have gpuplan installed.",
-)
+@scheduler_option("the solves")
 @solver_options
 @reports_errors
 def compare_cmd(
@@ -410,12 +363,7 @@ class Share(click.ParamType):  # type: ignore[type-arg]  # generic only in newer
     "and from each other.",
 )
 @format_option("the optimum and each alternative, every plan in the contract's form")
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write a workbook (.xlsx: a side-by-side sheet and one sheet per plan) or the JSON (.json).",
-)
+@out_option("a workbook (.xlsx: a side-by-side sheet and one sheet per plan) or the JSON (.json)")
 @solver_options
 @reports_errors
 def alternatives_cmd(
@@ -475,31 +423,10 @@ def alternatives_cmd(
     help="Local worker processes (spawned, one HiGHS thread each; at most one per CPU; --jobs is the older "
     "name); the plans do not depend on it; ignored with --scheduler.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: one row per budget; json: the points.",
-)
-@click.option(
-    "--plot",
-    type=FILE,
-    default=None,
-    help="Write a PNG chart of the frontier (PFLOPS against budget, by category).",
-)
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write the points to a workbook (.xlsx) or the JSON (.json).",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Solve the points on a running Dask cluster (tcp://HOST:PORT) instead of local processes (--jobs).",
-)
+@format_option("the points")
+@plot_option("the frontier (PFLOPS against budget, by category)")
+@out_option("the points to a workbook (.xlsx) or the JSON (.json)")
+@scheduler_option("the solves of the points")
 @solver_options
 @reports_errors
 def sweep_cmd(

@@ -16,10 +16,14 @@ from planner.cli.options import (
     Number,
     _guard,
     _write_out,
+    format_option,
     local_workers,
     main,
+    out_option,
+    plot_option,
     progress_bar,
     reports_errors,
+    scheduler_option,
     solver_options,
 )
 from planner.errors import InputError
@@ -38,27 +42,9 @@ if TYPE_CHECKING:
     help="Shock file (YAML): see budgets/shocks/.",
 )
 @CATALOG
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: terminal report; json: every figure.",
-)
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write a workbook (.xlsx: exposure, stranded orders, changed orders, branches) or the "
-    "JSON (.json).",
-)
-@click.option(
-    "--plot",
-    type=FILE,
-    default=None,
-    help="Write a PNG chart of effective PFLOPS over quarters per branch.",
-)
+@format_option("every figure")
+@out_option("a workbook (.xlsx: exposure, stranded orders, changed orders, branches) or the JSON (.json)")
+@plot_option("effective PFLOPS over quarters per branch")
 @click.option("--no-robust", is_flag=True, help="Skip the robust plan (base plan exposure only).")
 @click.option(
     "--reverse",
@@ -205,31 +191,10 @@ def _reverse(
     default=None,
     help="Local worker processes (default: the CPU count; at most one per CPU); ignored with --scheduler.",
 )
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Address of a running Dask scheduler (tcp://HOST:PORT) whose workers have gpuplan installed.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table: distributions per plan; json: summaries and every sample.",
-)
-@click.option(
-    "--out",
-    type=FILE,
-    default=None,
-    help="Also write a workbook (.xlsx: Summary, Samples, Shocks) or the JSON (.json).",
-)
-@click.option(
-    "--plot",
-    type=FILE,
-    default=None,
-    help="Write a PNG of the outcome's distribution (CDF) for each plan.",
-)
+@scheduler_option("the samples")
+@format_option("summaries and every sample")
+@out_option("a workbook (.xlsx: Summary, Samples, Shocks) or the JSON (.json)")
+@plot_option("the outcome's distribution (CDF) for each plan")
 @solver_options
 @reports_errors
 def risk_cmd(

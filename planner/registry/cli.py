@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli.options import CATALOG, FILE, MAX_TIME_COVERS, format_option, reports_errors, solver_options
+from planner.cli.options import (
+    CATALOG,
+    FILE,
+    MAX_TIME_COVERS,
+    format_option,
+    out_option,
+    reports_errors,
+    solver_options,
+)
 from planner.errors import InputError
 
 if TYPE_CHECKING:
@@ -229,7 +237,7 @@ def replan_cmd(
 @registry.command("diff")
 @click.argument("before", metavar="A", type=click.IntRange(min=1))
 @click.argument("after", metavar="B", type=click.IntRange(min=1))
-@click.option("--out", type=FILE, default=None, help="Also write the diff to FILE: .xlsx workbook or .json.")
+@out_option("the diff to FILE: .xlsx workbook or .json")
 @DB
 @FORMAT
 @reports_errors
