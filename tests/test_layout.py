@@ -1,0 +1,72 @@
+"""The package reads as the pipeline: every module in its stage's folder, none too long, no import cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "planner"
+STAGES = {"inputs", "rules", "model", "plans", "analyses", "outputs", "registry", "cli"}
+TOP = {"__init__.py", "__main__.py", "errors.py", "interrupts.py"}
+MOST_LINES = 700
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def module_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The planner modules ``name`` imports when it is imported (not inside functions or TYPE_CHECKING)."""
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in known else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("planner")}
+    return {m for m in found if m in known and m != name}
+
+
+def test_every_module_sits_in_a_stage_of_the_pipeline():
+    top = {p.name for p in PACKAGE.glob("*.py")}
+    assert top == TOP
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == STAGES
+
+
+def test_no_module_is_longer_than_700_lines():
+    long = {
+        name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MOST_LINES
+    }
+    assert long == {}
+
+
+def test_no_import_cycle_between_modules():
+    known = modules()
+    graph = {name: module_level_imports(name, path, set(known)) for name, path in known.items()}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+    # and the check sees real edges: the plan's entry point imports the model's recipe
+    assert "planner.model.build" in graph["planner.plans.plan"]
