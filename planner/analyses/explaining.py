@@ -25,7 +25,7 @@ from planner.inputs.scenario import Scenario, check_plain_objective, check_refer
 from planner.inputs.tables import records
 from planner.model.build import build
 from planner.model.choices import Objective
-from planner.model.data import ModelData
+from planner.model.data import Exclusion, ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
 from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
@@ -558,20 +558,23 @@ def _not_bought(
 def _why_unusable(data: ModelData, mine: pd.DataFrame) -> str:
     """Why no offer of a chip is usable: compliance (status and rules, per country), ships_to, policy, lead time or the horizon."""
     reasons = []
-    comp = mine[mine["reason"].str.startswith("compliance")]
+    comp = mine[mine["cause"] == Exclusion.COMPLIANCE]
     for country, group in comp.groupby("country", sort=True):
-        statuses = sorted(set(group["reason"].str.removeprefix("compliance: ")))
+        statuses = sorted(set(group["status"]))
         rules = sorted({r for ids in group["rule_ids"] for r in ids.split(",") if r})
         reasons.append(f"{' or '.join(statuses)} in {country} under {', '.join(rules)}")
     if reasons:
         return "excluded by compliance: " + "; ".join(reasons)
-    for prefix, text in (
-        ("policy", "excluded by the scenario's policy"),
-        ("ships", None),
-        ("lead time", f"no usable offer in the horizon: delivered after {data.periods[-1]} (lead time)"),
-        ("lease", "lease offers only; a scenario in the destination form has no leases"),
+    for cause, text in (
+        (Exclusion.POLICY, "excluded by the scenario's policy"),
+        (Exclusion.SHIPS_TO, None),
+        (
+            Exclusion.LEAD_TIME,
+            f"no usable offer in the horizon: delivered after {data.periods[-1]} (lead time)",
+        ),
+        (Exclusion.NO_LEASES, "lease offers only; a scenario in the destination form has no leases"),
     ):
-        hit = mine[mine["reason"].str.startswith(prefix)]
+        hit = mine[mine["cause"] == cause]
         if len(hit):
             return text or f"no site it can ship to ({hit['reason'].iloc[0]})"
     return "no offer in the horizon (or less than one server offered)"

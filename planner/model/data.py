@@ -7,12 +7,15 @@ site's country is in the offer's ``ships_to`` (or that is empty), its status ove
 order-to-delivery window for the chip, the country, the buyer and the kind is allowed (or
 license-required when the policy allows it), it delivers (a lease: starts serving) within the
 horizon, and its SKU and channel are not excluded. Options dropped for any of these reasons
-are kept in ``excluded`` with the reason, for the reports.
+are kept in ``excluded`` with their cause (:class:`Exclusion`) and reason, for the reports; an
+option whose offer is less than one server (``max_units`` below ``chips_per_server``) is
+dropped without a row: there is nothing to buy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,22 @@ CHIP_COLUMNS = [
     "workloads",
 ]
 NO_SITE = -1
+
+
+class Exclusion(StrEnum):
+    """Why an option is not usable: the ``cause`` column of ``ModelData.excluded`` (its ``reason`` is the sentence, made once, here).
+
+    A compliance exclusion also carries the rule's ``status`` and the deciding ``rule_ids``.
+    """
+
+    HORIZON = "horizon"  # ordered outside the scenario's quarters
+    NO_LEASES = "no leases"  # a lease, in a scenario of the destination form
+    SHIPS_TO = "ships to"  # the offer does not ship to the site's country
+    COMPLIANCE = "compliance"  # an export rule's status the scenario does not allow
+    POLICY = "policy"  # a SKU or channel the scenario's policy excludes
+    LEAD_TIME = "lead time"  # delivered (or served) after the horizon
+
+
 #: share groupings the fleet never belongs to (it was bought through no channel of the catalog)
 CHANNEL_GROUPS = ("channel", "channel_risk", "transit")
 
@@ -314,7 +333,14 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
         base = {**rec, "t": t, "ships_key": " ".join(rec["ships_to"]), "term": int(rec["term_quarters"] or 0)}
         if not 0 <= t < horizon:
             dropped.append(
-                {**base, "site": None, "country": None, "reason": "outside the horizon", "rule_ids": ""}
+                {
+                    **base,
+                    "site": None,
+                    "country": None,
+                    "cause": Exclusion.HORIZON,
+                    "reason": "outside the horizon",
+                    "rule_ids": "",
+                }
             )
             continue
         if kind == "lease" and scenario.sites is None:
@@ -323,6 +349,7 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                     **base,
                     "site": None,
                     "country": rec["ships_to"][0],
+                    "cause": Exclusion.NO_LEASES,
                     "reason": "lease: a scenario in the destination form has no leases (give sites)",
                     "rule_ids": "",
                 }
@@ -337,9 +364,9 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                 "site_index": site_index,
                 "country": country,
             }
-            reason, ids = None, ""
+            cause, reason, ids = None, None, ""
             if site is not None and rec["ships_to"] and site.country not in rec["ships_to"]:
-                reason = f"ships to {', '.join(rec['ships_to'])} only"
+                cause, reason = Exclusion.SHIPS_TO, f"ships to {', '.join(rec['ships_to'])} only"
             else:
                 verdict = judge(
                     rec["sku"],
@@ -360,13 +387,14 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
                     d=t + verdict.delay,
                 )
                 if v.status not in allowed:
-                    reason = f"compliance: {v.status}"
+                    cause, reason = Exclusion.COMPLIANCE, f"compliance: {v.status}"
                     ids = ",".join(m.rule_id for m in v.deciding)
                 elif rec["sku"] in policy.exclude_skus:
-                    reason = "policy: sku excluded"
+                    cause, reason = Exclusion.POLICY, "policy: sku excluded"
                 elif rec["channel"] in policy.exclude_channels:
-                    reason = "policy: channel excluded"
+                    cause, reason = Exclusion.POLICY, "policy: channel excluded"
                 elif option["d"] >= horizon:
+                    cause = Exclusion.LEAD_TIME
                     reason = (
                         "lead time: delivered after the horizon"
                         if kind == "buy"
@@ -375,7 +403,7 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
             if reason is None:
                 rows.append(option)
             else:
-                dropped.append({**option, "reason": reason, "rule_ids": ids})
+                dropped.append({**option, "cause": cause, "reason": reason, "rule_ids": ids})
     finance = finance_data(scenario)
     usable = _options(pd.DataFrame(rows), chips, sites, finance.service_quarters)
     excluded = pd.DataFrame(
@@ -389,6 +417,8 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
             "kind",
             "site",
             "country",
+            "cause",
+            "status",
             "reason",
             "rule_ids",
         ],

@@ -14,6 +14,7 @@ import pandas as pd
 
 from planner.inputs.tables import records
 from planner.inputs.units import parse_quarter, quarter_name
+from planner.model.data import Exclusion
 from planner.plans.results import EXPOSURE_COLUMNS, Plan, channel_exposure
 
 
@@ -107,10 +108,10 @@ def exclusions(plan: Plan) -> pd.DataFrame:
     ex = plan.excluded
     if not len(ex):
         return pd.DataFrame(columns=cols)
-    comp = ex[ex["reason"].str.startswith("compliance")]
+    comp = ex[ex["cause"] == Exclusion.COMPLIANCE]
     rows = []
-    for (country, sku, reason, rules), group in comp.groupby(
-        ["country", "sku", "reason", "rule_ids"], sort=True
+    for (country, sku, status, rules), group in comp.groupby(
+        ["country", "sku", "status", "rule_ids"], sort=True
     ):
         quarters = sorted(set(group["period"]), key=parse_quarter)
         span = quarters[0] if len(quarters) == 1 else f"{quarters[0]}-{quarters[-1]}"
@@ -118,7 +119,7 @@ def exclusions(plan: Plan) -> pd.DataFrame:
             {
                 "country": country,
                 "sku": sku,
-                "status": str(reason).removeprefix("compliance: "),
+                "status": str(status),
                 "rules": str(rules).replace(",", ", "),
                 "quarters": span,
             }

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model.build import Coefficients
-from planner.model.data import ModelData
+from planner.model.data import Exclusion, ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family
 from planner.model.linear import FloatArray, IntArray, Sense
 from planner.model.rows import EQ, GE, LE, Model, Row
@@ -271,13 +271,13 @@ def _exclusions(data: ModelData) -> list[str]:
     if not len(ex):
         return []
     out = []
-    late = ex[ex["reason"].str.startswith("lead time")]
+    late = ex[ex["cause"] == Exclusion.LEAD_TIME]
     if len(late):
         out.append(
             f"lead times: {len(late.drop_duplicates('offer_id'))} offer(s) would be delivered after "
             f"{data.periods[-1]} ({', '.join(sorted(set(late['sku']))[:6])})"
         )
-    comp = ex[ex["reason"].str.startswith("compliance")]
+    comp = ex[ex["cause"] == Exclusion.COMPLIANCE]
     index = {name: t for t, name in enumerate(data.periods)}
     every = pd.concat([data.offers[["sku", "period"]], ex[["sku", "period"]]])
     offered = {str(sku): {index[q] for q in g["period"] if q in index} for sku, g in every.groupby("sku")}
@@ -293,7 +293,7 @@ def _exclusions(data: ModelData) -> list[str]:
             f"compliance: {len(chips)} chip(s) not usable in {country} ({', '.join(chips[:8])}"
             f"{', ...' if len(chips) > 8 else ''}) under {', '.join(rules)}"
         )
-    pol = ex[ex["reason"].str.startswith("policy")]
+    pol = ex[ex["cause"] == Exclusion.POLICY]
     if len(pol):
         out.append(f"policy: {len(set(pol['sku']))} chip(s) excluded by the scenario's policy")
     return out
