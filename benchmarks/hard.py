@@ -73,7 +73,8 @@ from planner.inputs.catalog import load_catalog
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.keys import Family
-from planner.model.solve import SolverOptions, optimize, scenario_goal
+from planner.model.solve import optimize, scenario_goal
+from planner.model.runs import SolverOptions
 from planner.inputs.scenario import load_scenario
 s = load_scenario(sys.argv[1])
 model = build(prepare(s, load_catalog(s.catalog_path())))

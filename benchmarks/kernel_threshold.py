@@ -26,7 +26,7 @@ import synthetic  # noqa: E402
 from planner.inputs.catalog import load_catalog  # noqa: E402
 from planner.inputs.scenario import load_scenario  # noqa: E402
 from planner.model.data import prepare  # noqa: E402
-from planner.model.solve import SolverOptions  # noqa: E402
+from planner.model.runs import SolverOptions  # noqa: E402
 from planner.plans.plan import solve  # noqa: E402
 
 SIZES = [(25, 2, 4), (50, 4, 8), (80, 4, 8), (100, 4, 12)]

@@ -100,7 +100,7 @@ from planner.analyses.sampling import Job, _plans_to_roll, dask_client, run_job
 from planner.inputs.scenario import load_scenario
 from planner.inputs.shocks import load_shocks
 from planner.plans.plan import catalog_for
-from planner.model.solve import SolverOptions
+from planner.model.runs import SolverOptions
 
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

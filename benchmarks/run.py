@@ -32,7 +32,8 @@ from planner.inputs.catalog import load_catalog
 from planner.inputs.scenario import load_scenario, check_references
 from planner.model.data import prepare
 from planner.model.build import build
-from planner.model.solve import SolverOptions, optimize, scenario_goal
+from planner.model.solve import optimize, scenario_goal
+from planner.model.runs import SolverOptions
 from planner.plans.results import tabulate
 from planner.outputs.export import plan_json
 from planner.outputs.workbook import write_plan_workbook

@@ -35,7 +35,8 @@ from planner.model.backends import (
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.rows import INF
-from planner.model.solve import SolverOptions, Status, optimize, register_stage2, scenario_goal
+from planner.model.runs import SolverOptions, Status
+from planner.model.solve import optimize, register_stage2, scenario_goal
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import synthetic  # noqa: E402

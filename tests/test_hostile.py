@@ -501,7 +501,7 @@ def test_a_coefficient_the_solver_would_take_as_infinite_is_refused_naming_its_i
 
 def test_a_solution_that_breaks_its_own_model_is_never_a_plan(tiny, monkeypatch):
     from planner.model import backends
-    from planner.model.solve import RunResult, Status
+    from planner.model.runs import RunResult, Status
 
     path = tiny([chip("a")], [offer("a", "2025Q1", max_units=2)], budget={"total_usd": 2000})
     real = backends.HighsBackend.run

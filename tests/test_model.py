@@ -376,7 +376,7 @@ def test_blocking_share_that_no_offer_can_meet(tiny):
 
 
 def test_cbc_gives_the_same_plan(tiny):
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     path = tiny(
         [chip("a"), chip("b", bf16_tflops=2000)],

@@ -169,7 +169,7 @@ def test_the_diagnosis_says_how_shortfalls_are_spread(tiny):
 
 
 def test_cbc_plans_carry_no_message_and_their_run_time(tiny):
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     path = tiny([chip("a")], [offer("a", "2025Q1", max_units=3)], budget={"total_usd": 2000})
     plan = solve(path, options=SolverOptions(solver="cbc"))
@@ -263,7 +263,7 @@ def test_a_channel_share_with_a_fleet(tiny):
 
 def test_explain_duals_on_a_tiny_case_with_either_solver(tiny):
     from planner.analyses.explaining import explain_plan
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     # a: 1 PFLOPS per $1000, supply 10; $3000: the budget binds and $1B more would buy the rest (7 more)
     path = tiny(
@@ -282,7 +282,7 @@ def test_run_limit_is_the_time_limit_within_the_deadline(monkeypatch):
     import time as clock
 
     from planner.errors import OutOfTime
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     monkeypatch.setattr(clock, "time", lambda: 1000.0)
     assert SolverOptions().run_limit() is None
@@ -300,7 +300,7 @@ def test_run_limit_is_the_time_limit_within_the_deadline(monkeypatch):
 
 def test_an_unknown_solver_is_named_with_the_choices():
     from planner.errors import InputError
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     with pytest.raises(InputError, match=r"^key solver: unknown solver 'gurobi'; use one of highs, cbc$"):
         SolverOptions(solver="gurobi")
@@ -308,7 +308,8 @@ def test_an_unknown_solver_is_named_with_the_choices():
 
 def test_a_diagnosis_the_solver_cannot_finish_says_so(tiny, monkeypatch):
     import planner.plans.diagnose as diagnose_module
-    from planner.model.solve import Outcome, Status
+    from planner.model.runs import Status
+    from planner.model.solve import Outcome
 
     path = tiny(
         [chip("a")],
@@ -332,7 +333,8 @@ def test_a_diagnosis_the_solver_cannot_finish_says_so(tiny, monkeypatch):
 
 
 def test_the_lp_relaxation_of_both_stages(tiny):
-    from planner.model.solve import SolverOptions, Status, optimize, scenario_goal
+    from planner.model.runs import SolverOptions, Status
+    from planner.model.solve import optimize, scenario_goal
 
     # $2500 at $1000 a server: the LP buys 2.5 servers (2.5 PFLOPS) in both stages, the MILP 2
     path = tiny(

@@ -207,7 +207,7 @@ def test_a_sample_without_recovery_keeps_its_committed_orders(tiny):
 
 
 def _options():
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     return SolverOptions()
 

@@ -122,7 +122,7 @@ def test_robust_branches_share_the_orders_before_each_shock(tiny, tmp_path):
     from planner.analyses.stressing import robust
     from planner.inputs.catalog import load_catalog
     from planner.inputs.scenario import load_scenario
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     path, shocks = case(tiny, tmp_path, probability=0.6)
     scenario = load_scenario(path)
@@ -400,7 +400,7 @@ def test_without_a_recovery_the_committed_orders_stand_with_the_failed_status(ti
     from planner.analyses.stressing import replan_step
     from planner.inputs.scenario import load_scenario
     from planner.inputs.shocks import apply
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.plans.plan import catalog_for
 
     path, shocks = _cut_case(tiny, tmp_path)
@@ -478,7 +478,7 @@ def test_stress_of_an_infeasible_base_plan_gives_its_diagnosis_and_stops(tiny, t
 
 
 def test_a_robust_plan_uses_the_options_given(tiny, tmp_path):
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     path, shocks = case(tiny, tmp_path)
     plan = robust_plan(path, shocks, options=SolverOptions(solver="cbc", mip_gap=0.01))

@@ -21,7 +21,8 @@ from planner.model.backends import (
     kernel_bounds,
 )
 from planner.model.linear import Sense
-from planner.model.solve import SolverOptions, optimize, scenario_goal
+from planner.model.runs import SolverOptions
+from planner.model.solve import optimize, scenario_goal
 from planner.plans.plan import solve
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -29,7 +29,8 @@ from planner.errors import InputError, NoPlan, SolverError
 from planner.model.choices import Objective
 from planner.model.keys import Family, RowKey
 from planner.model.linear import Lin, Sense
-from planner.model.solve import Goal, SolverOptions, scenario_goal
+from planner.model.runs import SolverOptions
+from planner.model.solve import Goal, scenario_goal
 
 if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog

@@ -19,7 +19,7 @@ from planner.inputs.tables import records
 from planner.inputs.units import parse_money, parse_number
 from planner.model.choices import Objective, Solver
 from planner.model.data import ModelData
-from planner.model.solve import SolverOptions
+from planner.model.runs import SolverOptions
 from planner.plans.frames import ResultFrame, result_frame
 from planner.plans.limits import share_values, share_words
 from planner.plans.results import Plan, empty_totals, round_value, tabulate

@@ -30,7 +30,8 @@ from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
 from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
 from planner.model.rows import Model
-from planner.model.solve import Outcome, SolverOptions, optimize
+from planner.model.runs import SolverOptions
+from planner.model.solve import Outcome, optimize
 from planner.plans.limits import at_bound
 from planner.plans.plan import catalog_for, solve
 from planner.plans.results import Plan

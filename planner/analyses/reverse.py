@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog
     from planner.inputs.scenario import Scenario
     from planner.inputs.shocks import Shock, ShockFile
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.plans.results import Plan
 
 BUDGET = "budget"

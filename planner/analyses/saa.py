@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from planner.inputs.shocks import Shock, ShockFile
     from planner.model.data import ModelData
     from planner.model.rows import Model, Part
-    from planner.model.solve import Goal, SolverOptions
+    from planner.model.runs import SolverOptions
+    from planner.model.solve import Goal
     from planner.plans.results import Plan
 
 
@@ -412,7 +413,7 @@ def risk_plan(
     from planner.inputs.scenario import check_plain_objective, check_references, load_scenario
     from planner.inputs.shocks import check_shock_references, load_shocks
     from planner.model.data import prepare
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.plans.plan import catalog_for, solve_data
 
     loaded = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario

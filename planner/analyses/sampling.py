@@ -53,7 +53,7 @@ from planner.inputs.shocks import (
 )
 from planner.model.choices import Objective
 from planner.model.data import prepare
-from planner.model.solve import SolverOptions
+from planner.model.runs import SolverOptions
 from planner.plans.plan import catalog_for, plan_from_servers, solve_data
 from planner.plans.results import Plan
 

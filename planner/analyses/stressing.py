@@ -43,7 +43,8 @@ from planner.model.choices import Objective
 from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
 from planner.model.linear import Lin, Sense
 from planner.model.rows import Model, Part
-from planner.model.solve import Goal, SolverOptions, optimize
+from planner.model.runs import SolverOptions
+from planner.model.solve import Goal, optimize
 from planner.plans.plan import catalog_for, empty_plan, plan_from_servers, solve_data
 from planner.plans.results import Plan, purchase_json
 from planner.rules import compliance

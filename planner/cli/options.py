@@ -176,7 +176,7 @@ def solver_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         import time
 
-        from planner.model.solve import SolverOptions
+        from planner.model.runs import SolverOptions
 
         deadline = None if max_time is None else time.time() + max_time
         options = SolverOptions(solver=solver, time_limit=time_limit, mip_gap=mip_gap, deadline=deadline)

@@ -29,7 +29,7 @@ from planner.cli.options import (
 from planner.errors import InputError
 
 if TYPE_CHECKING:
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.plans.results import Plan
 
 
@@ -249,7 +249,7 @@ def explain_cmd(
         from planner.outputs.render import console
 
         explain_report(result, console())
-    from planner.model.solve import PLAN_STATUSES
+    from planner.model.runs import PLAN_STATUSES
 
     sys.exit(0 if result.status in PLAN_STATUSES else 1)
 
@@ -471,6 +471,6 @@ def sweep_cmd(
 
         con = console()
         con.print(sweep_table(loaded.name, points, con))
-    from planner.model.solve import PLAN_STATUSES
+    from planner.model.runs import PLAN_STATUSES
 
     sys.exit(0 if any(p["status"] in PLAN_STATUSES for p in points) else 1)  # 1: no budget gave a plan

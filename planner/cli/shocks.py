@@ -29,7 +29,7 @@ from planner.cli.options import (
 from planner.errors import InputError
 
 if TYPE_CHECKING:
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
 
 @main.command("stress")
@@ -116,7 +116,7 @@ def stress_cmd(
         from planner.outputs.render import console
 
         stress_report(result, exposure, console())
-    from planner.model.solve import PLAN_STATUSES
+    from planner.model.runs import PLAN_STATUSES
 
     sys.exit(0 if result["base"]["status"] in PLAN_STATUSES else 1)
 

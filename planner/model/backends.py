@@ -28,7 +28,7 @@ from planner.errors import SolverError
 from planner.model.choices import Solver
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import EQ, GE, INF, LE, Model, Row
-from planner.model.solve import SOLVERS, Backend, RunResult, SolverOptions, Status
+from planner.model.runs import SOLVERS, Backend, RunResult, SolverOptions, Status
 
 pulp.set_v4_migration_warnings(False)
 #: one HiGHS ``threads`` value per process (HiGHS refuses to change it; guide/pulp.md 2.6)

@@ -37,7 +37,8 @@ from planner.model.choices import Solver
 from planner.model.data import ModelData
 from planner.model.linear import Sense
 from planner.model.rows import Model
-from planner.model.solve import Goal, Outcome, SolverOptions, optimize, scenario_goal
+from planner.model.runs import SolverOptions
+from planner.model.solve import Goal, Outcome, optimize, scenario_goal
 
 
 def stage1_goal(model: Model) -> Goal:

@@ -10,7 +10,7 @@ from rich.console import Console, Group
 
 from planner.inputs.tables import records
 from planner.model.choices import Objective
-from planner.model.solve import PLAN_STATUSES
+from planner.model.runs import PLAN_STATUSES
 from planner.outputs.render import (
     Col,
     bullets,

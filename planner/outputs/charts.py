@@ -7,7 +7,7 @@ from typing import Any
 
 from planner.errors import one_line
 from planner.inputs.fileio import atomic_path
-from planner.model.solve import PLAN_STATUSES
+from planner.model.runs import PLAN_STATUSES
 
 CATEGORY_COLOURS = {
     "fleet": "#bdc3c7",

@@ -13,7 +13,8 @@ from planner.model.data import ModelData
 from planner.model.keys import Family, Relax
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import Model, Part
-from planner.model.solve import Goal, Outcome, SolverOptions, optimize
+from planner.model.runs import SolverOptions
+from planner.model.solve import Goal, Outcome, optimize
 from planner.plans.limits import binding_limits
 from planner.plans.results import tabulate
 

@@ -131,7 +131,7 @@ def _marginal(model: Model, goal: Goal, rows: list[Row], cols: list[int]) -> tup
     None when the LP has no optimum (an infeasible model under diagnosis).
     """
     from planner.model.backends import HighsBackend
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
 
     if not model.n_cols:
         return None

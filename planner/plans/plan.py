@@ -17,7 +17,8 @@ from planner.model.build import build, contradictory_shares
 from planner.model.data import ModelData, prepare
 from planner.model.linear import FloatArray
 from planner.model.rows import Model
-from planner.model.solve import Goal, SolverOptions, Status, optimize, scenario_goal
+from planner.model.runs import SolverOptions, Status
+from planner.model.solve import Goal, optimize, scenario_goal
 from planner.plans.limits import binding_limits
 from planner.plans.results import Plan, WorkloadFigures, empty_totals, tabulate
 

@@ -17,7 +17,7 @@ from planner.model.choices import Solver
 from planner.model.data import ModelData
 from planner.model.linear import FloatArray
 from planner.model.rows import Part
-from planner.model.solve import PLAN_STATUSES
+from planner.model.runs import PLAN_STATUSES
 
 PURCHASE_COLUMNS = [
     "order_period",

@@ -21,7 +21,7 @@ from planner.cli.options import (
 from planner.errors import InputError
 
 if TYPE_CHECKING:
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.registry.core import Registry
 
 MAX_TIME_COVERS["save_cmd"] = "solving the plan to store"

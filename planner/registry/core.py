@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from planner.errors import InputError
 from planner.inputs.tables import records
-from planner.model.solve import PLAN_STATUSES
+from planner.model.runs import PLAN_STATUSES
 from planner.registry import schema
 from planner.registry.store import (
     Event,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog
     from planner.inputs.scenario import Scenario
     from planner.inputs.shocks import Shock
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.plans.results import Plan
     from planner.registry.diff import Diff
     from planner.registry.replan import Replanned
@@ -170,7 +170,7 @@ class Registry:
     ) -> tuple[Version, Plan]:
         """Solve ``scenario`` and store the plan as a new version; a scenario with no plan stores nothing."""
         from planner.inputs.scenario import load_scenario
-        from planner.model.solve import SolverOptions
+        from planner.model.runs import SolverOptions
         from planner.plans.plan import catalog_for, solve
 
         options = SolverOptions.of(options)

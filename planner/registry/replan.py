@@ -33,7 +33,7 @@ from planner.registry.store import Inputs, Version, read_text
 
 if TYPE_CHECKING:
     from planner.model.data import ModelData
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.plans.results import Plan
     from planner.registry.core import Registry
 
@@ -187,7 +187,7 @@ def replan(
     from planner.analyses.stressing import efficiency_change, reopen
     from planner.inputs.shocks import apply
     from planner.model.data import prepare
-    from planner.model.solve import SolverOptions
+    from planner.model.runs import SolverOptions
     from planner.outputs.export import plan_json
     from planner.plans.plan import solve_data
 
