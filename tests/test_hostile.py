@@ -135,7 +135,7 @@ def test_sweep_ranges_are_checked_and_capped(small, budget, message):
 
 
 def test_jobs_are_capped_at_the_cpu_count(small):
-    from planner.analyses.analysis import usable_jobs
+    from planner.analyses.parallel import usable_jobs
 
     assert usable_jobs(10**9) == len(os.sched_getaffinity(0))
     assert usable_jobs(0) == 1
@@ -668,7 +668,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_within_the_time_limit
     import planner.analyses.sampling
     from planner.errors import InputError
 
-    monkeypatch.setattr(planner.analyses.sampling, "CONNECT_SECONDS", 1.0)
+    monkeypatch.setattr(planner.analyses.parallel, "CONNECT_SECONDS", 1.0)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)

@@ -417,10 +417,10 @@ def test_sweep_and_compare_on_a_dask_cluster_match_local_runs(three_quarters, da
 
 
 def test_an_unreachable_scheduler_is_one_line(three_quarters, tmp_path, monkeypatch):
-    import planner.analyses.sampling
+    import planner.analyses.parallel
 
     monkeypatch.setattr(
-        planner.analyses.sampling, "CONNECT_SECONDS", 1.0
+        planner.analyses.parallel, "CONNECT_SECONDS", 1.0
     )  # refused connections are retried until then
     port = free_port()
     result = CliRunner().invoke(

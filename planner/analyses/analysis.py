@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Hashable
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.analyses.parallel import usable_jobs
 from planner.errors import InputError
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, load_scenario
@@ -151,7 +151,7 @@ def compare(
     options = SolverOptions.of(options)
     plans: list[Plan] = []
     if scheduler is not None:
-        from planner.analyses.sampling import check_scheduler
+        from planner.analyses.parallel import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
     workers = usable_jobs(workers)
@@ -161,7 +161,7 @@ def compare(
             if progress:
                 progress(1)
     else:
-        from planner.analyses.sampling import dask_client
+        from planner.analyses.parallel import dask_client
         from planner.plans.plan import catalog_for
 
         loaded = [load_scenario(p) for p in paths]
@@ -287,15 +287,6 @@ def _show(value: Any, key: str = "") -> Any:
 
 
 MAX_POINTS = 10_000  # budgets in one sweep
-
-
-def usable_jobs(jobs: int) -> int:
-    """Worker processes to start: at most one per CPU this process may use."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(jobs, cpus))
 
 
 def parse_range(text: str) -> list[float]:
@@ -439,7 +430,7 @@ def sweep(
     options = SolverOptions.of(options)
     check_plain_objective(scenario, "sweep")
     if scheduler is not None:
-        from planner.analyses.sampling import check_scheduler
+        from planner.analyses.parallel import check_scheduler
 
         check_scheduler(scheduler)  # before any solve
     if options.solver != Solver.HIGHS:
@@ -580,7 +571,7 @@ def _on_dask(
     progress: Callable[[int], None] | None,
 ) -> list[dict[str, Any]]:
     """Contiguous chunks of points on a Dask cluster's workers (scenario and catalog sent as data)."""
-    from planner.analyses.sampling import dask_client
+    from planner.analyses.parallel import dask_client
 
     with dask_client(scheduler=scheduler) as client:
         workers = max(1, len(client.scheduler_info().get("workers", {})))

@@ -525,8 +525,7 @@ def _replans(
             out.append(replan(plan, s, options))
             tick(1)
         return out
-    from planner.analyses.analysis import usable_jobs
-    from planner.analyses.sampling import dask_client
+    from planner.analyses.parallel import dask_client, usable_jobs
 
     results = []
     with dask_client(workers=min(usable_jobs(workers), len(shocked))) as client:

@@ -212,7 +212,7 @@ def risk_cmd(
     options: SolverOptions,
 ) -> None:
     """Sample futures of the shock file and re-plan each one: how bad is the 1-in-20 year, and which plan holds up."""
-    from planner.analyses.analysis import usable_jobs
+    from planner.analyses.parallel import usable_jobs
     from planner.analyses.sampling import risk, risk_tables
     from planner.inputs.shocks import load_shocks
     from planner.outputs.export import check_out

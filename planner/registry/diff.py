@@ -126,7 +126,7 @@ def _lines(plan: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
 
 def budget(registry: Registry, version: Version) -> float | None:
     """The version's total budget in its budget currency, as its scenario gives it (None: none given)."""
-    from planner.registry.core import load_inputs
+    from planner.registry.inputs import load_inputs
 
     scenario, _, _ = load_inputs(registry.inputs(version.id))
     return scenario.budget.total_usd

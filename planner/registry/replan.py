@@ -28,7 +28,7 @@ from planner.errors import InputError, NoPlan
 from planner.inputs.tables import records
 from planner.inputs.units import parse_quarter, quarter_start
 from planner.model.choices import Objective
-from planner.registry.core import catalog_files, load_inputs, read_inputs
+from planner.registry.inputs import catalog_files, load_inputs, read_inputs
 from planner.registry.store import Inputs, Version, read_text
 
 if TYPE_CHECKING:
