@@ -259,13 +259,13 @@ class Plan:
             o = data.offers
             chips = self.servers * o["chips_per_server"].to_numpy()
             eff = chips * (o["q"] * o["eff_pflops"]).to_numpy()
-            factors = np.stack([data.option_factor(p) for p in range(data.horizon)], axis=1)
-            p = np.arange(data.horizon)
+            coef = Coefficients.of(data)
+            # effective PFLOPS per option (rows) and quarter (columns), where the option serves
+            served = np.stack([data.option_factor(p) * coef.serving(p) for p in range(data.horizon)], axis=1)
             values = data.option_values(key)
-            d, stop = o["d"].to_numpy(np.int64), o["stop"].to_numpy(np.int64)
             for i in np.flatnonzero(chips):
                 group = "leased" if values[i] is None else str(values[i])
-                add(group, eff[i] * factors[i] * ((p >= d[i]) & (p <= stop[i])))
+                add(group, eff[i] * served[i])
         frame = pd.DataFrame(
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
         )
@@ -279,14 +279,15 @@ class Plan:
         if self.servers is not None and len(data.offers):
             o = data.offers
             pay = self.servers * o["server_price"].to_numpy(np.float64)
-            p = np.arange(data.horizon)
-            lease = (o["kind"] == "lease").to_numpy()
+            coef = Coefficients.of(data)
+            # a lease is paid in each quarter of its term, a purchase in its order quarter
+            when = np.stack(
+                [coef.paying(p) | (~coef.lease & (coef.t == p)) for p in range(data.horizon)], axis=1
+            )
             values = data.option_values(key)
-            d, end, t = (o[c].to_numpy(np.int64) for c in ("d", "end", "t"))
             for i in np.flatnonzero(pay):
                 group = "leased" if values[i] is None else str(values[i])
-                when = ((p >= d[i]) & (p <= end[i])) if lease[i] else (p == t[i])
-                columns[group] = columns.get(group, np.zeros(data.horizon)) + pay[i] * when
+                columns[group] = columns.get(group, np.zeros(data.horizon)) + pay[i] * when[i]
         return pd.DataFrame(
             {k: columns[k] for k in sorted(columns)}, index=pd.Index(data.periods, name="period")
         )
@@ -517,7 +518,6 @@ def tabulate(
     term = o["term"].to_numpy(np.int64)
     cost = chips * price * np.where(lease, term, 1)
     d, t, end = o["d"].to_numpy(np.int64), o["t"].to_numpy(np.int64), o["end"].to_numpy(np.int64)
-    stop = o["stop"].to_numpy(np.int64)
     start = parse_quarter(data.periods[0])
     bought = servers > 0
     purchases = pd.DataFrame(
@@ -557,11 +557,11 @@ def tabulate(
     rows, site_rows, cum, cum_budget, committed = [], [], 0.0, 0.0, 0.0
     opex_total = 0.0
     for p, name in enumerate(data.periods):
-        serving = (d <= p) & (p <= stop)
+        serving = coef.serving(p)
         powered = coef.powered(p)
         eff_p = eff * data.option_factor(p)
         capex = float(cost[~lease & (t == p)].sum())
-        lease_pay = float(pay[lease & (d <= p) & (p <= end)].sum())
+        lease_pay = float(pay[coef.paying(p)].sum())
         power = opex = 0.0
         for k, s in enumerate(data.sites):
             at = site == k
