@@ -31,7 +31,7 @@ import synthetic  # noqa: E402
 TIGHT = 1e-7  # both solves within this gap of the optimum (gap 0 takes minutes on stage 2)
 INSTANCES = [
     (12, 4, 4, "min-cost", 1),
-    (12, 4, 4, "max-compute", 2),
+    (12, 4, 4, "max-compute", 7),  # seed 2 took 18 s of the suite for the same size and check
     (20, 3, 5, "min-cost", 3),
     (16, 5, 4, "max-compute", 4),
     (30, 4, 6, "min-cost", 5),
