@@ -35,7 +35,6 @@ CATEGORIES = ("full-spec", "export-compliant", "domestic")
 WORKLOADS = ("training", "inference")
 #: an offer's channel risk (an extension: BIS red-flag diligence); an empty cell is ``unrated``
 CHANNEL_RISKS = ("low", "medium", "high")
-STATUSES = ("allowed", "license-required", "prohibited")
 DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "default"
 #: the files of a catalog folder that gpuplan reads
 CATALOG_FILES = ("chips.csv", "offers.csv", "export_rules.yaml")

@@ -222,19 +222,6 @@ class Site(_Strict):
         return site_tag_list(v) if isinstance(v, list) else v
 
 
-SHARE_GROUPS = (
-    "category",
-    "vendor",
-    "origin",
-    "channel",
-    "site",
-    "country",
-    "kind",
-    "channel_risk",
-    "transit",
-)
-
-
 GroupBy = Literal[
     "category", "vendor", "origin", "channel", "site", "country", "kind", "channel_risk", "transit"
 ]

@@ -7,13 +7,11 @@ renderers only lay it out. Money in USD, compute in effective PFLOPS, power in M
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from planner.inputs.tables import records
-from planner.inputs.units import parse_quarter, quarter_name
+from planner.inputs.units import parse_quarter
 from planner.model.data import Exclusion
 from planner.plans.results import EXPOSURE_COLUMNS, Plan, channel_exposure
 
@@ -250,17 +248,3 @@ def plan_report(plan: Plan) -> PlanReport:
         book_values(plan),
         channel_exposure(plan),
     )
-
-
-def end_of_leases(plan: Plan) -> str | None:
-    """The last quarter any lease of the plan is paid for (None without leases)."""
-    p = plan.purchases
-    ends = [parse_quarter(e) for e in p.loc[p["kind"] == "lease", "end_period"]] if len(p) else []
-    return quarter_name(max(ends)) if ends else None
-
-
-def as_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows with NaN turned into None (for JSON)."""
-    return [
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()} for r in records(df)
-    ]
