@@ -82,3 +82,31 @@ def test_no_import_cycle_between_modules():
     # model's recipe at module level, the explain command its analysis inside the command
     assert "planner.model.build" in graph["planner.plans.plan"]
     assert "planner.analyses.explaining" in graph["planner.cli.plans"]
+
+
+IMPORT_EACH = """
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "planner" or m.startswith("planner.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        failed.append(f"{name}: {type(exc).__name__}: {exc}")
+print("\\n".join(failed))
+"""
+
+
+def test_every_module_imports_first_on_its_own():
+    # a module imported before any other of the package (a script, a worker process) must not
+    # run into a half-initialised one: the registry's commands once imported the CLI package,
+    # whose __init__ imported them back
+    import subprocess
+    import sys
+
+    names = sorted(n for n in modules() if not n.endswith("__main__") and ".migrations" not in n)
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_EACH, *names], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "", out.stdout

@@ -61,7 +61,7 @@ class RowKey:
     item: int | None = None
 
     def solver_name(self) -> str:
-        """A name PuLP and MPS files accept (only ``[A-Za-z0-9_]``); unique per key up to sanitising, which :class:`planner.model.build.Model` checks."""
+        """A name PuLP and MPS files accept (only ``[A-Za-z0-9_]``); two keys that sanitise alike get distinct names from :meth:`planner.model.rows.Model.add`, which appends the row's index to the second."""
         parts = [self.branch] if self.branch is not None else []
         parts.append(self.family.name.lower())
         for f in fields(self):

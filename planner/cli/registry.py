@@ -14,6 +14,7 @@ from planner.cli.options import (
     FILE,
     MAX_TIME_COVERS,
     format_option,
+    main,
     out_option,
     reports_errors,
     solver_options,
@@ -68,7 +69,7 @@ def _echo_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2))
 
 
-@click.group("registry")
+@main.group("registry")
 def registry() -> None:
     """Keep plan versions: save, approve, lock firm orders, re-plan around them, diff, history."""
 
