@@ -41,7 +41,7 @@ from planner.inputs.units import quarter_end, quarter_start
 from planner.model.build import add_scenario, define_branch_budget_cut, define_nonanticipativity
 from planner.model.choices import Objective
 from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
-from planner.model.linear import Lin, Sense
+from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import Model, Part
 from planner.model.runs import SolverOptions
 from planner.model.solve import Goal, optimize
@@ -197,14 +197,29 @@ class Step:
         return plan_from_servers(self.data, self.committed, self.after.status)
 
 
+def held_servers(data: ModelData) -> npt.NDArray[np.int64]:
+    """Servers per option already ordered and kept (``data.fixed``; 0 where nothing is fixed)."""
+    return np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(data.offers))).astype(
+        np.int64
+    )
+
+
+def stranded_cost(
+    data: ModelData, held: npt.NDArray[np.int64], stranded: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """USD per option of held orders that can no longer serve: a purchase's price, a lease's payments for the quarters it is cut short."""
+    o = data.offers
+    lost = np.where((o["kind"] == "lease").to_numpy(), (o["end"] - o["stop"]).to_numpy(), 1)
+    cost: FloatArray = held * o["server_price"].to_numpy(np.float64) * lost * stranded
+    return cost
+
+
 def replan_step(plan: Plan, shocked: Shocked, options: SolverOptions) -> Step:
     """Keep the orders ``plan`` placed before the shock and re-plan the rest under it."""
     data, stranded = branch_data(shocked, _committed(plan))
     after = solve_data(data, options)
-    o = data.offers
-    committed = np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(o))).astype(np.int64)
-    lost = np.where((o["kind"] == "lease").to_numpy(), (o["end"] - o["stop"]).to_numpy(), 1)
-    return Step(data, after, committed, committed * o["server_price"].to_numpy(float) * lost * stranded)
+    committed = held_servers(data)
+    return Step(data, after, committed, stranded_cost(data, committed, stranded))
 
 
 def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, Any]:

@@ -184,7 +184,7 @@ def replan(
     by: str | None,
 ) -> Replanned:
     """See the module's docstring."""
-    from planner.analyses.stressing import efficiency_change, reopen
+    from planner.analyses.stressing import efficiency_change, held_servers, reopen, stranded_cost
     from planner.inputs.shocks import apply
     from planner.model.data import prepare
     from planner.model.runs import SolverOptions
@@ -248,13 +248,8 @@ def replan(
             f"no plan under the new inputs with the orders through {through} kept: the re-plan is "
             f"{plan.status}; nothing was stored"
         )
-    lost = np.where(
-        (data.offers["kind"] == "lease").to_numpy(), (data.offers["end"] - data.offers["stop"]).to_numpy(), 1
-    )
-    held = np.nan_to_num(data.fixed if data.fixed is not None else np.zeros(len(data.offers))).astype(
-        np.int64
-    )
-    cost = held * data.offers["server_price"].to_numpy(float) * lost * stranded
+    held = held_servers(data)
+    cost = stranded_cost(data, held, stranded)
     stranded_lines = [
         {
             "order_period": data.periods[int(rec["t"])],
