@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from planner.cli.options import (
+    CATALOG,
     FILE,
     F,
     Number,
@@ -76,13 +77,6 @@ def _folder(folder: Path | None, catalog: Path | None) -> Path | None:
     return catalog if catalog is not None else folder
 
 
-CATALOG_OPTION = click.option(
-    "--catalog",
-    "catalog_opt",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Catalog folder (the same as FOLDER; default catalogs/default).",
-)
 WHO = [
     click.option(
         "--destination", required=True, help="ISO country code where the chips are deployed (any case)."
@@ -133,15 +127,15 @@ def catalog() -> None:
 
 @catalog.command()
 @CATALOG_DIR
-@CATALOG_OPTION
+@CATALOG
 @reports_errors
-def validate(folder: Path | None, catalog_opt: Path | None) -> None:
+def validate(folder: Path | None, catalog: Path | None) -> None:
     """List every problem in a catalog folder (exit 2 when there is any)."""
     from planner.inputs.catalog import load_catalog
 
     problems: list[InputError] = []
     try:
-        cat = load_catalog(_folder(folder, catalog_opt), collect=problems)
+        cat = load_catalog(_folder(folder, catalog), collect=problems)
     except InputError as exc:  # a problem that stops reading (missing file or columns)
         problems.append(exc)
         cat = None
@@ -156,14 +150,14 @@ def validate(folder: Path | None, catalog_opt: Path | None) -> None:
 
 @catalog.command()
 @CATALOG_DIR
-@CATALOG_OPTION
+@CATALOG
 @format_option("the same tables", csv="the chip figures")
 @reports_errors
-def show(folder: Path | None, catalog_opt: Path | None, fmt: str) -> None:
+def show(folder: Path | None, catalog: Path | None, fmt: str) -> None:
     """Chips with the figures a buyer compares, and the units offered per quarter."""
     from planner.outputs.catalog_report import chip_figures, offers_by_quarter
 
-    cat = _catalog(_folder(folder, catalog_opt))
+    cat = _catalog(_folder(folder, catalog))
     figures, offers, leases = chip_figures(cat), offers_by_quarter(cat), offers_by_quarter(cat, "lease")
     if fmt == "json":
         click.echo(
@@ -217,14 +211,14 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 @catalog.command("compliance")
 @CATALOG_DIR
-@CATALOG_OPTION
+@CATALOG
 @who_options
 @click.option("--date", "on", default=None, help="YYYY-MM-DD (default: today).")
 @format_option("the same table")
 @reports_errors
 def compliance_cmd(
     folder: Path | None,
-    catalog_opt: Path | None,
+    catalog: Path | None,
     destination: str,
     headquarters: str | None,
     kind: str,
@@ -236,7 +230,7 @@ def compliance_cmd(
     from planner.outputs.catalog_report import compliance_listing
 
     listing = compliance_listing(
-        _catalog(_folder(folder, catalog_opt)),
+        _catalog(_folder(folder, catalog)),
         _destination(destination),
         _date(on),
         _country(headquarters, "--headquarters"),
@@ -262,14 +256,14 @@ def compliance_cmd(
 
 @catalog.command()
 @CATALOG_DIR
-@CATALOG_OPTION
+@CATALOG
 @who_options
 @click.option("--sku", default=None, help="Only this chip.")
 @format_option("the same table")
 @reports_errors
 def timeline(
     folder: Path | None,
-    catalog_opt: Path | None,
+    catalog: Path | None,
     destination: str,
     headquarters: str | None,
     kind: str,
@@ -280,7 +274,7 @@ def timeline(
     """The dates on which each chip's status changes for a destination, buyer and kind of offer."""
     from planner.outputs.catalog_report import timeline as build
 
-    cat = _catalog(_folder(folder, catalog_opt))
+    cat = _catalog(_folder(folder, catalog))
     if sku is not None and sku not in cat.chips.index:
         raise InputError(f"sku {sku!r} is not in {cat.folder / 'chips.csv'}", key="--sku")
     dest = _destination(destination)

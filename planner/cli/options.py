@@ -266,7 +266,8 @@ CATALOG = click.option(
     "--catalog",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Catalog folder (overrides the scenario's `catalog`; default catalogs/default).",
+    help="Catalog folder (over a scenario's `catalog`, the same as a catalog command's FOLDER; default "
+    "catalogs/default).",
 )
 
 
