@@ -172,10 +172,10 @@ def _reduced(model: Model, result: Outcome) -> FloatArray:
     return np.asarray(result.col_duals[model.main.cols], dtype=np.float64)
 
 
-#: makes a marginal row from the (LP, MILP) change, a note and why the MILP was skipped
-Entry = Callable[[float | None, float | None, str, str], dict[str, Any]]
 #: makes a marginal row from the (LP, MILP) change, a note and why the MILP was skipped; None: no row
 Make = Callable[[float | None, float | None, str, str], "dict[str, Any] | None"]
+#: a :data:`Make` that always makes a row
+Entry = Callable[[float | None, float | None, str, str], dict[str, Any]]
 
 
 @dataclass
@@ -198,7 +198,10 @@ class _Context:
 
     def run(self, workers: int | None = None) -> list[dict[str, Any]]:
         """Every re-solve asked for (in parallel), and the rows they make, in the order asked."""
-        resolver = Resolver(self.data, self.options, self.base[1], self.sense, workers)
+        from planner.analyses.parallel import cpus, usable_jobs
+
+        threads = usable_jobs(workers or cpus())
+        resolver = Resolver(self.data, self.options, self.base[1], self.sense, threads)
         progress = self.progress
 
         def step() -> None:

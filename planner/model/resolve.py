@@ -21,7 +21,6 @@ than the MILP gap (``gap * |value|``) a MILP re-solve could not tell its gain fr
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -92,7 +91,7 @@ class _Live:
 
 
 class Resolver:
-    """Solves the base data and changes of it, at ``options``, on ``workers`` threads.
+    """Solves the base data and changes of it, at ``options``, on ``workers`` threads (HiGHS; CBC on one).
 
     ``base_mip`` is the plan's first-stage MILP value at the same options: the bound that lets
     a relaxation's MILP re-solve be skipped.
@@ -104,12 +103,11 @@ class Resolver:
         options: SolverOptions,
         base_mip: float | None,
         sense: Sense,
-        workers: int | None = None,
+        workers: int = 1,
     ) -> None:
         self.data, self.options, self.base_mip, self.sense = data, options, base_mip, sense
         self.live = options.solver == Solver.HIGHS
-        cpus = os.cpu_count() or 1
-        self.workers = max(1, min(workers or cpus, cpus)) if self.live else 1
+        self.workers = max(1, workers) if self.live else 1
         self._local = threading.local()
         self._backends: list[HighsBackend] = []
         self._lock = threading.Lock()
@@ -131,12 +129,12 @@ class Resolver:
         """The LP and (unless proven unmoved) MILP values of the data after ``change``."""
         moved = replace(self.data, **change.fields)
         model = build(moved)
-        if self.live and same_shape(self._thread_live().base, model):
-            backend: HighsBackend | None = self._thread_live().backend
-            assert backend is not None
-            backend.load_bounds(model)
-        else:
-            backend = None
+        backend: HighsBackend | None = None
+        if self.live:
+            live = self._thread_live()
+            if same_shape(live.base, model):
+                backend = live.backend
+                backend.load_bounds(model)
         goal = stage1_goal(model)
         lp = self._run(model, goal, backend, mip=False)
         bound = self._gain_bound(lp)
