@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import chip, make_catalog, offer
+from conftest import ROOT, chip, make_catalog, offer
 
 from planner.cli import main
 
@@ -479,3 +479,21 @@ def test_same_inputs_give_byte_identical_json_and_csv():
         for fmt in ("json", "csv", "json", "csv")
     ]
     assert runs[0] == runs[2] and runs[1] == runs[3]
+
+
+def test_libyaml_and_the_pure_python_loader_read_every_bundled_file_alike():
+    # files are read through libyaml when they load cleanly; the pure-Python loader words problems:
+    # both must give the same values, numbers and dates checked the same way
+    import yaml
+
+    from planner.inputs.yamlio import StrictLoader, _FastLoader, _load
+
+    files = sorted(ROOT.glob("budgets/**/*.yaml")) + sorted(ROOT.glob("catalogs/**/*.yaml"))
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        slow = yaml.load(text, Loader=StrictLoader)  # noqa: S506
+        fast = yaml.load(text, Loader=_FastLoader)  # noqa: S506
+        assert fast == slow == _load(text), path
+    for text in ("a: 1e3\nb: 2025-01-01\n", "a: [1, 2.5, x]\n"):
+        assert yaml.load(text, Loader=_FastLoader) == yaml.load(text, Loader=StrictLoader)  # noqa: S506

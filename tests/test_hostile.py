@@ -419,6 +419,19 @@ def hard(tmp_path_factory) -> Path:
     return synthetic.make(tmp_path_factory.mktemp("hard"), 200, 8, 16, objective="max-compute")
 
 
+def group(pgid: int) -> list[int]:
+    """The live processes of a process group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
 def start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "planner.cli", *args],
@@ -445,7 +458,11 @@ def test_ctrl_c_stops_a_solve_within_two_seconds(hard):
 
 def test_ctrl_c_stops_a_parallel_sweep_within_five_seconds(hard):
     proc = start(["sweep", str(hard), "--budget", "1B:4B:4", "--jobs", "2", "--mip-gap", "0"])
-    time.sleep(8)  # workers spawned and solving
+    deadline = time.monotonic() + 60
+    while len(group(proc.pid)) < 3:  # the command and its two workers
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    time.sleep(3)  # the workers loaded and solving
     assert proc.poll() is None
     sent = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)

@@ -230,6 +230,7 @@ def test_site_tags_are_one_word():
             "--site-tag",
             "state-funded",
         ],
+        env={"COLUMNS": "160"},  # one table, whatever terminal (or none, under xdist) runs the tests
     )
     assert out.exit_code == 0
     words = " ".join(out.output.split())  # the title wraps at the terminal's width

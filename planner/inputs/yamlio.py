@@ -29,23 +29,8 @@ class _Refused(Exception):
         self.line, self.message = line, message
 
 
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys, deep nesting and dates that do not exist."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        """Compose one node, refusing nesting deeper than :data:`MAX_DEPTH`."""
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # PyYAML is untyped here
-                raise _Refused(mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; flatten the file")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+class _StrictConstructor(yaml.constructor.SafeConstructor):
+    """The checks made while values are built: duplicate keys, real dates, finite numbers."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         """Build a mapping; a key written twice is an error naming both lines."""
@@ -89,6 +74,61 @@ class StrictLoader(yaml.SafeLoader):
         return value
 
 
+class StrictLoader(_StrictConstructor, yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, deep nesting and dates that do not exist.
+
+    Pure Python: it words every problem (PyYAML's own messages). Files that load without one are
+    read by :class:`_FastLoader`, the same checks over libyaml's parser.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, refusing nesting deeper than :data:`MAX_DEPTH`."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # PyYAML is untyped here
+                raise _Refused(mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; flatten the file")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _FastLoader(_StrictConstructor, yaml.CSafeLoader):
+    """:class:`StrictLoader`'s checks over libyaml's parser (about ten times faster on the rules file)."""
+
+
+def _shallow(text: str) -> bool:
+    """Whether no collection nests near :data:`MAX_DEPTH` (libyaml's events, before any node is built)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth >= MAX_DEPTH - 1:
+                return False
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return True
+
+
+def _load(text: str) -> Any:
+    """The file's values: through libyaml when it loads cleanly, else through the pure-Python loader, which words the problem."""
+    if yaml.__with_libyaml__:
+        try:
+            if _shallow(text):
+                loader = _FastLoader(text)
+                try:
+                    return loader.get_single_data()
+                finally:
+                    loader.dispose()
+        except Exception:  # noqa: BLE001, S110 - any problem is read again below to be worded
+            pass
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 _DECIMAL = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
@@ -109,14 +149,26 @@ def _check_number(value: float, node: Any) -> None:
 
 
 # YAML 1.2 floats (1e3, 1.5E-2) are numbers, as in JSON, not strings
-StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
-StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
-StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+_FLOAT = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
+
+
+def _timestamp(loader: Any, node: Any) -> Any:
+    return loader.construct_yaml_timestamp(node)
+
+
+def _float(loader: Any, node: Any) -> Any:
+    return loader.construct_yaml_float(node)
+
+
+def _int(loader: Any, node: Any) -> Any:
+    return loader.construct_yaml_int(node)
+
+
+StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_FastLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+for _tag, _make in (("timestamp", _timestamp), ("float", _float), ("int", _int)):
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _make)
+    _FastLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _make)
 
 
 def read_yaml(path: Path) -> Any:
@@ -130,7 +182,7 @@ def read_yaml(path: Path) -> Any:
     if not text.strip():
         raise InputError("file is empty", file=label)
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return _load(text)
     except _Refused as exc:
         raise InputError(f"line {exc.line}: {exc.message}", file=label) from None
     except RecursionError:
