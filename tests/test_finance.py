@@ -317,14 +317,14 @@ def test_an_fx_shock_converts_the_unpaid_balance_at_the_shocked_rate(tiny, tmp_p
     # from Q2 the yuan is at 7 x 8/7 = 8.0: the Q1 order keeps its $1000 price, its $500 balance now
     # costs CNY 4,000, so it uses CNY 7,500, the whole budget
     path, shocks = _fx_case(tiny, tmp_path, 8 / 7)
-    result = stress(path, shocks, with_robust=False)
+    result = stress(path, shocks, with_robust=False).to_dict()
     assert result["base"]["totals"]["effective_pflops"] == 1
     [weak] = result["base_exposure"]
     assert weak["status"] == "optimal" and weak["effective_pflops"] == 1
     assert weak["stranded_usd"] == 0
     # at 1.2 (8.4 per USD) the committed balance alone costs CNY 4,200: the re-plan has no feasible plan
     path, shocks = _fx_case(tiny, tmp_path, 1.2)
-    [weak] = stress(path, shocks, with_robust=False)["base_exposure"]
+    [weak] = stress(path, shocks, with_robust=False).to_dict()["base_exposure"]
     assert weak["status"] == "infeasible"
 
 

@@ -51,7 +51,7 @@ def test_a_budget_cut_leaves_one_minus_the_fraction_of_the_unspent_money(tiny, t
     offers = [offer("a", q, max_units=4) for q in ("2025Q1", "2025Q2")]
     path = tiny([chip("a")], offers, budget={"total_usd": 8000})
     cut = shocks(tmp_path, {"name": "cut", "quarter": "2025Q2", "budget_cut": {"fraction": 0.5}})
-    result = stress(path, cut, with_robust=False)
+    result = stress(path, cut, with_robust=False).to_dict()
     assert result["base"]["totals"]["effective_pflops"] == 8
     assert result["base_exposure"][0]["effective_pflops"] == 6
 

@@ -48,7 +48,7 @@ def test_an_efficiency_shock_multiplies_compute_from_its_quarter_on(tiny, tmp_pa
         tmp_path,
         {"name": "slow", "quarter": "2025Q2", "efficiency": {"by": by, "value": value, "factor": 0.8}},
     )
-    result = stress(path, shocks, with_robust=False)
+    result = stress(path, shocks, with_robust=False).to_dict()
     [e] = result["base_exposure"]
     # without the shock a (1 PFLOPS per $1000) beats b (0.9): 8 a. With it, Q1's 4 a are committed
     # and give 0.8 each from Q2; in Q2 b's 0.9 beats a's 0.8: $4000 buys 4 b.
@@ -70,7 +70,7 @@ def test_an_order_delivered_on_the_day_of_a_ban_is_stranded(tiny, tmp_path, day,
     shocks = shocks_file(tmp_path, {"name": "ban", "date": day, "rule": rule})
     base = solve(path)
     assert base.purchases["sku"].tolist() == ["h"]
-    [e] = stress(path, shocks, with_robust=False)["base_exposure"]
+    [e] = stress(path, shocks, with_robust=False).to_dict()["base_exposure"]
     assert e["stranded_usd"] == stranded
 
 
@@ -140,7 +140,7 @@ def test_a_per_quarter_budget_cut_leaves_committed_payments_due_in_full(tiny, tm
     )
     shocks = tmp_path / "cut.yaml"
     shocks.write_text("name: cut\nshocks:\n  - {name: cut, quarter: 2025Q2, budget_cut: {fraction: 0.6}}\n")
-    result = stress(path, shocks, with_robust=False)
+    result = stress(path, shocks, with_robust=False).to_dict()
     assert result["base"]["totals"]["effective_pflops"] == 11.0
     [cut] = result["base_exposure"]
     assert cut["status"] == "optimal" and cut["effective_pflops"] == 5.0

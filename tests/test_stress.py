@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import replace
@@ -13,7 +14,8 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT, chip, lease, make_catalog, offer
 
-from planner.analyses.stressing import changed_orders, exposure_frame, robust_plan, stress, total_cost
+from planner.analyses.exposure import Exposure, PriceOfRobustness, exposure_frame
+from planner.analyses.stressing import changed_orders, robust_plan, stress, total_cost
 from planner.cli import main
 from planner.inputs.shocks import load_shocks
 from planner.plans.plan import solve
@@ -46,7 +48,7 @@ def test_base_plan_exposure_to_a_rule_shock(tiny, tmp_path):
     path, shocks = case(tiny, tmp_path)
     base = solve(path)
     assert base.totals["effective_pflops"] == 5 and base.totals["capex_usd"] == 6000
-    result = stress(path, shocks, with_robust=False)
+    result = stress(path, shocks, with_robust=False).to_dict()  # the JSON, as printed
     [e] = result["base_exposure"]
     # orders of 2025Q1 and 2025Q2 (which start before 9 April) are committed; h ordered in Q1 arrives in
     # Q3, after the ban: stranded. The $4000 left buys 2 d in Q3.
@@ -90,15 +92,11 @@ def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
         }
     ]
     result = stress(path, shocks)
-    [e] = result["robust_exposure"]
-    assert e["stranded_usd"] == 0 and e["compute_lost_pflops"] == pytest.approx(1.0)
-    assert result["robust"]["price_of_robustness"] == {
-        "unit": "effective PFLOPS",
-        "base": 5.0,
-        "robust": 4.0,
-        "given_up": pytest.approx(1.0),
-        "relative": pytest.approx(0.2),
-    }
+    [e] = result.robust_exposure
+    assert e.stranded_usd == 0 and e.compute_lost_pflops == pytest.approx(1.0)
+    assert result.robust.price_of_robustness == PriceOfRobustness(
+        "effective PFLOPS", 5.0, 4.0, pytest.approx(1.0), pytest.approx(0.2)
+    )
     # the exposure table lines the two plans up, shock by shock
     [row] = exposure_frame(result).to_dict("records")
     assert row == {
@@ -205,7 +203,7 @@ def test_supply_price_lead_and_budget_shocks(tiny, tmp_path):
             }
         )
     )
-    result = stress(path, shocks, with_robust=False)
+    result = stress(path, shocks, with_robust=False).to_dict()
     e = {x["shock"]: x for x in result["base_exposure"]}
     # base: 4 a in each quarter = 8 PFLOPS. Q1's 4 a are committed in every case.
     assert result["base"]["totals"]["effective_pflops"] == 8
@@ -335,7 +333,7 @@ def test_a_robust_plan_with_an_impossible_branch_is_infeasible(tiny, tmp_path):
     plan = robust_plan(path, shocks)
     assert plan.status == "infeasible" and plan.purchases.empty and plan.totals["capex_usd"] == 0
     assert plan.robust["status"] == "infeasible"
-    assert stress(path, shocks)["robust"] == {"status": "infeasible"}
+    assert stress(path, shocks).to_dict()["robust"] == {"status": "infeasible"}
     assert plan.limits == [
         "no plan meets every constraint in every shock branch; `gpuplan stress` shows which shock leaves "
         "the base plan without a recovery"
@@ -352,7 +350,7 @@ def test_changed_orders_names_each_line_and_where_it_goes(tiny, tmp_path):
     )
     after = replace(before, purchases=pd.concat([p[p["sku"] != "h"], leased], ignore_index=True))
     got = [
-        (c["change"], c["sku"], c["order_period"], c["kind"], c["where"], c["chips_before"], c["chips_after"])
+        (c.change, c.sku, c.order_period, c.kind, c.where, c.chips_before, c.chips_after)
         for c in changed_orders(before, after, first=1)
     ]
     # orders before 2025Q2 are not the re-plan's to change: the 2025Q1 h line is left out
@@ -380,7 +378,7 @@ def test_stress_uses_the_catalog_given_over_the_scenarios(tiny, tmp_path):
         [chip("h", origin="US", vendor="N", category="export-compliant"), chip("d")],
         [offer("d", "2025Q3", unit_price_usd=3000)],
     )
-    result = stress(path, shocks, catalog=dearer, with_robust=False)
+    result = stress(path, shocks, catalog=dearer, with_robust=False).to_dict()
     # only d at $3000 a PFLOPS: $6000 buys 2 PFLOPS (the scenario's own catalog gives 5)
     assert result["base"]["totals"]["effective_pflops"] == 2
     assert solve(path).totals["effective_pflops"] == 5
@@ -416,7 +414,7 @@ def test_without_a_recovery_the_committed_orders_stand_with_the_failed_status(ti
     assert kept.purchases[["order_period", "chips"]].to_dict("records") == [
         {"order_period": "2025Q1", "chips": 1}
     ]
-    [e] = stress(path, shocks, with_robust=False)["base_exposure"]
+    [e] = stress(path, shocks, with_robust=False).to_dict()["base_exposure"]
     assert e["status"] == "infeasible" and e["targets_missed"] == 1
     assert e["diagnosis"]["shortfalls"] == [
         {"period": "2025Q2", "measure": "pflops", "target": 2, "shortfall": 1.0}
@@ -470,11 +468,13 @@ def test_stress_of_an_infeasible_base_plan_gives_its_diagnosis_and_stops(tiny, t
     path, shocks = _cut_case(tiny, tmp_path)
     path.write_text(path.read_text().replace("pflops: 2", "pflops: 3"))  # 2 on offer
     result = stress(path, shocks)
-    assert result["base"]["status"] == "infeasible"
-    assert result["base"]["diagnosis"]["shortfalls"] == [
+    assert result.base_status == "infeasible"
+    assert result.base.diagnosis["shortfalls"] == [
         {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}
     ]
-    assert "base_exposure" not in result and "robust" not in result
+    assert result.base_exposure is None and result.robust is None
+    document = result.to_dict()
+    assert "base_exposure" not in document and "robust" not in document and "diagnosis" in document["base"]
     assert exposure_frame(result).empty  # the report's table of exposures: no rows, no error
 
 
@@ -568,7 +568,7 @@ def test_a_lease_signed_before_a_shock_that_bans_it_is_paid_and_never_serves(tin
         yaml.safe_dump({"name": "s", "shocks": [{"name": "ban", "date": "2025-07-01", "rule": rule}]})
     )
     assert solve(path).purchases["kind"].tolist() == ["lease"]
-    [e] = stress(path, shocks, with_robust=False)["base_exposure"]
+    [e] = stress(path, shocks, with_robust=False).to_dict()["base_exposure"]
     # the whole term is paid and never served; the re-plan buys one at home in 2025Q3
     assert e["stranded_usd"] == 600
     assert [(s["sku"], s["kind"], s["chips"], s["cost_usd"]) for s in e["stranded"]] == [
@@ -629,8 +629,8 @@ def test_a_negative_price_of_robustness_is_worded_as_the_mip_gap(given_up, relat
 
 
 def test_the_library_returns_a_typed_stress_result():
-    """planner.stress gives a StressResult: the JSON document as a read-only mapping (as the command
-    prints it, rounded) with typed views, not a bare dict."""
+    """planner.stress gives a StressResult: typed fields (each shock's Exposure, its stranded orders
+    and changes), and to_dict() the JSON document the command prints (rounded)."""
     import planner
     from planner.analyses.stressing import StressResult
 
@@ -643,12 +643,18 @@ def test_the_library_returns_a_typed_stress_result():
     result = planner.stress(ROOT / "budgets" / "base-7b.yaml", shocks, with_robust=False)
     assert isinstance(result, StressResult) and not isinstance(result, dict)
     assert result.scenario == "base-7b" and result.base_status == "optimal"
-    assert len(result.base_exposure) == 3 and result.robust_exposure == []
-    assert "robust" not in result and result["objective"] == result.objective == "max-compute"
+    assert len(result.base_exposure) == 3 and result.robust_exposure is None and result.robust is None
+    assert result.objective == "max-compute" and all(isinstance(e, Exposure) for e in result.base_exposure)
     frame = result.exposure()
-    assert list(frame["shock"]) == [e["shock"] for e in result.base_exposure]
+    assert list(frame["shock"]) == [e.shock for e in result.base_exposure]
     document = result.to_dict()
     assert isinstance(document, dict) and json.loads(json.dumps(document)) == document
+    assert "robust" not in document and document["objective"] == "max-compute"
+    # every typed field is in the document, in the same order, and nothing else
+    for e, written in zip(result.base_exposure, document["base_exposure"], strict=True):
+        assert list(written) == [f.name for f in dataclasses.fields(Exposure)]
+        assert [s["sku"] for s in written["stranded"]] == [s.sku for s in e.stranded]
+        assert written["stranded_usd"] == round(e.stranded_usd, 2)
     assert "StressResult('base-7b'" in repr(result) and "<table" in result._repr_html_()
 
 

@@ -15,15 +15,27 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner.analyses.exposure import (
+    Exposure,
+    OrderChange,
+    PlanFigures,
+    PriceOfRobustness,
+    QuarterCompute,
+    RobustFigures,
+    StrandedOrder,
+    StressResult,
+    plain,
+    rounded,
+)
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.inputs.shocks import (
@@ -222,47 +234,54 @@ def replan_step(plan: Plan, shocked: Shocked, options: SolverOptions) -> Step:
     return Step(data, after, committed, stranded_cost(data, committed, stranded))
 
 
-def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> dict[str, Any]:
+def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> Exposure:
     """The plan after the shock: committed orders kept, the rest re-planned."""
     step = replan_step(plan, shocked, options)
     data, after, committed, stranded_cost = step.data, step.after, step.committed, step.stranded_cost
     o = data.offers
     base_t, new_t = plan.totals, after.totals
     shortfalls = (after.diagnosis or {}).get("shortfalls", [])
-    out: dict[str, Any] = {
-        "shock": shocked.shock.name,
-        "description": shocked.shock.describe(),
-        "first_open_quarter": data.periods[shocked.first] if shocked.first < data.horizon else None,
-        "probability": shocked.shock.probability,
-        "status": after.status,
-        "effective_pflops": new_t["effective_pflops"] if after.ok else None,
-        "compute_lost_pflops": base_t["effective_pflops"] - new_t["effective_pflops"] if after.ok else None,
-        "extra_cost_usd": total_cost(new_t) - total_cost(base_t) if after.ok else None,
-        "stranded_usd": float(stranded_cost.sum()),
-        "stranded": [
-            {
-                "order_period": data.periods[int(rec["t"])],
-                "sku": rec["sku"],
-                "channel": rec["channel"],
-                "kind": rec["kind"],
-                "site": rec["site"],
-                "chips": int(committed[i] * rec["chips_per_server"]),
-                "cost_usd": float(stranded_cost[i]),
-            }
+    return Exposure(
+        shock=shocked.shock.name,
+        description=shocked.shock.describe(),
+        first_open_quarter=data.periods[shocked.first] if shocked.first < data.horizon else None,
+        probability=shocked.shock.probability,
+        status=after.status,
+        effective_pflops=new_t["effective_pflops"] if after.ok else None,
+        compute_lost_pflops=base_t["effective_pflops"] - new_t["effective_pflops"] if after.ok else None,
+        extra_cost_usd=total_cost(new_t) - total_cost(base_t) if after.ok else None,
+        stranded_usd=float(stranded_cost.sum()),
+        stranded=tuple(
+            StrandedOrder(
+                order_period=data.periods[int(rec["t"])],
+                sku=rec["sku"],
+                channel=rec["channel"],
+                kind=rec["kind"],
+                site=rec["site"],
+                chips=int(committed[i] * rec["chips_per_server"]),
+                cost_usd=float(stranded_cost[i]),
+            )
             for i, rec in ((int(i), o.iloc[int(i)].to_dict()) for i in np.flatnonzero(stranded_cost > 0))
-        ],
-        "targets_missed": len(shortfalls) if not after.ok else 0,
-        "changes": changed_orders(plan, after, shocked.first) if after.ok else [],
-        "periods": after.periods[["period", "effective_pflops"]].to_dict("records") if after.ok else [],
-        "diagnosis": after.diagnosis,
-    }
-    return out
+        ),
+        targets_missed=len(shortfalls) if not after.ok else 0,
+        changes=tuple(changed_orders(plan, after, shocked.first)) if after.ok else (),
+        periods=quarters(after) if after.ok else (),
+        diagnosis=after.diagnosis,
+    )
+
+
+def quarters(plan: Plan) -> tuple[QuarterCompute, ...]:
+    """The plan's effective PFLOPS per quarter."""
+    return tuple(
+        QuarterCompute(str(p), float(x))
+        for p, x in zip(plan.periods["period"], plan.periods["effective_pflops"], strict=True)
+    )
 
 
 LINE_KEY = ["order_period", "sku", "channel", "kind", "site", "country", "term_quarters"]
 
 
-def changed_orders(before: Plan, after: Plan, first: int) -> list[dict[str, Any]]:
+def changed_orders(before: Plan, after: Plan, first: int) -> list[OrderChange]:
     """What the re-plan changes in the orders it may change (those from quarter ``first`` on): lines ``added``, ``removed`` or ``changed`` (chips before and after)."""
     assert before.data is not None
     periods = before.data.periods[first:]
@@ -285,16 +304,16 @@ def changed_orders(before: Plan, after: Plan, first: int) -> list[dict[str, Any]
         rec = dict(zip(LINE_KEY, key, strict=True))
         where = rec["site"] if rec["kind"] == "buy" else rec["country"]
         changes.append(
-            {
-                "change": "added" if a == 0 else "removed" if b == 0 else "changed",
-                "order_period": rec["order_period"],
-                "sku": rec["sku"],
-                "channel": rec["channel"],
-                "kind": rec["kind"],
-                "where": where,
-                "chips_before": a,
-                "chips_after": b,
-            }
+            OrderChange(
+                change="added" if a == 0 else "removed" if b == 0 else "changed",
+                order_period=rec["order_period"],
+                sku=rec["sku"],
+                channel=rec["channel"],
+                kind=rec["kind"],
+                where=where,
+                chips_before=a,
+                chips_after=b,
+            )
         )
     return changes
 
@@ -391,73 +410,6 @@ def _inputs(
     return scenario, shocks, cat, options, solve_data(prepare(scenario, cat), options)
 
 
-class StressResult(Mapping[str, Any]):
-    """What a stress test found: its JSON document as a read-only mapping, with typed views.
-
-    It is what ``gpuplan stress --format json`` prints (``result["base_exposure"]``). Keys: ``scenario``, ``shocks``, ``objective``, ``base`` (status, totals, periods and, without a
-    plan, its diagnosis), ``base_exposure`` (one entry per shock), and with a robust plan ``robust``
-    and ``robust_exposure``.
-    """
-
-    def __init__(self, document: dict[str, Any]) -> None:
-        self._document = document
-
-    def __getitem__(self, key: str) -> Any:
-        return self._document[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._document)
-
-    def __len__(self) -> int:
-        return len(self._document)
-
-    @property
-    def scenario(self) -> str:
-        """The scenario's name."""
-        return str(self._document["scenario"])
-
-    @property
-    def objective(self) -> str:
-        """The scenario's objective."""
-        return str(self._document["objective"])
-
-    @property
-    def base_status(self) -> str:
-        """The base plan's status (optimal, feasible, infeasible...)."""
-        return str(self._document["base"]["status"])
-
-    @property
-    def base_exposure(self) -> list[dict[str, Any]]:
-        """Per shock, what re-planning the base plan under it gives (empty without a base plan)."""
-        return list(self._document.get("base_exposure", []))
-
-    @property
-    def robust_exposure(self) -> list[dict[str, Any]]:
-        """Per shock, the same for the robust plan (empty without one)."""
-        return list(self._document.get("robust_exposure", []))
-
-    def exposure(self) -> pd.DataFrame:
-        """Base plan against robust plan, one row per shock (the report's table)."""
-        return exposure_frame(self._document)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document, rounded as the plan JSON is (money to cents)."""
-        return cast(dict[str, Any], rounded(self._document))
-
-    def __repr__(self) -> str:
-        return (
-            f"StressResult({self.scenario!r} against {self._document['shocks']!r}: base plan "
-            f"{self.base_status}, {len(self.base_exposure)} shock(s))"
-        )
-
-    def _repr_html_(self) -> str:
-        """The exposure table for Jupyter."""
-        import html
-
-        head = f"<b>{html.escape(repr(self))}</b>"
-        return head + (self.exposure().to_html(index=False) if self.base_exposure else "")
-
-
 def stress(
     scenario: Scenario | str | Path,
     shocks: ShockFile | str | Path,
@@ -474,7 +426,7 @@ def stress(
     (at most the CPU count); the results are the same.
     """
     inputs = _inputs(scenario, shocks, catalog, options)
-    return StressResult(_stress(*inputs, with_robust, progress or (lambda n: None), workers))
+    return _stress(*inputs, with_robust, progress or (lambda n: None), workers)
 
 
 def _stress(
@@ -486,40 +438,32 @@ def _stress(
     with_robust: bool,
     tick: Callable[[int], None],
     workers: int = 1,
-) -> dict[str, Any]:
+) -> StressResult:
     tick(1)
-    out: dict[str, Any] = {
-        "scenario": scenario.name,
-        "shocks": shocks.name,
-        "objective": scenario.objective,
-        "base": {
-            "status": base.status,
-            "totals": base.to_dict()["totals"],
-            "periods": base.periods[["period", "effective_pflops"]].to_dict("records"),
-        },
-    }
+    figures = PlanFigures(base.status, base.to_dict()["totals"], quarters(base), base.diagnosis)
+    result = StressResult(scenario.name, shocks.name, scenario.objective, figures)
     if not base.ok:
-        out["base"]["diagnosis"] = base.diagnosis
-        return out
-    out["base_exposure"] = _replans(
+        return result
+    base_exposure = _replans(
         base, [_shocked(s, scenario, cat, base) for s in shocks.shocks], options, workers, tick
     )
-    if with_robust:
-        rob = robust(scenario, shocks, cat, options)
-        tick(1)
-        out["robust"] = {"status": rob.status}
-        if rob.plan.ok:
-            out["robust"].update(
-                {
-                    "totals": rob.plan.to_dict()["totals"],
-                    "periods": rob.plan.periods[["period", "effective_pflops"]].to_dict("records"),
-                    "price_of_robustness": price_of_robustness(base, rob.plan),
-                    "purchases": rob.plan.to_dict()["purchases"],
-                }
-            )
-            shocked = [_shocked(s, scenario, cat, rob.plan) for s in shocks.shocks]
-            out["robust_exposure"] = _replans(rob.plan, shocked, options, workers, tick)
-    return out
+    result = replace(result, base_exposure=base_exposure)
+    if not with_robust:
+        return result
+    rob = robust(scenario, shocks, cat, options)
+    tick(1)
+    if not rob.plan.ok:
+        return replace(result, robust=RobustFigures(rob.status))
+    document = rob.plan.to_dict()
+    hedged = RobustFigures(
+        rob.status,
+        document["totals"],
+        quarters(rob.plan),
+        price_of_robustness(base, rob.plan),
+        tuple(document["purchases"]),
+    )
+    shocked = [_shocked(s, scenario, cat, rob.plan) for s in shocks.shocks]
+    return replace(result, robust=hedged, robust_exposure=_replans(rob.plan, shocked, options, workers, tick))
 
 
 def _shocked(shock: Shock, scenario: Scenario, cat: Catalog, plan: Plan) -> Shocked:
@@ -532,14 +476,14 @@ def _shocked(shock: Shock, scenario: Scenario, cat: Catalog, plan: Plan) -> Shoc
 
 def _replans(
     plan: Plan, shocked: list[Shocked], options: SolverOptions, workers: int, tick: Callable[[int], None]
-) -> list[dict[str, Any]]:
+) -> tuple[Exposure, ...]:
     """:func:`replan` under each shock, in order: here, or on ``workers`` local processes."""
     if workers <= 1 or len(shocked) < 2:
         out = []
         for s in shocked:
             out.append(replan(plan, s, options))
             tick(1)
-        return out
+        return tuple(out)
     from planner.analyses.parallel import dask_client, usable_jobs
 
     results = []
@@ -548,7 +492,7 @@ def _replans(
         for future in futures:
             results.append(future.result())
             tick(1)
-    return results
+    return tuple(results)
 
 
 def _first(shock: Shock, scenario: Scenario) -> int:
@@ -557,86 +501,12 @@ def _first(shock: Shock, scenario: Scenario) -> int:
     return first_open_quarter(scenario, shock.starts)
 
 
-def price_of_robustness(base: Plan, robust_plan: Plan) -> dict[str, Any]:
+def price_of_robustness(base: Plan, robust_plan: Plan) -> PriceOfRobustness:
     """What the robust plan gives up against the base plan when no shock comes."""
     b, r = objective_value(base), objective_value(robust_plan)
     if base.objective == Objective.MAX_COMPUTE:
-        return {
-            "unit": "effective PFLOPS",
-            "base": b,
-            "robust": r,
-            "given_up": b - r,
-            "relative": (b - r) / b if b else 0.0,
-        }
-    return {
-        "unit": "USD of cost",
-        "base": b,
-        "robust": r,
-        "given_up": r - b,
-        "relative": (r - b) / b if b else 0.0,
-    }
-
-
-def exposure_frame(result: dict[str, Any]) -> pd.DataFrame:
-    """Base plan's exposure against the robust plan's, per shock, in one table (PFLOPS lost for max-compute, extra cost for both, stranded spend and targets missed)."""
-    rows = []
-    robust_rows = {e["shock"]: e for e in result.get("robust_exposure", [])}
-    for e in result.get("base_exposure", []):
-        r = robust_rows.get(e["shock"], {})
-        rows.append(
-            {
-                "shock": e["shock"],
-                "what": e["description"],
-                "probability": e["probability"],
-                "base_status": e["status"],
-                "base_pflops_lost": e["compute_lost_pflops"],
-                "base_extra_cost_usd": e["extra_cost_usd"],
-                "base_stranded_usd": e["stranded_usd"],
-                "base_targets_missed": e["targets_missed"],
-                "robust_status": r.get("status"),
-                "robust_pflops_lost": r.get("compute_lost_pflops"),
-                "robust_extra_cost_usd": r.get("extra_cost_usd"),
-                "robust_stranded_usd": r.get("stranded_usd"),
-                "robust_targets_missed": r.get("targets_missed"),
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "shock",
-            "what",
-            "probability",
-            "base_status",
-            "base_pflops_lost",
-            "base_extra_cost_usd",
-            "base_stranded_usd",
-            "base_targets_missed",
-            "robust_status",
-            "robust_pflops_lost",
-            "robust_extra_cost_usd",
-            "robust_stranded_usd",
-            "robust_targets_missed",
-        ],
-    )
-
-
-def rounded(value: Any, key: str = "") -> Any:
-    """A result rounded as the plan JSON is: money to cents, other figures to 6 decimals."""
-    from planner.plans.results import round_value
-
-    if isinstance(value, dict):
-        return {k: rounded(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v, key) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return None
-        return round_value(value, key if key.endswith("_usd") else "x")
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+        return PriceOfRobustness("effective PFLOPS", b, r, b - r, (b - r) / b if b else 0.0)
+    return PriceOfRobustness("USD of cost", b, r, r - b, (r - b) / b if b else 0.0)
 
 
 def robust_plan(
@@ -670,7 +540,7 @@ def _robust_plan(
     }
     if plan.ok and base.ok and plan.data is not None:
         data = plan.data
-        info["price_of_robustness"] = price_of_robustness(base, plan)
+        info["price_of_robustness"] = plain(price_of_robustness(base, plan))
         info["branches"] = [
             {
                 "shock": name,

@@ -82,7 +82,7 @@ def stress_cmd(
     options: SolverOptions,
 ) -> None:
     """Re-plan SCENARIO under each shock (orders before it kept) and compare with a robust plan."""
-    from planner.analyses.stressing import exposure_frame, stress
+    from planner.analyses.stressing import stress
     from planner.inputs.shocks import load_shocks
     from planner.outputs.export import check_out
 
@@ -97,28 +97,26 @@ def stress_cmd(
     shocks = load_shocks(shocks_file)
     solves = 1 + len(shocks.shocks) * (1 if no_robust else 2) + (0 if no_robust else 1)
     with progress_bar(f"stress-testing against {shocks.name}", solves) as advance:
-        result = stress(
-            scenario, shocks, catalog, options, not no_robust, progress=advance, workers=workers
-        ).to_dict()
-    exposure = exposure_frame(result)
+        result = stress(scenario, shocks, catalog, options, not no_robust, progress=advance, workers=workers)
+    document = result.to_dict()
     if out is not None:
         from planner.outputs.analysis_workbooks import write_stress_workbook
 
-        _write_out(out, result, lambda path: write_stress_workbook(result, exposure, path))
+        _write_out(out, document, lambda path: write_stress_workbook(result, path))
     if plot is not None:
         from planner.outputs.charts import branches_png
 
         branches_png(result, plot)
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(document, indent=2))
     else:
         from planner.outputs.analysis_reports import stress_report
         from planner.outputs.render import console
 
-        stress_report(result, exposure, console())
+        stress_report(result, console())
     from planner.model.runs import PLAN_STATUSES
 
-    sys.exit(0 if result["base"]["status"] in PLAN_STATUSES else 1)
+    sys.exit(0 if result.base_status in PLAN_STATUSES else 1)
 
 
 def _reverse(

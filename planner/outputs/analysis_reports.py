@@ -8,9 +8,9 @@ from typing import Any
 
 from rich.console import Console, Group
 
+from planner.analyses.exposure import StressResult, plain
 from planner.inputs.tables import records
 from planner.model.choices import Objective
-from planner.model.runs import PLAN_STATUSES
 from planner.outputs.render import (
     Col,
     bullets,
@@ -265,26 +265,25 @@ def explain_report(result: Any, con: Console) -> None:
         say(con, note, "dim")
 
 
-def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
+def stress_report(result: StressResult, con: Console) -> None:
     """Per shock: what it costs, what is stranded, what changes; base plan against robust plan."""
-    base = result["base"]
-    unit_compute = result["objective"] == Objective.MAX_COMPUTE
+    base = result.base
+    unit_compute = result.objective == Objective.MAX_COMPUTE
     say(
         con,
-        f"Stress test {result['scenario']} against {result['shocks']}: base plan {base['status']}, "
-        f"{num(base['totals']['effective_pflops'])} effective PFLOPS, "
-        f"{money(base['totals']['capex_usd'])} capex, {money(base['totals'].get('lease_usd', 0.0))} leases",
+        f"Stress test {result.scenario} against {result.shocks}: base plan {base.status}, "
+        f"{num(base.totals['effective_pflops'])} effective PFLOPS, "
+        f"{money(base.totals['capex_usd'])} capex, {money(base.totals.get('lease_usd', 0.0))} leases",
         "bold",
     )
-    if "base_exposure" not in result:
+    if result.base_exposure is None:
         say(con, "The base scenario has no plan; see `gpuplan plan` for its diagnosis.")
         return
-    rob = result.get("robust", {})
-    if rob.get("price_of_robustness"):
-        p = rob["price_of_robustness"]
+    rob = result.robust
+    if rob is not None and rob.price_of_robustness is not None:
         say(
             con,
-            f"Robust plan: {rob['status']}; {robustness_words(p)} when no shock comes.",
+            f"Robust plan: {rob.status}; {robustness_words(plain(rob.price_of_robustness))} when no shock comes.",
         )
     lost = "PFLOPS lost" if unit_compute else "Extra cost"
     cols = [
@@ -300,7 +299,7 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
     ]
     rows = []
     show: Callable[[float | None], str] = num if unit_compute else money
-    for r in records(exposure):
+    for r in records(result.exposure()):
         prob = r["probability"]
         key = "pflops_lost" if unit_compute else "extra_cost_usd"
         rows.append(
@@ -317,37 +316,37 @@ def stress_report(result: dict[str, Any], exposure: Any, con: Console) -> None:
             )
         )
     con.print(table(con, "Exposure per shock: base plan against robust plan", cols, rows))
-    for e in result["base_exposure"]:
+    for e in result.base_exposure:
         heading(
             con,
-            f"{e['shock']}: {e['description']}; orders from "
-            f"{e['first_open_quarter'] or '(after the horizon)'} re-planned.",
+            f"{e.shock}: {e.description}; orders from "
+            f"{e.first_open_quarter or '(after the horizon)'} re-planned.",
         )
-        if e["status"] not in PLAN_STATUSES:
-            say(con, f"  no plan after the shock ({e['status']})", "red")
+        if not e.ok:
+            say(con, f"  no plan after the shock ({e.status})", "red")
             bullets(
                 con,
                 [
                     f"target missed: {s['measure']} in {s['period']} short by {num(s['shortfall'])}"
-                    for s in (e.get("diagnosis") or {}).get("shortfalls", [])
+                    for s in (e.diagnosis or {}).get("shortfalls", [])
                 ],
             )
             continue
         change = (
-            f"{num(e['compute_lost_pflops'])} effective PFLOPS lost at the last quarter"
+            f"{num(e.compute_lost_pflops or 0.0)} effective PFLOPS lost at the last quarter"
             if unit_compute
-            else f"the plan {signed_money(e['extra_cost_usd'])}"
+            else f"the plan {signed_money(e.extra_cost_usd or 0.0)}"
         )
-        lines = [f"base plan: {change}; stranded {money(e['stranded_usd'])}"]
+        lines = [f"base plan: {change}; stranded {money(e.stranded_usd)}"]
         lines += [
-            f"stranded: {s['chips']:,} {s['sku']} ({s['kind']}) ordered {s['order_period']} via {s['channel']} "
-            f"({money(s['cost_usd'])})"
-            for s in e["stranded"]
+            f"stranded: {s.chips:,} {s.sku} ({s.kind}) ordered {s.order_period} via {s.channel} "
+            f"({money(s.cost_usd)})"
+            for s in e.stranded
         ]
         lines += [
-            f"{c['change']}: {c['sku']} {c['kind']} {c['order_period']} via {c['channel']}"
-            f"{' at ' + c['where'] if c.get('where') else ''}: {c['chips_before']:,} -> {c['chips_after']:,} chips"
-            for c in e["changes"]
+            f"{c.change}: {c.sku} {c.kind} {c.order_period} via {c.channel}"
+            f"{' at ' + c.where if c.where else ''}: {c.chips_before:,} -> {c.chips_after:,} chips"
+            for c in e.changes
         ]
         bullets(con, lines)
 

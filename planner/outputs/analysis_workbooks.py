@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner.analyses.exposure import StressResult, plain, rounded
 from planner.inputs.fileio import atomic_path
 from planner.outputs.workbook import (
     COUNT,
@@ -86,24 +87,24 @@ def write_compare_workbook(
         book.close()
 
 
-def write_stress_workbook(result: dict[str, Any], exposure: pd.DataFrame, path: Path) -> None:
+def write_stress_workbook(result: StressResult, path: Path) -> None:
     """Exposure (base against robust, per shock), stranded orders, changed orders, branches."""
+    exposures = {"base": result.base_exposure or (), "robust": result.robust_exposure or ()}
 
     def rows(key: str) -> pd.DataFrame:
         out = []
-        for plan in ("base", "robust"):
-            for e in result.get(f"{plan}_exposure", []):
-                out += [{"plan": plan, "shock": e["shock"], **r} for r in e[key]]
+        for plan, each in exposures.items():
+            for e in each:
+                out += [{"plan": plan, "shock": e.shock, **r} for r in rounded(plain(getattr(e, key)))]
         return pd.DataFrame(out)
 
     branches: dict[str, dict[str, float]] = {
-        "base plan: no shock": {p["period"]: p["effective_pflops"] for p in result["base"]["periods"]}
+        "base plan: no shock": rounded({q.period: q.effective_pflops for q in result.base.periods})
     }
-    for plan in ("base", "robust"):
-        for e in result.get(f"{plan}_exposure", []):
-            branches[f"{plan} plan: {e['shock']}"] = {
-                p["period"]: p["effective_pflops"] for p in e["periods"]
-            }
+    for plan, each in exposures.items():
+        for e in each:
+            branches[f"{plan} plan: {e.shock}"] = rounded({q.period: q.effective_pflops for q in e.periods})
+    exposure = result.exposure()
     with atomic_path(path) as tmp:
         book = Book(tmp)
         for name, frame in (

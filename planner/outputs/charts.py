@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from planner.analyses.exposure import StressResult
 from planner.errors import one_line
 from planner.inputs.fileio import atomic_path
 from planner.model.runs import PLAN_STATUSES
@@ -144,36 +145,35 @@ def capacity_png(plans: list[tuple[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def branches_png(result: dict[str, Any], path: Path) -> None:
+def branches_png(result: StressResult, path: Path) -> None:
     """Effective PFLOPS over quarters per branch (no shock, then each shock): base plan and robust plan."""
     plt = _pyplot()
 
-    panels = [("Base plan", result["base"], result.get("base_exposure", []))]
-    if result.get("robust", {}).get("periods"):
-        panels.append(("Robust plan", result["robust"], result.get("robust_exposure", [])))
+    panels = [("Base plan", result.base.periods, result.base_exposure or ())]
+    if result.robust is not None and result.robust.periods:
+        panels.append(("Robust plan", result.robust.periods, result.robust_exposure or ()))
     fig, axes = plt.subplots(
         1, len(panels), figsize=(6 * len(panels), 4.6), dpi=150, sharey=True, squeeze=False
     )
-    for ax, (title, plan, exposure) in zip(axes[0], panels):
-        quarters = [p["period"] for p in plan["periods"]]
+    for ax, (title, periods, exposure) in zip(axes[0], panels):
         ax.plot(
-            quarters,
-            [p["effective_pflops"] / 1000 for p in plan["periods"]],
+            [q.period for q in periods],
+            [q.effective_pflops / 1000 for q in periods],
             color="black",
             linewidth=2.5,
             marker="o",
             label="no shock",
         )
         for e in exposure:
-            if e["periods"]:
+            if e.periods:
                 ax.plot(
-                    [p["period"] for p in e["periods"]],
-                    [p["effective_pflops"] / 1000 for p in e["periods"]],
+                    [q.period for q in e.periods],
+                    [q.effective_pflops / 1000 for q in e.periods],
                     marker=".",
                     linestyle="--",
-                    label=_label(e["shock"]),
+                    label=_label(e.shock),
                 )
-        ax.set_title(_label(f"{title}: {result['scenario']}", 60))
+        ax.set_title(_label(f"{title}: {result.scenario}", 60))
         ax.set_xlabel("Quarter")
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("Effective PFLOPS installed (thousands)")
