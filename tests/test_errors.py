@@ -497,3 +497,36 @@ def test_libyaml_and_the_pure_python_loader_read_every_bundled_file_alike():
         assert fast == slow == _load(text), path
     for text in ("a: 1e3\nb: 2025-01-01\n", "a: [1, 2.5, x]\n"):
         assert yaml.load(text, Loader=_FastLoader) == yaml.load(text, Loader=StrictLoader)  # noqa: S506
+
+
+def test_the_library_names_settings_as_parameters_and_the_cli_as_flags():
+    # one error, two wordings: str() for the Python API, for_cli() for the command line; user text
+    # put into a message is never read as a template (its braces stay as they are)
+    from planner.errors import InputError, Setting, SolverError, words
+
+    err = InputError(
+        words("{} is not a budget; give {} such as 3B:10B:8", "{x}", Setting.BUDGETS), key=Setting.BUDGETS
+    )
+    assert str(err) == "key budgets: {x} is not a budget; give budgets such as 3B:10B:8"
+    assert err.for_cli() == "key --budget: {x} is not a budget; give --budget such as 3B:10B:8"
+    plain = SolverError("no {} here")
+    assert str(plain) == plain.for_cli() == "no {} here"
+    assert {s.flag for s in Setting} >= {"--max-time", "--time-limit", "--solver", "--samples", "--within"}
+    assert all(s.flag.startswith("--") and not s.parameter.startswith("-") for s in Setting)
+
+
+def test_no_library_message_names_a_flag():
+    # flags are the CLI's words: outside planner/cli an error names a setting only through Setting
+    import re
+
+    flag = re.compile(r"""(?:raise \w+\(|InputError\(|key=)[^)]*["'][^"']*--[a-z]""")
+    offenders = []
+    for path in (ROOT / "planner").rglob("*.py"):
+        if "cli" in path.relative_to(ROOT / "planner").parts[:1]:
+            continue
+        text = path.read_text()
+        # a whole command quoted (`gpuplan plan --format json`) names another command's output
+        offenders += [
+            f"{path.name}: {m.group(0)[:80]}" for m in flag.finditer(text) if "`gpuplan " not in m.group(0)
+        ]
+    assert offenders == []

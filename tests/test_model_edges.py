@@ -293,9 +293,10 @@ def test_run_limit_is_the_time_limit_within_the_deadline(monkeypatch):
     assert SolverOptions(time_limit=5, deadline=1007.5).run_limit() == 5
     for options in (SolverOptions(deadline=1000.0), SolverOptions(time_limit=30, deadline=999.0)):
         with pytest.raises(
-            OutOfTime, match=r"^the --max-time ran out before the run finished; nothing was written$"
-        ):
+            OutOfTime, match=r"^the deadline ran out before the run finished; nothing was written$"
+        ) as err:
             options.run_limit()
+        assert err.value.for_cli() == "the --max-time ran out before the run finished; nothing was written"
 
 
 def test_an_unknown_solver_is_named_with_the_choices():

@@ -223,8 +223,9 @@ def test_steps_out_of_order_are_refused_with_what_to_do(url: str) -> None:
             reg.lock(v1.id, "2025Q2")
         with pytest.raises(InputError, match=r"^key ID: no version 7 in the registry$"):
             reg.version(7)
-        with pytest.raises(InputError, match="--shocks FILE and --shock NAME go together"):
+        with pytest.raises(InputError, match="^key shock: shocks FILE and shock NAME go together$") as err:
             reg.replan(v1.id, shocks=SHORTFALL)
+        assert err.value.for_cli() == "key --shock: --shocks FILE and --shock NAME go together"
         with pytest.raises(
             InputError, match=r"no shock named 'nope' in the shock file; it has Huawei supply"
         ):

@@ -100,7 +100,7 @@ def test_what_can_break_is_checked(two_quarters, tmp_path):
     path = shocks(tmp_path, supply_cut={"by": "sku", "value": "a", "fraction": 0.5})
     with pytest.raises(
         InputError,
-        match=r"key --breaks: '2025Q3.pflops' is not a target entry of the scenario \(its entries: 2025Q2.pflops\)",
+        match=r"key breaks: '2025Q3.pflops' is not a target entry of the scenario \(its entries: 2025Q2.pflops\)",
     ):
         reverse_stress(two_quarters, path, "2025Q3.pflops")
     result = CliRunner().invoke(main, ["stress", str(two_quarters), "--shocks", str(path), "--reverse"])

@@ -113,7 +113,7 @@ def test_the_cli_and_its_checks(tiny, tmp_path):
     table = CliRunner().invoke(main, [*args, "--risk-objective", "cvar:0.2"])
     assert "Sample-average plan: cvar:0.2 over 10 futures of slow" in table.output
     with pytest.raises(
-        InputError, match=r"key --risk-objective: give expected or cvar:ALPHA with ALPHA in \(0, 1\]"
+        InputError, match=r"key objective: give expected or cvar:ALPHA with ALPHA in \(0, 1\]"
     ):
         RiskObjective.parse("cvar:1.5")
     bad = CliRunner().invoke(main, [*args, "--chance", "0.9"])

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from planner.errors import InputError, NoPlan, SolverError
+from planner.errors import InputError, NoPlan, Setting, SolverError, words
 from planner.model.choices import Objective
 from planner.model.keys import Family, RowKey
 from planner.model.linear import Lin, Sense
@@ -59,7 +59,7 @@ class Measure:
     @staticmethod
     def parse(text: str, sense: Sense) -> Measure:
         """``[spend:|compute:]BY=VALUE`` (spend when no quantity is named) or ``after-horizon``."""
-        option = "--maximize" if sense == Sense.MAXIMIZE else "--minimize"
+        option = Setting.MAXIMIZE if sense == Sense.MAXIMIZE else Setting.MINIMIZE
         raw = text.strip()
         if raw == AFTER_HORIZON:
             return Measure(sense, AFTER_HORIZON)
@@ -100,7 +100,7 @@ class Measure:
         if self.value not in present:
             from planner.inputs.tables import suggest
 
-            option = "--maximize" if self.sense == Sense.MAXIMIZE else "--minimize"
+            option = Setting.MAXIMIZE if self.sense == Sense.MAXIMIZE else Setting.MINIMIZE
             raise InputError(
                 f"no usable option has {self.by} {self.value!r}{suggest(str(self.value), present)}; "
                 f"the scenario's: {', '.join(present[:12])}{' ...' if len(present) > 12 else ''}",
@@ -317,10 +317,16 @@ def alternatives(
     from planner.plans.plan import catalog_for, solve_data
 
     if not 0 <= within < 1:
-        raise InputError(f"must be at least 0% and below 100%, got {within:.4%}", key="--within")
+        raise InputError(f"must be at least 0% and below 100%, got {within:.4%}", key=Setting.WITHIN)
     if not measures and spread < 1:
         raise InputError(
-            "give --minimize, --maximize or --spread N (what the alternatives do)", key="--minimize"
+            words(
+                "give {}, {} or {} N (what the alternatives do)",
+                Setting.MINIMIZE,
+                Setting.MAXIMIZE,
+                Setting.SPREAD,
+            ),
+            key=Setting.MINIMIZE,
         )
     loaded = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario
     options = SolverOptions.of(options)
@@ -363,13 +369,22 @@ def alternatives(
 def _solved(plan: Plan, name: str, optimum: Plan, within: float) -> Plan:
     """The alternative's plan, checked within X% of the optimum by its own figures."""
     if not plan.ok:
-        raise NoPlan(f"alternative {name!r} found no plan ({plan.status}); try a wider --within")
+        raise NoPlan(
+            words("alternative {!r} found no plan ({}); try a wider {}", name, plan.status, Setting.WITHIN)
+        )
     best, value = objective_value(optimum), objective_value(plan)
     worse = (best - value) if plan.objective != Objective.MIN_COST else (value - best)
     if worse > within * abs(best):
         raise SolverError(
-            f"alternative {name!r} is {worse / abs(best):.4%} from the optimum, outside --within "
-            f"{within:.2%}: the solver's tolerance; try a smaller --mip-gap"
+            words(
+                "alternative {!r} is {:.4%} from the optimum, outside {} {:.2%}: the solver's tolerance; "
+                "try a smaller {}",
+                name,
+                worse / abs(best),
+                Setting.WITHIN,
+                within,
+                Setting.MIP_GAP,
+            )
         )
     return plan
 

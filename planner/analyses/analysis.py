@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analyses.parallel import usable_jobs
-from planner.errors import InputError
+from planner.errors import InputError, Setting, words
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, load_scenario
 from planner.inputs.tables import records
@@ -293,19 +293,22 @@ def parse_range(text: str) -> list[float]:
     """``FROM:TO:N`` (money with K/M/B suffixes) -> N evenly spaced budgets."""
     parts = text.split(":")
     if len(parts) != 3:
-        raise InputError(f"expected FROM:TO:N such as 3B:10B:8, got {text!r}", key="--budget")
+        raise InputError(f"expected FROM:TO:N such as 3B:10B:8, got {text!r}", key=Setting.BUDGETS)
     try:
         low, high = parse_money(parts[0]), parse_money(parts[1])
         n = int(parse_number(parts[2]))
         if str(n) != parts[2].strip().replace(",", ""):
             raise ValueError(f"N must be a whole number, got {parts[2]!r}")
     except ValueError as exc:
-        raise InputError(f"{exc} in {text!r} (expected FROM:TO:N such as 3B:10B:8)", key="--budget") from None
+        raise InputError(
+            f"{exc} in {text!r} (expected FROM:TO:N such as 3B:10B:8)", key=Setting.BUDGETS
+        ) from None
     if n < 1 or high < low:
-        raise InputError(f"expected N >= 1 and FROM <= TO, got {text!r}", key="--budget")
+        raise InputError(f"expected N >= 1 and FROM <= TO, got {text!r}", key=Setting.BUDGETS)
     if n > MAX_POINTS:
         raise InputError(
-            f"{n} points is more than the {MAX_POINTS:,} a sweep may have; give a smaller N", key="--budget"
+            f"{n} points is more than the {MAX_POINTS:,} a sweep may have; give a smaller N",
+            key=Setting.BUDGETS,
         )
     return [low] if n == 1 else [float(v) for v in np.linspace(low, high, n)]
 
@@ -434,7 +437,9 @@ def sweep(
 
         check_scheduler(scheduler)  # before any solve
     if options.solver != Solver.HIGHS:
-        raise InputError("sweeps re-solve a live HiGHS model; use --solver highs", key="--solver")
+        raise InputError(
+            words("sweeps re-solve a live HiGHS model; use {} highs", Setting.SOLVER), key=Setting.SOLVER
+        )
     if isinstance(budgets, (str, int, float)):
         raise InputError(
             f"give a list of amounts such as ['5B', '7B'] (parse_range('5B:7B:3') makes one), got {budgets!r}",
@@ -529,7 +534,7 @@ def _amount(value: float | str) -> float:
     try:
         return parse_money(value)
     except ValueError as exc:
-        raise InputError(str(exc), key="budgets") from None
+        raise InputError(str(exc), key=Setting.BUDGETS) from None
 
 
 def _parallel(

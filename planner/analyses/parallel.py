@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from planner.errors import InputError
+from planner.errors import InputError, Setting
 
 
 @contextlib.contextmanager
@@ -63,9 +63,9 @@ def check_scheduler(address: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise InputError(f"{form}, got {address!r}", key="--scheduler") from None
+        raise InputError(f"{form}, got {address!r}", key=Setting.SCHEDULER) from None
     if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/") or port < 1:
-        raise InputError(f"{form}, got {address!r}", key="--scheduler")
+        raise InputError(f"{form}, got {address!r}", key=Setting.SCHEDULER)
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"tcp://{host}:{port}"
 
@@ -97,7 +97,7 @@ def _connect(address: str) -> Iterator[Any]:
         why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
         raise InputError(
             f"cannot reach a Dask scheduler at {address} within {CONNECT_SECONDS:g} s ({why})",
-            key="--scheduler",
+            key=Setting.SCHEDULER,
         )
     with box["client"] as client:
         yield client

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planner.errors import InputError
+from planner.errors import InputError, Setting
 
 if TYPE_CHECKING:
     from planner.inputs.catalog import Catalog
@@ -84,7 +84,7 @@ def parse_breaks(text: str, scenario: Scenario) -> tuple[str, str] | None:
     """``PERIOD.MEASURE`` as (period, measure), checked against the scenario's targets; None for ``budget``."""
     if text == BUDGET:
         if scenario.budget.total_usd is None and scenario.budget.per_period_usd is None:
-            raise InputError("the scenario has no budget to break", key="--breaks")
+            raise InputError("the scenario has no budget to break", key=Setting.BREAKS)
         return None
     period, dot, measure = text.partition(".")
     target = scenario.targets.get(period) if dot else None
@@ -104,7 +104,7 @@ def parse_breaks(text: str, scenario: Scenario) -> tuple[str, str] | None:
         raise InputError(
             f"{text!r} is not a target entry of the scenario (its entries: {shown}); give PERIOD.MEASURE "
             f"such as 2025Q4.pflops, or {BUDGET}",
-            key="--breaks",
+            key=Setting.BREAKS,
         )
     return period, measure
 

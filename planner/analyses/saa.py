@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from planner.errors import InputError, NoPlan
+from planner.errors import InputError, NoPlan, Setting, words
 from planner.model.choices import Objective
 from planner.model.keys import Family, Relax, RowKey
 from planner.model.linear import Lin, Sense
@@ -77,7 +77,7 @@ class RiskObjective:
                 return RiskObjective("cvar", alpha)
         raise InputError(
             f"give expected or cvar:ALPHA with ALPHA in (0, 1] (e.g. cvar:0.05), got {text!r}",
-            key="--risk-objective",
+            key=Setting.RISK_OBJECTIVE,
         )
 
     @property
@@ -141,7 +141,7 @@ def future_data(
             if efficiency is not None:
                 raise InputError(
                     "a sampled future with two efficiency shocks: sample-average plans take one per future",
-                    key="--risk",
+                    key=Setting.RISK_SHOCKS,
                 )
             efficiency = shocked
         current_scenario, current_catalog = shocked.scenario, shocked.catalog
@@ -208,7 +208,10 @@ def sample_average_plan(
     if scenario.objective not in (Objective.MAX_COMPUTE, Objective.MIN_COST):
         raise InputError("sample-average plans take max-compute or min-cost", key="objective")
     if chance is not None and not scenario.targets:
-        raise InputError("--chance sets the odds of meeting targets: the scenario has none", key="--chance")
+        raise InputError(
+            words("{} sets the odds of meeting targets: the scenario has none", Setting.CHANCE),
+            key=Setting.CHANCE,
+        )
     started = time.perf_counter()
     distinct, quiet = futures(shocks, seed, samples)
     model, parts, firsts = _model(
@@ -222,8 +225,13 @@ def sample_average_plan(
     result = optimize(model, goal, options)
     if result.x is None:
         raise NoPlan(
-            f"no sample-average plan: the model over {samples} futures is {result.status.value}"
-            + (" (try a lower --chance)" if chance is not None else "")
+            words(
+                "no sample-average plan: the model over {} futures is {}"
+                + (" (try a lower {})" if chance else ""),
+                samples,
+                result.status.value,
+                Setting.CHANCE,
+            )
         )
     plan = _polished(parts[0][0], result.x, max(firsts, default=0), result.status.value, options)
     if progress:
@@ -421,11 +429,11 @@ def risk_plan(
     options = SolverOptions.of(options)
     check_plain_objective(loaded, "plan --risk")
     goal = RiskObjective.parse(objective)
-    for value, key in ((samples, "--samples"), (check_samples, "--check-samples")):
+    for value, key in ((samples, Setting.SAMPLES), (check_samples, Setting.CHECK_SAMPLES)):
         if not 1 <= value <= MAX_SAMPLES:
             raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {value}", key=key)
     if chance is not None and not 0 < chance <= 1:
-        raise InputError(f"give a share in (0, 1], got {chance:g}", key="--chance")
+        raise InputError(f"give a share in (0, 1], got {chance:g}", key=Setting.CHANCE)
     file = shock_file.source or "shocks"
     shock_file.require_probabilities("the futures are sampled")
     cat = catalog_for(loaded, catalog)

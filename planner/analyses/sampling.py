@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from planner.analyses.parallel import check_scheduler, dask_client
 from planner.analyses.stressing import _committed_spend, replan_step, robust, total_cost
-from planner.errors import InputError, NoPlan
+from planner.errors import InputError, NoPlan, Setting
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
 from planner.inputs.shocks import (
@@ -320,14 +320,16 @@ def risk(
     if scheduler is not None:
         check_scheduler(scheduler)  # before any solve
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-        raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {samples!r}", key="--samples")
+        raise InputError(f"give between 1 and {MAX_SAMPLES:,} samples, got {samples!r}", key=Setting.SAMPLES)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InputError(f"give a whole number from 0 to {MAX_SEED}, got {seed!r}", key="--seed")
+        raise InputError(f"give a whole number from 0 to {MAX_SEED}, got {seed!r}", key=Setting.SEED)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"give a whole number of worker processes >= 1, got {workers!r}", key="--workers")
+        raise InputError(
+            f"give a whole number of worker processes >= 1, got {workers!r}", key=Setting.WORKERS
+        )
     unknown = [p for p in plans if p not in PLANS]
     if unknown or not plans:
-        raise InputError(f"plans are base and/or robust, got {', '.join(plans)}", key="--plan")
+        raise InputError(f"plans are base and/or robust, got {', '.join(plans)}", key=Setting.PLANS)
     file = shocks.source or "shocks"
     shocks.require_probabilities("risk samples whether each shock occurs")
     cat = catalog_for(scenario, catalog)

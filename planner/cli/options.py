@@ -42,11 +42,11 @@ def reports_errors(fn: F) -> F:
             finally:
                 sys.stdout.flush()
         except InputError as exc:
-            _fail(f"error: {exc}", 2)
+            _fail(f"error: {exc.for_cli()}", 2)
         except (SolverError, OutputError, RegistryError, NoPlan) as exc:
-            _fail(f"{'solver error' if isinstance(exc, SolverError) else 'error'}: {exc}", 1)
+            _fail(f"{'solver error' if isinstance(exc, SolverError) else 'error'}: {exc.for_cli()}", 1)
         except PlannerError as exc:
-            _fail(f"error: {exc}", 2)
+            _fail(f"error: {exc.for_cli()}", 2)
         except KeyboardInterrupt as exc:
             from planner.inputs.fileio import remove_pending
             from planner.interrupts import describe

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.errors import SolverError
+from planner.errors import Setting, SolverError, words
 from planner.model.choices import Solver
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import EQ, GE, INF, LE, Model, Row
@@ -89,7 +89,10 @@ class HighsBackend(Backend):
             import highspy
         except ImportError:  # pragma: no cover - a broken install
             raise SolverError(
-                "the HiGHS solver (highspy) is not installed; run pip install highspy or use --solver cbc"
+                words(
+                    "the HiGHS solver (highspy) is not installed; run pip install highspy or use {} cbc",
+                    Setting.SOLVER,
+                )
             ) from None
         self._hs = highspy
         self.model, self.options = model, options
@@ -138,8 +141,13 @@ class HighsBackend(Backend):
         """Set a HiGHS option; HiGHS only logs an option it refuses, so a refusal raises here."""
         if self.h.setOptionValue(option, value) != self._hs.HighsStatus.kOk:
             raise SolverError(
-                f"HiGHS refused its option {option} = {value!r}; reinstall the pinned highspy "
-                "(pip install -e .) or use --solver cbc"
+                words(
+                    "HiGHS refused its option {} = {!r}; reinstall the pinned highspy (pip install -e .) "
+                    "or use {} cbc",
+                    option,
+                    value,
+                    Setting.SOLVER,
+                )
             )
 
     def _integer(self) -> int:
@@ -415,14 +423,19 @@ class CbcBackend(Backend):
             )
             if not solver.available():
                 raise SolverError(
-                    "the CBC solver is not available in this installation; "
-                    "use --solver highs or install PuLP with its bundled CBC"
+                    words(
+                        "the CBC solver is not available in this installation; "
+                        "use {} highs or install PuLP with its bundled CBC",
+                        Setting.SOLVER,
+                    )
                 )
             begin = time.perf_counter()
             try:
                 prob.solve(solver)
             except pulp.PulpSolverError as exc:
-                raise SolverError(f"the cbc solver failed ({exc}); try --solver highs") from None
+                raise SolverError(
+                    words("the cbc solver failed ({}); try {} highs", exc, Setting.SOLVER)
+                ) from None
         seconds = time.perf_counter() - begin
         status = _pulp_outcome(prob)
         if not status.ok:

@@ -6,10 +6,13 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from planner.errors import OutOfTime
+from planner.errors import OutOfTime, Setting, words
 from planner.model.choices import Solver
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.rows import Row
+
+#: what a run says when its deadline (``--max-time``) passes
+OUT_OF_TIME = words("the {} ran out before the run finished; nothing was written", Setting.DEADLINE)
 
 SOLVERS = tuple(Solver)
 
@@ -93,14 +96,14 @@ class SolverOptions:
         if self.deadline is not None:
             left = self.deadline - time.time()
             if left <= 0:
-                raise OutOfTime("the --max-time ran out before the run finished; nothing was written")
+                raise OutOfTime(OUT_OF_TIME)
             limit = left if limit is None else min(limit, left)
         return limit
 
     def check_deadline(self) -> None:
         """Raise :class:`OutOfTime` when the deadline has passed (a solve it cut short is not a result)."""
         if self.deadline is not None and time.time() >= self.deadline:
-            raise OutOfTime("the --max-time ran out before the run finished; nothing was written")
+            raise OutOfTime(OUT_OF_TIME)
 
 
 @dataclass

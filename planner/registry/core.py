@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from planner.errors import InputError
+from planner.errors import InputError, Setting
 from planner.inputs.tables import records
 from planner.model.runs import PLAN_STATUSES
 from planner.registry import schema
@@ -210,14 +210,14 @@ class Registry:
             if through not in periods:
                 shown = f"{periods[0]} to {periods[-1]}" if periods else "none"
                 raise InputError(
-                    f"{through!r} is not a quarter of the plan (its quarters: {shown})", key="--through"
+                    f"{through!r} is not a quarter of the plan (its quarters: {shown})", key=Setting.THROUGH
                 )
             if version.locked_through is not None and quarter_key(through) < quarter_key(
                 version.locked_through
             ):
                 raise InputError(
                     f"orders through {version.locked_through} are already firm; a lock is never taken back",
-                    key="--through",
+                    key=Setting.THROUGH,
                 )
             event = self._event(conn, version_id, "lock", author, note, through)
             firm = firm_lines(version.plan, through)

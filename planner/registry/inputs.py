@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from planner.errors import InputError
+from planner.errors import InputError, Setting
 from planner.registry.store import Inputs, read_text
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def load_inputs(inputs: Inputs) -> tuple[Scenario, Catalog, Shock | None]:
             if inputs.shock_name not in names:
                 raise InputError(
                     f"no shock named {inputs.shock_name!r} in the shock file; it has {', '.join(names)}",
-                    key="--shock",
+                    key=Setting.SHOCK,
                 )
             chosen = shocks.shocks[names.index(inputs.shock_name)]
     return scenario, catalog, chosen

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner.errors import InputError, NoPlan
+from planner.errors import InputError, NoPlan, Setting, words
 from planner.inputs.tables import records
 from planner.inputs.units import parse_quarter, quarter_start
 from planner.model.choices import Objective
@@ -138,7 +138,9 @@ def new_inputs(
     from planner.plans.plan import catalog_for
 
     if (shocks is None) != (shock is None):
-        raise InputError("--shocks FILE and --shock NAME go together", key="--shock")
+        raise InputError(
+            words("{} FILE and {} NAME go together", Setting.SHOCKS, Setting.SHOCK), key=Setting.SHOCK
+        )
     if scenario is not None:
         fresh = read_inputs(scenario, catalog_for(load_scenario(scenario), catalog))
     elif catalog is not None:

@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planner.errors import InputError, RegistryError
+from planner.errors import InputError, RegistryError, Setting
 from planner.inputs.units import parse_quarter
 from planner.registry import schema
 
@@ -70,13 +70,13 @@ def _parse(url: str) -> sa.URL:
     except sa.exc.ArgumentError:
         raise InputError(
             "not a database URL; give a file path (SQLite) or postgresql://user@host/database",
-            key="--db",
+            key=Setting.DB,
         ) from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise InputError(
             f"{backend!r} registries are not supported; use a file path (SQLite) or postgresql://...",
-            key="--db",
+            key=Setting.DB,
         )
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -91,10 +91,10 @@ def _sqlite_file(url: sa.URL) -> None:
     path = Path(name)
     if not path.parent.is_dir():
         raise InputError(
-            f"folder {str(path.parent)!r} does not exist; create it or choose another", key="--db"
+            f"folder {str(path.parent)!r} does not exist; create it or choose another", key=Setting.DB
         )
     if path.is_dir():
-        raise InputError(f"{name!r} is a folder; give a registry file", key="--db")
+        raise InputError(f"{name!r} is a folder; give a registry file", key=Setting.DB)
     if not path.exists():
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -201,7 +201,7 @@ def who(by: str | None) -> str:
     """Who acts: ``--by``, else the operating-system user."""
     if by is not None:
         if not by.strip():
-            raise InputError("must not be empty", key="--by")
+            raise InputError("must not be empty", key=Setting.BY)
         return by.strip()[:200]
     try:
         return getpass.getuser()
