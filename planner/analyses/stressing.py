@@ -50,7 +50,7 @@ from planner.inputs.shocks import (
 )
 from planner.inputs.tables import records
 from planner.inputs.units import quarter_end, quarter_start
-from planner.model.build import add_scenario, define_branch_budget_cut, define_nonanticipativity
+from planner.model.build import Coefficients, add_scenario, define_branch_budget_cut, define_nonanticipativity
 from planner.model.choices import Objective
 from planner.model.data import OPTION_ORDER, EfficiencyChange, ModelData, prepare
 from planner.model.linear import FloatArray, Lin, Sense
@@ -179,8 +179,6 @@ def _committed(plan: Plan) -> dict[tuple[int, int], int]:
 def _committed_spend(plan: Plan, first: int) -> Committed:
     """Purchases ordered and lease commitments signed before quarter ``first``, in the budget currency: in all, and what falls due in each quarter."""
     assert plan.data is not None and plan.servers is not None
-    from planner.model.build import Coefficients
-
     c = Coefficients.of(plan.data)
     early = (plan.servers * (c.t < first)).astype(np.float64)
     fx = plan.data.finance.fx
@@ -220,9 +218,8 @@ def stranded_cost(
     data: ModelData, held: npt.NDArray[np.int64], stranded: npt.NDArray[np.bool_]
 ) -> FloatArray:
     """USD per option of held orders that can no longer serve: a purchase's price, a lease's payments for the quarters it is cut short."""
-    o = data.offers
-    lost = np.where((o["kind"] == "lease").to_numpy(), (o["end"] - o["stop"]).to_numpy(), 1)
-    cost: FloatArray = held * o["server_price"].to_numpy(np.float64) * lost * stranded
+    c = Coefficients.of(data)
+    cost: FloatArray = held * c.price * np.where(c.lease, c.unserved_quarters(), 1) * stranded
     return cost
 
 

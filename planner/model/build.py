@@ -91,6 +91,11 @@ class Coefficients:
         """Leases paid for in period ``p`` (every quarter of the term, served or cut)."""
         return self.lease & (self.d <= p) & (p <= self.end)
 
+    def unserved_quarters(self) -> IntArray:
+        """Quarters of its term a lease is paid for but serves nothing (a shock cut it after ``stop``); 0 for a purchase."""
+        unserved: IntArray = np.where(self.lease, self.end - self.stop, 0)
+        return unserved
+
     def pay_at(self, p: int) -> FloatArray:
         """USD paid in quarter ``p`` (past the horizon too): a purchase's deposit when ordered and its balance on delivery, a lease's price in each quarter of its term."""
         dep = self.fin.deposit
