@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import chip, offer
 
+from planner.analyses.risk_results import Distribution, RiskResult
 from planner.analyses.sampling import draw, risk, roll
 from planner.cli import main
 from planner.inputs.shocks import Choice, Lognormal, ShockFile, Triangular, Uniform, load_shocks
@@ -235,31 +236,39 @@ def risky(three_quarters, tmp_path):
 def test_summaries_are_recomputed_from_the_sample_table(risky):
     scenario, shocks = risky
     result = risk(scenario, shocks, samples=40, seed=2, plans=("base", "robust"), workers=1)
-    assert result["samples_n"] == 40 and [s["index"] for s in result["samples"]] == list(range(40))
+    assert isinstance(result, RiskResult) and result.objective_metric() == "effective_pflops"
+    assert result.samples_n == 40 and [s["index"] for s in result.samples] == list(range(40))
     for kind in ("base", "robust"):
-        for metric, stats in result["plans"][kind]["summary"].items():
-            values = np.array([s[kind][metric] for s in result["samples"]])
+        for metric, stats in result.plans[kind].summary.items():
+            values = result.outcome_values(kind, metric)
             p5, p50, p95 = np.percentile(values, [5, 50, 95])
-            assert stats == pytest.approx(
-                {
-                    "mean": values.mean(),
-                    "std": values.std(),
-                    "p5": p5,
-                    "p50": p50,
-                    "p95": p95,
-                    "min": values.min(),
-                    "max": values.max(),
-                },
-                abs=1e-6,
+            assert stats == Distribution(
+                *(
+                    pytest.approx(v, abs=1e-6)
+                    for v in (values.mean(), values.std(), p5, p50, p95, values.min(), values.max())
+                )
             )
-        by = {b["shock"]: b for b in result["plans"][kind]["by_shock"]}
-        hit = [s[kind]["effective_pflops"] for s in result["samples"] if "supply" in s["occurred"]]
-        assert by["supply"]["occurred_n"] == len(hit) and by["supply"]["mean_when_occurs"] == pytest.approx(
+        by = {b.shock: b for b in result.plans[kind].by_shock}
+        hit = [s[kind]["effective_pflops"] for s in result.samples if "supply" in s["occurred"]]
+        assert by["supply"].occurred_n == len(hit) and by["supply"].mean_when_occurs == pytest.approx(
             np.mean(hit)
         )
     # a sample where nothing happens keeps the base plan's 12 PFLOPS
-    quiet = [s for s in result["samples"] if not s["occurred"]]
+    quiet = [s for s in result.samples if not s["occurred"]]
     assert quiet and all(s["base"]["effective_pflops"] == 12 for s in quiet)
+    # the document risk prints: the typed fields, in order, as JSON
+    document = result.to_dict()
+    assert list(document) == ["scenario", "shocks", "seed", "samples_n", "objective", "plans", "samples"]
+    assert list(document["plans"]["base"]) == [
+        "summary",
+        "p_target_missed",
+        "by_shock",
+        "statuses",
+        "plan_status",
+    ]
+    assert json.loads(json.dumps(document))["plans"]["robust"]["summary"]["effective_pflops"][
+        "p5"
+    ] == pytest.approx(result.plans["robust"].summary["effective_pflops"].p5)
 
 
 def free_port() -> int:

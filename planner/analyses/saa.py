@@ -462,8 +462,8 @@ def risk_plan(
             "seconds": round(result.seconds, 3),
         },
         _in_sample(loaded, result),
-        {k: v for k, v in checked["plans"]["sample_average"].items() if k != "by_shock"},
-        {k: v for k, v in checked["plans"]["base"].items() if k != "by_shock"} if base.ok else None,
+        checked.plans["sample_average"].to_dict(by_shock=False),
+        checked.plans["base"].to_dict(by_shock=False) if base.ok else None,
     )
     return replace(result.plan, sample_average=report)
 

@@ -34,9 +34,10 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from planner.analyses.exposure import plain
 from planner.analyses.parallel import check_scheduler, dask_client
+from planner.analyses.risk_results import Distribution, PlanRisk, RiskResult, ShockRisk
 from planner.analyses.stressing import _committed_spend, replan_step, robust, total_cost
 from planner.errors import InputError, NoPlan, Setting
 from planner.inputs.catalog import Catalog
@@ -253,8 +254,8 @@ def summarise(values: list[float]) -> dict[str, float | None]:
 
 
 def plan_summary(
-    scenario: Scenario, shocks: ShockFile, samples: list[dict[str, Any]], kind: str
-) -> dict[str, Any]:
+    scenario: Scenario, shocks: ShockFile, samples: list[dict[str, Any]], kind: str, plan_status: str
+) -> PlanRisk:
     """The distributions of one plan's outcomes over the samples."""
     outcomes = [s[kind] for s in samples]
     n = len(outcomes)
@@ -272,24 +273,25 @@ def plan_summary(
             o[objective] for s, o in zip(samples, outcomes, strict=True) if shock.name not in s["occurred"]
         ]
         by_shock.append(
-            {
-                "shock": shock.name,
-                "occurred_n": len(hit),
-                "mean_when_occurs": round(float(np.mean(hit)), 6) if hit else None,
-                "mean_when_not": round(float(np.mean(miss)), 6) if miss else None,
-            }
+            ShockRisk(
+                shock.name,
+                len(hit),
+                round(float(np.mean(hit)), 6) if hit else None,
+                round(float(np.mean(miss)), 6) if miss else None,
+            )
         )
     statuses: dict[str, int] = {}
     for o in outcomes:
         statuses[o["status"]] = statuses.get(o["status"], 0) + 1
-    return {
-        "summary": {m: summarise([o[m] for o in outcomes]) for m in METRICS},
-        "p_target_missed": {
+    return PlanRisk(
+        summary={m: Distribution(**summarise([o[m] for o in outcomes])) for m in METRICS},
+        p_target_missed={
             t: round(sum(t in o["missed"] for o in outcomes) / n, 6) if n else 0.0 for t in targets
         },
-        "by_shock": by_shock,
-        "statuses": dict(sorted(statuses.items())),
-    }
+        by_shock=tuple(by_shock),
+        statuses=dict(sorted(statuses.items())),
+        plan_status=plan_status,
+    )
 
 
 # ---------------------------------------------------------------- the whole run
@@ -306,10 +308,11 @@ def risk(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
+) -> RiskResult:
     """Sample ``samples`` futures of the shock file and roll each plan of ``plans`` through them.
 
-    Returns the JSON object of ``gpuplan risk`` (see the module docstring and the README).
+    Returns a :class:`RiskResult`; its ``to_dict()`` is the JSON object of ``gpuplan risk`` (see the
+    module docstring and the README).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -352,29 +355,26 @@ def roll_plans(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Roll plans (name -> status and servers per option of ``prepare(scenario, cat)``) through sampled futures: the JSON of ``gpuplan risk``."""
+) -> RiskResult:
+    """Roll plans (name -> status and servers per option of ``prepare(scenario, cat)``) through sampled futures."""
     plans = tuple(made)
     job = Job(scenario, cat, shocks, options, seed, made)
     job = Job(scenario, cat, shocks, options, seed, made, key=_job_key(job))
     with dask_client(workers, scheduler) as client:
         rows = run_job(job, samples, client, progress)
-    return {
-        "scenario": scenario.name,
-        "shocks": shocks.name,
-        "seed": seed,
-        "samples_n": samples,
-        "objective": scenario.objective,
-        "plans": {
-            kind: plan_summary(scenario, shocks, rows, kind) | {"plan_status": made[kind][0]}
-            for kind in plans
-        },
-        "samples": [
+    return RiskResult(
+        scenario=scenario.name,
+        shocks=shocks.name,
+        seed=seed,
+        samples_n=samples,
+        objective=scenario.objective,
+        plans={kind: plan_summary(scenario, shocks, rows, kind, made[kind][0]) for kind in plans},
+        samples=tuple(
             {k: v for k, v in s.items()}
             | {kind: {k: v for k, v in s[kind].items() if k != "missed"} for kind in plans}
             for s in rows
-        ],
-    }
+        ),
+    )
 
 
 def _plans_to_roll(
@@ -400,24 +400,6 @@ def _job_key(job: Job) -> str:
     return hashlib.sha256(pickle.dumps((job.scenario, job.shocks, job.seed, job.plans))).hexdigest()[:16]
 
 
-def sample_rows(result: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    """One plan's per-sample outcomes as flat rows (for tables, workbooks and checks)."""
-    return [
-        {
-            "index": s["index"],
-            "occurred": ", ".join(s["occurred"]),
-            "draws": ", ".join(f"{k} {v:g}" for k, v in s["draws"].items()),
-            **s[kind],
-        }
-        for s in result["samples"]
-    ]
-
-
-def outcome_values(result: dict[str, Any], kind: str, metric: str) -> npt.NDArray[np.float64]:
-    """The values of one metric over the samples, in sample order."""
-    return np.asarray([s[kind][metric] for s in result["samples"]], dtype=np.float64)
-
-
 # ---------------------------------------------------------------- finished tables for the outputs
 
 
@@ -434,32 +416,32 @@ class RiskTables:
     objective_metric: str  # effective_pflops (max-compute) or cost_usd (min-cost)
 
 
-def risk_tables(result: dict[str, Any], shocks: ShockFile | None = None) -> RiskTables:
+def risk_tables(result: RiskResult, shocks: ShockFile | None = None) -> RiskTables:
     """Summary, target, shock and sample tables of a risk result."""
     import pandas as pd
 
-    metric = "effective_pflops" if result["objective"] == Objective.MAX_COMPUTE else "cost_usd"
+    metric = result.objective_metric()
     probabilities = {s.name: s.probability for s in shocks.shocks} if shocks is not None else {}
     summary, targets, by_shock, samples = [], [], [], []
-    for kind, p in result["plans"].items():
-        for m, stats in p["summary"].items():
-            summary.append({"plan": kind, "metric": m, **stats})
-        for t, prob in p["p_target_missed"].items():
+    for kind, p in result.plans.items():
+        for m, stats in p.summary.items():
+            summary.append({"plan": kind, "metric": m, **plain(stats)})
+        for t, prob in p.p_target_missed.items():
             targets.append({"plan": kind, "target": t, "probability_missed": prob})
-        for s in p["by_shock"]:
-            occurs, not_ = s["mean_when_occurs"], s["mean_when_not"]
+        for s in p.by_shock:
+            occurs, not_ = s.mean_when_occurs, s.mean_when_not
             by_shock.append(
                 {
                     "plan": kind,
-                    "shock": s["shock"],
-                    "probability": probabilities.get(s["shock"]),
-                    "occurred_n": s["occurred_n"],
+                    "shock": s.shock,
+                    "probability": probabilities.get(s.shock),
+                    "occurred_n": s.occurred_n,
                     f"mean_{metric}_when_occurs": occurs,
                     f"mean_{metric}_when_not": not_,
                     "difference": None if occurs is None or not_ is None else round(occurs - not_, 6),
                 }
             )
-        for row in sample_rows(result, kind):
+        for row in result.sample_rows(kind):
             samples.append({"plan": kind, **row})
     return RiskTables(
         pd.DataFrame(summary),

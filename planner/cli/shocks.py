@@ -236,18 +236,18 @@ def risk_cmd(
             progress=advance,
         )
     tables = risk_tables(result, shocks)
+    document = result.to_dict()
     if out is not None:
         from planner.outputs.analysis_workbooks import write_risk_workbook
 
-        _write_out(out, result, lambda path: write_risk_workbook(result, tables, path))
+        _write_out(out, document, lambda path: write_risk_workbook(result, tables, path))
     if plot is not None:
-        from planner.analyses.sampling import outcome_values
         from planner.outputs.charts import risk_cdf_png
 
         metric = tables.objective_metric
-        risk_cdf_png({k: outcome_values(result, k, metric) for k in plans}, metric, result["scenario"], plot)
+        risk_cdf_png({k: result.outcome_values(k, metric) for k in plans}, metric, result.scenario, plot)
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(document, indent=2))
     else:
         from planner.outputs.analysis_reports import risk_report
         from planner.outputs.render import console

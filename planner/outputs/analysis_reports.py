@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console, Group
 
 from planner.analyses.exposure import StressResult, plain
+from planner.analyses.risk_results import RiskResult
 from planner.inputs.tables import records
 from planner.model.choices import Objective
 from planner.outputs.render import (
@@ -351,13 +352,13 @@ def stress_report(result: StressResult, con: Console) -> None:
         bullets(con, lines)
 
 
-def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
+def risk_report(result: RiskResult, tables: Any, con: Console) -> None:
     """The distribution of each plan's outcome over the sampled futures, targets missed, and per shock."""
-    plans = list(result["plans"])
+    plans = list(result.plans)
     say(
         con,
-        f"Risk of {result['scenario']} under {result['shocks']}: {result['samples_n']:,} sampled futures "
-        f"(seed {result['seed']}), {' and '.join(f'{k} plan' for k in plans)}",
+        f"Risk of {result.scenario} under {result.shocks}: {result.samples_n:,} sampled futures "
+        f"(seed {result.seed}), {' and '.join(f'{k} plan' for k in plans)}",
         "bold",
     )
     units = {"effective_pflops": ("Effective PFLOPS", num), "cost_usd": ("Cost", money)}
@@ -373,8 +374,8 @@ def risk_report(result: dict[str, Any], tables: Any, con: Console) -> None:
         )
     con.print(table(con, "Outcome over the samples (P5 = the 1-in-20 bad year for PFLOPS)", cols, rows))
     statuses = "; ".join(
-        f"{k} plan: " + ", ".join(f"{n:,} {s}" for s, n in p["statuses"].items())
-        for k, p in result["plans"].items()
+        f"{k} plan: " + ", ".join(f"{n:,} {s}" for s, n in p.statuses.items())
+        for k, p in result.plans.items()
     )
     say(con, f"Re-plans: {statuses}.")
     if len(tables.targets):

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from planner.analyses.exposure import StressResult, plain, rounded
+from planner.analyses.risk_results import RiskResult
 from planner.inputs.fileio import atomic_path
 from planner.outputs.workbook import (
     COUNT,
@@ -119,21 +120,21 @@ def write_stress_workbook(result: StressResult, path: Path) -> None:
         book.close()
 
 
-def write_risk_workbook(result: dict[str, Any], tables: Any, path: Path) -> None:
+def write_risk_workbook(result: RiskResult, tables: Any, path: Path) -> None:
     """Summary (run facts and the outcome distributions), Samples and Shocks sheets."""
     facts: list[tuple[str, Any, str | None]] = [
-        ("scenario", result["scenario"], None),
-        ("shock file", result["shocks"], None),
-        ("objective", result["objective"], None),
-        ("samples", result["samples_n"], COUNT),
-        ("seed", result["seed"], COUNT),
-        ("plans", ", ".join(result["plans"]), None),
+        ("scenario", result.scenario, None),
+        ("shock file", result.shocks, None),
+        ("objective", result.objective, None),
+        ("samples", result.samples_n, COUNT),
+        ("seed", result.seed, COUNT),
+        ("plans", ", ".join(result.plans), None),
         ("gpuplan version", gpuplan_version(), None),
     ]
     money_stats = {k: MONEY for k in ("mean", "std", "p5", "p50", "p95", "min", "max")}
     with atomic_path(path) as tmp:
         book = Book(tmp)
-        book.pairs("Summary", facts, title=f"gpuplan risk: {result['scenario']}")
+        book.pairs("Summary", facts, title=f"gpuplan risk: {result.scenario}")
         for metric, group in tables.summary.groupby("metric", sort=False):
             fmt = money_stats if str(metric).endswith("_usd") else {k: ONE for k in money_stats}
             book.frame(f"Outcome {metric}", group.reset_index(drop=True), fmt)

@@ -1,0 +1,106 @@
+"""What ``risk`` found, typed: each plan's outcome distributions over the sampled futures.
+
+:func:`planner.analyses.sampling.risk` builds a :class:`RiskResult`; the report, the workbook and
+the chart read its fields, and ``to_dict()`` is what ``gpuplan risk --format json`` prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.analyses.exposure import plain
+from planner.model.choices import Objective
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One outcome over the samples: mean, standard deviation, P5, P50, P95 (linear interpolation), min, max (None without samples)."""
+
+    mean: float | None
+    std: float | None
+    p5: float | None
+    p50: float | None
+    p95: float | None
+    min: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class ShockRisk:
+    """A plan's objective in the futures where a shock occurs, and in those where it does not."""
+
+    shock: str
+    occurred_n: int
+    mean_when_occurs: float | None
+    mean_when_not: float | None
+
+
+@dataclass(frozen=True)
+class PlanRisk:
+    """One plan rolled through the futures: its outcome distributions, the odds of missing each target, per shock, and the re-plans' statuses."""
+
+    summary: dict[str, Distribution]  # metric -> distribution
+    p_target_missed: dict[str, float]  # "PERIOD MEASURE" -> share of futures that miss it
+    by_shock: tuple[ShockRisk, ...]
+    statuses: dict[str, int]  # re-plan status -> futures
+    plan_status: str  # the plan's own status before any shock
+
+    def to_dict(self, by_shock: bool = True) -> dict[str, Any]:
+        """The plan's entry in the JSON (``by_shock`` left out where a summary has no shocks to split by)."""
+        out: dict[str, Any] = plain(self)
+        if not by_shock:
+            del out["by_shock"]
+        return out
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """Sampled futures of a shock file and each plan rolled through them.
+
+    ``samples`` has one entry per future, in index order: ``index``, the shocks that ``occurred``,
+    the ``draws`` of their amounts, and per plan its outcome there (status, effective PFLOPS, cost,
+    stranded spend, targets missed).
+    """
+
+    scenario: str
+    shocks: str
+    seed: int
+    samples_n: int
+    objective: Objective
+    plans: dict[str, PlanRisk]  # "base", "robust" or "sample_average" -> its risk
+    samples: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document ``gpuplan risk --format json`` prints."""
+        out: dict[str, Any] = plain(self)
+        return out
+
+    def objective_metric(self) -> str:
+        """The outcome the objective is read on: effective_pflops (max-compute) or cost_usd (min-cost)."""
+        return "effective_pflops" if self.objective == Objective.MAX_COMPUTE else "cost_usd"
+
+    def outcome_values(self, kind: str, metric: str) -> npt.NDArray[np.float64]:
+        """The values of one metric of plan ``kind`` over the samples, in sample order."""
+        return np.asarray([s[kind][metric] for s in self.samples], dtype=np.float64)
+
+    def sample_rows(self, kind: str) -> list[dict[str, Any]]:
+        """One plan's per-sample outcomes as flat rows (for tables, workbooks and checks)."""
+        return [
+            {
+                "index": s["index"],
+                "occurred": ", ".join(s["occurred"]),
+                "draws": ", ".join(f"{k} {v:g}" for k, v in s["draws"].items()),
+                **s[kind],
+            }
+            for s in self.samples
+        ]
+
+    def __repr__(self) -> str:
+        return (
+            f"RiskResult({self.scenario!r} under {self.shocks!r}: {self.samples_n:,} futures, "
+            f"plans {', '.join(self.plans)})"
+        )
