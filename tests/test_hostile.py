@@ -17,7 +17,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 import pytest
 import yaml
@@ -540,21 +539,6 @@ def test_a_solution_that_breaks_its_own_model_is_never_a_plan(tiny, monkeypatch)
         "the solver returned a solution that breaks its own model (a via direct ordered in 2025Q1 (at CN) at 5 "
         "outside [0, 2]); it is not reported as a plan"
     )
-
-
-def test_every_row_is_checked_against_the_solution():
-    from planner.model.keys import Family, RowKey
-    from planner.model.linear import Lin
-    from planner.model.rows import Model
-    from planner.model.solve import broken_constraint
-
-    m = Model()
-    m.add_columns(["x", "y"], [0.0, 0.0], [10.0, 10.0], integer=True)
-    m.add(RowKey(Family.BUDGET_TOTAL), Lin(np.array([0, 1]), np.array([2.0, 3.0])), "<=", 12.0, "budget row")
-    assert broken_constraint(m, np.array([3.0, 2.0])) is None  # exactly at the bound
-    assert broken_constraint(m, np.array([3.0, 2.4])) is None  # 2.4 rounds to 2 servers: 12
-    assert broken_constraint(m, np.array([3.0, 2.6])) == "'budget row': 15 against 12"  # 2.6 rounds to 3
-    assert broken_constraint(m, np.array([3.0, 2.6]), integral=False) == "'budget row': 13.8 against 12"
 
 
 @pytest.mark.parametrize(

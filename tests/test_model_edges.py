@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 import yaml
 from conftest import chip, model_of, offer
@@ -349,3 +350,64 @@ def test_the_lp_relaxation_of_both_stages(tiny):
     assert goal.tie_break.value(lp.x) == pytest.approx(2500)
     milp = optimize(model, goal, SolverOptions())
     assert milp.status == Status.OPTIMAL and milp.value == pytest.approx(2)
+
+
+def test_every_row_is_checked_against_the_solution():
+    from planner.model.keys import Family, RowKey
+    from planner.model.linear import Lin
+    from planner.model.rows import Model
+    from planner.model.solve import broken_constraint
+
+    m = Model()
+    m.add_columns(["x", "y"], [0.0, 0.0], [10.0, 10.0], integer=True)
+    m.add(RowKey(Family.BUDGET_TOTAL), Lin(np.array([0, 1]), np.array([2.0, 3.0])), "<=", 12.0, "budget row")
+    assert broken_constraint(m, np.array([3.0, 2.0])) is None  # exactly at the bound
+    assert broken_constraint(m, np.array([3.0, 2.4])) is None  # 2.4 rounds to 2 servers: 12
+    assert broken_constraint(m, np.array([3.0, 2.6])) == "'budget row': 15 against 12"  # 2.6 rounds to 3
+    assert broken_constraint(m, np.array([3.0, 2.6]), integral=False) == "'budget row': 13.8 against 12"
+    # a column outside its bounds is named; tolerances grow with the size of the figures
+    m.add_columns(["big"], [0.0], [1e6], integer=False)
+    m.add(RowKey(Family.BUDGET_TOTAL, period=1), Lin(np.array([2]), np.array([2.0])), "<=", 1e6, "upper row")
+    m.add(RowKey(Family.BUDGET_TOTAL, period=2), Lin(np.array([2]), np.array([2.0])), ">=", 1e6, "lower row")
+    assert broken_constraint(m, np.array([3.0, 2.0, 5e5])) is None
+    assert broken_constraint(m, np.array([3.0, 2.0, 5e5 + 0.2])) is None  # 0.4 over 1e6: within 1e-6 of it
+    assert broken_constraint(m, np.array([3.0, 2.0, 5e5 - 0.2])) is None  # 0.4 under: the same
+    assert broken_constraint(m, np.array([3.0, 2.0, 5e5 + 2])) == "'upper row': 1e+06 against 1e+06"
+    assert broken_constraint(m, np.array([3.0, 2.0, 5e5 - 2])) == "'lower row': 999996 against 1e+06"
+    m.add_columns(["far"], [0.0], [1e6], integer=False)  # in no row: only its bounds
+    x = np.array([3.0, 2.0, 5e5, 1e6 + 0.5])
+    assert broken_constraint(m, x) is None  # 0.5 past a bound of 1e6: within the scaled tolerance
+    x[3] = 1e6 + 5
+    assert broken_constraint(m, x) == "column far at 1e+06 outside [0, 1e+06]"
+    x[3], x[0] = 1e6, 12.0
+    assert broken_constraint(m, x) == "column x at 12 outside [0, 10]"
+
+
+def test_only_bounds_moved_is_the_same_shape(tiny):
+    # explain hands a live model new bounds only when the rebuilt model differs in bounds alone
+    from dataclasses import replace
+
+    from planner.model.build import build
+    from planner.model.linear import Sense
+    from planner.model.resolve import Resolver, same_shape
+    from planner.model.runs import SolverOptions
+
+    path = tiny(
+        [chip("a"), chip("b", bf16_tflops=500)],
+        [offer("a", "2025Q1"), offer("b", "2025Q1")],
+        budget={"total_usd": 5000},
+    )
+    data = prepare(load_scenario(path), catalog_for(load_scenario(path)))
+    assert same_shape(build(data), build(data))
+    richer = replace(
+        data,
+        scenario=data.scenario.model_copy(
+            update={"budget": data.scenario.budget.model_copy(update={"total_usd": 9000})}
+        ),
+    )
+    assert same_shape(build(data), build(richer))  # the budget row's bound moved, nothing else
+    dearer = data.offers.copy()
+    dearer.loc[0, "server_price"] *= 2
+    assert not same_shape(build(data), build(replace(data, offers=dearer)))  # a coefficient changed
+    assert Resolver(data, SolverOptions(), None, Sense.MAXIMIZE).live
+    assert not Resolver(data, SolverOptions(solver="cbc"), None, Sense.MAXIMIZE).live

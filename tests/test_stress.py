@@ -72,6 +72,22 @@ def test_base_plan_exposure_to_a_rule_shock(tiny, tmp_path):
     ] == [("changed", "d", "2025Q3", 1, 2), ("removed", "h", "2025Q3", 2, 0)]
 
 
+def test_a_licence_the_scenario_does_not_take_strands_the_order_as_a_ban_does(tiny, tmp_path):
+    # the same shock, but the rule asks for a licence: a scenario that does not allow
+    # license-required chips cannot take the Q1 order delivered after it, so it is stranded
+    path, shocks = case(tiny, tmp_path)
+    licence = dict(BAN, rule=dict(BAN["rule"], status="license-required"))
+    shocks.write_text(yaml.safe_dump({"name": "licence", "shocks": [licence]}, sort_keys=False))
+    [e] = stress(path, shocks, with_robust=False).base_exposure
+    assert e.stranded_usd == 2000 and [(s.sku, s.order_period, s.chips) for s in e.stranded] == [
+        ("h", "2025Q1", 2)
+    ]
+    # a scenario that takes licensed chips keeps the order: nothing stranded
+    path.write_text(path.read_text() + "policy:\n  allow_license_required: true\n")
+    [kept] = stress(path, shocks, with_robust=False).base_exposure
+    assert kept.stranded_usd == 0 and kept.stranded == ()
+
+
 def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
     # expected compute: ordering h early gives 0.4 x 5 + 0.6 x 2 = 3.2, waiting gives 0.4 x 4 + 0.6 x 3 = 3.4
     path, shocks = case(tiny, tmp_path, probability=0.6)
