@@ -69,8 +69,8 @@ def test_a_robust_plan_keeps_each_branch_within_its_cut_budget(tiny, tmp_path):
     plan = robust_plan(path, cut)
     assert plan.status == "optimal"
     assert plan.totals["effective_pflops"] == 8
-    [branch] = plan.robust["branches"]
-    assert branch["effective_pflops"] == 6 and branch["capex_usd"] == 6000
+    [branch] = plan.robust.branches
+    assert branch.effective_pflops == 6 and branch.capex_usd == 6000
 
 
 def test_no_usable_offer_leaves_the_fleet_exactly_at_its_limits(tiny):

@@ -14,11 +14,12 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT, chip, lease, make_catalog, offer
 
-from planner.analyses.exposure import Exposure, PriceOfRobustness, exposure_frame
+from planner.analyses.exposure import Exposure, exposure_frame
 from planner.analyses.stressing import changed_orders, robust_plan, stress, total_cost
 from planner.cli import main
 from planner.inputs.shocks import load_shocks
 from planner.plans.plan import solve
+from planner.plans.robust import PriceOfRobustness
 
 BAN = {
     "name": "ban h",
@@ -95,8 +96,8 @@ def test_robust_plan_avoids_the_stranded_order(tiny, tmp_path):
     assert plan.ok
     assert "h" not in set(plan.purchases[plan.purchases["order_period"] == "2025Q1"]["sku"])
     assert plan.totals["effective_pflops"] == 4
-    info = plan.robust
-    assert info["objective"] == "expected"
+    info = plan.to_dict()["robust"]  # the JSON, as printed
+    assert info["objective"] == "expected" and plan.robust.objective == "expected"
     assert info["price_of_robustness"]["given_up"] == pytest.approx(1.0)
     assert [{k: v for k, v in b.items() if k != "purchases"} for b in info["branches"]] == [
         {
@@ -183,9 +184,9 @@ def test_robust_plan_meets_targets_in_every_branch(tiny, tmp_path, probability, 
     assert solve(path).purchases["sku"].tolist() == ["h"]
     plan = robust_plan(path, shocks)
     assert plan.ok and plan.purchases["sku"].tolist() == [bought]
-    [branch] = plan.robust["branches"]
-    assert branch["status"] == "optimal" and branch["effective_pflops"] == 3
-    given_up = plan.robust["price_of_robustness"]["given_up"]
+    [branch] = plan.robust.branches
+    assert branch.status == "optimal" and branch.effective_pflops == 3
+    given_up = plan.robust.price_of_robustness.given_up
     assert given_up == pytest.approx(0 if bought == "h" else 3000)
 
 
@@ -348,7 +349,7 @@ def test_a_robust_plan_with_an_impossible_branch_is_infeasible(tiny, tmp_path):
     shocks.write_text(yaml.safe_dump({"name": "s", "shocks": [cut]}))
     plan = robust_plan(path, shocks)
     assert plan.status == "infeasible" and plan.purchases.empty and plan.totals["capex_usd"] == 0
-    assert plan.robust["status"] == "infeasible"
+    assert plan.robust.status == "infeasible" and plan.to_dict()["robust"]["status"] == "infeasible"
     assert stress(path, shocks).to_dict()["robust"] == {"status": "infeasible"}
     assert plan.limits == [
         "no plan meets every constraint in every shock branch; `gpuplan stress` shows which shock leaves "
@@ -446,7 +447,7 @@ def test_a_shock_without_a_probability_weighs_nothing_in_the_expected_objective(
     alone, with_other = robust_plan(path, one), robust_plan(path, two)
     # the second shock changes nothing and has no probability: the expected objective, and so the
     # plan, are those of the first shock alone (the base branch weighs 1 - 0.5)
-    assert with_other.robust["objective"] == "expected"
+    assert with_other.robust.objective == "expected"
     assert with_other.to_dict()["purchases"] == alone.to_dict()["purchases"]
     assert with_other.totals == alone.totals
 
@@ -476,8 +477,8 @@ def test_a_robust_plan_is_the_cheapest_of_those_with_the_most_compute(tiny, tmp_
     ]
     # the shock's branch keeps the orders placed before 2025Q2; with the base branch's compute as
     # the objective and no target, it buys nothing more
-    [branch] = plan.robust["branches"]
-    assert branch["capex_usd"] == (2000 if early < late else 0)
+    [branch] = plan.robust.branches
+    assert branch.capex_usd == (2000 if early < late else 0)
 
 
 def test_stress_of_an_infeasible_base_plan_gives_its_diagnosis_and_stops(tiny, tmp_path):
@@ -610,8 +611,8 @@ def test_a_min_cost_robust_plan_buys_early_what_the_branch_would_pay_more_for(ti
         ("a", "2025Q1", 1),
         ("a", "2025Q2", 1),
     ]
-    [branch] = plan.robust["branches"]
-    assert branch["capex_usd"] == 1000 + 2000 and branch["effective_pflops"] == 2
+    [branch] = plan.robust.branches
+    assert branch.capex_usd == 1000 + 2000 and branch.effective_pflops == 2
 
 
 def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
@@ -620,8 +621,8 @@ def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
     shock = dict(BAN) | {"date": "2026-02-01"}  # after 2025Q3, the last quarter planned
     late.write_text(yaml.safe_dump({"name": "late", "shocks": [shock]}, sort_keys=False))
     plan = robust_plan(path, late)
-    [branch] = plan.robust["branches"]
-    assert branch["first_open_quarter"] is None and branch["effective_pflops"] == 5
+    [branch] = plan.robust.branches
+    assert branch.first_open_quarter is None and branch.effective_pflops == 5
     assert plan.totals == solve(path).totals  # nothing to hedge against within the horizon
 
 
@@ -640,7 +641,7 @@ def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
 def test_a_negative_price_of_robustness_is_worded_as_the_mip_gap(given_up, relative, words):
     from planner.outputs.render import robustness_words
 
-    p = {"unit": "effective PFLOPS", "given_up": given_up, "relative": relative}
+    p = PriceOfRobustness("effective PFLOPS", 100.0, 100.0 - given_up, given_up, relative)
     assert robustness_words(p) == words
 
 

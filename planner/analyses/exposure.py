@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
 from planner.model.choices import Objective
 from planner.model.runs import PLAN_STATUSES
+from planner.plans.results import rounded
+from planner.plans.robust import PriceOfRobustness
 
 
 def plain(value: Any) -> Any:
@@ -25,25 +26,6 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
-    return value
-
-
-def rounded(value: Any, key: str = "") -> Any:
-    """A result rounded as the plan JSON is: money to cents, other figures to 6 decimals."""
-    from planner.plans.results import round_value
-
-    if isinstance(value, dict):
-        return {k: rounded(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v, key) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return None
-        return round_value(value, key if key.endswith("_usd") else "x")
-    if isinstance(value, np.integer):
-        return int(value)
     return value
 
 
@@ -125,17 +107,6 @@ class PlanFigures:
 
 
 @dataclass(frozen=True)
-class PriceOfRobustness:
-    """What the robust plan gives up against the base plan when no shock comes."""
-
-    unit: str  # effective PFLOPS (max-compute) or USD of cost (min-cost)
-    base: float
-    robust: float
-    given_up: float
-    relative: float
-
-
-@dataclass(frozen=True)
 class RobustFigures:
     """The robust plan in a stress test: its status and, with a plan, its figures and purchases."""
 
@@ -153,7 +124,7 @@ class RobustFigures:
             "status": self.status,
             "totals": self.totals,
             "periods": plain(self.periods),
-            "price_of_robustness": plain(self.price_of_robustness),
+            "price_of_robustness": plain(self.price_of_robustness),  # rounded with the document
             "purchases": list(self.purchases),
         }
 

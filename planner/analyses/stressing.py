@@ -28,13 +28,10 @@ from planner.analyses.exposure import (
     Exposure,
     OrderChange,
     PlanFigures,
-    PriceOfRobustness,
     QuarterCompute,
     RobustFigures,
     StrandedOrder,
     StressResult,
-    plain,
-    rounded,
 )
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_plain_objective, check_references, load_scenario
@@ -59,6 +56,7 @@ from planner.model.runs import SolverOptions
 from planner.model.solve import Goal, optimize
 from planner.plans.plan import catalog_for, empty_plan, plan_from_servers, solve_data
 from planner.plans.results import Plan, purchase_json
+from planner.plans.robust import PriceOfRobustness, RobustBranch, RobustInfo
 from planner.rules import compliance
 
 KEY = ["offer_id", "site_index"]
@@ -530,31 +528,28 @@ def _robust_plan(
         inputs=input_hashes(scenario, cat),
         seconds=time.perf_counter() - started,
     )
-    info: dict[str, Any] = {
-        "shocks": shocks.name,
-        "status": rob.status,
-        "objective": "expected" if any(s.probability is not None for s in shocks.shocks) else "base branch",
-    }
+    info = RobustInfo(
+        shocks.name,
+        rob.status,
+        "expected" if any(s.probability is not None for s in shocks.shocks) else "base branch",
+    )
     if plan.ok and base.ok and plan.data is not None:
         data = plan.data
-        info["price_of_robustness"] = plain(price_of_robustness(base, plan))
-        info["branches"] = [
-            {
-                "shock": name,
-                "first_open_quarter": data.periods[rob.first[name]]
-                if rob.first[name] < data.horizon
-                else None,
-                "status": p.status,
-                "effective_pflops": round(p.totals["effective_pflops"], 6),
-                "capex_usd": round(p.totals["capex_usd"], 2),
-                # the branch's own orders, as the contract writes purchases: those ordered before
-                # its first open quarter are the base branch's (non-anticipativity, checkable here)
-                "purchases": [
-                    purchase_json({str(k): v for k, v in rec.items()}) for rec in records(p.purchases)
-                ],
-            }
-            for name, p in rob.branches.items()
-        ]
+        info = replace(
+            info,
+            price_of_robustness=price_of_robustness(base, plan),
+            branches=tuple(
+                RobustBranch(
+                    name,
+                    data.periods[rob.first[name]] if rob.first[name] < data.horizon else None,
+                    p.status,
+                    p.totals["effective_pflops"],
+                    p.totals["capex_usd"],
+                    tuple(purchase_json({str(k): v for k, v in rec.items()}) for rec in records(p.purchases)),
+                )
+                for name, p in rob.branches.items()
+            ),
+        )
     elif not plan.ok:
         plan = replace(
             plan,
@@ -563,4 +558,4 @@ def _robust_plan(
                 "shock leaves the base plan without a recovery"
             ],
         )
-    return replace(plan, robust=rounded(info))
+    return replace(plan, robust=info)

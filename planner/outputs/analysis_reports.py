@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console, Group
 
-from planner.analyses.exposure import StressResult, plain
+from planner.analyses.exposure import StressResult
 from planner.analyses.risk_results import RiskResult
 from planner.inputs.tables import records
 from planner.model.choices import Objective
@@ -284,7 +284,7 @@ def stress_report(result: StressResult, con: Console) -> None:
     if rob is not None and rob.price_of_robustness is not None:
         say(
             con,
-            f"Robust plan: {rob.status}; {robustness_words(plain(rob.price_of_robustness))} when no shock comes.",
+            f"Robust plan: {rob.status}; {robustness_words(rob.price_of_robustness)} when no shock comes.",
         )
     lost = "PFLOPS lost" if unit_compute else "Extra cost"
     cols = [

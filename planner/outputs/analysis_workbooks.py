@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from planner.analyses.exposure import StressResult, plain, rounded
+from planner.analyses.exposure import StressResult, plain
 from planner.analyses.risk_results import RiskResult
 from planner.inputs.fileio import atomic_path
 from planner.outputs.workbook import (
@@ -24,7 +24,7 @@ from planner.outputs.workbook import (
     gpuplan_version,
     readable,
 )
-from planner.plans.results import Plan
+from planner.plans.results import Plan, rounded
 
 
 def write_sweep_workbook(scenario: str, frame: pd.DataFrame, path: Path) -> None:

@@ -27,6 +27,7 @@ from planner.inputs.units import format_money
 
 if TYPE_CHECKING:
     from planner.plans.results import SampleAverage
+    from planner.plans.robust import PriceOfRobustness, RobustInfo
 
 
 class TrimmedConsole(Console):
@@ -479,34 +480,29 @@ def _exclusions(con: Console, rep: Any) -> None:
     con.print(table(con, "Excluded for compliance (status over the order-to-delivery window)", cols, rows))
 
 
-def _robust(info: dict[str, Any], con: Console) -> None:
-    say(
-        con, f"Robust plan against {info['shocks']} ({info['objective']} objective): {info['status']}", "bold"
-    )
-    p = info.get("price_of_robustness")
-    if p:
-        say(
-            con,
-            f"{robustness_words(p)[0].upper()}{robustness_words(p)[1:]} against the base plan when no shock "
-            "comes.",
-        )
+def _robust(info: RobustInfo, con: Console) -> None:
+    say(con, f"Robust plan against {info.shocks} ({info.objective} objective): {info.status}", "bold")
+    p = info.price_of_robustness
+    if p is not None:
+        words = robustness_words(p)
+        say(con, f"{words[0].upper()}{words[1:]} against the base plan when no shock comes.")
     bullets(
         con,
         [
-            f"branch {b['shock']} (orders from {b['first_open_quarter']} re-planned): {b['status']}, "
-            f"{num(b['effective_pflops'])} effective PFLOPS"
-            for b in info.get("branches", [])
+            f"branch {b.shock} (orders from {b.first_open_quarter} re-planned): {b.status}, "
+            f"{num(b.effective_pflops)} effective PFLOPS"
+            for b in info.branches or ()
         ],
     )
 
 
-def robustness_words(p: dict[str, Any]) -> str:
+def robustness_words(p: PriceOfRobustness) -> str:
     """The price of robustness in words; a negative one is the two solves' MIP gaps, not a gain."""
-    if p["given_up"] >= 0:
-        return f"price of robustness {num(p['given_up'])} {p['unit']} ({p['relative']:.2%})"
+    if p.given_up >= 0:
+        return f"price of robustness {num(p.given_up)} {p.unit} ({p.relative:.2%})"
     return (
-        f"price of robustness none: the robust plan's no-shock branch comes out {num(-p['given_up'])} "
-        f"{p['unit']} better ({-p['relative']:.3%}), which is the solvers' MIP gap (each plan is "
+        f"price of robustness none: the robust plan's no-shock branch comes out {num(-p.given_up)} "
+        f"{p.unit} better ({-p.relative:.3%}), which is the solvers' MIP gap (each plan is "
         "optimal only to within it), not a gain"
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,9 @@ from planner.model.data import ModelData
 from planner.model.linear import FloatArray
 from planner.model.rows import Part
 from planner.model.runs import PLAN_STATUSES
+
+if TYPE_CHECKING:
+    from planner.plans.robust import RobustInfo
 
 PURCHASE_COLUMNS = [
     "order_period",
@@ -184,7 +187,7 @@ class Plan:
     limits: list[str] = field(default_factory=list)
     servers: IntArray | None = None  # whole servers per usable option (data.offers order)
     inputs: dict[str, str] = field(default_factory=dict)  # input file -> sha256
-    robust: dict[str, Any] | None = None  # a robust plan's shocks, price and branches (JSON key "robust")
+    robust: RobustInfo | None = None  # a robust plan's shocks, price and branches (JSON key "robust")
     sample_average: SampleAverage | None = None  # how a sample-average plan was made and how it did
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SITE_COLUMNS))
     workloads: WorkloadFigures | None = None
@@ -371,7 +374,7 @@ class Plan:
         if self.message:
             out["message"] = self.message
         if self.robust is not None:
-            out["robust"] = self.robust
+            out["robust"] = self.robust.to_json()
         if self.sample_average is not None:
             out |= self.sample_average.to_json()
         return out
@@ -490,6 +493,23 @@ def round_value(value: Any, key: str) -> Any:
     digits = 2 if key.endswith("_usd") or key == "cash" else 6
     r = round(float(value), digits)
     return 0.0 if r == 0 else r
+
+
+def rounded(value: Any, key: str = "") -> Any:
+    """A result rounded as the plan JSON is: money to cents, other figures to 6 decimals, all the way down."""
+    if isinstance(value, dict):
+        return {k: rounded(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, key) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        return round_value(value, key if key.endswith("_usd") else "x")
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def empty_totals() -> dict[str, float]:
