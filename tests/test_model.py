@@ -329,11 +329,11 @@ def test_infeasible_target_reports_least_shortfall(tiny):
     plan = solve(path)
     assert plan.status == "infeasible"
     assert plan.purchases.empty
-    assert plan.diagnosis["shortfalls"] == [
+    assert plan.diagnosis.to_json()["shortfalls"] == [
         {"period": "2025Q1", "measure": "pflops", "target": 10, "shortfall": 4.0}
     ]
-    assert plan.diagnosis["blocking"] == []
-    assert any(line.startswith("supply:") for line in plan.diagnosis["limits"])
+    assert plan.diagnosis.to_json()["blocking"] == []
+    assert any(line.startswith("supply:") for line in plan.diagnosis.to_json()["limits"])
 
 
 def test_lowering_targets_by_shortfalls_is_feasible(tiny):
@@ -343,7 +343,7 @@ def test_lowering_targets_by_shortfalls_is_feasible(tiny):
     plan = solve(path)
     assert plan.status == "infeasible"
     lowered = {p: dict(t) for p, t in targets.items()}
-    for s in plan.diagnosis["shortfalls"]:
+    for s in plan.diagnosis.to_json()["shortfalls"]:
         lowered[s["period"]][s["measure"]] -= s["shortfall"]
     again = solve(tiny([chip("a")], offers, objective="min-cost", targets=lowered))
     check_plan(again)
@@ -358,8 +358,8 @@ def test_blocking_power_when_the_fleet_exceeds_the_cap(tiny):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["shortfalls"] == []
-    assert plan.diagnosis["blocking"] == [{"constraint": "power", "period": "2025Q2", "site": "CN"}]
+    assert plan.diagnosis.to_json()["shortfalls"] == []
+    assert plan.diagnosis.to_json()["blocking"] == [{"constraint": "power", "period": "2025Q2", "site": "CN"}]
 
 
 def test_blocking_share_that_no_offer_can_meet(tiny):
@@ -372,7 +372,9 @@ def test_blocking_share_that_no_offer_can_meet(tiny):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["blocking"] == [{"constraint": "share", "by": "category", "value": "domestic"}]
+    assert plan.diagnosis.to_json()["blocking"] == [
+        {"constraint": "share", "by": "category", "value": "domestic"}
+    ]
 
 
 def test_cbc_gives_the_same_plan(tiny):

@@ -100,7 +100,7 @@ def test_no_usable_offer_and_a_target_the_fleet_misses(tiny):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["shortfalls"] == [
+    assert plan.diagnosis.to_json()["shortfalls"] == [
         {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}
     ]
 
@@ -139,12 +139,12 @@ def test_blocking_power_in_two_quarters_while_targets_exist(tiny, target):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["shortfalls"] == []
-    assert plan.diagnosis["blocking"] == [
+    assert plan.diagnosis.to_json()["shortfalls"] == []
+    assert plan.diagnosis.to_json()["blocking"] == [
         {"constraint": "power", "period": "2025Q1", "site": "CN"},
         {"constraint": "power", "period": "2025Q2", "site": "CN"},
     ]
-    assert sum(line.startswith("power: the fleet") for line in plan.diagnosis["limits"]) == 2
+    assert sum(line.startswith("power: the fleet") for line in plan.diagnosis.to_json()["limits"]) == 2
 
 
 def test_the_diagnosis_says_how_shortfalls_are_spread(tiny):
@@ -156,12 +156,12 @@ def test_the_diagnosis_says_how_shortfalls_are_spread(tiny):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["shortfalls"] == [
+    assert plan.diagnosis.to_json()["shortfalls"] == [
         {"period": "2025Q1", "measure": "pflops", "target": 10, "shortfall": 4.0},
         {"period": "2025Q2", "measure": "pflops", "target": 8, "shortfall": 2.0},
         {"period": "2025Q2", "measure": "memory_tb", "target": 1, "shortfall": 0.4},
     ]
-    assert plan.diagnosis["spread"] == (
+    assert plan.diagnosis.to_json()["spread"] == (
         "the shortfalls are the split with the least total shortfall relative to each target (sum of "
         "shortfall / target): 2025Q1 pflops 40.0% of its target; 2025Q2 pflops 25.0% of its target; 2025Q2 "
         "memory_tb 40.0% of its target. Other splits of the same money may exist; lowering each target by "
@@ -327,7 +327,7 @@ def test_a_diagnosis_the_solver_cannot_finish_says_so(tiny, monkeypatch):
     )
     plan = solve(path)
     assert plan.status == "infeasible"
-    assert plan.diagnosis == {
+    assert plan.diagnosis.to_json() == {
         "shortfalls": [],
         "blocking": [],
         "limits": ["the solver could not analyse the scenario (error)"],

@@ -486,7 +486,7 @@ def test_stress_of_an_infeasible_base_plan_gives_its_diagnosis_and_stops(tiny, t
     path.write_text(path.read_text().replace("pflops: 2", "pflops: 3"))  # 2 on offer
     result = stress(path, shocks)
     assert result.base_status == "infeasible"
-    assert result.base.diagnosis["shortfalls"] == [
+    assert result.base.diagnosis.to_json()["shortfalls"] == [
         {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 1.0}
     ]
     assert result.base_exposure is None and result.robust is None

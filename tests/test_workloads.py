@@ -87,7 +87,7 @@ def test_two_half_clusters_at_two_places_do_not_make_one(tiny):
     )
     plan = solve(short)
     assert plan.status == "infeasible"
-    assert plan.diagnosis["shortfalls"] == [
+    assert plan.diagnosis.to_json()["shortfalls"] == [
         {"period": "2025Q1", "measure": "training_pflops", "target": 4.0, "shortfall": 4.0}
     ]
 
@@ -348,7 +348,7 @@ def test_generated_workload_plans_rederive(tiny, seed):
     else:
         assert plan.status == "infeasible"
         d = plan.diagnosis
-        assert d["shortfalls"] or d["blocking"] or d["limits"]
+        assert d.shortfalls or d.blocking or d.limits
 
 
 @pytest.mark.parametrize(

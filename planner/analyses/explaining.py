@@ -32,6 +32,7 @@ from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
 from planner.model.rows import Model
 from planner.model.runs import SolverOptions
 from planner.model.solve import Outcome, optimize
+from planner.plans.diagnose import Diagnosis
 from planner.plans.limits import at_bound
 from planner.plans.plan import catalog_for, solve
 from planner.plans.results import Plan
@@ -67,7 +68,7 @@ class Explanation:
     )
     marginal: pd.DataFrame | None = None
     not_bought: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sku", "reason"]))
-    diagnosis: dict[str, Any] | None = None
+    diagnosis: Diagnosis | None = None
 
     def _repr_html_(self) -> str:
         """The explanation in a notebook: headline, limits, then marginal values, binding rows and chips not bought."""
@@ -138,7 +139,7 @@ class Explanation:
             "limits": self.limits,
         }
         if self.marginal is None:
-            out["diagnosis"] = self.diagnosis
+            out["diagnosis"] = self.diagnosis.to_json() if self.diagnosis is not None else None
             return out
         out["binding"] = rows(self.binding)
         out["marginal"] = rows(self.marginal)

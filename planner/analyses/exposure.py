@@ -14,12 +14,15 @@ import pandas as pd
 
 from planner.model.choices import Objective
 from planner.model.runs import PLAN_STATUSES
+from planner.plans.diagnose import Diagnosis
 from planner.plans.results import rounded
 from planner.plans.robust import PriceOfRobustness
 
 
 def plain(value: Any) -> Any:
-    """Dataclasses as dicts (their fields in order) and tuples as lists, all the way down."""
+    """Dataclasses as dicts (their fields in order, or their own ``to_json()``) and tuples as lists, all the way down."""
+    if hasattr(value, "to_json"):
+        return value.to_json()
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, (list, tuple)):
@@ -81,7 +84,7 @@ class Exposure:
     targets_missed: int
     changes: tuple[OrderChange, ...]
     periods: tuple[QuarterCompute, ...]
-    diagnosis: dict[str, Any] | None  # the re-plan's diagnosis when it has no plan
+    diagnosis: Diagnosis | None  # the re-plan's diagnosis when it has no plan
 
     @property
     def ok(self) -> bool:
@@ -96,13 +99,13 @@ class PlanFigures:
     status: str
     totals: dict[str, float]
     periods: tuple[QuarterCompute, ...]
-    diagnosis: dict[str, Any] | None = None  # why there is no plan (reported only then)
+    diagnosis: Diagnosis | None = None  # why there is no plan (reported only then)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON's ``base``: the diagnosis only when there is no plan."""
         out = {"status": self.status, "totals": self.totals, "periods": plain(self.periods)}
         if self.status not in PLAN_STATUSES:
-            out["diagnosis"] = self.diagnosis
+            out["diagnosis"] = self.diagnosis.to_json() if self.diagnosis is not None else None
         return out
 
 

@@ -224,7 +224,9 @@ def _broken(
         lifted = replace(step.data, total_budget=None, budget_per_period=None)
         return solve_data(lifted, options).ok
     period, measure = entry
-    diagnosis = step.after.diagnosis or {}
-    if diagnosis.get("blocking"):  # no re-plan even with every target relaxed: nothing is met
+    diagnosis = step.after.diagnosis
+    if diagnosis is None:
+        return False
+    if diagnosis.blocking:  # no re-plan even with every target relaxed: nothing is met
         return True
-    return any(s["period"] == period and s["measure"] == measure for s in diagnosis.get("shortfalls", []))
+    return f"{period} {measure}" in diagnosis.missed()

@@ -128,9 +128,7 @@ def roll(
         stranded += step.stranded_usd
         if not step.after.ok:
             status = step.after.status
-            missed = [
-                f"{s['period']} {s['measure']}" for s in (step.after.diagnosis or {}).get("shortfalls", [])
-            ]
+            missed = step.after.diagnosis.missed() if step.after.diagnosis is not None else []
             current = step.committed_only()
             break
         current, status = step.after, step.after.status

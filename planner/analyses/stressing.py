@@ -235,7 +235,7 @@ def replan(plan: Plan, shocked: Shocked, options: SolverOptions) -> Exposure:
     data, after, committed, stranded_cost = step.data, step.after, step.committed, step.stranded_cost
     o = data.offers
     base_t, new_t = plan.totals, after.totals
-    shortfalls = (after.diagnosis or {}).get("shortfalls", [])
+    shortfalls = after.diagnosis.shortfalls if after.diagnosis is not None else ()
     return Exposure(
         shock=shocked.shock.name,
         description=shocked.shock.describe(),

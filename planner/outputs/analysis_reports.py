@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 
-from planner.analyses.exposure import StressResult
-from planner.analyses.risk_results import RiskResult
 from planner.inputs.tables import records
 from planner.model.choices import Objective
 from planner.outputs.render import (
@@ -23,6 +21,10 @@ from planner.outputs.render import (
     signed_money,
     table,
 )
+
+if TYPE_CHECKING:
+    from planner.analyses.exposure import StressResult
+    from planner.analyses.risk_results import RiskResult
 
 # ------------------------------------------------------------------ catalog
 
@@ -328,8 +330,8 @@ def stress_report(result: StressResult, con: Console) -> None:
             bullets(
                 con,
                 [
-                    f"target missed: {s['measure']} in {s['period']} short by {num(s['shortfall'])}"
-                    for s in (e.diagnosis or {}).get("shortfalls", [])
+                    f"target missed: {s.measure} in {s.period} short by {num(s.shortfall)}"
+                    for s in (e.diagnosis.shortfalls if e.diagnosis is not None else ())
                 ],
             )
             continue

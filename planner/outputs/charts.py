@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.analyses.exposure import StressResult
 from planner.errors import one_line
 from planner.inputs.fileio import atomic_path
 from planner.model.runs import PLAN_STATUSES
+
+if TYPE_CHECKING:
+    from planner.analyses.exposure import StressResult
 
 CATEGORY_COLOURS = {
     "fleet": "#bdc3c7",

@@ -26,6 +26,7 @@ from planner.errors import one_line
 from planner.inputs.units import format_money
 
 if TYPE_CHECKING:
+    from planner.plans.diagnose import Diagnosis
     from planner.plans.results import SampleAverage
     from planner.plans.robust import PriceOfRobustness, RobustInfo
 
@@ -515,9 +516,9 @@ REACHABLE_NOTE = (
 )
 
 
-def _diagnosis(d: dict[str, Any], con: Console) -> None:
+def _diagnosis(d: Diagnosis, con: Console) -> None:
     say(con, "No plan meets every constraint.", "bold red")
-    if d["shortfalls"]:
+    if d.shortfalls:
         cols = [
             Col("Quarter", key=True),
             Col("Measure", key=True),
@@ -527,26 +528,26 @@ def _diagnosis(d: dict[str, Any], con: Console) -> None:
         ]
         rows = [
             (
-                s["period"],
-                s["measure"],
-                num(s["target"]),
-                num(s["shortfall"], 3),
-                num(s["target"] - s["shortfall"], 3),
+                s.period,
+                s.measure,
+                num(s.target),
+                num(s.shortfall, 3),
+                num(s.target - s.shortfall, 3),
             )
-            for s in d["shortfalls"]
+            for s in d.shortfalls
         ]
         con.print(table(con, "Least shortfalls (lower these targets by this much to get a plan)", cols, rows))
         say(con, REACHABLE_NOTE)
-        if d.get("spread"):
-            say(con, d["spread"])
-    for b in d["blocking"]:
-        where = b.get("period") or f"{b.get('by')} {b.get('value')}"
-        if b.get("site"):
-            where += f" at {b['site']}"
-        say(con, f"  blocking: {b['constraint']} ({where})")
-    if d["limits"]:
+        if d.spread:
+            say(con, d.spread)
+    for b in d.blocking:
+        where = b.period or f"{b.by} {b.value}"
+        if b.site:
+            where += f" at {b.site}"
+        say(con, f"  blocking: {b.constraint} ({where})")
+    if d.limits:
         heading(con, "What holds the plan back")
-        bullets(con, d["limits"])
+        bullets(con, list(d.limits))
 
 
 def _risk_plan(report: SampleAverage, con: Console) -> None:

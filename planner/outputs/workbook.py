@@ -596,31 +596,31 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
 
 
 def _diagnosis_sheet(book: Book, plan: Plan) -> None:
-    d = plan.diagnosis or {"shortfalls": [], "blocking": [], "limits": []}
+    d = plan.diagnosis
     rows: list[dict[str, Any]] = []
-    for s in d["shortfalls"]:
+    for s in d.shortfalls if d is not None else ():
         rows.append(
             {
                 "kind": "shortfall",
-                "period": s["period"],
-                "what": s["measure"],
-                "target": s["target"],
-                "shortfall": s["shortfall"],
+                "period": s.period,
+                "what": s.measure,
+                "target": s.target,
+                "shortfall": s.shortfall,
                 "detail": "",
             }
         )
-    for b in d["blocking"]:
+    for b in d.blocking if d is not None else ():
         rows.append(
             {
                 "kind": "blocking",
-                "period": b.get("period"),
-                "what": b["constraint"],
+                "period": b.period,
+                "what": b.constraint,
                 "target": None,
                 "shortfall": None,
-                "detail": b.get("site") or f"{b.get('by', '')} {b.get('value', '')}".strip(),
+                "detail": b.site or f"{b.by or ''} {b.value or ''}".strip(),
             }
         )
-    for line in d["limits"]:
+    for line in d.limits if d is not None else ():
         rows.append(
             {"kind": "limit", "period": None, "what": None, "target": None, "shortfall": None, "detail": line}
         )

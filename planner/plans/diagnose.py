@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,67 @@ from planner.plans.limits import binding_limits
 from planner.plans.results import tabulate
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A target entry no plan can meet, and by how much it falls short (rounded up)."""
+
+    period: str
+    measure: str  # pflops, memory_tb, or a workload measure (section 7)
+    target: float
+    shortfall: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's shortfall object."""
+        return {
+            "period": self.period,
+            "measure": self.measure,
+            "target": self.target,
+            "shortfall": self.shortfall,
+        }
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """A power cap (``period``, ``site``) or a policy share (``by``, ``value``) that must be violated for any plan to exist."""
+
+    constraint: str  # power or share
+    period: str | None = None
+    site: str | None = None
+    by: str | None = None
+    value: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's blocking object: a power cap's quarter and site, or a share's grouping and group."""
+        if self.constraint == "power":
+            return {"constraint": "power", "period": self.period, "site": self.site}
+        return {"constraint": self.constraint, "by": self.by, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a scenario has no plan (the contract's ``diagnosis``, section 5): least shortfalls, else the blocking constraints, and the limits in words."""
+
+    shortfalls: tuple[Shortfall, ...] = ()
+    blocking: tuple[Blocking, ...] = ()
+    limits: tuple[str, ...] = ()
+    spread: str | None = None  # why the shortfalls fall where they do (an extension), with two or more
+
+    def missed(self) -> list[str]:
+        """The target entries missed, as ``"PERIOD MEASURE"``."""
+        return [f"{s.period} {s.measure}" for s in self.shortfalls]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object."""
+        out: dict[str, Any] = {
+            "shortfalls": [s.to_json() for s in self.shortfalls],
+            "blocking": [b.to_json() for b in self.blocking],
+            "limits": list(self.limits),
+        }
+        if self.spread is not None:
+            out["spread"] = self.spread
+        return out
+
+
 def _ceil6(x: float) -> float:
     return math.ceil(x * 1e6 - 1e-9) / 1e6
 
@@ -33,7 +95,7 @@ def _least_slack(model: Model, options: SolverOptions, weighted: bool) -> Outcom
     return optimize(model, _least_slack_goal(model, weighted), options)
 
 
-def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
+def diagnose(data: ModelData, options: SolverOptions) -> Diagnosis:
     """The contract's ``diagnosis`` object (section 5).
 
     First the targets are made elastic and ``sum shortfall / target`` is minimised with every
@@ -49,20 +111,19 @@ def diagnose(data: ModelData, options: SolverOptions) -> dict[str, Any]:
         order = {name: p for p, name in enumerate(data.periods)}
         shortfalls = sorted(
             _shortfalls(data, servers) + _workload_shortfalls(model.main, result.x),
-            key=lambda s: order[s["period"]],
+            key=lambda s: order[s.period],
         )
-        out: dict[str, Any] = {
-            "shortfalls": shortfalls,
-            "blocking": [],
-            "limits": binding_limits(data, servers, solved=(model, _least_slack_goal(model, True), result.x)),
-        }
-        if len(shortfalls) > 1:
-            out["spread"] = _spread(shortfalls)
-        return out
+        return Diagnosis(
+            tuple(shortfalls),
+            limits=tuple(
+                binding_limits(data, servers, solved=(model, _least_slack_goal(model, True), result.x))
+            ),
+            spread=_spread(shortfalls) if len(shortfalls) > 1 else None,
+        )
     return _blocking(data, options)
 
 
-def _shortfalls(data: ModelData, servers: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
+def _shortfalls(data: ModelData, servers: npt.NDArray[np.int64]) -> list[Shortfall]:
     """Each target the whole-server plan misses, by how much (rounded up)."""
     _, periods, _, _ = tabulate(data, servers)
     shortfalls = []
@@ -78,28 +139,23 @@ def _shortfalls(data: ModelData, servers: npt.NDArray[np.int64]) -> list[dict[st
                 continue
             gap = value - float(periods[column].iloc[p])
             if gap > 1e-9:
-                shortfalls.append(
-                    {"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)}
-                )
+                shortfalls.append(Shortfall(name, measure, value, _ceil6(gap)))
     return shortfalls
 
 
-def _workload_shortfalls(part: Part, x: FloatArray) -> list[dict[str, Any]]:
+def _workload_shortfalls(part: Part, x: FloatArray) -> list[Shortfall]:
     """Each workload target entry (contract v3, section 7) the plan misses, read from the model's forms at ``x``."""
     out = []
     for p, name, measure, value in workload_targets(part.data):
         gap = value - workload_form(part, measure, p).value(x)
         if gap > 1e-9:
-            out.append({"period": name, "measure": measure, "target": value, "shortfall": _ceil6(gap)})
+            out.append(Shortfall(name, measure, value, _ceil6(gap)))
     return out
 
 
-def _spread(shortfalls: list[dict[str, Any]]) -> str:
+def _spread(shortfalls: list[Shortfall]) -> str:
     """Why the shortfall falls on these quarters (an extension of the contract's diagnosis)."""
-    parts = [
-        f"{s['period']} {s['measure']} {100 * s['shortfall'] / s['target']:.1f}% of its target"
-        for s in shortfalls
-    ]
+    parts = [f"{s.period} {s.measure} {100 * s.shortfall / s.target:.1f}% of its target" for s in shortfalls]
     return (
         "the shortfalls are the split with the least total shortfall relative to each target "
         f"(sum of shortfall / target): {'; '.join(parts)}. Other splits of the same money may exist; "
@@ -107,18 +163,14 @@ def _spread(shortfalls: list[dict[str, Any]]) -> str:
     )
 
 
-def _blocking(data: ModelData, options: SolverOptions) -> dict[str, Any]:
+def _blocking(data: ModelData, options: SolverOptions) -> Diagnosis:
     """Without targets: the power caps and shares that must be violated for any plan to exist."""
     model = build(data, relax=frozenset({Relax.DROP_TARGETS, Relax.POWER, Relax.SHARES}))
     result = _least_slack(model, options, weighted=False)
-    blocking: list[dict[str, Any]] = []
+    blocking: list[Blocking] = []
     limits: list[str] = []
     if result.x is None:
-        return {
-            "shortfalls": [],
-            "blocking": [],
-            "limits": [f"the solver could not analyse the scenario ({result.status.value})"],
-        }
+        return Diagnosis(limits=(f"the solver could not analyse the scenario ({result.status.value})",))
     shares = data.scenario.policy.shares
     for key, (col, _) in model.slacks.items():
         if result.x[col] <= 1e-7:
@@ -126,16 +178,16 @@ def _blocking(data: ModelData, options: SolverOptions) -> dict[str, Any]:
         row = model.find(key)
         description = row.description if row is not None else ""
         if key.family == Family.POWER:
-            blocking.append({"constraint": "power", "period": key.period, "site": key.site})
+            blocking.append(Blocking("power", period=key.period, site=key.site))
             limits.append(
                 f"power: the fleet and the purchases need more than the capacity of site {key.site} in "
                 f"{key.period} ({description})"
             )
         elif key.family == Family.SHARE and key.share is not None:
-            entry = {"constraint": "share", "by": shares[key.share].by, "value": key.group}
+            entry = Blocking("share", by=shares[key.share].by, value=key.group)
             if entry not in blocking:
                 blocking.append(entry)
             limits.append(f"policy share cannot be met: {description}")
     solved = (model, _least_slack_goal(model, False), result.x)
     limits.extend(binding_limits(data, model.main.servers(result.x), solved=solved))
-    return {"shortfalls": [], "blocking": blocking, "limits": limits}
+    return Diagnosis(blocking=tuple(blocking), limits=tuple(limits))

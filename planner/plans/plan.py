@@ -105,7 +105,7 @@ def solve_data(
         from planner.plans.diagnose import diagnose
 
         diagnosis = diagnose(data, options)
-        return ran(replace(empty, diagnosis=diagnosis, limits=diagnosis["limits"]))
+        return ran(replace(empty, diagnosis=diagnosis, limits=list(diagnosis.limits)))
     plan = plan_from_servers(
         data, model.main.servers(outcome.x), outcome.status.value, (model, aim, outcome.x)
     )

@@ -20,6 +20,7 @@ from planner.model.rows import Part
 from planner.model.runs import PLAN_STATUSES
 
 if TYPE_CHECKING:
+    from planner.plans.diagnose import Diagnosis
     from planner.plans.robust import RobustInfo
 
 PURCHASE_COLUMNS = [
@@ -183,7 +184,7 @@ class Plan:
     mip_gap: float = 1e-4
     seconds: float = 0.0
     message: str = ""
-    diagnosis: dict[str, Any] | None = None
+    diagnosis: Diagnosis | None = None
     limits: list[str] = field(default_factory=list)
     servers: IntArray | None = None  # whole servers per usable option (data.offers order)
     inputs: dict[str, str] = field(default_factory=dict)  # input file -> sha256
@@ -368,7 +369,7 @@ class Plan:
         elif self.data is not None and any(t.has_workloads for t in self.data.scenario.targets.values()):
             out |= {"clusters": [], "workload_split": []}
         if self.diagnosis is not None:
-            out["diagnosis"] = self.diagnosis
+            out["diagnosis"] = self.diagnosis.to_json()
         if self.notes and self.ok:
             out["notes"] = self.notes  # an addition: policies that allow only an empty plan
         if self.message:
