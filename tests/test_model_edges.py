@@ -411,3 +411,42 @@ def test_only_bounds_moved_is_the_same_shape(tiny):
     assert not same_shape(build(data), build(replace(data, offers=dearer)))  # a coefficient changed
     assert Resolver(data, SolverOptions(), None, Sense.MAXIMIZE).live
     assert not Resolver(data, SolverOptions(solver="cbc"), None, Sense.MAXIMIZE).live
+    # threads for HiGHS only; the skip bound is the gap on the plan's value (at least 1), plus 1e-6
+    assert Resolver(data, SolverOptions(), None, Sense.MAXIMIZE, workers=2).workers == 2
+    assert Resolver(data, SolverOptions(solver="cbc"), None, Sense.MAXIMIZE, workers=2).workers == 1
+    small = Resolver(data, SolverOptions(mip_gap=1e-3), 0.5, Sense.MAXIMIZE)
+    assert small.tolerance() == pytest.approx(1e-3 * 1.0 + 1e-6, abs=1e-12)
+    large = Resolver(data, SolverOptions(mip_gap=1e-3), -4000.0, Sense.MAXIMIZE)
+    assert large.tolerance() == pytest.approx(1e-3 * 4000.0 + 1e-6, abs=1e-12)
+
+
+def test_an_option_column_is_described_by_what_it_buys(tiny):
+    # the words a broken-model message and explain use for an option's column
+    model = model_of(tiny([chip("a")], [offer("a", "2025Q2", channel="oem")], periods=["2025Q1", "2025Q2"]))
+    [col] = [j for j, name in enumerate(model.col_names) if model._option(j) is not None]
+    assert model.describe_column(col) == "a via oem ordered in 2025Q2 (at CN)"
+
+
+def test_a_target_after_a_quarter_without_one_is_diagnosed(tiny):
+    # 2025Q1 has no target; 2025Q2's cannot be met: its shortfall is still found and reported
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=1)],
+        periods=["2025Q1", "2025Q2"],
+        budget={"total_usd": 1e6},
+        targets={"2025Q2": {"pflops": 3}},
+    )
+    plan = solve(path)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis.to_json()["shortfalls"] == [
+        {"period": "2025Q2", "measure": "pflops", "target": 3, "shortfall": 2.0}
+    ]
+
+
+def test_the_kernel_keeps_every_column_the_lp_leaves_fractional():
+    from planner.model.backends import kernel_bounds
+
+    x = np.array([2.0, 0.5, 3.0, 1.25])
+    reduced = np.array([0.0, 9.0, 9.0, 9.0])  # only column 0 is among the 1 smallest
+    low, high = kernel_bounds(x, reduced, np.zeros(4), np.full(4, 10.0), size=1)
+    assert low.tolist() == [0.0, 0.0, 3.0, 0.0] and high.tolist() == [10.0, 10.0, 3.0, 10.0]
