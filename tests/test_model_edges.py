@@ -450,3 +450,22 @@ def test_the_kernel_keeps_every_column_the_lp_leaves_fractional():
     reduced = np.array([0.0, 9.0, 9.0, 9.0])  # only column 0 is among the 1 smallest
     low, high = kernel_bounds(x, reduced, np.zeros(4), np.full(4, 10.0), size=1)
     assert low.tolist() == [0.0, 0.0, 3.0, 0.0] and high.tolist() == [10.0, 10.0, 3.0, 10.0]
+
+
+def test_share_floors_that_fit_together_are_not_called_contradictory(tiny):
+    # 30% domestic and 30% export-compliant compute fit in one plan: no note that only an empty plan
+    # meets them; servers are whole numbers (int64) as the plan reports them
+    shares = [
+        {"by": "category", "value": "domestic", "measure": "compute", "min": 0.3},
+        {"by": "category", "value": "export-compliant", "measure": "compute", "min": 0.3},
+    ]
+    chips = [chip("d"), chip("e", origin="US", vendor="N", category="export-compliant")]
+    path = tiny(
+        chips,
+        [offer("d", "2025Q1"), offer("e", "2025Q1")],
+        budget={"total_usd": 8000},
+        policy={"shares": shares},
+    )
+    plan = solve(path)
+    assert plan.ok and not any("only an empty plan" in n for n in plan.notes)
+    assert plan.servers is not None and plan.servers.dtype == np.int64 and plan.servers.sum() == 8

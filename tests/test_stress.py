@@ -621,6 +621,7 @@ def test_a_shock_after_the_horizon_has_no_open_quarter(tiny, tmp_path):
     shock = dict(BAN) | {"date": "2026-02-01"}  # after 2025Q3, the last quarter planned
     late.write_text(yaml.safe_dump({"name": "late", "shocks": [shock]}, sort_keys=False))
     plan = robust_plan(path, late)
+    assert plan.robust.objective == "base branch"  # no probabilities: the base branch's objective
     [branch] = plan.robust.branches
     assert branch.first_open_quarter is None and branch.effective_pflops == 5
     assert plan.totals == solve(path).totals  # nothing to hedge against within the horizon
