@@ -235,7 +235,6 @@ def define_columns(model: Model, data: ModelData, branch: str | None = None) -> 
             horizon, lambda p: Lin.of(cols, c.mem, c.serving(p), data.fleet_sum("mem_tb", None, p))
         ),
         power=[power(k) for k in range(len(data.sites))],
-        spend=PerPeriod(horizon, lambda p: Lin.of(cols, c.pay_at(p))),
         commitment=Lin.of(cols, c.commitment),
         budget_commitment=Lin.of(cols, c.budget_paid()),
         cost=Lin.of(cols, c.cost(data), None, fleet_opex(data)),

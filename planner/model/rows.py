@@ -82,7 +82,6 @@ class Part:
     """One scenario's columns and forms inside a model (a robust plan has one part per branch).
 
     ``compute``/``memory``: installed ``E_p``/``M_p``; ``power[k]``: ``P_kp`` of site ``k``;
-    ``spend``: the USD paid in each quarter (``C_t + L_t`` with the default deposit of 1);
     ``commitment``: ``sum_t C_t + L`` (what spend shares count); ``budget_commitment``: every
     payment in the budget currency (what the total budget counts; the commitment in USD);
     ``cost``: the contract's cost (discounted payments and electricity less the residual credit).
@@ -94,7 +93,6 @@ class Part:
     compute: PerPeriod
     memory: PerPeriod
     power: list[PerPeriod]
-    spend: PerPeriod
     commitment: Lin
     budget_commitment: Lin
     cost: Lin
