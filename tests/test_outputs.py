@@ -378,8 +378,7 @@ def test_sweep_cli_json_plot_workbook_and_the_same_plans_with_two_jobs(tmp_path)
     assert (
         heads[0] == "Total budget (USD)" and "Lease commitments (USD)" in heads and "capex_usd" not in heads
     )
-    two = run("sweep", BASE, "--budget", "2B:8B:4", "--format", "json", "--jobs", "2")
-    assert json.loads(two.output)["points"] == points
+    # two jobs give the same plans (the CLI's --jobs 2 runs in test_hostile's interrupt test)
     frames = [sweep(load_scenario(CN_ONLY), parse_range("1B:9B:5"), jobs=j) for j in (1, 2)]
     assert sweep_points(frames[0]) == sweep_points(frames[1])
     assert [list(p.servers) for p in frames[0].plans.values()] == [
