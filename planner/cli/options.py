@@ -135,6 +135,11 @@ def out_option(what: str) -> Callable[[F], F]:
     return click.option("--out", type=FILE, default=None, help=f"Also write {what}.")
 
 
+def shocks_option(what: str) -> Callable[[F], F]:
+    """``--shocks FILE`` (required; the parameter ``shocks_file``): ``what`` says what the file must hold."""
+    return click.option("--shocks", "shocks_file", required=True, type=FILE, help=f"Shock file (YAML){what}.")
+
+
 def plot_option(what: str) -> Callable[[F], F]:
     """``--plot FILE.png``: a chart of ``what``."""
     return click.option("--plot", type=FILE, default=None, help=f"Write a PNG chart of {what}.")

@@ -24,6 +24,7 @@ from planner.cli.options import (
     progress_bar,
     reports_errors,
     scheduler_option,
+    shocks_option,
     solver_options,
 )
 from planner.errors import InputError
@@ -34,13 +35,7 @@ if TYPE_CHECKING:
 
 @main.command("stress")
 @click.argument("scenario", type=FILE)
-@click.option(
-    "--shocks",
-    "shocks_file",
-    required=True,
-    type=FILE,
-    help="Shock file (YAML): see budgets/shocks/.",
-)
+@shocks_option(": see budgets/shocks/")
 @CATALOG
 @format_option("every figure")
 @out_option("a workbook (.xlsx: exposure, stranded orders, changed orders, branches) or the JSON (.json)")
@@ -161,13 +156,7 @@ def _reverse(
 
 @main.command("risk")
 @click.argument("scenario", type=FILE)
-@click.option(
-    "--shocks",
-    "shocks_file",
-    required=True,
-    type=FILE,
-    help="Shock file (YAML) with a probability per shock and, optionally, distributions for amounts.",
-)
+@shocks_option(" with a probability per shock and, optionally, distributions for amounts")
 @CATALOG
 @click.option(
     "--samples", type=click.IntRange(1, 100_000), default=1000, show_default=True, help="Futures to sample."
