@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -116,3 +120,31 @@ def tiny(tmp_path):
         return make_scenario(tmp_path, cat, **scenario)
 
     return build
+
+
+def once_per_run(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that ``make`` fills once per test run, shared by every xdist worker.
+
+    A module-scoped fixture runs once per worker that runs one of its tests; this one runs once
+    per run: the first worker to ask makes it under a file lock while the others wait, and later
+    workers read what it wrote. A ``make`` that fails leaves nothing, so the next worker tries
+    again (and fails with its own traceback).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:  # one process: a plain temporary folder
+        folder = factory.mktemp(name)
+        make(folder)
+        return folder
+    root = factory.getbasetemp().parent  # this run's folder, shared by its workers
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            try:
+                make(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            (folder / ".done").touch()
+    return folder

@@ -166,7 +166,7 @@ def test_time_limit_exit_code_and_report_wording(slow):
 
 def test_no_solution_within_the_time_limit_says_what_to_raise():
     assert _time_message(None) == ""  # a failure without a limit is not blamed on one
-    assert _time_message(2.5) == "no solution found within the time limit of 2.5 s; raise --time-limit"
+    assert _time_message(2.5) == "no solution found within the time limit of 2.5 s; raise the time limit"
 
 
 def test_an_option_highs_refuses_is_an_error_not_a_silent_default(tiny):
@@ -221,7 +221,7 @@ def test_cbc_time_limit_returns_a_feasible_plan_and_says_so(slow):
         goal.sense, goal.lin, time_limit=1.0
     )
     assert run.status == Status.FEASIBLE and run.x is not None and goal.lin.value(run.x) > 0
-    assert run.message == "not proven optimal: the time limit (1 s) stopped CBC first; raise --time-limit"
+    assert run.message == "not proven optimal: the time limit (1 s) stopped CBC first; raise the time limit"
     assert run.seconds < 10
 
 

@@ -12,7 +12,7 @@ import zipfile
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, chip, offer
+from conftest import ROOT, chip, offer, once_per_run
 
 from planner.analyses.analysis import compare, parse_range, sweep, sweep_points, with_budget
 from planner.cli import main
@@ -31,13 +31,12 @@ def run(*args, columns: int | None = None):
     return CliRunner().invoke(main, [str(a) for a in args], env=env)
 
 
-@pytest.fixture(scope="module")
-def books(tmp_path_factory):
-    """Every workbook the tool writes, once."""
-    folder = tmp_path_factory.mktemp("books")
-    paths = {
-        name: folder / f"{name}.xlsx" for name in ("plan", "explain", "compare", "sweep", "stress", "risk")
-    }
+BOOKS = ("plan", "explain", "compare", "sweep", "stress", "risk")
+
+
+def write_books(folder):
+    """Every workbook the tool writes, and the plan's JSON beside them."""
+    paths = {name: folder / f"{name}.xlsx" for name in BOOKS}
     results = {
         "plan": run("plan", BASE, "--out", paths["plan"], "--format", "json"),
         "explain": run("explain", CN_ONLY, "--out", paths["explain"], "--format", "json"),
@@ -63,7 +62,14 @@ def books(tmp_path_factory):
     }
     for name, result in results.items():
         assert result.exit_code == 0, (name, result.output)
-    return paths, json.loads(results["plan"].output)
+    (folder / "plan.json").write_text(results["plan"].output)
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory):
+    """Every workbook the tool writes, made once per run (see :func:`conftest.once_per_run`)."""
+    folder = once_per_run(tmp_path_factory, "books", write_books)
+    return {name: folder / f"{name}.xlsx" for name in BOOKS}, json.loads((folder / "plan.json").read_text())
 
 
 def test_plan_workbook_sheets_and_schedule_add_up_to_the_cent(books):

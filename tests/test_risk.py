@@ -324,7 +324,7 @@ def test_the_same_json_on_one_worker_two_workers_and_a_dask_cluster(risky, dask_
         "--shocks",
         str(shocks),
         "--samples",
-        "30",
+        "12",
         "--seed",
         "4",
         "--plan",

@@ -32,8 +32,8 @@ TIGHT = 1e-7  # both solves within this gap of the optimum (gap 0 takes minutes 
 INSTANCES = [
     (12, 4, 4, "min-cost", 1),
     (12, 4, 4, "max-compute", 7),  # seed 2 took 18 s of the suite for the same size and check
+    # (16, 5, 4, "max-compute", 4) took 8 s, the suite's second slowest case, and covers nothing more
     (20, 3, 5, "min-cost", 3),
-    (16, 5, 4, "max-compute", 4),
     (30, 4, 6, "min-cost", 5),
 ]
 

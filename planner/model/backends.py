@@ -77,7 +77,9 @@ def _trivial(model: Model) -> RunResult:
 
 def _time_message(limit: float | None) -> str:
     return (
-        "" if limit is None else f"no solution found within the time limit of {limit:g} s; raise --time-limit"
+        ""
+        if limit is None
+        else f"no solution found within the time limit of {limit:g} s; raise the time limit"
     )
 
 
@@ -249,7 +251,7 @@ class HighsBackend(Backend):
                 distance = f"{gap:.2%}" if gap < 1 else "more than 100%"
                 message = (
                     f"not proven optimal: the time limit{limit} stopped the solver {distance} from the best "
-                    "bound; raise --time-limit for a proven plan"
+                    "bound; raise the time limit for a proven plan"
                 )
             return RunResult(status, x, seconds, message)
         return RunResult(
@@ -447,7 +449,7 @@ class CbcBackend(Backend):
             message = ""
             if status == Status.FEASIBLE:
                 limit = f" ({time_limit:g} s)" if time_limit is not None else ""
-                message = f"not proven optimal: the time limit{limit} stopped CBC first; raise --time-limit"
+                message = f"not proven optimal: the time limit{limit} stopped CBC first; raise the time limit"
             return RunResult(status, x, seconds, message)
         pi = {c.name: c.pi or 0.0 for c in prob.constraints()}
         return RunResult(

@@ -99,7 +99,7 @@ def optimize(
         None,
         out.seconds,
         f"the solver returned a solution that breaks its own model ({broken}); it is not reported as a "
-        "plan: look for very large or very small figures in the inputs, or try --solver cbc",
+        "plan: look for very large or very small figures in the inputs, or try the CBC solver",
     )
 
 
