@@ -79,11 +79,20 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def bench_size(
-    skus: int, channels: int, quarters: int, repeat: int, gap: float, work: Path, sites: int = 1
+    skus: int,
+    channels: int,
+    quarters: int,
+    repeat: int,
+    gap: float,
+    work: Path,
+    sites: int = 1,
+    workloads: bool = False,
 ) -> dict:
     name = f"{skus}x{channels}x{quarters}" + (f", {sites} sites with leases" if sites > 1 else "")
     folder = work / name.replace(", ", "-").replace(" ", "-")
-    scenario = synthetic.make(folder, skus, channels, quarters, objective="min-cost", sites=sites)
+    scenario = synthetic.make(
+        folder, skus, channels, quarters, objective="min-cost", sites=sites, workloads=workloads
+    )
     stages = [
         json.loads(timed([sys.executable, "-c", STAGES, str(scenario), str(gap), str(folder)])[1])
         for _ in range(repeat)

@@ -22,6 +22,23 @@ def quarters(n: int, start: int = 2025) -> list[str]:
     return [f"{start + i // 4}Q{i % 4 + 1}" for i in range(n)]
 
 
+def _workload_columns(chips: list[dict[str, object]]) -> None:
+    """Three cluster families per vendor; every fifth chip serves inference only."""
+    for i, c in enumerate(chips):
+        c["cluster_family"] = f"{str(c['vendor']).lower()}-{i % 3}"
+        c["workloads"] = "inference" if i % 5 == 4 else "training inference"
+
+
+def _workload_targets(scenario: dict[str, object], qs: list[str], skus: int) -> None:
+    """Training in clusters of 1,024 chips and inference bandwidth in the second half of the quarters."""
+    targets = scenario.setdefault("targets", {})
+    assert isinstance(targets, dict)
+    for q in qs[len(qs) // 2 :]:
+        entry = targets.setdefault(q, {})
+        entry["training"] = {"pflops": 40.0 * skus / 25, "cluster_chips": 1024}
+        entry["inference"] = {"memory_bw_tbps": 4000.0 * skus / 25}
+
+
 def make(
     folder: Path,
     skus: int,
@@ -32,6 +49,7 @@ def make(
     destination: str = "US",
     sites: int = 1,
     shares: list[dict[str, object]] | None = None,
+    workloads: bool = False,
 ) -> Path:
     """Write catalog/ and scenario.yaml into ``folder``; returns the scenario path.
 
@@ -39,7 +57,10 @@ def make(
     CN and sites abroad (MY, AE, SG, ...), and lease offers in the countries of the sites abroad
     (one lease channel, a 4-quarter term), so the model decides where each chip goes and what to
     rent. ``shares`` replaces the default share rules (30% domestic compute, at most half of the
-    spend with any one vendor).
+    spend with any one vendor). With ``workloads``, chips get a ``cluster_family`` (three per
+    vendor) and ``workloads`` (every fifth chip serves inference only), and the second half of the
+    quarters carries training targets in clusters of 1,024 chips and inference bandwidth targets
+    (contract section 7).
     """
     rng = np.random.default_rng(seed)
     cat = folder / "catalog"
@@ -68,6 +89,8 @@ def make(
                 "datacenter": "true",
             }
         )
+    if workloads:
+        _workload_columns(chips)
     with (cat / "chips.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(chips[0]), lineterminator="\n")
         w.writeheader()
@@ -163,6 +186,8 @@ def make(
     }
     if objective == "min-cost":
         scenario["targets"] = {qs[-1]: {"pflops": 300.0 * skus / 25 * n_quarters / 4}}
+    if workloads:
+        _workload_targets(scenario, qs, skus)
     if sites > 1:
         caps = {q: 20.0 * skus / 25 * (i + 1) / sites for i, q in enumerate(qs)}
         del scenario["destination"]

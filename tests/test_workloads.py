@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from conftest import chip, lease, offer
 from rederive import check_catches, check_plan
 
+from planner.analyses.explaining import explain
 from planner.cli import main
 from planner.plans.plan import solve
 
@@ -246,7 +247,7 @@ def test_workload_json_through_the_cli(tiny):
     ]
 
 
-@pytest.mark.parametrize("command", ["explain", "sweep", "stress"])
+@pytest.mark.parametrize("command", ["sweep", "stress"])
 def test_commands_that_read_compute_or_cost_refuse_max_training(tiny, tmp_path, command):
     path = tiny(
         [chip("a")],
@@ -257,7 +258,7 @@ def test_commands_that_read_compute_or_cost_refuse_max_training(tiny, tmp_path, 
     )
     shocks = tmp_path / "s.yaml"
     shocks.write_text("name: s\nshocks:\n  - {name: x, quarter: 2025Q2, budget_cut: {fraction: 0.5}}\n")
-    extra = {"explain": [], "sweep": ["--budget", "1K:2K:2"], "stress": ["--shocks", shocks]}[command]
+    extra = {"sweep": ["--budget", "1K:2K:2"], "stress": ["--shocks", shocks]}[command]
     result = run(command, path, *extra)
     assert result.exit_code == 2, result.output
     assert f"key objective: {command} does not handle objective max-training yet" in result.output
@@ -363,3 +364,125 @@ def test_generated_workload_plans_rederive(tiny, seed):
 )
 def test_the_independent_check_catches_a_broken_workload_answer(tiny, break_it):
     check_catches(solve(training_case(tiny, max_units=4, size=2)), break_it)
+
+
+# ---------------------------------------------------------------- explain: what limits training
+
+
+def limits_of(result: dict) -> list[tuple]:
+    return [
+        (
+            t["place"],
+            t["family"],
+            t["clusters"],
+            t["in_service"],
+            t["outside_clusters"],
+            t["most_clusters"],
+            t["limits"],
+        )
+        for t in result["training"]
+    ]
+
+
+def test_explain_max_training_names_the_budget_and_prices_nothing_impossible(tiny):
+    # $10,000 buys ten chips of 1 PFLOPS at $1000; clusters of four: two clusters, eight chips.
+    # A third cluster needs four more chips ($4000) against $2000 left: no plan with it; $1B more
+    # lifts training to the 100 chips on offer (25 clusters): +92 PFLOPS, the LP +90 (10 to 100)
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=100)],
+        periods=["2025Q1"],
+        objective="max-training",
+        sites=[HOME],
+        budget={"total_usd": 10_000},
+        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
+    )
+    result = explain(path).to_dict()
+    assert result["unit"] == "training PFLOPS"
+    assert limits_of(result) == [
+        (
+            "home",
+            "a",
+            2,
+            8.0,
+            0.0,
+            25,
+            "cluster size: 0 chips outside clusters, 4 short of another; "
+            "another cluster through any one offer would break: the budget",
+        )
+    ]
+    budget, cluster = result["marginal"]
+    assert (budget["unit"], budget["dual"], budget["lp_resolved"], budget["milp_resolved"]) == (
+        "training PFLOPS per $1B",
+        1e6,
+        90.0,
+        92.0,
+    )
+    assert cluster["what"] == "one more a cluster (4 chips) at home in 2025Q1"
+    assert (cluster["lp_resolved"], cluster["milp_resolved"], cluster["note"]) == (
+        None,
+        None,
+        "no plan after the change",
+    )
+
+
+def test_explain_says_what_one_more_cluster_costs_and_where_power_stops_it(tiny):
+    # min-cost, 4 PFLOPS of training in clusters of four: one cluster at home, 4 x $1000 (the cost
+    # counts purchases only: the sites have no electricity price). One more there costs $4000.
+    # Away, 3 kW of site power holds three chips of 1 kW (PUE 1): never a cluster, whatever it costs
+    away = {**AWAY, "capacity_mw": {"2025Q1": 0.003}}
+    offers = [
+        offer("a", "2025Q1", max_units=100, ships_to="CN"),
+        offer("a", "2025Q1", max_units=100, ships_to="MY", channel="my"),
+    ]
+    path = tiny(
+        [chip("a")],
+        offers,
+        periods=["2025Q1"],
+        objective="min-cost",
+        sites=[HOME, away],
+        targets={"2025Q1": {"training": {"pflops": 4, "cluster_chips": 4}}},
+    )
+    result = explain(path).to_dict()
+    short = "cluster size: 0 chips outside clusters, 4 short of another"
+    assert limits_of(result) == [
+        (
+            "away",
+            "a",
+            0,
+            0.0,
+            0.0,
+            25,
+            f"{short}; another cluster through any one offer would break: power at away in 2025Q1",
+        ),
+        ("home", "a", 1, 4.0, 0.0, 25, short),
+    ]
+    rows = {m["what"]: m for m in result["marginal"] if m["what"].startswith("one more")}
+    home = rows["one more a cluster (4 chips) at home in 2025Q1"]
+    assert (home["unit"], home["dual"], home["lp_resolved"], home["milp_resolved"]) == (
+        "USD of cost per cluster",
+        None,
+        4000.0,
+        4000.0,
+    )
+    assert rows["one more a cluster (4 chips) at away in 2025Q1"]["note"] == "no plan after the change"
+
+
+def test_explain_cli_shows_the_training_limits_in_the_report_json_and_workbook(tiny, tmp_path):
+    import openpyxl
+
+    path = training_case(tiny, max_units=10, size=4)  # two clusters: the ten chips on offer hold no third
+    table = CliRunner().invoke(main, ["explain", str(path)], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.output
+    assert "What limits training" in table.output
+    assert "supply: the offers serving home in 2025Q1 bring at most 2" in " ".join(table.output.split())
+    assert all(len(line) <= 80 for line in table.output.splitlines())
+    data = json.loads(run("explain", path, "--format", "json").output)
+    assert data["objective"] == "max-training" and [t["most_clusters"] for t in data["training"]] == [2]
+    assert not any(m["what"].startswith("one more") for m in data["marginal"])  # none fits
+    book = tmp_path / "e.xlsx"
+    assert run("explain", path, "--out", book).exit_code == 0
+    sheet = openpyxl.load_workbook(book)["Explain training"]
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["period", "place", "family", "clusters"]
+    assert [c.value for c in sheet[2]][:4] == ["2025Q1", "home", "a", 2]

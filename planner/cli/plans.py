@@ -223,16 +223,14 @@ def explain_cmd(
 ) -> None:
     """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
     from planner.analyses.explaining import explain_plan, marginal_steps
-    from planner.inputs.scenario import check_plain_objective, load_scenario
+    from planner.inputs.scenario import load_scenario
     from planner.outputs.export import check_out
     from planner.plans.plan import solve
 
     if out is not None:
         check_out(out, REPORT_OUT)
     _guard({"--out": out}, [scenario], catalog)
-    loaded = load_scenario(scenario)
-    check_plain_objective(loaded, "explain")  # before the solve
-    solved = solve(loaded, catalog, options)
+    solved = solve(load_scenario(scenario), catalog, options)
     steps = marginal_steps(solved.data, solved) + 2 if solved.data is not None else 1
     with progress_bar(f"explaining {solved.scenario}", steps) as advance:
         result = explain_plan(solved, options, progress=advance, workers=workers)

@@ -422,13 +422,18 @@ def define_workloads(model: Model, part: Part) -> None:
             )
             bounds[(place, family)] = bounds.get((place, family), 0.0) + most
         size = target.training.cluster_chips if target.training is not None else None
+        floors = {(q, place, family): n for q, place, family, n in data.cluster_floor}
         if size is not None:
             for place, family in sorted({(r.place, r.family) for r in here_splits if r.tr >= 0}):
                 members = [r.tr for r in here_splits if r.place == place and r.family == family and r.tr >= 0]
                 most_y = math.floor(bounds[(place, family)] / size + 1e-9)
+                least = floors.get((p, place, family), 0)
                 y = int(
                     model.add_columns(
-                        [f"{prefix}y_{p}_{len(cluster_rows):06d}"], [0.0], [float(most_y)], True
+                        [f"{prefix}y_{p}_{len(cluster_rows):06d}"],
+                        [float(least)],
+                        [float(max(most_y, least))],  # more than most_y: no plan, as the split's bounds say
+                        True,
                     )[0]
                 )
                 model.add(

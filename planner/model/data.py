@@ -169,6 +169,9 @@ class ModelData:
     fixed: npt.NDArray[np.float64] | None = None
     efficiency: EfficiencyChange | None = None
     finance: FinanceData = FinanceData()
+    #: ``(p, place, family, n)``: at least ``n`` whole clusters of ``family`` at ``place`` in
+    #: period ``p`` (``explain`` asks what one more cluster costs; empty for every plan)
+    cluster_floor: tuple[tuple[int, str, str, int], ...] = ()
 
     @property
     def horizon(self) -> int:

@@ -245,6 +245,36 @@ def explain_report(result: Any, con: Console) -> None:
             rows,
         )
     )
+    if result.training is not None and len(result.training):
+        con.print(
+            table(
+                con,
+                "What limits training (chips: effective chips of the family in service at the place)",
+                [
+                    Col("Quarter"),
+                    Col("Place"),
+                    Col("Family"),
+                    Col("Clusters", True),
+                    Col("Most", True),
+                    Col("In service", True),
+                    Col("Outside", True),
+                    Col("Limited by"),
+                ],
+                [
+                    (
+                        t["period"],
+                        t["place"],
+                        t["family"],
+                        f"{t['clusters']:,} x {t['cluster_chips']:,}",
+                        f"{t['most_clusters']:,}",
+                        num(t["in_service"]),
+                        num(t["outside_clusters"]),
+                        t["limits"],
+                    )
+                    for t in result.training.to_dict("records")
+                ],
+            )
+        )
     binding = result.binding[result.binding["binding"]]
     con.print(
         table(

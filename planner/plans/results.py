@@ -129,6 +129,21 @@ class WorkloadFigures:
         split = split[(split["training_chips"] > 1e-9) | (split["inference_chips"] > 1e-9)]
         return WorkloadFigures(periods, clusters, split.reset_index(drop=True))
 
+    def fill(self, part: Part, x: FloatArray) -> None:
+        """Put the split and the clusters back into ``x``, a solution vector of ``part``'s model (rebuilt from the plan's data)."""
+        w, names = part.workloads, part.data.periods
+        split = {(r["period"], r["place"], r["sku"]): r for r in records(self.split)}
+        for r in records(w.split):
+            got = split.get((names[int(r["p"])], r["place"], r["sku"]))
+            for col, key in ((int(r["tr"]), "training_chips"), (int(r["inf"]), "inference_chips")):
+                if col >= 0:
+                    x[col] = float(got[key]) if got is not None else 0.0
+        clusters = {
+            (r["period"], r["place"], r["family"]): int(r["clusters"]) for r in records(self.clusters)
+        }
+        for r in records(w.clusters):
+            x[int(r["y"])] = clusters.get((names[int(r["p"])], r["place"], r["family"]), 0)
+
     def to_json(self) -> dict[str, Any]:
         """``clusters`` (contract section 7) and ``workload_split`` (an addition)."""
         return {
