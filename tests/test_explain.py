@@ -216,3 +216,24 @@ def test_an_explanation_shows_itself_in_a_notebook(tiny):
     assert "<li>budget: total commitments (capex and leases) of 5,000 USD are at the total budget" in page
     assert page.count("<table") == 2  # marginal values and the rows the plan sits on
     assert "capex and lease commitments &lt;= total budget" in page and "<= total" not in page
+
+
+def test_a_milp_re_solve_stopped_by_the_time_limit_says_so(tiny, monkeypatch):
+    # a MILP re-solve that comes back "feasible" (the time limit stopped it) is its best plan so
+    # far, not a proven figure: the row's note says so; the LP re-solves are untouched
+    from dataclasses import replace
+
+    import planner.model.resolve as resolve
+    from planner.analyses.explaining import UNPROVEN
+    from planner.model.runs import Status
+
+    real = resolve.optimize
+
+    def stopped(model, goal, options, backend=None, mip=True, start=None):
+        out = real(model, goal, options, backend=backend, mip=mip, start=start)
+        return replace(out, status=Status.FEASIBLE) if mip else out
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=3_000_000)], budget={"total_usd": 5000})
+    monkeypatch.setattr(resolve, "optimize", stopped)
+    m = marginal(explain(path), "extra $1B")
+    assert m["note"] == UNPROVEN and m["milp_resolved"] == 1e6

@@ -49,6 +49,7 @@ SKIP_NOTE = (
     "MILP gap the MILP cannot move by more either; its figure is reported as no change."
 )
 TIGHT_GAP = 1e-6
+UNPROVEN = "the time limit stopped the MILP re-solve before it proved the gap: its best plan so far"
 MARGINAL_COLUMNS = ["what", "unit", "dual", "lp_resolved", "milp_resolved", "note", "skipped"]
 TRAINING_COLUMNS = [
     "period",
@@ -239,6 +240,8 @@ class _Context:
         out = []
         for (change, make), result in zip(self.asks, results, strict=True):
             lp, mip, note = self.delta(result, change.relaxes)
+            if result.unproven:
+                note = "; ".join(n for n in (note, UNPROVEN) if n)
             row = make(lp, mip, note, result.skipped)
             if row is not None:
                 out.append(row)

@@ -202,7 +202,7 @@ def _plain_or_robust(
 @main.command("explain")
 @click.argument("scenario", type=FILE)
 @CATALOG
-@format_option("binding, marginal, not_bought, limits, notes")
+@format_option("binding, marginal, not_bought, limits, notes (and training)")
 @out_option("the plan workbook (.xlsx) with Explain sheets, or the JSON (.json)")
 @click.option(
     "--workers",

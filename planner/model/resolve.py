@@ -36,7 +36,7 @@ from planner.model.choices import Solver
 from planner.model.data import ModelData
 from planner.model.linear import Sense
 from planner.model.rows import Model
-from planner.model.runs import SolverOptions
+from planner.model.runs import SolverOptions, Status
 from planner.model.solve import Goal, Outcome, optimize, scenario_goal
 
 
@@ -80,6 +80,7 @@ class Resolved:
     lp: float | None
     mip: float | None
     skipped: str = ""
+    unproven: bool = False  # the time limit stopped the MILP re-solve before it proved its gap
 
 
 class _Live:
@@ -136,7 +137,7 @@ class Resolver:
                 backend = live.backend
                 backend.load_bounds(model)
         goal = stage1_goal(model)
-        lp = self._run(model, goal, backend, mip=False)
+        lp = self._run(model, goal, backend, mip=False).value
         bound = self._gain_bound(lp)
         if change.relaxes and bound is not None and bound <= self.tolerance():
             return Resolved(
@@ -145,7 +146,8 @@ class Resolver:
                 f"MILP not re-solved: the LP re-solve allows at most {bound:.3g} more than the plan, "
                 "less than the MILP gap",
             )
-        return Resolved(lp, self._run(model, goal, backend, mip=True))
+        mip = self._run(model, goal, backend, mip=True)
+        return Resolved(lp, mip.value, unproven=mip.status == Status.FEASIBLE)
 
     def _gain_bound(self, lp: float | None) -> float | None:
         """How much the MILP could gain at most: the relaxed LP over the plan's MILP value, in the objective's sense."""
@@ -154,9 +156,8 @@ class Resolver:
         sign = 1.0 if self.sense == Sense.MAXIMIZE else -1.0
         return max(sign * (lp - self.base_mip), 0.0)
 
-    def _run(self, model: Model, goal: Goal, backend: HighsBackend | None, mip: bool) -> float | None:
-        out: Outcome = optimize(model, goal, self.options, backend=backend, mip=mip)
-        return out.value
+    def _run(self, model: Model, goal: Goal, backend: HighsBackend | None, mip: bool) -> Outcome:
+        return optimize(model, goal, self.options, backend=backend, mip=mip)
 
     def resolve_all(self, changes: list[Change], done: Callable[[], None] | None = None) -> list[Resolved]:
         """Every change's values, in the order given; ``done`` is called (in this thread) as each ends."""
