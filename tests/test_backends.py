@@ -150,6 +150,19 @@ def test_time_limit_returns_a_feasible_plan(slow):
     assert outcome.message.startswith("not proven optimal: the time limit (1 s) stopped the solver ")
 
 
+def test_a_live_model_gives_each_run_its_own_time_limit(slow):
+    # HiGHS compares time_limit with its instance's run time summed over every run (HiGHS#1477):
+    # after a MILP run stopped by a 1 s limit, a 0.5 s limit would stop the next run at once. The
+    # LP that follows takes milliseconds, so it must come back optimal
+    model = model_of(slow)
+    goal = scenario_goal(model.main)
+    backend = HighsBackend(model, SolverOptions(mip_gap=0.0))
+    first = backend.run(goal.sense, goal.lin, time_limit=1.0)
+    assert first.status == Status.FEASIBLE and backend.h.getRunTime() >= 1.0
+    lp = backend.run(goal.sense, goal.lin, mip=False, time_limit=0.5)
+    assert lp.status == Status.OPTIMAL, lp.message
+
+
 def test_time_limit_exit_code_and_report_wording(slow):
     result = CliRunner().invoke(
         main, ["plan", str(slow), "--time-limit", "1", "--mip-gap", "0", "--format", "json"]

@@ -222,7 +222,7 @@ class HighsBackend(Backend):
         h.changeObjectiveSense(hs.ObjSense.kMaximize if sense == Sense.MAXIMIZE else hs.ObjSense.kMinimize)
         cost = objective.dense(n)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        self._set("time_limit", float(time_limit) if time_limit is not None else INF)
+        self._time_limit(time_limit)
         begin = time.perf_counter()
         kernel = mip and self._kernel_wanted()
         # with a kernel start, feasibility jump finds nothing better, and interrupt requests
@@ -232,7 +232,7 @@ class HighsBackend(Backend):
             start = self._kernel_start(start)
             self._set_mip(True)
             spent = time.perf_counter() - begin
-            self._set("time_limit", max(time_limit - spent, 1.0) if time_limit is not None else INF)
+            self._time_limit(max(time_limit - spent, 1.0) if time_limit is not None else None)
         self._solve(start)
         if start is not None and self._start_returned(cost):
             self._solve(None)
@@ -261,6 +261,15 @@ class HighsBackend(Backend):
             row_duals=np.asarray(sol.row_dual, dtype=np.float64),
             col_duals=np.asarray(sol.col_dual, dtype=np.float64),
         )
+
+    def _time_limit(self, seconds: float | None) -> None:
+        """Let the next run take ``seconds`` (None: no limit).
+
+        HiGHS compares ``time_limit`` with its instance's run time summed over every run so far
+        (ERGO-Code/HiGHS#1477, to change in HiGHS 2.0), so a live model solved many times would
+        soon stop at once; the limit is set past the time already spent.
+        """
+        self._set("time_limit", float(self.h.getRunTime()) + seconds if seconds is not None else INF)
 
     def _kernel_wanted(self) -> bool:
         if self.options.warm_start is None:
