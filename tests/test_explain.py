@@ -237,3 +237,22 @@ def test_a_milp_re_solve_stopped_by_the_time_limit_says_so(tiny, monkeypatch):
     monkeypatch.setattr(resolve, "optimize", stopped)
     m = marginal(explain(path), "extra $1B")
     assert m["note"] == UNPROVEN and m["milp_resolved"] == 1e6
+
+
+def test_re_solves_stop_after_30_s_unless_the_options_say_otherwise(tiny, monkeypatch):
+    import planner.model.resolve as resolve
+    from planner.model.runs import SolverOptions
+
+    real, limits = resolve.optimize, []
+
+    def spy(model, goal, options, backend=None, mip=True, start=None):
+        limits.append(options.time_limit)
+        return real(model, goal, options, backend=backend, mip=mip, start=start)
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=10)], budget={"total_usd": 5000})
+    monkeypatch.setattr(resolve, "optimize", spy)
+    explain_object(path)
+    assert limits and set(limits) == {30.0}
+    limits.clear()
+    explain_object(path, options=SolverOptions(time_limit=5))
+    assert limits and set(limits) == {5.0}

@@ -221,7 +221,11 @@ def explain_cmd(
     workers: int | None,
     options: SolverOptions,
 ) -> None:
-    """What limits the plan, what one more unit of each limit buys, and why chips are not bought."""
+    """What limits the plan, what one more unit of each limit buys, and why chips are not bought.
+
+    Each re-solve that prices a limit stops after 30 s unless --time-limit is given; a stopped one
+    is flagged in its note.
+    """
     from planner.analyses.explaining import explain_plan, marginal_steps
     from planner.inputs.scenario import load_scenario
     from planner.outputs.export import check_out
