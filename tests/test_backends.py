@@ -151,9 +151,10 @@ def test_time_limit_returns_a_feasible_plan(slow):
 
 
 def test_a_live_model_gives_each_run_its_own_time_limit(slow):
-    # HiGHS compares time_limit with its instance's run time summed over every run (HiGHS#1477):
-    # after a MILP run stopped by a 1 s limit, a 0.5 s limit would stop the next run at once. The
-    # LP that follows takes milliseconds, so it must come back optimal
+    # HiGHS 1.16 times an LP against its instance's run time summed over every run (HiGHS#1477)
+    # and a MIP from its own start: after a MILP run stopped by its 1 s limit, an LP given 0.5 s
+    # would stop at once (it takes milliseconds: it must come back optimal), and a second MILP
+    # given 1 s must stop after about 1 s, not 2 (the limit set past the time already spent)
     model = model_of(slow)
     goal = scenario_goal(model.main)
     backend = HighsBackend(model, SolverOptions(mip_gap=0.0))
@@ -161,6 +162,8 @@ def test_a_live_model_gives_each_run_its_own_time_limit(slow):
     assert first.status == Status.FEASIBLE and backend.h.getRunTime() >= 1.0
     lp = backend.run(goal.sense, goal.lin, mip=False, time_limit=0.5)
     assert lp.status == Status.OPTIMAL, lp.message
+    again = backend.run(goal.sense, goal.lin, time_limit=1.0)
+    assert again.status == Status.FEASIBLE and again.seconds < 1.9
 
 
 def test_time_limit_exit_code_and_report_wording(slow):

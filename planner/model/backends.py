@@ -110,6 +110,7 @@ class HighsBackend(Backend):
         self.h.HandleUserInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve within ~2 s (README)
         self._cols = self._rows = 0
         self._mip = True
+        self._seconds: float | None = None
         self.sync()
 
     def sync(self) -> None:
@@ -170,6 +171,7 @@ class HighsBackend(Backend):
         Runs in the caller's thread: meant for many small re-solves of milliseconds each.
         """
         self.sync()
+        self._limit_run()
         with stdout_fd_silenced():
             self.h.run()
         if self.h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
@@ -263,13 +265,23 @@ class HighsBackend(Backend):
         )
 
     def _time_limit(self, seconds: float | None) -> None:
-        """Let the next run take ``seconds`` (None: no limit).
+        """Let each run from now on take ``seconds`` (None: no limit); :meth:`_limit_run` applies it."""
+        self._seconds = seconds
 
-        HiGHS compares ``time_limit`` with its instance's run time summed over every run so far
-        (ERGO-Code/HiGHS#1477, to change in HiGHS 2.0), so a live model solved many times would
-        soon stop at once; the limit is set past the time already spent.
+    def _limit_run(self) -> None:
+        """Set HiGHS's ``time_limit`` for the run about to start.
+
+        HiGHS 1.16 measures the MIP solver's time from the start of its run, but an LP's against
+        the instance's run time summed over every run so far (ERGO-Code/HiGHS#1477, to change in
+        HiGHS 2.0): on a live model solved many times, an LP would soon stop at once. An LP's
+        limit is therefore set past the time already spent; a MIP's is the seconds themselves.
         """
-        self._set("time_limit", float(self.h.getRunTime()) + seconds if seconds is not None else INF)
+        seconds = self._seconds
+        if seconds is None:
+            self._set("time_limit", INF)
+            return
+        mip = self._mip and any(self.model.col_integer)
+        self._set("time_limit", seconds if mip else float(self.h.getRunTime()) + seconds)
 
     def _kernel_wanted(self) -> bool:
         if self.options.warm_start is None:
@@ -293,6 +305,7 @@ class HighsBackend(Backend):
         n = m.n_cols
         self._set_mip(False)
         h.clearSolver()
+        self._limit_run()
         _run_interruptibly(h)
         if h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
             return start
@@ -328,6 +341,7 @@ class HighsBackend(Backend):
             sol.col_value = list(np.asarray(start, dtype=np.float64))
             sol.value_valid = True
             h.setSolution(sol)
+        self._limit_run()
         _run_interruptibly(h)
 
     def _start_returned(self, cost: FloatArray) -> bool:
