@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.analyses.training import cluster_asks, plan_solution, training_limits
 from planner.inputs.catalog import Catalog
 from planner.inputs.scenario import Scenario, check_references, load_scenario
 from planner.inputs.tables import records
-from planner.model.build import Coefficients, build
+from planner.model.build import build
 from planner.model.choices import Objective
 from planner.model.data import Exclusion, ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
 from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
-from planner.model.rows import LE, Model, Row
+from planner.model.rows import Model
 from planner.model.runs import SolverOptions
 from planner.model.solve import Outcome, optimize
 from planner.plans.diagnose import Diagnosis
@@ -54,17 +55,6 @@ TIGHT_GAP = 1e-6
 RESOLVE_SECONDS = 30.0
 UNPROVEN = "the time limit stopped the MILP re-solve before it proved the gap: its best plan so far"
 MARGINAL_COLUMNS = ["what", "unit", "dual", "lp_resolved", "milp_resolved", "note", "skipped"]
-TRAINING_COLUMNS = [
-    "period",
-    "place",
-    "family",
-    "clusters",
-    "cluster_chips",
-    "in_service",
-    "outside_clusters",
-    "most_clusters",
-    "limits",
-]
 #: the stage-1 objective's unit, per objective
 UNITS = {
     Objective.MAX_COMPUTE: "effective PFLOPS",
@@ -318,16 +308,6 @@ def binding(plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["family", "constraint", "slack", "binding"])
 
 
-def plan_solution(plan: Plan, model: Model) -> FloatArray:
-    """The plan's value of every column of ``model`` (built from the plan's data): its servers, workload split and clusters."""
-    assert plan.servers is not None
-    x = np.zeros(model.n_cols)
-    x[model.main.cols] = plan.servers
-    if plan.workloads is not None:
-        plan.workloads.fill(model.main, x)
-    return x
-
-
 def explain(
     scenario: Scenario | str | Path,
     catalog: str | Path | Catalog | None = None,
@@ -394,7 +374,7 @@ def marginal_steps(data: ModelData, plan: Plan) -> int:
         out = int((taken.reindex(first.index).to_numpy() >= first.to_numpy()).sum())
     budget = data.total_budget is not None or data.budget_per_period is not None
     leases = bool(len(o)) and bool((o["kind"] == "lease").any())
-    clusters = len(_cluster_asks(plan, build(data))) if plan.servers is not None else 0
+    clusters = len(cluster_asks(plan, build(data))) if plan.servers is not None else 0
     return 2 * (int(budget) + caps + out + len(data.scenario.policy.shares) + int(leases) + clusters)
 
 
@@ -567,123 +547,16 @@ def _lease_marginal(ctx: _Context, unit: str) -> None:
     ctx.ask(make, relaxes=False, offers=o[~leases].reset_index(drop=True))
 
 
-def _cluster_asks(plan: Plan, model: Model) -> list[tuple[int, str, str, int, int]]:
-    """``(p, place, family, size, clusters)`` of every cluster the model could add one more of."""
-    x = plan_solution(plan, model)
-    out = []
-    for r in records(model.main.workloads.clusters):
-        y = int(r["y"])
-        n = round(float(x[y]))
-        if model.col_upper[y] >= n + 1:
-            out.append((int(r["p"]), str(r["place"]), str(r["family"]), int(r["size"]), n))
-    return out
-
-
 def _cluster_marginals(ctx: _Context, model: Model, plan: Plan, unit: str) -> None:
     """What one more whole cluster of a family at a place costs: re-solved with at least that many clusters.
 
     A restriction (the plan's objective can only lose), so no MILP is skipped and there is no dual.
     """
     data = ctx.data
-    for p, place, family, size, n in _cluster_asks(plan, model):
+    for p, place, family, size, n in cluster_asks(plan, model):
         what = f"one more {family} cluster ({size:,} chips) at {place} in {data.periods[p]}"
         floor = (*data.cluster_floor, (p, place, family, n + 1))
         ctx.ask(_entry(what, f"{unit} per cluster", None), relaxes=False, cluster_floor=floor)
-
-
-def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
-    """Per quarter with a cluster size, and per place and family that could train there: the plan's clusters and what holds them.
-
-    ``in_service``: the family's training chips in service at the place (effective chips, from the
-    split rows); ``outside_clusters``: those not in a cluster (serving inference or idle);
-    ``most_clusters``: what the offers serving the place could bring at most. ``limits`` names
-    what keeps another cluster out: the supply (the most clusters reached, or every offer of the
-    family there bought out), the cluster size (chips short of another), and the rows (budget,
-    power, shares, caps) that buying those chips through any one offer with room would break.
-    """
-    data = plan.data
-    assert data is not None and plan.servers is not None
-    x = plan_solution(plan, model)
-    w = model.main.workloads
-    o = data.offers
-    taken = pd.Series(plan.servers, index=o.index).groupby(o["offer_id"]).transform("sum").to_numpy()
-    room = o["max_servers"].to_numpy() - taken
-    per_server = (o["q"] * o["chips_per_server"]).to_numpy(np.float64)
-    families = o["sku"].map(data.catalog.chips["cluster_family"].astype(str)).to_numpy(dtype=object)
-    places = o["place"].to_numpy(dtype=object)
-    coefficients = Coefficients.of(data)
-    rows_of: dict[int, list[tuple[Row, float]]] = {}
-    for row in model.rows:
-        if row.key.family in (Family.SUPPLY, Family.WORKLOAD_SPLIT):
-            continue  # supply is counted from the offers' room; the split takes what is in service
-        for j, a in zip(row.lin.idx.tolist(), row.lin.coef.tolist(), strict=True):
-            rows_of.setdefault(j, []).append((row, a))
-    slack = {row.key: row.slack(x) for row in model.rows}
-    out = []
-    for r in records(w.clusters):
-        p, place, family, y, size = (
-            int(r["p"]),
-            str(r["place"]),
-            str(r["family"]),
-            int(r["y"]),
-            int(r["size"]),
-        )
-        name = data.periods[p]
-        in_service = 0.0
-        for s in records(w.split):
-            if int(s["p"]) == p and s["place"] == place and s["family"] == family and int(s["tr"]) >= 0:
-                row = model.row(Family.WORKLOAD_SPLIT, period=name, site=place, group=str(s["sku"]))
-                used = x[int(s["tr"])] + (x[int(s["inf"])] if int(s["inf"]) >= 0 else 0.0)
-                in_service += float(used + row.slack(x))
-        clusters, most = round(float(x[y])), int(model.col_upper[y])
-        outside = max(in_service - clusters * size, 0.0)
-        short = size - outside % size
-        limits = [f"cluster size: {outside:,.0f} chips outside clusters, {short:,.0f} short of another"]
-        candidates = np.flatnonzero(coefficients.serving(p) & (places == place) & (families == family))
-        with_room = [int(i) for i in candidates if room[i] > 0]
-        if most <= clusters:
-            limits.insert(0, f"supply: the offers serving {place} in {name} bring at most {most} cluster(s)")
-        elif not with_room:
-            limits.insert(0, f"supply: every offer of {family} serving {place} in {name} is bought out")
-        else:
-            blockers: list[str] = []
-            for i in with_room:
-                need = math.ceil(short / per_server[i] - 1e-9)
-                broken = [
-                    row
-                    for row, a in rows_of.get(int(model.main.cols[i]), [])
-                    if (a if row.sense == LE else -a) * need > slack[row.key] + 1e-6 * max(1.0, abs(row.rhs))
-                ]
-                if not broken and need <= room[i]:
-                    blockers = []
-                    break
-                names = [_limit_name(row) for row in broken] or ["supply"]
-                blockers += [n for n in names if n not in blockers]
-            if blockers:
-                limits.append(f"another cluster through any one offer would break: {', '.join(blockers)}")
-        out.append(
-            {
-                "period": name,
-                "place": place,
-                "family": family,
-                "clusters": clusters,
-                "cluster_chips": size,
-                "in_service": round(in_service, 6) + 0.0,
-                "outside_clusters": round(outside, 6) + 0.0,
-                "most_clusters": most,
-                "limits": "; ".join(limits),
-            }
-        )
-    return pd.DataFrame(out, columns=TRAINING_COLUMNS)
-
-
-def _limit_name(row: Row) -> str:
-    """A row in a few words for the training limits: the budget, a site's power, or its own description."""
-    if row.key.family in BUDGET_FAMILIES:
-        return "the budget"
-    if row.key.family == Family.POWER:
-        return f"power at {row.key.site} in {row.key.period}"
-    return row.description
 
 
 def _not_bought(
