@@ -14,7 +14,7 @@ import pandas as pd
 
 from planner.inputs.tables import records
 from planner.model.build import Coefficients
-from planner.model.keys import BUDGET_FAMILIES, Family
+from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray
 from planner.model.rows import LE, Model, Row
 from planner.plans.results import Plan
@@ -101,7 +101,8 @@ def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
         clusters, most = round(float(x[y])), int(model.col_upper[y])
         outside = max(in_service - clusters * size, 0.0)
         short = size - outside % size
-        limits = [f"cluster size: {outside:,.0f} chips outside clusters, {short:,.0f} short of another"]
+        chips = "chip" if round(outside) == 1 else "chips"
+        limits = [f"cluster size: {outside:,.0f} {chips} outside clusters, {short:,.0f} short of another"]
         candidates = np.flatnonzero(coefficients.serving(p) & (places == place) & (families == family))
         with_room = [int(i) for i in candidates if room[i] > 0]
         if most <= clusters:
@@ -109,19 +110,14 @@ def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
         elif not with_room:
             limits.insert(0, f"supply: every offer of {family} serving {place} in {name} is bought out")
         else:
-            blockers: list[str] = []
-            for i in with_room:
-                need = math.ceil(short / per_server[i] - 1e-9)
-                broken = [
-                    row
-                    for row, a in rows_of.get(int(model.main.cols[i]), [])
-                    if (a if row.sense == LE else -a) * need > slack[row.key] + 1e-6 * max(1.0, abs(row.rhs))
-                ]
-                if not broken and need <= room[i]:
-                    blockers = []
-                    break
-                names = [_limit_name(row) for row in broken] or ["supply"]
-                blockers += [n for n in names if n not in blockers]
+            blockers = _blockers(
+                [
+                    (int(model.main.cols[i]), math.ceil(short / per_server[i] - 1e-9), room[i])
+                    for i in with_room
+                ],
+                rows_of,
+                slack,
+            )
             if blockers:
                 limits.append(f"another cluster through any one offer would break: {', '.join(blockers)}")
         out.append(
@@ -138,6 +134,27 @@ def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out, columns=TRAINING_COLUMNS)
+
+
+def _blockers(
+    candidates: list[tuple[int, int, float]],
+    rows_of: dict[int, list[tuple[Row, float]]],
+    slack: dict[RowKey, float],
+) -> list[str]:
+    """What each ``(column, servers needed, servers left)`` would break if bought alone; [] when one fits."""
+    out: list[str] = []
+    for col, need, room in candidates:
+        broken = [
+            row
+            for row, a in rows_of.get(col, [])
+            if (a if row.sense == LE else -a) * need > slack[row.key] + 1e-6 * max(1.0, abs(row.rhs))
+        ]
+        if not broken and need <= room:
+            return []
+        for name in [_limit_name(row) for row in broken] or ["supply"]:
+            if name not in out:  # several budget rows say "the budget" once
+                out.append(name)
+    return out
 
 
 def _limit_name(row: Row) -> str:
