@@ -374,7 +374,8 @@ def marginal_steps(data: ModelData, plan: Plan) -> int:
         out = int((taken.reindex(first.index).to_numpy() >= first.to_numpy()).sum())
     budget = data.total_budget is not None or data.budget_per_period is not None
     leases = bool(len(o)) and bool((o["kind"] == "lease").any())
-    clusters = len(cluster_asks(plan, build(data))) if plan.servers is not None else 0
+    training = any(t.training is not None for t in data.scenario.targets.values())
+    clusters = len(cluster_asks(plan, build(data))) if training and plan.servers is not None else 0
     return 2 * (int(budget) + caps + out + len(data.scenario.policy.shares) + int(leases) + clusters)
 
 
