@@ -251,9 +251,7 @@ def explain_report(result: Any, con: Console) -> None:
                 con,
                 "What limits training (chips: effective chips of the family in service at the place)",
                 [
-                    Col("Quarter"),
-                    Col("Place"),
-                    Col("Family"),
+                    Col("Place, family, quarter"),  # the key a narrow terminal repeats
                     Col("Clusters", True),
                     Col("Most", True),
                     Col("In service", True),
@@ -262,9 +260,7 @@ def explain_report(result: Any, con: Console) -> None:
                 ],
                 [
                     (
-                        t["period"],
-                        t["place"],
-                        t["family"],
+                        f"{t['place']}, {t['family']}, {t['period']}",
                         f"{t['clusters']:,} x {t['cluster_chips']:,}",
                         f"{t['most_clusters']:,}",
                         num(t["in_service"]),
