@@ -116,7 +116,7 @@ class Explanation:
         ):
             return None
         unit = str(first["unit"]).split(" per")[0]
-        if self.objective != Objective.MIN_COST:
+        if Objective(self.objective).maximizes:
             return (
                 f"The next $1B buys {first['milp_resolved']:,.1f} {unit} "
                 f"(dual estimate {first['dual']:,.1f})."
@@ -211,7 +211,7 @@ class _Context:
 
     @property
     def sense(self) -> Sense:
-        return Sense.MINIMIZE if self.data.scenario.objective == Objective.MIN_COST else Sense.MAXIMIZE
+        return Sense.MAXIMIZE if self.data.scenario.objective.maximizes else Sense.MINIMIZE
 
     def ask(self, make: Make, relaxes: bool = True, **changes: Any) -> None:
         """Re-solve with the data changed; ``make`` turns the change of the objective into a row."""
@@ -643,7 +643,7 @@ def _worse_value(
         m = float(r["term"]) if lease else 1.0
         s = sum(duals.get(r, 0.0) * a / server_price for r, a in col.items() if r in price_rows)
         other = sum(duals.get(r, 0.0) * a for r, a in col.items() if r not in price_rows)
-        if data.scenario.objective != Objective.MIN_COST:
+        if data.scenario.objective.maximizes:
             entry = (objective[j] - other) / s if s > 1e-15 else None
         else:
             opex = objective[j] - server_price * m

@@ -82,6 +82,15 @@ def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
         for j, a in zip(row.lin.idx.tolist(), row.lin.coef.tolist(), strict=True):
             rows_of.setdefault(j, []).append((row, a))
     slack = {row.key: row.slack(x) for row in model.rows}
+    in_service: dict[tuple[int, str, str], float] = {}  # a family's training chips at a place
+    for s in records(w.split):
+        if int(s["tr"]) >= 0:
+            key = (int(s["p"]), str(s["place"]), str(s["family"]))
+            row = model.row(
+                Family.WORKLOAD_SPLIT, period=data.periods[key[0]], site=key[1], group=str(s["sku"])
+            )
+            used = x[int(s["tr"])] + (x[int(s["inf"])] if int(s["inf"]) >= 0 else 0.0)
+            in_service[key] = in_service.get(key, 0.0) + float(used + row.slack(x))
     out = []
     for r in records(w.clusters):
         p, place, family, y, size = (
@@ -92,14 +101,9 @@ def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
             int(r["size"]),
         )
         name = data.periods[p]
-        in_service = 0.0
-        for s in records(w.split):
-            if int(s["p"]) == p and s["place"] == place and s["family"] == family and int(s["tr"]) >= 0:
-                row = model.row(Family.WORKLOAD_SPLIT, period=name, site=place, group=str(s["sku"]))
-                used = x[int(s["tr"])] + (x[int(s["inf"])] if int(s["inf"]) >= 0 else 0.0)
-                in_service += float(used + row.slack(x))
+        chips_in = in_service.get((p, place, family), 0.0)
         clusters, most = round(float(x[y])), int(model.col_upper[y])
-        outside = max(in_service - clusters * size, 0.0)
+        outside = max(chips_in - clusters * size, 0.0)
         short = size - outside % size
         chips = "chip" if round(outside) == 1 else "chips"
         limits = [f"cluster size: {outside:,.0f} {chips} outside clusters, {short:,.0f} short of another"]
@@ -127,7 +131,7 @@ def training_limits(plan: Plan, model: Model) -> pd.DataFrame:
                 "family": family,
                 "clusters": clusters,
                 "cluster_chips": size,
-                "in_service": round(in_service, 6) + 0.0,
+                "in_service": round(chips_in, 6) + 0.0,
                 "outside_clusters": round(outside, 6) + 0.0,
                 "most_clusters": most,
                 "limits": "; ".join(limits),

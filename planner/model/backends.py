@@ -110,7 +110,7 @@ class HighsBackend(Backend):
         self.h.HandleUserInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve within ~2 s (README)
         self._cols = self._rows = 0
         self._mip = True
-        self._seconds: float | None = None
+        self._seconds: float | None = None  # each run's time limit (None: none), see _limit_run
         self.sync()
 
     def sync(self) -> None:
@@ -224,7 +224,7 @@ class HighsBackend(Backend):
         h.changeObjectiveSense(hs.ObjSense.kMaximize if sense == Sense.MAXIMIZE else hs.ObjSense.kMinimize)
         cost = objective.dense(n)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        self._time_limit(time_limit)
+        self._seconds = time_limit  # each run's limit, applied by _limit_run
         begin = time.perf_counter()
         kernel = mip and self._kernel_wanted()
         # with a kernel start, feasibility jump finds nothing better, and interrupt requests
@@ -234,7 +234,7 @@ class HighsBackend(Backend):
             start = self._kernel_start(start)
             self._set_mip(True)
             spent = time.perf_counter() - begin
-            self._time_limit(max(time_limit - spent, 1.0) if time_limit is not None else None)
+            self._seconds = max(time_limit - spent, 1.0) if time_limit is not None else None
         self._solve(start)
         if start is not None and self._start_returned(cost):
             self._solve(None)
@@ -263,10 +263,6 @@ class HighsBackend(Backend):
             row_duals=np.asarray(sol.row_dual, dtype=np.float64),
             col_duals=np.asarray(sol.col_dual, dtype=np.float64),
         )
-
-    def _time_limit(self, seconds: float | None) -> None:
-        """Let each run from now on take ``seconds`` (None: no limit); :meth:`_limit_run` applies it."""
-        self._seconds = seconds
 
     def _limit_run(self) -> None:
         """Set HiGHS's ``time_limit`` for the run about to start.

@@ -22,3 +22,8 @@ class Objective(StrEnum):
     MAX_COMPUTE = "max-compute"
     MIN_COST = "min-cost"
     MAX_TRAINING = "max-training"
+
+    @property
+    def maximizes(self) -> bool:
+        """Whether the first stage maximises (compute or training) rather than minimising cost."""
+        return self != Objective.MIN_COST
