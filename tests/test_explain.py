@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,12 @@ from conftest import ROOT, chip, offer
 from planner.analyses.explaining import explain as explain_object
 from planner.analyses.explaining import explain_plan
 from planner.cli import main
+from planner.model.build import build
+from planner.model.keys import Family
+from planner.model.linear import Sense
+from planner.model.resolve import Change, Resolver
+from planner.model.rows import Room, added_room
+from planner.model.runs import SolverOptions
 from planner.plans.plan import solve
 
 
@@ -180,6 +187,80 @@ def test_a_milp_re_solve_the_lp_proves_unmoved_is_skipped(tiny):
     )
     assert marginal(result, "extra $1B")["skipped"] == ""
     assert result["notes"][1].startswith("1 MILP re-solve(s) skipped (column skipped): relaxing a limit")
+
+
+def _more_power(data, mw):
+    site = data.sites[0]
+    return [replace(site, caps=[c + mw for c in site.caps])]
+
+
+def test_a_limit_with_room_is_settled_by_the_lp_over_the_added_room(tiny):
+    # a: 1 PFLOPS for $1000; b: 0.001 PFLOPS for $250; 1 kW each, $2,500 and 10 kW. The MILP buys
+    # 2 a + 2 b = 2.002, the LP 2.5 a, so +1 MW's LP re-solve (2.5) allows 0.498 more: past the gap.
+    # A plan that uses the added MW draws over 10 kW: k a + m b >= 10 within $2,500 forces k = 0,
+    # at most 10 b = 0.01 PFLOPS, below the plan: the MILP cannot gain and is not run
+    path = tiny(
+        [chip("a"), chip("b", bf16_tflops=1)],
+        [offer("a", "2025Q1"), offer("b", "2025Q1", unit_price_usd=250)],
+        budget={"total_usd": 2500},
+        power={"site_capacity_mw": {"2025Q1": 0.01}},
+        periods=["2025Q1"],
+    )
+    data = solve(path).data
+    resolver = Resolver(data, SolverOptions(mip_gap=1e-6), 2.002, Sense.MAXIMIZE)
+    result = resolver.resolve(Change({"sites": _more_power(data, 1.0)}))
+    assert result.lp == pytest.approx(2.5) and result.mip == 2.002
+    assert result.skipped == (
+        "MILP not re-solved: a plan using the added room is at most 0 better than the plan (its LP), "
+        "less than the MILP gap"
+    )
+    # and explain drops the cap with room, as when its MILP re-solve found no gain
+    assert not any(m["what"].startswith("extra MW") for m in explain(path)["marginal"])
+
+
+def test_added_room_no_plan_can_use_skips_the_milp_and_a_used_limit_runs_it(tiny):
+    # a alone, $2,500 and 10 kW: 10 chips would cost $10,000, so no plan uses +1 MW; with $1B the
+    # plan sits on the cap (10 chips) and +1 MW is re-solved in full: 1,010 chips
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1", max_units=10_000)],
+        budget={"total_usd": 2500},
+        power={"site_capacity_mw": {"2025Q1": 0.01}},
+        periods=["2025Q1"],
+    )
+    data = solve(path).data
+    resolver = Resolver(data, SolverOptions(mip_gap=1e-6), 2.0, Sense.MAXIMIZE)
+    result = resolver.resolve(Change({"sites": _more_power(data, 1.0)}))
+    assert (result.mip, result.skipped) == (2.0, "MILP not re-solved: no plan can use the added room")
+    rich = replace(data, total_budget=1e9)
+    used = Resolver(rich, SolverOptions(mip_gap=1e-6), 10.0, Sense.MAXIMIZE)
+    result = used.resolve(Change({"sites": _more_power(rich, 1.0)}))
+    assert result.mip == pytest.approx(1010.0) and result.skipped == ""
+
+
+def test_added_room_is_one_bound_of_one_row_or_column_moved_outwards(tiny):
+    path = tiny(
+        [chip("a")],
+        [offer("a", "2025Q1")],
+        budget={"total_usd": 2500},
+        power={"site_capacity_mw": {"2025Q1": 0.01}},
+        periods=["2025Q1"],
+    )
+    data = solve(path).data
+    base = build(data)
+    power = base.row(Family.POWER, period="2025Q1", site=data.sites[0].name)
+    assert added_room(base, build(replace(data, sites=_more_power(data, 1.0)))) == Room(
+        power.index, True, pytest.approx(0.01), pytest.approx(1.01)
+    )
+    # two rows moved (power and budget), a bound moved inwards, or nothing moved: no room
+    both = replace(data, sites=_more_power(data, 1.0), total_budget=5000.0)
+    assert added_room(base, build(both)) is None
+    assert added_room(base, build(replace(data, sites=_more_power(data, -0.001)))) is None
+    assert added_room(base, build(data)) is None
+    # a column's lower bound moved down: the room lies below its old bound
+    raised, lowered = build(data), build(data)
+    raised.col_lower[0] = 1.0
+    assert added_room(raised, lowered) == Room(0, False, 0.0, 1.0)
 
 
 def test_threads_give_the_answers_of_one(tiny):

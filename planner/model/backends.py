@@ -27,7 +27,7 @@ import pulp
 from planner.errors import Setting, SolverError, words
 from planner.model.choices import Solver
 from planner.model.linear import FloatArray, Lin, Sense
-from planner.model.rows import EQ, GE, INF, LE, Model, Row
+from planner.model.rows import EQ, GE, INF, LE, Model, Room, Row
 from planner.model.runs import SOLVERS, Backend, RunResult, SolverOptions, Status
 
 pulp.set_v4_migration_warnings(False)
@@ -199,6 +199,13 @@ class HighsBackend(Backend):
                 np.array([r.upper for r in rows]),
             )
         self.model = model
+
+    def hold_room(self, room: Room) -> None:
+        """Hold one column or row within ``room`` in HiGHS only (``load_bounds`` puts the model's back)."""
+        if room.row:
+            self.h.changeRowBounds(room.index, room.lower, room.upper)
+        else:
+            self.h.changeColBounds(room.index, room.lower, room.upper)
 
     def set_row_bounds(self, row: Row, lower: float, upper: float) -> None:
         """Change a row's bounds in the model and, when already handed over, in HiGHS."""

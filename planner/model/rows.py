@@ -243,3 +243,40 @@ class Model:
             f" (unit_price_usd {float(r['unit_price_usd']):g} x (1 + fee_pct {float(r['fee_pct']):g} / 100) "
             f"x chips_per_server {int(r['chips_per_server'])}{term}{rate})"
         )
+
+
+@dataclass(frozen=True)
+class Room:
+    """The one bound a change moved, as the interval between the old and the new bound: a column's or a row's."""
+
+    index: int  # the column's or the row's index
+    row: bool
+    lower: float
+    upper: float
+
+
+def added_room(base: Model, moved: Model) -> Room | None:
+    """The room ``moved`` adds to ``base`` (same shape) when it moves one bound of one column or row outwards; else None."""
+    moves: list[Room] = []
+    lo0, up0 = np.asarray(base.col_lower), np.asarray(base.col_upper)
+    lo1, up1 = np.asarray(moved.col_lower), np.asarray(moved.col_upper)
+    for j in np.flatnonzero((lo0 != lo1) | (up0 != up1)).tolist():
+        moves.append(_room(j, False, (lo0[j], up0[j]), (lo1[j], up1[j])))
+    for ra, rb in zip(base.rows, moved.rows, strict=True):
+        if (ra.lower, ra.upper) != (rb.lower, rb.upper):
+            moves.append(_room(ra.index, True, (ra.lower, ra.upper), (rb.lower, rb.upper)))
+        if len(moves) > 1:
+            return None
+    if len(moves) != 1 or moves[0].lower > moves[0].upper:
+        return None
+    return moves[0]
+
+
+def _room(index: int, row: bool, old: tuple[float, float], new: tuple[float, float]) -> Room:
+    """The interval between ``old`` and ``new`` bounds when exactly one side moved outwards (else an empty one)."""
+    (l0, u0), (l1, u1) = old, new
+    if l1 == l0 and u1 > u0:
+        return Room(index, row, float(u0), float(u1))
+    if u1 == u0 and l1 < l0:
+        return Room(index, row, float(l1), float(l0))
+    return Room(index, row, 1.0, 0.0)  # empty: not one outward move
