@@ -471,6 +471,7 @@ def test_bom_and_crlf_are_valid(tmp_path, monkeypatch, encoding):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.fresh_solves  # the second run must solve again
 def test_same_inputs_give_byte_identical_json_and_csv():
     from conftest import ROOT
 

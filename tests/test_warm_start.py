@@ -60,6 +60,7 @@ def test_the_kernel_start_keeps_the_optimum(tmp_path, skus, channels, quarters, 
     assert abs(default - without) <= 1e-4 * abs(without) + 1e-6
 
 
+@pytest.mark.fresh_solves  # the second run must solve again
 def test_the_plan_is_the_same_run_to_run(tmp_path):
     path = synthetic.make(tmp_path, 30, 4, 6, objective="max-compute", seed=6)
     runs = [solve(path, options=SolverOptions(warm_start=True)) for _ in range(2)]
