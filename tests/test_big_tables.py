@@ -135,3 +135,23 @@ def test_an_offer_of_an_unknown_sku_is_named(tmp_path, kind):
         f"{folder / 'offers.csv'}, row 3, column sku: sku 'zz' is not in chips.csv"
     ]
     assert cat.offers["sku"].tolist() == ["a"]
+
+
+def test_a_catalog_read_again_is_not_parsed_again_and_its_copy_is_the_callers(tmp_path, monkeypatch):
+    folder = make_catalog(tmp_path / "cat", [chip("a")], [offer("a", "2025Q1", max_units=100)])
+    parsed = []
+    parse = catalog_module._parse_catalog
+    monkeypatch.setattr(catalog_module, "_parse_catalog", lambda f, c: parsed.append(f) or parse(f, c))
+    first = load_catalog(folder)
+    first.offers.loc[:, "max_units"] = 0  # the caller's copy: the next read must not see this
+    first.rules.clear()
+    again = load_catalog(folder)
+    assert len(parsed) == 1 and again is not first
+    assert again.offers["max_units"].tolist() == [100] and again.rules == load_catalog(folder).rules
+    # new bytes in a file: read again, and the change is seen
+    text = (folder / "offers.csv").read_text().replace(",100,", ",250,")
+    (folder / "offers.csv").write_text(text)
+    assert load_catalog(folder).offers["max_units"].tolist() == [250] and len(parsed) == 2
+    # gpuplan catalog validate collects every problem: always parsed
+    load_catalog(folder, collect=[])
+    assert len(parsed) == 3

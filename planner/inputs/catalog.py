@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -301,8 +302,39 @@ def _derive_chip_columns(chips: pd.DataFrame) -> pd.DataFrame:
     return chips
 
 
+#: the catalog files, as :func:`load_catalog` reads them
+CATALOG_FILES = ("chips.csv", "offers.csv", "export_rules.yaml")
+#: catalogs read in this process, by folder and the bytes of their files (see :func:`load_catalog`)
+_READ: dict[tuple[str, str], Catalog] = {}
+_READ_MOST = 8
+
+
+def _fingerprint(folder: Path) -> tuple[str, str] | None:
+    """The folder as given and a digest of its catalog files' bytes; None when one cannot be read."""
+    digest = hashlib.sha256()
+    for name in CATALOG_FILES:
+        try:
+            digest.update((folder / name).read_bytes())
+        except OSError:
+            return None
+        digest.update(b"\0" + name.encode() + b"\0")
+    return str(folder), digest.hexdigest()
+
+
+def _fresh(catalog: Catalog) -> Catalog:
+    """A copy of a parsed catalog that its caller may change without touching the kept one."""
+    return Catalog(
+        catalog.folder, catalog.chips.copy(), catalog.offers.copy(), list(catalog.rules), dict(catalog.groups)
+    )
+
+
 def load_catalog(folder: str | Path | None = None, collect: list[InputError] | None = None) -> Catalog:
     """Read and check a catalog folder.
+
+    A catalog read before in this process from the same folder with the same bytes in its files
+    is not parsed again: the caller gets a copy of the one read then (``compare``, ``sweep``, the
+    registry and a notebook read one catalog many times; parsing a catalog takes longer than
+    solving a small plan).
 
     Args:
         folder: the folder; None means the bundled ``catalogs/default``.
@@ -315,6 +347,19 @@ def load_catalog(folder: str | Path | None = None, collect: list[InputError] | N
             "catalog folder not found (expected a folder with chips.csv, offers.csv and export_rules.yaml)",
             file=str(folder),
         )
+    key = _fingerprint(folder) if collect is None else None
+    if key is not None and key in _READ:
+        return _fresh(_READ[key])
+    catalog = _parse_catalog(folder, collect)
+    if key is not None:
+        while len(_READ) >= _READ_MOST:
+            del _READ[next(iter(_READ))]
+        _READ[key] = _fresh(catalog)
+    return catalog
+
+
+def _parse_catalog(folder: Path, collect: list[InputError] | None) -> Catalog:
+    """Read and check the three files of a catalog folder (see :func:`load_catalog`)."""
 
     def fail(err: InputError) -> None:
         if collect is None:
