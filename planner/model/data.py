@@ -180,10 +180,16 @@ class ModelData:
 
     def fleet_sum(self, column: str, site: int | None = None, p: int | None = None) -> float:
         """Sum over the fleet (at one site, by index; in service in period ``p``) of ``chips * column``."""
-        fleet = self.fleet if site is None else self.fleet[self.fleet["site_index"] == site]
-        if p is not None and len(fleet):
-            fleet = fleet[((fleet["first"] <= p) & (p <= fleet["last"])).to_numpy()]
-        return float((fleet["chips"] * fleet[column]).sum()) if len(fleet) else 0.0
+        f = self.fleet
+        if not len(f):
+            return 0.0
+        keep = np.ones(len(f), dtype=bool) if p is None else self.fleet_serving(p)
+        if site is not None:
+            keep = keep & (f["site_index"].to_numpy() == site)
+        chips = f["chips"].to_numpy(dtype=np.float64)[keep]
+        return float(
+            np.nansum(chips * f[column].to_numpy(dtype=np.float64)[keep])
+        )  # NaN counts 0, as in pandas
 
     def fleet_serving(self, p: int) -> npt.NDArray[np.bool_]:
         """Fleet rows in service in period ``p`` (installed by then and not yet retired)."""
