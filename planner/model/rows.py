@@ -257,26 +257,22 @@ class Room:
 
 def added_room(base: Model, moved: Model) -> Room | None:
     """The room ``moved`` adds to ``base`` (same shape) when it moves one bound of one column or row outwards; else None."""
-    moves: list[Room] = []
     lo0, up0 = np.asarray(base.col_lower), np.asarray(base.col_upper)
     lo1, up1 = np.asarray(moved.col_lower), np.asarray(moved.col_upper)
-    for j in np.flatnonzero((lo0 != lo1) | (up0 != up1)).tolist():
-        moves.append(_room(j, False, (lo0[j], up0[j]), (lo1[j], up1[j])))
+    moves = [
+        (j, False, (lo0[j], up0[j]), (lo1[j], up1[j]))
+        for j in np.flatnonzero((lo0 != lo1) | (up0 != up1)).tolist()
+    ]
     for ra, rb in zip(base.rows, moved.rows, strict=True):
-        if (ra.lower, ra.upper) != (rb.lower, rb.upper):
-            moves.append(_room(ra.index, True, (ra.lower, ra.upper), (rb.lower, rb.upper)))
         if len(moves) > 1:
             return None
-    if len(moves) != 1 or moves[0].lower > moves[0].upper:
+        if (ra.lower, ra.upper) != (rb.lower, rb.upper):
+            moves.append((ra.index, True, (ra.lower, ra.upper), (rb.lower, rb.upper)))
+    if len(moves) != 1:
         return None
-    return moves[0]
-
-
-def _room(index: int, row: bool, old: tuple[float, float], new: tuple[float, float]) -> Room:
-    """The interval between ``old`` and ``new`` bounds when exactly one side moved outwards (else an empty one)."""
-    (l0, u0), (l1, u1) = old, new
+    index, row, (l0, u0), (l1, u1) = moves[0]
     if l1 == l0 and u1 > u0:
         return Room(index, row, float(u0), float(u1))
     if u1 == u0 and l1 < l0:
         return Room(index, row, float(l1), float(l0))
-    return Room(index, row, 1.0, 0.0)  # empty: not one outward move
+    return None  # both bounds moved, or one moved inwards
