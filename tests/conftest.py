@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------- the memo of solver runs
 #
-# The suite solves the bundled scenarios hundreds of times over, most of them the very same
-# model (a serial run made 1,690 solver calls in-process, 498 of them, 61 s, repeats of an
-# earlier one). A HiGHS run without a time limit is a function of the model's state and its
+# The suite solves the bundled scenarios hundreds of times over, many of them the very same
+# model (``GPUPLAN_FRESH_SOLVES=1`` shows what this saves: the README's development section
+# gives both times). A HiGHS run without a time limit is a function of the model's state and its
 # arguments (one thread, a fixed seed, every run from scratch), so within one test process
 # the second and later runs of the same model are served from the first: everything around the
 # run (building the model, stage 2's row, results, reports, files) still runs. The runs are kept
