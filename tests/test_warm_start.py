@@ -17,8 +17,10 @@ from planner.model.backends import (
     KERNEL_COLUMNS,
     KERNEL_MIN_COLUMNS,
     KERNEL_NODES,
+    KERNEL_WINDOW,
     HighsBackend,
     kernel_bounds,
+    reduced_cost_bounds,
 )
 from planner.model.linear import Sense
 from planner.model.runs import SolverOptions
@@ -120,6 +122,45 @@ def test_kernel_bounds_by_hand():
     assert lo.tolist() == hi.tolist() == [3.0]
 
 
+def test_a_kernel_column_moves_within_the_window_around_its_lp_value():
+    # one column of bounds 0..1000: at 500.5 in the LP it may move from 500 - W to 501 + W
+    x, reduced, lower, upper = np.array([500.5]), np.array([0.0]), np.array([0.0]), np.array([1000.0])
+    lo, hi = kernel_bounds(x, reduced, lower, upper, size=1, window=KERNEL_WINDOW)
+    assert (lo[0], hi[0]) == (500 - KERNEL_WINDOW, 501 + KERNEL_WINDOW)
+    assert [b.tolist() for b in kernel_bounds(x, reduced, lower, upper, size=1)] == [[0], [1000]]  # no window
+    # near a bound the window stops at it; a start outside the window widens it to take the start in
+    lo, hi = kernel_bounds(np.array([3.0]), reduced, lower, upper, 1, np.array([900.0]), KERNEL_WINDOW)
+    assert (lo[0], hi[0]) == (0, 900)
+
+
+def test_reduced_cost_bounds_by_hand():
+    # max; the LP (value 100): col 0 at 0 costing 2 a unit to raise, col 1 basic at 2.5, col 2 at its
+    # upper 10 costing 3 a unit to lower, col 3 at 0 costing 0.5; a plan of value 95 leaves a gap of 5
+    # (widened by 1e-6 of 100): col 0 may rise 2 units, col 2 fall 1, col 3 rise 10 (its bound)
+    x = np.array([0.0, 2.5, 10.0, 0.0])
+    reduced = np.array([-2.0, 0.0, 3.0, -0.5])
+    lower, upper, ints = np.zeros(4), np.full(4, 10.0), np.ones(4, dtype=bool)
+    plan = np.array([1.0, 3.0, 10.0, 0.0])
+    lo, hi = reduced_cost_bounds(x, reduced, lower, upper, ints, Sense.MAXIMIZE, 100.0, 95.0, plan)
+    assert lo.tolist() == [0, 0, 9, 0] and hi.tolist() == [2, 10, 10, 10]
+    # a gap of exactly 4 units of col 0's cost: 4 / 2 = 2 units, not cut to 1 by rounding
+    lo, hi = reduced_cost_bounds(x, reduced, lower, upper, ints, Sense.MAXIMIZE, 100.0, 96.0, plan)
+    assert hi[0] == 2 and lo[2] == 9
+    # min: the signs turn (raising col 0 costs +2); a continuous column and a reduced cost of the
+    # wrong sign for its bound (col 3: raising it would gain) are left alone; the plan stays inside
+    x = np.array([0.0, 0.0, 10.0, 0.0])
+    reduced = np.array([2.0, 2.0, -3.0, -0.5])
+    ints = np.array([True, False, True, True])
+    plan = np.array([0.0, 0.0, 10.0, 7.0])
+    lo, hi = reduced_cost_bounds(x, reduced, lower, upper, ints, Sense.MINIMIZE, 50.0, 54.0, plan)
+    assert lo.tolist() == [0, 0, 9, 0] and hi.tolist() == [2, 10, 10, 10]
+    # a plan better than the LP's value (rounding): no gap but the widening, and the plan inside
+    lo, hi = reduced_cost_bounds(
+        x, reduced, lower, upper, ints, Sense.MINIMIZE, 50.0, 49.0, np.array([1, 0, 10, 0.0])
+    )
+    assert lo.tolist() == [0, 0, 10, 0] and hi.tolist() == [1, 10, 10, 10]
+
+
 def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypatch):
     model = model_of(synthetic.make(tmp_path, 20, 3, 5, objective="min-cost", seed=3))
     backend = HighsBackend(model, SolverOptions(warm_start=True))
@@ -138,12 +179,19 @@ def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypat
     (sub_lo, sub_hi, sub_nodes, _), (lo, hi, nodes, start) = seen
     lower, upper = np.asarray(model.col_lower), np.asarray(model.col_upper)
     free = sub_lo < sub_hi
-    # the kernel keeps its bounds, every other column is fixed; the kernel: the columns of smallest
-    # reduced cost and the fractional ones (basic, so at most one per row)
-    assert np.array_equal(sub_lo[free], lower[free]) and np.array_equal(sub_hi[free], upper[free])
+    # a kernel column keeps its bounds within the window around its LP value, every other column is
+    # fixed; the kernel: the columns of smallest reduced cost and the fractional ones (basic, so at
+    # most one per row)
+    assert (sub_lo[free] >= lower[free]).all() and (sub_hi[free] <= upper[free]).all()
+    assert (sub_hi[free] - sub_lo[free] <= 2 * KERNEL_WINDOW + 1).all()
     size = max(KERNEL_COLUMNS, 2 * len(model.rows))
     assert size <= free.sum() <= size + len(model.rows) < model.n_cols
     assert sub_nodes == KERNEL_NODES
-    # the full MIP: the model's own bounds and no node limit, from the kernel's plan
-    assert np.array_equal(lo, lower) and np.array_equal(hi, upper) and nodes == 2**31 - 1
-    assert start is not None and np.array_equal(start[~free], sub_lo[~free])
+    # the full MIP: no node limit, from the kernel's plan, within the model's bounds narrowed by the
+    # LP's reduced costs (most columns here: the kernel's plan is within the gap of the LP)
+    assert nodes == 2**31 - 1 and start is not None and np.array_equal(start[~free], sub_lo[~free])
+    assert (lo >= lower).all() and (hi <= upper).all() and (lo <= start).all() and (start <= hi).all()
+    assert ((hi - lo) < (upper - lower)).sum() > model.n_cols / 2
+    # and HiGHS holds the model's own bounds again afterwards
+    lp = backend.h.getLp()
+    assert np.array_equal(lp.col_lower_, lower) and np.array_equal(lp.col_upper_, upper)

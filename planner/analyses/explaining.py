@@ -29,7 +29,7 @@ from planner.model.choices import Objective
 from planner.model.data import Exclusion, ModelData
 from planner.model.keys import BUDGET_FAMILIES, Family, RowKey
 from planner.model.linear import FloatArray, Sense
-from planner.model.resolve import Change, Resolved, Resolver, stage1_goal
+from planner.model.resolve import Change, Resolved, Resolver, resolve_options, stage1_goal
 from planner.model.rows import Model
 from planner.model.runs import SolverOptions
 from planner.model.solve import Outcome, optimize
@@ -344,7 +344,7 @@ def explain_plan(
     data = plan.data
     tight = replace(options, mip_gap=min(options.mip_gap, TIGHT_GAP))
     lp_value, lp_model, lp_result = _stage1(data, tight, mip=False)
-    mip_value, _, _ = _stage1(data, tight, mip=True)
+    mip_value, _, _ = _stage1(data, resolve_options(tight), mip=True)
     limit = options.time_limit if options.time_limit is not None else RESOLVE_SECONDS
     ctx = _Context(data, replace(tight, time_limit=limit), (lp_value, mip_value), progress)
     duals, reduced = _duals(lp_model, lp_result), _reduced(lp_model, lp_result)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pulp
 
 from planner.errors import Setting, SolverError, words
@@ -37,6 +38,10 @@ SEED = 0
 #: the kernel search's sub-MIP frees at least this many columns (and twice the rows), and stops after this many nodes
 KERNEL_COLUMNS = 64
 KERNEL_NODES = 1000
+#: below ``KERNEL_MIN_COLUMNS`` columns, a kernel column of the sub-MIP moves at most this many
+#: units from its LP value (README, Performance: it helps explain's re-solves, and slows the large
+#: instances, whose kernel start finds its plan over the columns' whole range)
+KERNEL_WINDOW = 16
 #: models from this many columns get a kernel start by default (benchmarks/hard.py; README, Performance)
 KERNEL_MIN_COLUMNS = 2000
 
@@ -237,15 +242,24 @@ class HighsBackend(Backend):
         # with a kernel start, feasibility jump finds nothing better, and interrupt requests
         # wait while it runs
         self._set("mip_heuristic_run_feasibility_jump", not kernel)
+        held = None
         if kernel:
-            start = self._kernel_start(start)
+            start, held = self._kernel_start(start, sense, cost)
             self._set_mip(True)
             spent = time.perf_counter() - begin
             self._seconds = max(time_limit - spent, 1.0) if time_limit is not None else None
-        self._solve(start)
-        if start is not None and self._start_returned(cost):
-            self._solve(None)
-        seconds = time.perf_counter() - begin
+        try:
+            self._solve(start)
+            if start is not None and self._start_returned(cost):
+                self._solve(None)
+            return self._result(mip, time_limit, time.perf_counter() - begin)
+        finally:  # after the result is read: a bound change clears HiGHS's solution
+            if held is not None:
+                h.changeColsBounds(n, np.arange(n, dtype=np.int32), *held)
+
+    def _result(self, mip: bool, time_limit: float | None, seconds: float) -> RunResult:
+        """The last run's status, plan and (for an LP) duals, read from HiGHS."""
+        h = self.h
         status = self._status(mip)
         if not status.ok:
             msg = _time_message(time_limit) if status == Status.ERROR else ""
@@ -291,18 +305,30 @@ class HighsBackend(Backend):
             return self.model.n_cols >= KERNEL_MIN_COLUMNS
         return self.options.warm_start
 
-    def _kernel_start(self, start: FloatArray | None) -> FloatArray | None:
-        """A MIP start by kernel search (objective and time limit already set), at least as good as ``start``.
+    def _kernel_start(
+        self, start: FloatArray | None, sense: Sense, cost: FloatArray
+    ) -> tuple[FloatArray | None, tuple[FloatArray, FloatArray] | None]:
+        """A MIP start by kernel search (objective and time limit already set), at least as good as ``start``, and the column bounds it proves.
 
         Solve the LP relaxation, then a MIP over the *kernel* (the columns the LP leaves
         fractional, those of the smallest reduced costs, and those where ``start`` differs from
-        the LP) with every other column fixed at its LP value, from ``start``. Proving a 1e-4 gap
+        the LP; below ``KERNEL_MIN_COLUMNS`` columns, each within ``KERNEL_WINDOW`` of its LP
+        value) with every other column fixed at its LP value, from ``start``. Proving a 1e-4 gap
         on these models is rarely about the bound (the root LP's is usually the final one) but
         about finding an integer plan that close to it: a few dozen chips whose servers add up to
         the target at the least cost. The kernel's MIP finds one in a fraction of a second; the
         full MIP then starts from it and proves the gap. Deterministic: the sub-MIP stops after a
-        number of nodes, not seconds. Returns ``start`` when the LP has no optimum or the kernel's
-        MIP finds nothing (the full MIP then runs as it would have).
+        number of nodes, not seconds.
+
+        With the plan found, the LP's reduced costs bound every integer column
+        (:func:`reduced_cost_bounds`): no plan at least as good lies outside, so the full MIP
+        runs within them. HiGHS 1.16's own
+        reduced-cost fixing at the root walks a tree per column whose size grows with the
+        column's range, and on these models of thousands of servers per offer that walk took
+        most of the solve time (README, Performance). These bounds are set in HiGHS, and the
+        bounds they replace are returned for the caller to put back after the run; ``None`` when
+        the LP has no optimum or the kernel's MIP finds nothing (``start`` is returned and the
+        full MIP runs as it would have).
         """
         h, m = self.h, self.model
         n = m.n_cols
@@ -311,17 +337,18 @@ class HighsBackend(Backend):
         self._limit_run()
         _run_interruptibly(h)
         if h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
-            return start
+            return start, None
         sol = h.getSolution()
-        lower, upper = np.asarray(m.col_lower, dtype=np.float64), np.asarray(m.col_upper, dtype=np.float64)
-        sub_lower, sub_upper = kernel_bounds(
-            np.asarray(sol.col_value, dtype=np.float64),
-            np.asarray(sol.col_dual, dtype=np.float64),
-            lower,
-            upper,
-            max(KERNEL_COLUMNS, 2 * len(m.rows)),
-            start,
+        bound = float(h.getInfo().objective_function_value)
+        x, reduced = np.asarray(sol.col_value, dtype=np.float64), np.asarray(sol.col_dual, dtype=np.float64)
+        lp = h.getLp()  # the bounds held in HiGHS (a re-solve may hold some apart from the model's)
+        lower, upper = (
+            np.asarray(lp.col_lower_, dtype=np.float64),
+            np.asarray(lp.col_upper_, dtype=np.float64),
         )
+        window = KERNEL_WINDOW if n < KERNEL_MIN_COLUMNS else INF
+        size = max(KERNEL_COLUMNS, 2 * len(m.rows))
+        sub_lower, sub_upper = kernel_bounds(x, reduced, lower, upper, size, start, window)
         cols = np.arange(n, dtype=np.int32)
         self._set_mip(True)
         h.changeColsBounds(n, cols, sub_lower, sub_upper)
@@ -329,11 +356,19 @@ class HighsBackend(Backend):
         try:
             self._solve(start)
             found = h.getInfo().primal_solution_status == 2
-            start = np.asarray(h.getSolution().col_value, dtype=np.float64) if found else start
+            if found:
+                start = np.asarray(h.getSolution().col_value, dtype=np.float64)
         finally:
             self._set("mip_max_nodes", self._hs.kHighsIInf)
             h.changeColsBounds(n, cols, lower, upper)
-        return start
+        if not found or start is None:
+            return start, None
+        ints = np.asarray(m.col_integer, dtype=bool)
+        tight_lower, tight_upper = reduced_cost_bounds(
+            x, reduced, lower, upper, ints, sense, bound, float(cost @ start), start
+        )
+        h.changeColsBounds(n, cols, tight_lower, tight_upper)
+        return start, (lower, upper)
 
     def _solve(self, start: FloatArray | None) -> None:
         """One run from scratch (results do not depend on earlier runs), from ``start`` when given."""
@@ -384,21 +419,62 @@ def kernel_bounds(
     upper: FloatArray,
     size: int,
     start: FloatArray | None = None,
+    window: float = INF,
 ) -> tuple[FloatArray, FloatArray]:
     """Column bounds of the kernel search's MIP, from the LP relaxation's values ``x`` and reduced costs.
 
-    The kernel (columns keeping their bounds): the ``size`` columns of smallest absolute reduced
-    cost (ties in column order), every column the LP leaves fractional, and, with a ``start``,
-    every column where the start differs from the LP's rounded value (so that the start is a plan
-    of the sub-MIP). Every other column is fixed at its LP value, rounded.
+    The kernel (columns free to move): the ``size`` columns of smallest absolute reduced cost
+    (ties in column order), every column the LP leaves fractional, and, with a ``start``, every
+    column where the start differs from the LP's rounded value. A kernel column keeps its bounds,
+    narrowed to ``window`` units around its LP value, and widened again to take in the start's
+    value (so that the start is a plan of the sub-MIP). Every other column is fixed at its LP
+    value, rounded.
     """
     kernel = np.zeros(len(x), dtype=bool)
     kernel[np.argsort(np.abs(reduced), kind="stable")[:size]] = True
     kernel |= np.abs(x - np.round(x)) > 1e-9
     fixed = np.clip(np.round(x), lower, upper)
+    low = np.clip(np.floor(x) - window, lower, upper)
+    high = np.clip(np.ceil(x) + window, lower, upper)
     if start is not None:
         kernel |= np.abs(start - fixed) > 1e-9
-    return np.where(kernel, lower, fixed), np.where(kernel, upper, fixed)
+        low, high = np.minimum(low, start), np.maximum(high, start)
+    return np.where(kernel, low, fixed), np.where(kernel, high, fixed)
+
+
+def reduced_cost_bounds(
+    x: FloatArray,
+    reduced: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    integer: npt.NDArray[np.bool_],
+    sense: Sense,
+    bound: float,
+    value: float,
+    plan: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Bounds on the integer columns that every plan at least as good as ``plan`` keeps (reduced-cost fixing).
+
+    ``x`` and ``reduced`` are the LP relaxation's values and reduced costs (HiGHS's sign: the
+    cost less the rows' duals, for either sense), ``bound`` the LP's objective and ``value``
+    ``plan``'s. A column the LP holds at a bound, whose reduced cost says that moving away from
+    it worsens the objective by ``|d|`` a unit, makes a plan ``k`` units away at least ``|d| k``
+    worse than the LP, and a plan at least as good as ``plan`` is at most ``|bound - value|``
+    worse: so it stays within ``|bound - value| / |d|`` units of that bound. The gap is widened
+    by 1e-6 of the LP's objective (at least 1e-6) against rounding in the LP's figures, and
+    ``plan`` stays inside.
+    """
+    sign = 1.0 if sense == Sense.MAXIMIZE else -1.0
+    loss = sign * reduced  # negative at a lower bound, positive at an upper one, where moving away costs
+    gap = max(sign * (bound - value), 0.0) + 1e-6 * max(1.0, abs(bound))
+    room = np.floor(gap / np.maximum(np.abs(reduced), 1e-300) + 1e-9)
+    at_lower = integer & (np.abs(x - lower) <= 1e-9 * np.maximum(1.0, np.abs(lower))) & (loss < -1e-9)
+    at_upper = (
+        integer & (np.abs(x - upper) <= 1e-9 * np.maximum(1.0, np.abs(upper))) & (loss > 1e-9) & ~at_lower
+    )
+    new_upper = np.where(at_lower, np.minimum(upper, lower + room), upper)
+    new_lower = np.where(at_upper, np.maximum(lower, upper - room), lower)
+    return np.minimum(new_lower, plan), np.maximum(new_upper, plan)
 
 
 def _run_interruptibly(h: Any) -> None:
