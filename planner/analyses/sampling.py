@@ -117,14 +117,19 @@ def draw(shocks: ShockFile, seed: int, index: int) -> tuple[list[Shock], dict[st
 def roll(
     plan: Plan, occurred: list[Shock], scenario: Scenario, catalog: Catalog, options: SolverOptions
 ) -> dict[str, Any]:
-    """The outcome of the shocks that occurred, applied in date order to ``plan`` as a rolling re-plan."""
+    """The outcome of the shocks that occurred, applied in date order to ``plan`` as a rolling re-plan.
+
+    The re-plans run from a kernel start (:meth:`SolverOptions.for_many_runs`) and without their
+    binding limits: a sample keeps only its figures.
+    """
     current, status, stranded, missed = plan, plan.status, 0.0, []
+    options = options.for_many_runs()
     for shock in sorted(occurred, key=lambda s: s.starts):
         committed = Committed()
         if shock.budget_cut is not None:
             committed = _committed_spend(current, first_open_quarter(scenario, shock.starts))
         shocked = apply(shock, scenario, catalog, committed)
-        step = replan_step(current, shocked, options)
+        step = replan_step(current, shocked, options, limits=False)
         stranded += step.stranded_usd
         if not step.after.ok:
             status = step.after.status

@@ -134,22 +134,28 @@ def reopen(
         chip = catalog.chip(rec["sku"])
         serves_from = quarter_start(start + int(rec["d"]))
         if serves_from >= day:
-            verdict = compliance.offer_status(
-                chip,
+            verdict = catalog.offer_verdict(
+                rec["sku"],
                 rec["country"],
                 data.headquarters,
                 rec["kind"],
                 int(rec["period_index"]),
                 int(rec["lead_time_quarters"]),
                 int(rec["term"]) or None,
-                rules,
-                site_tags=data.sites[int(rec["site_index"])].tags if rec["kind"] == "buy" else frozenset(),
+                data.sites[int(rec["site_index"])].tags if rec["kind"] == "buy" else frozenset(),
             ).verdict
             stranded[i] = verdict.status not in allowed
         elif rec["kind"] == "lease" and rec["end"] >= first:  # serving when the shock comes
             last = quarter_end(start + int(rec["end"]))
             status = compliance.window_status(
-                chip, rec["country"], day, last, rules, data.headquarters, "lease"
+                chip,
+                rec["country"],
+                day,
+                last,
+                rules,
+                data.headquarters,
+                "lease",
+                catalog.matching(rec["sku"]),
             ).status
             if status not in allowed:
                 o.loc[i, "stop"] = first - 1
@@ -221,10 +227,10 @@ def stranded_cost(
     return cost
 
 
-def replan_step(plan: Plan, shocked: Shocked, options: SolverOptions) -> Step:
-    """Keep the orders ``plan`` placed before the shock and re-plan the rest under it."""
+def replan_step(plan: Plan, shocked: Shocked, options: SolverOptions, limits: bool = True) -> Step:
+    """Keep the orders ``plan`` placed before the shock and re-plan the rest under it (``limits=False``: the re-plan without its binding limits)."""
     data, stranded = branch_data(shocked, _committed(plan))
-    after = solve_data(data, options)
+    after = solve_data(data, options, limits=limits)
     committed = held_servers(data)
     return Step(data, after, committed, stranded_cost(data, committed, stranded))
 

@@ -626,7 +626,7 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed: Committ
     committed = committed or Committed()
     day = shock.starts
     first = first_open_quarter(scenario, day)
-    chips, offers, rules = catalog.chips.copy(), catalog.offers.copy(), list(catalog.rules)
+    chips, offers, rules = catalog.chips, catalog.offers.copy(), list(catalog.rules)
     later = offers["period_index"].map(lambda q: quarter_start(q) >= day)
     effect = getattr(shock, shock.effect)
     if shock.effect == "rule":
@@ -646,7 +646,9 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed: Committ
         offers.loc[hit, "lead_time_quarters"] = offers.loc[hit, "lead_time_quarters"] + int(
             fixed(effect.add_quarters)
         )
-    new_catalog = catalog.with_changes(chips, offers, rules)
+    # no shock changes the chips, and only a rule shock the rules: the new catalog keeps what was
+    # worked out from them (Catalog.with_changes)
+    new_catalog = catalog.with_changes(offers=offers, rules=rules if shock.effect == "rule" else None)
     new_scenario = scenario
     if shock.effect == "budget_cut":
         budget = scenario.budget.model_copy()
@@ -662,9 +664,7 @@ def apply(shock: Shock, scenario: Scenario, catalog: Catalog, committed: Committ
         new_scenario = scenario.model_copy(update={"budget": budget})
     if shock.effect == "fx":
         new_scenario = with_fx_factor(scenario, first, fixed(effect.factor))
-    return Shocked(
-        shock, new_catalog, new_scenario, first, new_catalog.with_changes(rules=list(catalog.rules))
-    )
+    return Shocked(shock, new_catalog, new_scenario, first, catalog.with_changes(offers=offers))
 
 
 def _cut(budget: float, committed: float, keep: float) -> float:

@@ -255,14 +255,10 @@ def _chips(catalog: Catalog) -> pd.DataFrame:
 
 @dataclass
 class _Judge:
-    """Offer statuses over their windows, each evaluated once."""
+    """Offer statuses over their windows, each evaluated once (kept by the catalog: :meth:`Catalog.offer_verdict`)."""
 
     catalog: Catalog
     headquarters: str
-
-    def __post_init__(self) -> None:
-        self.cache: dict[tuple[Any, ...], compliance.OfferVerdict] = {}
-        self.matched: dict[str, list[tuple[compliance.Compiled, str]]] = {}
 
     def __call__(
         self,
@@ -274,24 +270,9 @@ class _Judge:
         term: int | None,
         site_tags: frozenset[str] = frozenset(),
     ) -> compliance.OfferVerdict:
-        key = (sku, country, kind, period_index, lead, term, site_tags)
-        if key not in self.cache:
-            rules = self.catalog.compiled
-            if sku not in self.matched:
-                self.matched[sku] = compliance.matching_rules(self.catalog.chip(sku), rules)
-            self.cache[key] = compliance.offer_status(
-                self.catalog.chip(sku),
-                country,
-                self.headquarters,
-                kind,
-                period_index,
-                lead,
-                term,
-                rules,
-                self.matched[sku],
-                site_tags,
-            )
-        return self.cache[key]
+        return self.catalog.offer_verdict(
+            sku, country, self.headquarters, kind, period_index, lead, term, site_tags
+        )
 
 
 def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:

@@ -57,8 +57,7 @@ def resolve_options(options: SolverOptions) -> SolverOptions:
     """
     if options.solver != Solver.HIGHS:
         return options
-    warm = True if options.warm_start is None else options.warm_start
-    return replace(options, mip_gap=options.mip_gap / 10, warm_start=warm)
+    return replace(options.for_many_runs(), mip_gap=options.mip_gap / 10)
 
 
 def stage1_goal(model: Model) -> Goal:

@@ -73,10 +73,12 @@ def solve_data(
     write_model: Path | None = None,
     inputs: dict[str, str] | None = None,
     goal: Callable[[Model], Goal] | None = None,
+    limits: bool = True,
 ) -> Plan:
     """Build, solve and report prepared model data (used by :func:`solve`, the stress tests and alternatives).
 
-    ``goal`` (default: the scenario's objective) may add rows to the model and returns what to optimise.
+    ``goal`` (default: the scenario's objective) may add rows to the model and returns what to optimise;
+    ``limits=False`` leaves the plan's binding limits out (risk's sampled re-plans keep only figures).
     """
     model = build(data)
     aim = scenario_goal(model.main) if goal is None else goal(model)
@@ -107,7 +109,7 @@ def solve_data(
         diagnosis = diagnose(data, options)
         return ran(replace(empty, diagnosis=diagnosis, limits=list(diagnosis.limits)))
     plan = plan_from_servers(
-        data, model.main.servers(outcome.x), outcome.status.value, (model, aim, outcome.x)
+        data, model.main.servers(outcome.x), outcome.status.value, (model, aim, outcome.x), limits
     )
     return ran(replace(plan, workloads=WorkloadFigures.of(model.main, outcome.x)))
 
@@ -117,10 +119,12 @@ def plan_from_servers(
     servers: npt.NDArray[np.int64],
     status: str,
     solved: tuple[Model, Goal, FloatArray] | None = None,
+    limits: bool = True,
 ) -> Plan:
-    """A :class:`Plan` for whole servers per usable offer of ``data`` (``solved``: the model, goal and solution it came from)."""
+    """A :class:`Plan` for whole servers per usable offer of ``data`` (``solved``: the model, goal and solution it came from; ``limits=False``: without its binding limits)."""
     purchases, periods, totals, sites = tabulate(data, servers)
     notes = contradictory_shares(data)
+    binding = binding_limits(data, servers, (periods, totals, sites), solved) if limits else []
     return Plan(
         data.scenario.name,
         data.scenario.objective,
@@ -129,7 +133,7 @@ def plan_from_servers(
         periods,
         totals,
         data=data,
-        limits=notes + binding_limits(data, servers, (periods, totals, sites), solved),
+        limits=notes + binding,
         servers=servers,
         sites=sites,
         notes=notes,
