@@ -155,3 +155,26 @@ def test_a_catalog_read_again_is_not_parsed_again_and_its_copy_is_the_callers(tm
     # gpuplan catalog validate collects every problem: always parsed
     load_catalog(folder, collect=[])
     assert len(parsed) == 3
+
+
+def test_what_the_rules_say_of_a_chip_is_worked_out_once_and_handed_on_to_a_shocked_copy(monkeypatch):
+    from planner.rules import compliance
+
+    catalog = load_catalog("catalogs/default")
+    sku = "nvidia-h20"
+    calls = []
+    status = compliance.offer_status
+    monkeypatch.setattr(compliance, "offer_status", lambda *a, **k: calls.append(a) or status(*a, **k))
+    args = (sku, "CN", "CN", "buy", 8100, 1, None)
+    verdict = catalog.judged.offer(*args)
+    assert catalog.judged.offer(*args) is verdict and len(calls) == 1
+    # the same figures as offer_status with every rule evaluated afresh
+    fresh = status(catalog.chip(sku), "CN", "CN", "buy", 8100, 1, None, catalog.compiled)
+    assert fresh == verdict
+    assert catalog.judged.matching(sku) == compliance.matching_rules(catalog.chip(sku), catalog.compiled)
+    # new offers or prices: the same chips under the same rules, so the copy keeps what was worked out
+    shocked = catalog.with_changes(offers=catalog.offers.iloc[:3])
+    assert shocked.judged is catalog.judged and shocked.compiled is catalog.compiled
+    # a new rule or new chip figures: worked out again
+    assert catalog.with_changes(rules=list(catalog.rules)[:1]).judged is not catalog.judged
+    assert catalog.with_changes(chips=catalog.chips.copy()).judged is not catalog.judged

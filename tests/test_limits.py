@@ -77,3 +77,18 @@ def test_a_chip_barred_in_every_quarter_is_named_alone(tiny):
     )
     plan = solve(path)
     assert "compliance: 1 chip(s) not usable in CN (u) under r1" in plan.limits
+
+
+def test_a_plan_asked_without_limits_has_the_same_figures_and_no_limits(tiny):
+    # risk's sampled re-plans: the figures only (the budget's limit of the first test is left out)
+    from planner.inputs.scenario import load_scenario
+    from planner.model.data import prepare
+    from planner.model.runs import SolverOptions
+    from planner.plans.plan import catalog_for, solve_data
+
+    path = tiny([chip("a")], [offer("a", "2025Q1", max_units=100)], budget={"total_usd": 2500})
+    scenario = load_scenario(path)
+    data = prepare(scenario, catalog_for(scenario, None))
+    full, brief = solve_data(data, SolverOptions()), solve_data(data, SolverOptions(), limits=False)
+    assert full.limits and brief.limits == []
+    assert brief.totals == full.totals and brief.servers.tolist() == full.servers.tolist()

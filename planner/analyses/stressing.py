@@ -134,7 +134,7 @@ def reopen(
         chip = catalog.chip(rec["sku"])
         serves_from = quarter_start(start + int(rec["d"]))
         if serves_from >= day:
-            verdict = catalog.offer_verdict(
+            verdict = catalog.judged.offer(
                 rec["sku"],
                 rec["country"],
                 data.headquarters,
@@ -155,7 +155,7 @@ def reopen(
                 rules,
                 data.headquarters,
                 "lease",
-                catalog.matching(rec["sku"]),
+                catalog.judged.matching(rec["sku"]),
             ).status
             if status not in allowed:
                 o.loc[i, "stop"] = first - 1

@@ -278,52 +278,9 @@ class Catalog:
         return dict(self._records[sku])
 
     @cached_property
-    def _matching(self) -> dict[str, list[tuple[compliance.Compiled, str]]]:
-        return {}
-
-    @cached_property
-    def _verdicts(self) -> dict[tuple[Any, ...], compliance.OfferVerdict]:
-        return {}
-
-    def offer_verdict(
-        self,
-        sku: str,
-        country: str,
-        headquarters: str,
-        kind: str,
-        period_index: int,
-        lead: int,
-        term: int | None,
-        site_tags: frozenset[str] = frozenset(),
-    ) -> compliance.OfferVerdict:
-        """:func:`compliance.offer_status` of an offer of ``sku`` under this catalog's rules, worked out once per set of arguments."""
-        key = (sku, country, headquarters, kind, period_index, lead, term, site_tags)
-        found = self._verdicts.get(key)
-        if found is None:
-            found = self._verdicts[key] = compliance.offer_status(
-                self.chip(sku),
-                country,
-                headquarters,
-                kind,
-                period_index,
-                lead,
-                term,
-                self.compiled,
-                self.matching(sku),
-                site_tags,
-            )
-        return found
-
-    def matching(self, sku: str) -> list[tuple[compliance.Compiled, str]]:
-        """The rules that match the chip, with why (:func:`compliance.matching_rules`), worked out once per chip.
-
-        Like :attr:`compiled`, kept for the catalog's life: a catalog is not changed once read
-        (shocks make a new one with :meth:`with_changes`).
-        """
-        found = self._matching.get(sku)
-        if found is None:
-            found = self._matching[sku] = compliance.matching_rules(self.chip(sku), self.compiled)
-        return found
+    def judged(self) -> compliance.Judged:
+        """What the rules say of this catalog's chips, worked out once (and handed on by :meth:`with_changes`)."""
+        return compliance.Judged(self.chip, self.compiled)
 
     def with_changes(
         self,
@@ -334,8 +291,8 @@ class Catalog:
         """A copy with some parts replaced (shocks).
 
         What was worked out from the parts kept is handed on: the chip records when the chips are
-        kept, the compiled rules when the rules are, the rules matching each chip and the offer
-        verdicts when both are (a risk sample's shocks mostly move offers and prices).
+        kept, the compiled rules when the rules are, :attr:`judged` when both are (a risk sample's
+        shocks mostly move offers and prices).
         """
         out = Catalog(
             self.folder,
@@ -347,9 +304,8 @@ class Catalog:
         kept = {
             "_records": chips is None,
             "compiled": rules is None,
-            "_matching": chips is None and rules is None,
+            "judged": chips is None and rules is None,
         }
-        kept["_verdicts"] = kept["_matching"]
         for name, keep in kept.items():
             if keep and name in self.__dict__:
                 out.__dict__[name] = self.__dict__[name]

@@ -255,7 +255,7 @@ def _chips(catalog: Catalog) -> pd.DataFrame:
 
 @dataclass
 class _Judge:
-    """Offer statuses over their windows, each evaluated once (kept by the catalog: :meth:`Catalog.offer_verdict`)."""
+    """Offer statuses over their windows, each evaluated once (kept by the catalog: :attr:`Catalog.judged`)."""
 
     catalog: Catalog
     headquarters: str
@@ -270,7 +270,7 @@ class _Judge:
         term: int | None,
         site_tags: frozenset[str] = frozenset(),
     ) -> compliance.OfferVerdict:
-        return self.catalog.offer_verdict(
+        return self.catalog.judged.offer(
             sku, country, self.headquarters, kind, period_index, lead, term, site_tags
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -415,3 +415,51 @@ def status_changes(
         if v.status != out[-1][1].status:
             out.append((d, v))
     return out
+
+
+class Judged:
+    """What a catalog's rules say of its chips, each worked out once: the rules matching a chip, and offer verdicts.
+
+    ``chip`` gives a chip's record by SKU, ``rules`` are the catalog's compiled rules.
+    """
+
+    def __init__(self, chip: Callable[[str], Chip], rules: list[Compiled]) -> None:
+        self.chip, self.rules = chip, rules
+        self._matching: dict[str, list[tuple[Compiled, str]]] = {}
+        self._offers: dict[tuple[Any, ...], OfferVerdict] = {}
+
+    def matching(self, sku: str) -> list[tuple[Compiled, str]]:
+        """:func:`matching_rules` of the chip."""
+        found = self._matching.get(sku)
+        if found is None:
+            found = self._matching[sku] = matching_rules(self.chip(sku), self.rules)
+        return found
+
+    def offer(
+        self,
+        sku: str,
+        destination: str,
+        headquarters: str,
+        kind: str,
+        order_quarter: int,
+        lead: int,
+        term: int | None,
+        site_tags: frozenset[str] = frozenset(),
+    ) -> OfferVerdict:
+        """:func:`offer_status` of an offer of the chip."""
+        key = (sku, destination, headquarters, kind, order_quarter, lead, term, site_tags)
+        found = self._offers.get(key)
+        if found is None:
+            found = self._offers[key] = offer_status(
+                self.chip(sku),
+                destination,
+                headquarters,
+                kind,
+                order_quarter,
+                lead,
+                term,
+                self.rules,
+                self.matching(sku),
+                site_tags,
+            )
+        return found
