@@ -1,9 +1,13 @@
 """Benchmark: `gpuplan risk` on base-7b with budgets/shocks/risk-2025.yaml.
 
-Usage: python benchmarks/risk.py [--samples 1000] [--repeat 1]
+Usage: python benchmarks/risk.py [--samples 1000] [--repeat 1] [--before 0cf416e]
 
 Measures, each run in a fresh process:
 - throughput (samples per second) with 1 and with 2 local Dask workers, and their ratio;
+- the same with 1 worker on the code of ``--before`` (default: the commit before the re-plans got
+  their kernel start and the catalog its kept verdicts, issue #29 item 6: "today's figure"),
+  checked out in a temporary git worktree and run on the same machine in the same run, and the
+  ratio of the two throughputs;
 - the cost of a sample against a warm re-solve of the same model: the mean seconds per re-plan
   step inside the samples, against the seconds HiGHS takes to re-solve the base model already
   loaded (both stages, from scratch on a live model, as sweeps do);
@@ -16,15 +20,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "budgets" / "base-7b.yaml"
 SHOCKS = ROOT / "budgets" / "shocks" / "risk-2025.yaml"
+#: the commit before the re-plans' speed-up (issue #29 item 6's "today's figure" is its throughput)
+BEFORE = "0cf416e"
 
 RUN = r"""
 import json, resource, sys, time
@@ -65,7 +73,7 @@ for i in range(int(sys.argv[3])):
     for shock in sorted(occurred, key=lambda s: s.starts):
         t = time.perf_counter()
         shocked = apply(shock, sc, cat)
-        step = replan_step(current, shocked, options)
+        step = replan_step(current, shocked, options.for_many_runs(), limits=False)  # as risk's samples
         steps.append(time.perf_counter() - t)
         if not step.after.ok:
             break
@@ -85,11 +93,32 @@ print(json.dumps({"step": float(np.median(steps)), "step_mean": float(np.mean(st
 """
 
 
-def run(code: str, *args: object) -> dict:
+def run(code: str, *args: object, root: Path = ROOT) -> dict:
+    """Run ``code`` in a fresh process on the package in ``root`` (first on the path) and read its JSON."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def before_wall(rev: str, samples: int) -> float:
+    """Wall seconds of ``samples`` samples with 1 worker on the code of commit ``rev`` (a temporary worktree)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True
+        )
+        try:
+            scenario, shocks = (tree / p.relative_to(ROOT) for p in (SCENARIO, SHOCKS))
+            return float(run(RUN, samples, 1, scenario, shocks, root=tree)["wall"])
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
 
 
 def worker_memory(samples: int) -> float:
@@ -122,6 +151,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--step-samples", type=int, default=60)
+    ap.add_argument("--before", default=BEFORE, help="the commit whose throughput the ratio is against")
     args = ap.parse_args()
     walls: dict[int, list[float]] = {1: [], 2: []}
     steps = 0
@@ -132,6 +162,8 @@ def main() -> None:
             steps = r["steps"]
             print(f"  {workers} worker(s): {r['wall']:.1f} s", file=sys.stderr)
     one, two = statistics.median(walls[1]), statistics.median(walls[2])
+    before = before_wall(args.before, args.samples)
+    print(f"  1 worker on {args.before}: {before:.1f} s", file=sys.stderr)
     s = run(STEP, SCENARIO, SHOCKS, args.step_samples)
     mem = worker_memory(min(args.samples, 100))
     print(
@@ -144,6 +176,10 @@ def main() -> None:
     print(f"| 1 worker: wall time, throughput | {one:.1f} s, {args.samples / one:.1f} samples/s |")
     print(f"| 2 workers: wall time, throughput | {two:.1f} s, {args.samples / two:.1f} samples/s |")
     print(f"| throughput ratio, 2 workers / 1 | {one / two:.2f} |")
+    print(
+        f"| 1 worker on {args.before} (before): wall time, throughput | {before:.1f} s, {args.samples / before:.1f} samples/s |"
+    )
+    print(f"| throughput ratio, now / before (1 worker) | {before / one:.2f} |")
     print(f"| one re-plan step (median of {s['steps']}) | {s['step']:.3f} s |")
     print(f"| warm re-solve of the base model (both stages) | {s['warm']:.3f} s |")
     print(f"| step / warm re-solve | {s['step'] / s['warm']:.2f} |")
