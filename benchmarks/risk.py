@@ -48,7 +48,7 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     result = risk(sys.argv[3], sys.argv[4], samples=samples, workers=workers)
     wall = time.perf_counter() - t0
-    steps = sum(len(s["occurred"]) for s in result["samples"])
+    steps = sum(len(s["occurred"]) for s in result.samples)
     print(json.dumps({"wall": wall, "steps": steps, "client_mb": peak()}))
 """
 
