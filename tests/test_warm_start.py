@@ -88,7 +88,7 @@ def test_a_start_is_never_made_worse_and_the_model_is_left_as_it_was(tmp_path):
     assert backend.h.getOptionValue("mip_heuristic_run_feasibility_jump")[1] is False
 
 
-def test_by_default_only_large_models_get_a_kernel_start(tmp_path):
+def test_by_default_only_large_models_get_a_kernel_start(tmp_path, monkeypatch):
     small = model_of(synthetic.make(tmp_path / "s", 12, 4, 4, seed=1))
     large = model_of(synthetic.make(tmp_path / "l", 80, 4, 8, seed=1))
     assert small.n_cols < KERNEL_MIN_COLUMNS <= large.n_cols
@@ -96,8 +96,24 @@ def test_by_default_only_large_models_get_a_kernel_start(tmp_path):
         backend = HighsBackend(model, SolverOptions())
         backend.run(Sense.MINIMIZE, scenario_goal(model.main).lin, mip=False)  # an LP: no kernel
         assert backend.h.getOptionValue("mip_heuristic_run_feasibility_jump")[1] is True
+        seen = []
+        solve_once = backend._solve
+
+        def spy(start, backend=backend, seen=seen, solve_once=solve_once):
+            lp = backend.h.getLp()
+            seen.append(
+                (np.array(lp.col_lower_), np.array(lp.col_upper_), backend.h.getOptionValue("mip_rel_gap")[1])
+            )
+            solve_once(start)
+
+        monkeypatch.setattr(backend, "_solve", spy)
         backend.run(Sense.MINIMIZE, scenario_goal(model.main).lin, time_limit=30)
         assert backend.h.getOptionValue("mip_heuristic_run_feasibility_jump")[1] is (not wanted)
+        if wanted:  # a large model's kernel start: the whole range, the options' gap, no reduced-cost bounds
+            (sub_lo, sub_hi, sub_gap), (lo, hi, gap) = seen
+            free = sub_lo < sub_hi
+            assert np.array_equal(sub_hi[free], np.asarray(model.col_upper)[free]) and sub_gap == gap == 1e-4
+            assert np.array_equal(lo, model.col_lower) and np.array_equal(hi, model.col_upper)
 
 
 def test_kernel_bounds_by_hand():

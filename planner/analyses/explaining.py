@@ -281,6 +281,7 @@ def binding(plan: Plan) -> pd.DataFrame:
     assert data is not None and plan.servers is not None
     model = build(data)
     x = plan_solution(plan, model)
+    bounds = np.asarray(model.col_lower), np.asarray(model.col_upper)
     out = []
     for row in model.rows:
         out.append(
@@ -288,7 +289,7 @@ def binding(plan: Plan) -> pd.DataFrame:
                 "family": row.key.family.value,
                 "constraint": row.description,
                 "slack": round(row.slack(x), 6) + 0.0,
-                "binding": at_bound(model, row, x),  # the one test the plan's limits use
+                "binding": at_bound(model, row, x, bounds),  # the one test the plan's limits use
             }
         )
     o = data.offers

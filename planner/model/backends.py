@@ -38,8 +38,9 @@ SEED = 0
 #: the kernel search's sub-MIP frees at least this many columns (and twice the rows), and stops after this many nodes
 KERNEL_COLUMNS = 64
 KERNEL_NODES = 1000
-#: ... and stops at this gap when the options ask a tighter one: it looks for a start, and the
-#: full MIP proves the options' gap (explain's re-solves at 1e-7: 1.3x faster, the same figures)
+#: below ``KERNEL_MIN_COLUMNS`` columns it stops at this gap when the options ask a tighter one: it
+#: looks for a start, and the full MIP proves the options' gap (explain's re-solves at 1e-7: 1.3x
+#: faster, the same figures)
 KERNEL_GAP = 1e-5
 #: below ``KERNEL_MIN_COLUMNS`` columns, a kernel column of the sub-MIP moves at most this many
 #: units from its LP value (README, Performance: it helps explain's re-solves, and slows the large
@@ -323,15 +324,17 @@ class HighsBackend(Backend):
         full MIP then starts from it and proves the gap. Deterministic: the sub-MIP stops after a
         number of nodes, not seconds.
 
-        With the plan found, the LP's reduced costs bound every integer column
+        Below ``KERNEL_MIN_COLUMNS`` columns (where a kernel start runs only when asked for, as
+        explain's re-solves and risk's re-plans do), the sub-MIP stops at ``KERNEL_GAP`` at the
+        tightest, and with its plan found the LP's reduced costs bound every integer column
         (:func:`reduced_cost_bounds`): no plan at least as good lies outside, so the full MIP
-        runs within them. HiGHS 1.16's own
-        reduced-cost fixing at the root walks a tree per column whose size grows with the
-        column's range, and on these models of thousands of servers per offer that walk took
-        most of the solve time (README, Performance). These bounds are set in HiGHS, and the
-        bounds they replace are returned for the caller to put back after the run; ``None`` when
-        the LP has no optimum or the kernel's MIP finds nothing (``start`` is returned and the
-        full MIP runs as it would have).
+        runs within them. HiGHS 1.16's own reduced-cost fixing at the root walks a tree per
+        column whose size grows with the column's range, and on these models of thousands of
+        servers per offer that walk took most of the solve time (README, Performance). On the
+        large instances the bounds made some plans slower, and they run as before. The bounds
+        are set in HiGHS, and the bounds they replace are returned for the caller to put back
+        after the run; ``None`` on a large model, or when the LP has no optimum or the kernel's
+        MIP finds nothing (``start`` is returned and the full MIP runs as it would have).
         """
         h, m = self.h, self.model
         n = m.n_cols
@@ -349,14 +352,16 @@ class HighsBackend(Backend):
             np.asarray(lp.col_lower_, dtype=np.float64),
             np.asarray(lp.col_upper_, dtype=np.float64),
         )
-        window = KERNEL_WINDOW if n < KERNEL_MIN_COLUMNS else INF
+        small = n < KERNEL_MIN_COLUMNS  # a kernel start asked for (explain, risk): windowed, then bounded
+        window = KERNEL_WINDOW if small else INF
         size = max(KERNEL_COLUMNS, 2 * len(m.rows))
         sub_lower, sub_upper = kernel_bounds(x, reduced, lower, upper, size, start, window)
         cols = np.arange(n, dtype=np.int32)
         self._set_mip(True)
         h.changeColsBounds(n, cols, sub_lower, sub_upper)
         self._set("mip_max_nodes", KERNEL_NODES)
-        self._set("mip_rel_gap", max(float(self.options.mip_gap), KERNEL_GAP))
+        gap = float(self.options.mip_gap)
+        self._set("mip_rel_gap", max(gap, KERNEL_GAP) if small else gap)
         try:
             self._solve(start)
             found = h.getInfo().primal_solution_status == 2
@@ -366,7 +371,7 @@ class HighsBackend(Backend):
             self._set("mip_max_nodes", self._hs.kHighsIInf)
             self._set("mip_rel_gap", float(self.options.mip_gap))
             h.changeColsBounds(n, cols, lower, upper)
-        if not found or start is None:
+        if not found or start is None or not small:
             return start, None
         ints = np.asarray(m.col_integer, dtype=bool)
         tight_lower, tight_upper = reduced_cost_bounds(
