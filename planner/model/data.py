@@ -178,6 +178,16 @@ class ModelData:
         """Number of planning quarters."""
         return len(self.periods)
 
+    def fleet_column(self, column: str) -> npt.NDArray[np.float64]:
+        """A fleet column as floats, converted once per fleet frame (a model build asks thousands of times; the frame is not changed in place)."""
+        cache: dict[str, tuple[pd.DataFrame, npt.NDArray[np.float64]]] = self.__dict__.setdefault(
+            "_fleet_columns", {}
+        )
+        held = cache.get(column)
+        if held is None or held[0] is not self.fleet:
+            held = cache[column] = (self.fleet, self.fleet[column].to_numpy(dtype=np.float64))
+        return held[1]
+
     def fleet_sum(self, column: str, site: int | None = None, p: int | None = None) -> float:
         """Sum over the fleet (at one site, by index; in service in period ``p``) of ``chips * column``."""
         f = self.fleet
@@ -185,16 +195,13 @@ class ModelData:
             return 0.0
         keep = np.ones(len(f), dtype=bool) if p is None else self.fleet_serving(p)
         if site is not None:
-            keep = keep & (f["site_index"].to_numpy() == site)
-        chips = f["chips"].to_numpy(dtype=np.float64)[keep]
-        return float(
-            np.nansum(chips * f[column].to_numpy(dtype=np.float64)[keep])
-        )  # NaN counts 0, as in pandas
+            keep = keep & (self.fleet_column("site_index") == site)
+        chips = self.fleet_column("chips")[keep]
+        return float(np.nansum(chips * self.fleet_column(column)[keep]))  # NaN counts 0, as in pandas
 
     def fleet_serving(self, p: int) -> npt.NDArray[np.bool_]:
         """Fleet rows in service in period ``p`` (installed by then and not yet retired)."""
-        f = self.fleet
-        return ((f["first"] <= p) & (p <= f["last"])).to_numpy(dtype=bool)
+        return (self.fleet_column("first") <= p) & (p <= self.fleet_column("last"))
 
     def option_factor(self, p: int) -> npt.NDArray[np.float64]:
         """Efficiency factor per option in period ``p`` (1 unless a shock changed it by then)."""
@@ -211,7 +218,7 @@ class ModelData:
         factor = (
             np.ones(len(f)) if self.efficiency is None or p < self.efficiency.first else self.efficiency.fleet
         )
-        value = f["chips"].to_numpy(np.float64) * f["eff_pflops"].to_numpy(np.float64) * factor
+        value = self.fleet_column("chips") * self.fleet_column("eff_pflops") * factor
         serving = self.fleet_serving(p)
         rows = serving if rows is None else rows & serving
         return float(value[rows].sum())
