@@ -289,7 +289,7 @@ def binding(plan: Plan) -> pd.DataFrame:
                 "family": row.key.family.value,
                 "constraint": row.description,
                 "slack": round(row.slack(x), 6) + 0.0,
-                "binding": at_bound(model, row, x, bounds),  # the one test the plan's limits use
+                "binding": at_bound(row, x, *bounds),  # the one test the plan's limits use
             }
         )
     o = data.offers

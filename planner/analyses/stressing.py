@@ -131,7 +131,6 @@ def reopen(
     records = o.to_dict("records")
     for i in np.flatnonzero(before).tolist():
         rec = records[i]
-        chip = catalog.chip(rec["sku"])
         serves_from = quarter_start(start + int(rec["d"]))
         if serves_from >= day:
             verdict = catalog.judged.offer(
@@ -148,7 +147,7 @@ def reopen(
         elif rec["kind"] == "lease" and rec["end"] >= first:  # serving when the shock comes
             last = quarter_end(start + int(rec["end"]))
             status = compliance.window_status(
-                chip,
+                catalog.chip(rec["sku"]),
                 rec["country"],
                 day,
                 last,

@@ -39,8 +39,7 @@ SEED = 0
 KERNEL_COLUMNS = 64
 KERNEL_NODES = 1000
 #: below ``KERNEL_MIN_COLUMNS`` columns it stops at this gap when the options ask a tighter one: it
-#: looks for a start, and the full MIP proves the options' gap (explain's re-solves at 1e-7: 1.3x
-#: faster, the same figures)
+#: looks for a start, and the full MIP proves the options' gap (explain's re-solves run at 1e-7)
 KERNEL_GAP = 1e-5
 #: below ``KERNEL_MIN_COLUMNS`` columns, a kernel column of the sub-MIP moves at most this many
 #: units from its LP value (README, Performance: it helps explain's re-solves, and slows the large

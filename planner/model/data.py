@@ -27,7 +27,6 @@ from planner.inputs.scenario import Scenario
 from planner.inputs.tables import records
 from planner.inputs.units import HOURS_PER_QUARTER, parse_quarter
 from planner.model.linear import FloatArray, IntArray
-from planner.rules import compliance
 
 #: the options' stable order: order quarter, chip, channel, then kind, site and terms
 OPTION_ORDER = ["period_index", "sku", "channel", "kind", "site_index", "term", "ships_key", "offer_id"]
@@ -260,28 +259,6 @@ def _chips(catalog: Catalog) -> pd.DataFrame:
     return chips
 
 
-@dataclass
-class _Judge:
-    """Offer statuses over their windows, each evaluated once (kept by the catalog: :attr:`Catalog.judged`)."""
-
-    catalog: Catalog
-    headquarters: str
-
-    def __call__(
-        self,
-        sku: str,
-        country: str,
-        kind: str,
-        period_index: int,
-        lead: int,
-        term: int | None,
-        site_tags: frozenset[str] = frozenset(),
-    ) -> compliance.OfferVerdict:
-        return self.catalog.judged.offer(
-            sku, country, self.headquarters, kind, period_index, lead, term, site_tags
-        )
-
-
 def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
     """Derive the usable options and every coefficient of the model."""
     periods = list(scenario.periods)
@@ -300,7 +277,7 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
     start, horizon = parse_quarter(periods[0]), len(periods)
     policy = scenario.policy
     allowed = {"allowed", "license-required"} if policy.allow_license_required else {"allowed"}
-    judge = _Judge(catalog, hq)
+    judged = catalog.judged
     chips = _chips(catalog)
 
     rows: list[dict[str, Any]] = []
@@ -365,9 +342,10 @@ def prepare(scenario: Scenario, catalog: Catalog) -> ModelData:
             if site is not None and rec["ships_to"] and site.country not in rec["ships_to"]:
                 cause, reason = Exclusion.SHIPS_TO, f"ships to {', '.join(rec['ships_to'])} only"
             else:
-                verdict = judge(
+                verdict = judged.offer(
                     rec["sku"],
                     country,
+                    hq,
                     kind,
                     int(rec["period_index"]),
                     int(rec["lead_time_quarters"]),

@@ -68,7 +68,7 @@ def binding_limits(
         if row.key.branch is None
         and row.key.family in LIMIT_FAMILIES
         and row.key not in model.slacks  # an elastic row under diagnosis is a shortfall, reported as one
-        and (row.key.family == Family.SHARE or at_bound(model, row, x, bounds))
+        and (row.key.family == Family.SHARE or at_bound(row, x, *bounds))
     ]
     o = data.offers
     ids = o["offer_id"].to_numpy(dtype=np.int64)
@@ -91,17 +91,15 @@ def binding_limits(
     return out
 
 
-def at_bound(
-    model: Model, row: Row, x: FloatArray, bounds: tuple[FloatArray, FloatArray] | None = None
-) -> bool:
+def at_bound(row: Row, x: FloatArray, lower: FloatArray, upper: FloatArray) -> bool:
     """The plan keeps the row with less room than :data:`BOUND_SHARE` of its bound, or than any one server an option could still move in its direction.
 
     For ``<=``: the smallest entry of a column with room to grow (below its upper bound), or to
     shrink for a negative entry; for ``>=`` the other way round. A row whose options are all held
     by their own bounds is not what holds the plan; a row the plan breaks (a target it misses,
-    under diagnosis) is a shortfall, not a bound it sits on. Equalities always bind. ``bounds``:
-    the model's column bounds as arrays, when asked of many rows (converting them is most of the
-    work on a large model).
+    under diagnosis) is a shortfall, not a bound it sits on. Equalities always bind. ``lower``
+    and ``upper`` are the model's column bounds as arrays (converted once for all rows: on a
+    large model converting them per row was most of the work).
     """
     if not len(row.lin):
         return False
@@ -114,9 +112,6 @@ def at_bound(
     if slack <= max(tolerance, BOUND_SHARE * abs(row.rhs)):
         return True
     idx, coef = row.lin.idx, row.lin.coef
-    lower, upper = (
-        bounds if bounds is not None else (np.asarray(model.col_lower), np.asarray(model.col_upper))
-    )
     lower, upper = lower[idx], upper[idx]
     value = x[idx]
     grow, shrink = value < upper - 0.5, value > lower + 0.5
