@@ -251,6 +251,9 @@ class HighsBackend(Backend):
             self._set_mip(True)
             spent = time.perf_counter() - begin
             self._seconds = max(time_limit - spent, 1.0) if time_limit is not None else None
+        # within reduced-cost bounds around the kernel's plan, HiGHS's sub-MIP heuristics around an
+        # incumbent (RINS, RENS) search where the kernel already has: the run only proves the gap
+        self._sub_mips(held is None)
         try:
             self._solve(start)
             if start is not None and self._start_returned(cost):
@@ -259,6 +262,12 @@ class HighsBackend(Backend):
         finally:  # after the result is read: a bound change clears HiGHS's solution
             if held is not None:
                 h.changeColsBounds(n, np.arange(n, dtype=np.int32), *held)
+                self._sub_mips(True)
+
+    def _sub_mips(self, on: bool) -> None:
+        """Turn HiGHS's RINS and RENS heuristics on or off."""
+        self._set("mip_heuristic_run_rins", on)
+        self._set("mip_heuristic_run_rens", on)
 
     def _result(self, mip: bool, time_limit: float | None, seconds: float) -> RunResult:
         """The last run's status, plan and (for an LP) duals, read from HiGHS."""

@@ -566,38 +566,29 @@ def share_groups(data: ModelData) -> list[tuple[int, str]]:
     return out
 
 
-def contradictory_shares(data: ModelData) -> list[str]:
-    """Minimum shares that together ask for more than the whole of one measure, in words.
+@dataclass(frozen=True)
+class _ShareScope:
+    """One share's groups as arrays: each option's value of ``by`` as text (None where it has none) and whether the share measures it; the fleet's values, the rows it measures and those that can count for a group."""
 
-    Shares on the same measure, grouping and scope whose floors for different groups add up to
-    more than 100% can only all hold when the measure is zero: the plan is then empty (or, with a
-    fleet counted in it, infeasible).
-    """
-    shares = data.scenario.policy.shares
-    floors: dict[tuple[str, str, str], list[tuple[int, str, float]]] = {}
-    for k, value in share_groups(data):
-        share = shares[k]
-        if share.min is None or share.min <= 0:
-            continue
-        scope = f"{share.within.by}={share.within.value}" if share.within is not None else ""
-        floors.setdefault((share.measure, share.by, scope), []).append((k, value, share.min))
-    out = []
-    for (measure, by, _), entries in sorted(floors.items()):
-        best: dict[str, tuple[int, float]] = {}
-        for k, value, low in entries:
-            if value not in best or low > best[value][1]:
-                best[value] = (k, low)
-        total = sum(low for _, low in best.values())
-        if len(best) > 1 and total > 1 + 1e-9:
-            named = "; ".join(
-                f"policy.shares[{k}] ({by} {value} {measure} >= {low:.0%})"
-                for value, (k, low) in sorted(best.items())
-            )
-            out.append(
-                f"policy: these shares together ask for {total:.0%} of the {measure}, so only an empty plan "
-                f"meets them all: {named}"
-            )
-    return out
+    values: npt.NDArray[np.object_]
+    inside: npt.NDArray[np.bool_]
+    fleet_values: npt.NDArray[np.object_]
+    fleet_inside: npt.NDArray[np.bool_]
+    fleet_counted: npt.NDArray[np.bool_]
+
+    @staticmethod
+    def of(data: ModelData, k: int) -> _ShareScope:
+        by = data.scenario.policy.shares[k].by
+        values, fleet = group_values(data, by)
+        inside, scoped_fleet = share_scope(data, k)
+        fleet_inside = data.fleet.index.isin(scoped_fleet.index)
+        return _ShareScope(
+            np.array([None if v is None else str(v) for v in values], dtype=object),
+            inside,
+            data.fleet[by].astype(str).to_numpy(dtype=object),
+            fleet_inside,
+            fleet_inside & data.fleet.index.isin(fleet.index),
+        )
 
 
 def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
@@ -606,30 +597,24 @@ def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
     c = Coefficients.of(data)
     last = data.horizon - 1
     eff = c.eff_at(data, last) * c.serving(last)
+    scopes: dict[int, _ShareScope] = {}
     for k, value in share_groups(data):
         share = data.scenario.policy.shares[k]
-        values, fleet = group_values(data, share.by)
-        inside, scoped_fleet = share_scope(data, k)
-        fleet = fleet.loc[fleet.index.intersection(scoped_fleet.index)]
-        member = np.array([v is not None and str(v) == value for v in values], dtype=bool) & inside
+        scope = scopes.get(k) or scopes.setdefault(k, _ShareScope.of(data, k))
+        member = (scope.values == value) & scope.inside
         if share.measure == "compute":
-            coef = eff * inside
-            total_const = data.fleet_eff(last, data.fleet.index.isin(scoped_fleet.index))
-            group_const = data.fleet_eff(
-                last,
-                data.fleet.index.isin(fleet.index) & (data.fleet[share.by].astype(str) == value).to_numpy(),
-            )
+            coef = eff * scope.inside
+            total_const = data.fleet_eff(last, scope.fleet_inside)
+            group_const = data.fleet_eff(last, scope.fleet_counted & (scope.fleet_values == value))
         else:
-            coef, total_const, group_const = c.commitment * inside, 0.0, 0.0
+            coef, total_const, group_const = c.commitment * scope.inside, 0.0, 0.0
         for bound, sense, frac in (("min", GE, share.min), ("max", LE, share.max)):
             if frac is None:
                 continue
             # measure_g - frac * measure_all (sense) 0
             lin = Lin.of(part.cols, coef * member - frac * coef, None, group_const - frac * total_const)
-            scope = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
-            desc = (
-                f"{share.measure} share of {share.by} {value}{scope} {'>=' if sense == GE else '<='} {frac:g}"
-            )
+            within = f" within {share.within.by} {share.within.value}" if share.within is not None else ""
+            desc = f"{share.measure} share of {share.by} {value}{within} {'>=' if sense == GE else '<='} {frac:g}"
             model.add(
                 RowKey(Family.SHARE, share=k, group=value, bound=bound, branch=part.branch),
                 lin,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.model.build import build, workload_form, workload_targets
+from planner.model.build import build, share_groups, workload_form, workload_targets
 from planner.model.data import ModelData
 from planner.model.keys import Family, Relax
 from planner.model.linear import FloatArray, Lin, Sense
@@ -191,3 +191,37 @@ def _blocking(data: ModelData, options: SolverOptions) -> Diagnosis:
     solved = (model, _least_slack_goal(model, False), result.x)
     limits.extend(binding_limits(data, model.main.servers(result.x), solved=solved))
     return Diagnosis(blocking=tuple(blocking), limits=tuple(limits))
+
+
+def contradictory_shares(data: ModelData) -> list[str]:
+    """Minimum shares that together ask for more than the whole of one measure, in words.
+
+    Shares on the same measure, grouping and scope whose floors for different groups add up to
+    more than 100% can only all hold when the measure is zero: the plan is then empty (or, with a
+    fleet counted in it, infeasible).
+    """
+    shares = data.scenario.policy.shares
+    floors: dict[tuple[str, str, str], list[tuple[int, str, float]]] = {}
+    for k, value in share_groups(data):
+        share = shares[k]
+        if share.min is None or share.min <= 0:
+            continue
+        scope = f"{share.within.by}={share.within.value}" if share.within is not None else ""
+        floors.setdefault((share.measure, share.by, scope), []).append((k, value, share.min))
+    out = []
+    for (measure, by, _), entries in sorted(floors.items()):
+        best: dict[str, tuple[int, float]] = {}
+        for k, value, low in entries:
+            if value not in best or low > best[value][1]:
+                best[value] = (k, low)
+        total = sum(low for _, low in best.values())
+        if len(best) > 1 and total > 1 + 1e-9:
+            named = "; ".join(
+                f"policy.shares[{k}] ({by} {value} {measure} >= {low:.0%})"
+                for value, (k, low) in sorted(best.items())
+            )
+            out.append(
+                f"policy: these shares together ask for {total:.0%} of the {measure}, so only an empty plan "
+                f"meets them all: {named}"
+            )
+    return out

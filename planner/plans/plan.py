@@ -13,12 +13,13 @@ import numpy.typing as npt
 from planner.errors import InputError
 from planner.inputs.catalog import Catalog, load_catalog
 from planner.inputs.scenario import Scenario, check_references, load_scenario
-from planner.model.build import build, contradictory_shares
+from planner.model.build import build
 from planner.model.data import ModelData, prepare
 from planner.model.linear import FloatArray
 from planner.model.rows import Model
 from planner.model.runs import SolverOptions, Status
 from planner.model.solve import Goal, optimize, scenario_goal
+from planner.plans.diagnose import contradictory_shares
 from planner.plans.limits import binding_limits
 from planner.plans.results import Plan, WorkloadFigures, empty_totals, tabulate
 
