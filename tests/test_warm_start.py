@@ -187,12 +187,18 @@ def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypat
         lp = backend.h.getLp()
         nodes = backend.h.getOptionValue("mip_max_nodes")[1]
         seen.append((np.array(lp.col_lower_), np.array(lp.col_upper_), nodes, start))
+        heuristics.append(
+            tuple(backend.h.getOptionValue(f"mip_heuristic_run_{h}")[1] for h in ("rins", "rens"))
+        )
         solve_once(start)
 
+    heuristics: list[tuple[bool, bool]] = []
     monkeypatch.setattr(backend, "_solve", spy)
     result = backend.run(Sense.MINIMIZE, scenario_goal(model.main).lin)
     assert result.status.value == "optimal" and len(seen) == 2
     (sub_lo, sub_hi, sub_nodes, _), (lo, hi, nodes, start) = seen
+    # RINS and RENS search the kernel's MIP, not the full MIP within the reduced-cost bounds
+    assert heuristics == [(True, True), (False, False)]
     lower, upper = np.asarray(model.col_lower), np.asarray(model.col_upper)
     free = sub_lo < sub_hi
     # a kernel column keeps its bounds within the window around its LP value, every other column is
@@ -208,6 +214,7 @@ def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypat
     assert nodes == 2**31 - 1 and start is not None and np.array_equal(start[~free], sub_lo[~free])
     assert (lo >= lower).all() and (hi <= upper).all() and (lo <= start).all() and (start <= hi).all()
     assert ((hi - lo) < (upper - lower)).sum() > model.n_cols / 2
-    # and HiGHS holds the model's own bounds again afterwards
+    # and HiGHS holds the model's own bounds and heuristics again afterwards
     lp = backend.h.getLp()
     assert np.array_equal(lp.col_lower_, lower) and np.array_equal(lp.col_upper_, upper)
+    assert all(backend.h.getOptionValue(f"mip_heuristic_run_{h}")[1] is True for h in ("rins", "rens"))
