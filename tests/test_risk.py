@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import chip, offer
 
-from planner.analyses.risk_results import Distribution, RiskResult
+from planner.analyses.risk_results import Distribution, RiskResult, wilson_interval
 from planner.analyses.sampling import draw, risk, roll
 from planner.cli import main
 from planner.inputs.shocks import Choice, Lognormal, ShockFile, Triangular, Uniform, load_shocks
@@ -233,6 +233,19 @@ def risky(three_quarters, tmp_path):
     return three_quarters, shocks
 
 
+def test_the_95_percent_interval_of_a_miss_probability_by_hand():
+    """Wilson: (p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), z = 1.959964, z^2 = 3.841459.
+
+    25 misses in 500: p = 0.05, z^2/n = 0.0076829, centre = 0.0538415 / 1.0076829 = 0.0534310,
+    half = 1.959964 * sqrt(0.000095 + 0.0000038415) / 1.0076829 = 0.0193372: 0.034094 to 0.072768.
+    None in 20: centre = half = 0.0960365 / 1.1920730 = 0.0805627: 0 to 0.161125; all 20: the mirror.
+    """
+    assert wilson_interval(25, 500) == (0.034094, 0.072768)
+    assert wilson_interval(0, 20) == (0.0, 0.161125)
+    assert wilson_interval(20, 20) == (0.838875, 1.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
 def test_summaries_are_recomputed_from_the_sample_table(risky):
     scenario, shocks = risky
     result = risk(scenario, shocks, samples=40, seed=2, plans=("base", "robust"), workers=1)
@@ -262,6 +275,7 @@ def test_summaries_are_recomputed_from_the_sample_table(risky):
     assert list(document["plans"]["base"]) == [
         "summary",
         "p_target_missed",
+        "p_target_missed_ci95",
         "by_shock",
         "statuses",
         "plan_status",

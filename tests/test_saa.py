@@ -89,6 +89,9 @@ def test_chance_constraints_set_the_odds_of_meeting_a_target(tiny, tmp_path):
     assert loose.sample_average.in_sample["p_target_missed"] == {"2025Q2 pflops": hit / 20}
     assert tight.sample_average.in_sample["p_target_missed"] == {"2025Q2 pflops": 0.0}
     assert tight.sample_average.out_of_sample["p_target_missed"]["2025Q2 pflops"] == 0.0
+    # none of 40 fresh futures missed: 95% Wilson interval 0 to 1.959964^2 / (40 + 1.959964^2) = 0.087622
+    assert tight.sample_average.out_of_sample["p_target_missed_ci95"]["2025Q2 pflops"] == [0.0, 0.087622]
+    assert "p_target_missed_ci95" not in tight.sample_average.in_sample  # the futures the plan was made on
 
 
 def test_the_cli_and_its_checks(tiny, tmp_path):

@@ -6,7 +6,9 @@ the chart read its fields, and ``to_dict()`` is what ``gpuplan risk --format jso
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,22 @@ class Distribution:
     max: float | None
 
 
+def wilson_interval(k: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a probability seen ``k`` times in ``n`` independent futures (rounded to 6 places; ``(0, 1)`` without futures).
+
+    With ``p = k / n`` and ``z`` the normal distribution's 97.5% quantile:
+    ``(p + z^2/2n +- z sqrt(p(1 - p)/n + z^2/4n^2)) / (1 + z^2/n)``. Unlike ``p +- z sqrt(p(1-p)/n)``
+    it stays within [0, 1] and is not empty when ``k`` is 0 or ``n``.
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.975)
+    p, z2 = k / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return round(max(centre - half, 0.0), 6) + 0.0, round(min(centre + half, 1.0), 6) + 0.0
+
+
 @dataclass(frozen=True)
 class ShockRisk:
     """A plan's objective in the futures where a shock occurs, and in those where it does not."""
@@ -45,6 +63,7 @@ class PlanRisk:
 
     summary: dict[str, Distribution]  # metric -> distribution
     p_target_missed: dict[str, float]  # "PERIOD MEASURE" -> share of futures that miss it
+    p_target_missed_ci95: dict[str, tuple[float, float]]  # the same: its 95% Wilson score interval
     by_shock: tuple[ShockRisk, ...]
     statuses: dict[str, int]  # re-plan status -> futures
     plan_status: str  # the plan's own status before any shock

@@ -37,7 +37,7 @@ import numpy as np
 
 from planner.analyses.exposure import plain
 from planner.analyses.parallel import check_scheduler, dask_client
-from planner.analyses.risk_results import Distribution, PlanRisk, RiskResult, ShockRisk
+from planner.analyses.risk_results import Distribution, PlanRisk, RiskResult, ShockRisk, wilson_interval
 from planner.analyses.stressing import _committed_spend, replan_step, robust, total_cost
 from planner.errors import InputError, NoPlan, Setting
 from planner.inputs.catalog import Catalog
@@ -291,6 +291,9 @@ def plan_summary(
         p_target_missed={
             t: round(sum(t in o["missed"] for o in outcomes) / n, 6) if n else 0.0 for t in targets
         },
+        p_target_missed_ci95={
+            t: wilson_interval(sum(t in o["missed"] for o in outcomes), n) for t in targets
+        },
         by_shock=tuple(by_shock),
         statuses=dict(sorted(statuses.items())),
         plan_status=plan_status,
@@ -411,7 +414,7 @@ class RiskTables:
     """The tables reports, workbooks and charts show (computed here; output modules only format)."""
 
     summary: Any  # DataFrame: plan, metric, mean, std, p5, p50, p95, min, max
-    targets: Any  # DataFrame: plan, target, probability_missed
+    targets: Any  # DataFrame: plan, target, probability_missed and its 95% interval (ci95_low, ci95_high)
     shocks: (
         Any  # DataFrame: plan, shock, probability, occurred_n, mean_when_occurs, mean_when_not, difference
     )
@@ -430,7 +433,10 @@ def risk_tables(result: RiskResult, shocks: ShockFile | None = None) -> RiskTabl
         for m, stats in p.summary.items():
             summary.append({"plan": kind, "metric": m, **plain(stats)})
         for t, prob in p.p_target_missed.items():
-            targets.append({"plan": kind, "target": t, "probability_missed": prob})
+            low, high = p.p_target_missed_ci95[t]
+            targets.append(
+                {"plan": kind, "target": t, "probability_missed": prob, "ci95_low": low, "ci95_high": high}
+            )
         for s in p.by_shock:
             occurs, not_ = s.mean_when_occurs, s.mean_when_not
             by_shock.append(
@@ -448,7 +454,7 @@ def risk_tables(result: RiskResult, shocks: ShockFile | None = None) -> RiskTabl
             samples.append({"plan": kind, **row})
     return RiskTables(
         pd.DataFrame(summary),
-        pd.DataFrame(targets, columns=["plan", "target", "probability_missed"]),
+        pd.DataFrame(targets, columns=["plan", "target", "probability_missed", "ci95_low", "ci95_high"]),
         pd.DataFrame(by_shock),
         pd.DataFrame(samples),
         metric,

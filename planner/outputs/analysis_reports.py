@@ -407,9 +407,23 @@ def risk_report(result: RiskResult, tables: Any, con: Console) -> None:
     )
     say(con, f"Re-plans: {statuses}.")
     if len(tables.targets):
-        cols = [Col("Target", key=True), Col("Plan", key=True), Col("Probability missed", True)]
-        rows = [(r["target"], r["plan"], f"{r['probability_missed']:.1%}") for r in records(tables.targets)]
+        cols = [
+            Col("Target", key=True),
+            Col("Plan", key=True),
+            Col("Probability missed", True),
+            Col("95% interval", True),
+        ]
+        rows = [
+            (
+                r["target"],
+                r["plan"],
+                f"{r['probability_missed']:.1%}",
+                f"{r['ci95_low']:.1%} - {r['ci95_high']:.1%}",
+            )
+            for r in records(tables.targets)
+        ]
         con.print(table(con, "Targets missed", cols, rows))
+        say(con, "95% interval: the Wilson score interval of the share of sampled futures that miss the target.")
     metric = tables.objective_metric
     label, show = units[metric]
     cols = [

@@ -139,7 +139,11 @@ def write_risk_workbook(result: RiskResult, tables: Any, path: Path) -> None:
             fmt = money_stats if str(metric).endswith("_usd") else {k: ONE for k in money_stats}
             book.frame(f"Outcome {metric}", group.reset_index(drop=True), fmt)
         if len(tables.targets):
-            book.frame("Targets", tables.targets, {"probability_missed": PERCENT})
+            book.frame(
+                "Targets",
+                tables.targets,
+                {"probability_missed": PERCENT, "ci95_low": PERCENT, "ci95_high": PERCENT},
+            )
         book.frame("Shocks", tables.shocks, {"probability": PERCENT})
         book.frame("Samples", tables.samples)
         book.close()

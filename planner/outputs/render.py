@@ -550,6 +550,11 @@ def _diagnosis(d: Diagnosis, con: Console) -> None:
         bullets(con, list(d.limits))
 
 
+def _interval(bounds: list[float] | tuple[float, float] | None) -> str:
+    """A 95% interval of a probability, or "" where there is none (in sample: the futures the plan was made on)."""
+    return "" if bounds is None else f"{bounds[0]:.1%} - {bounds[1]:.1%}"
+
+
 def _risk_plan(report: SampleAverage, con: Console) -> None:
     """A sample-average plan: how it was made, in-sample against out-of-sample, and the base plan out of sample."""
     made = report.made
@@ -577,9 +582,13 @@ def _risk_plan(report: SampleAverage, con: Console) -> None:
     targets = sorted(report.in_sample["p_target_missed"])
     for t in targets:
         rows.append([f"P(miss {t})"] + [f"{c['p_target_missed'].get(t, 0.0):.1%}" for _, c in columns])
+        rows.append(
+            ["  95% interval"] + [_interval(c.get("p_target_missed_ci95", {}).get(t)) for _, c in columns]
+        )
     con.print(table(con, "Outcomes over the futures", cols, rows))
     say(
         con,
         "In sample, each future's re-plan after its first shock is continuous (a linear program); out of "
-        "sample, the risk engine re-plans in whole servers, as `gpuplan risk` does.",
+        "sample, the risk engine re-plans in whole servers, as `gpuplan risk` does. A 95% interval is the "
+        "Wilson score interval of the share of fresh futures that miss the target.",
     )
