@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -175,6 +176,16 @@ def test_reduced_cost_bounds_by_hand():
         x, reduced, lower, upper, ints, Sense.MINIMIZE, 50.0, 49.0, np.array([1, 0, 10, 0.0])
     )
     assert lo.tolist() == [0, 0, 10, 0] and hi.tolist() == [1, 10, 10, 10]
+    # a gap of billions over a reduced cost of 0 (col 1) is all the room there is, without a warning
+    x, reduced, ints = (
+        np.array([0.0, 2.5, 10.0, 0.0]),
+        np.array([-2.0, 0.0, 3.0, -0.5]),
+        np.ones(4, dtype=bool),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lo, hi = reduced_cost_bounds(x, reduced, lower, upper, ints, Sense.MAXIMIZE, 2e10, 1e10, plan)
+    assert lo.tolist() == [0, 0, 0, 0] and hi.tolist() == [10, 10, 10, 10]
 
 
 def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypatch):

@@ -485,7 +485,8 @@ def reduced_cost_bounds(
     sign = 1.0 if sense == Sense.MAXIMIZE else -1.0
     loss = sign * reduced  # negative at a lower bound, positive at an upper one, where moving away costs
     gap = max(sign * (bound - value), 0.0) + 1e-6 * max(1.0, abs(bound))
-    room = np.floor(gap / np.maximum(np.abs(reduced), 1e-300) + 1e-9)
+    with np.errstate(over="ignore"):  # a reduced cost near 0 leaves a column all the room there is
+        room = np.floor(gap / np.maximum(np.abs(reduced), 1e-300) + 1e-9)
     at_lower = integer & (np.abs(x - lower) <= 1e-9 * np.maximum(1.0, np.abs(lower))) & (loss < -1e-9)
     at_upper = (
         integer & (np.abs(x - upper) <= 1e-9 * np.maximum(1.0, np.abs(upper))) & (loss > 1e-9) & ~at_lower

@@ -423,7 +423,10 @@ def risk_report(result: RiskResult, tables: Any, con: Console) -> None:
             for r in records(tables.targets)
         ]
         con.print(table(con, "Targets missed", cols, rows))
-        say(con, "95% interval: the Wilson score interval of the share of sampled futures that miss the target.")
+        say(
+            con,
+            "95% interval: the Wilson score interval of the share of sampled futures that miss the target.",
+        )
     metric = tables.objective_metric
     label, show = units[metric]
     cols = [
