@@ -286,14 +286,11 @@ def plan_summary(
     statuses: dict[str, int] = {}
     for o in outcomes:
         statuses[o["status"]] = statuses.get(o["status"], 0) + 1
+    missed = {t: sum(t in o["missed"] for o in outcomes) for t in targets}
     return PlanRisk(
         summary={m: Distribution(**summarise([o[m] for o in outcomes])) for m in METRICS},
-        p_target_missed={
-            t: round(sum(t in o["missed"] for o in outcomes) / n, 6) if n else 0.0 for t in targets
-        },
-        p_target_missed_ci95={
-            t: wilson_interval(sum(t in o["missed"] for o in outcomes), n) for t in targets
-        },
+        p_target_missed={t: round(k / n, 6) if n else 0.0 for t, k in missed.items()},
+        p_target_missed_ci95={t: wilson_interval(k, n) for t, k in missed.items()},
         by_shock=tuple(by_shock),
         statuses=dict(sorted(statuses.items())),
         plan_status=plan_status,

@@ -600,7 +600,9 @@ def define_shares(model: Model, part: Part, elastic: bool = False) -> None:
     scopes: dict[int, _ShareScope] = {}
     for k, value in share_groups(data):
         share = data.scenario.policy.shares[k]
-        scope = scopes.get(k) or scopes.setdefault(k, _ShareScope.of(data, k))
+        if k not in scopes:
+            scopes[k] = _ShareScope.of(data, k)
+        scope = scopes[k]
         member = (scope.values == value) & scope.inside
         if share.measure == "compute":
             coef = eff * scope.inside

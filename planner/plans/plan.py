@@ -19,7 +19,7 @@ from planner.model.linear import FloatArray
 from planner.model.rows import Model
 from planner.model.runs import SolverOptions, Status
 from planner.model.solve import Goal, optimize, scenario_goal
-from planner.plans.diagnose import contradictory_shares
+from planner.plans.diagnose import contradictory_shares, diagnose
 from planner.plans.limits import binding_limits
 from planner.plans.results import Plan, WorkloadFigures, empty_totals, tabulate
 
@@ -105,8 +105,6 @@ def solve_data(
         empty = empty_plan(data, outcome.status.value)
         if outcome.status != Status.INFEASIBLE:
             return ran(empty)
-        from planner.plans.diagnose import diagnose
-
         diagnosis = diagnose(data, options)
         return ran(replace(empty, diagnosis=diagnosis, limits=list(diagnosis.limits)))
     plan = plan_from_servers(
