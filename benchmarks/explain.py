@@ -1,13 +1,14 @@
 """Benchmark: `gpuplan explain` on base-7b against `gpuplan plan`, with one re-solve thread and with one per CPU.
 
-Usage: python benchmarks/explain.py [--repeat 3] [--skipped] [SCENARIO]
+Usage: python benchmarks/explain.py [--repeat 3] [--skipped | --phases] [SCENARIO]
 
 Each run is the whole command in a fresh process (terminal report discarded); prints the medians
 of the wall times and their ratios to the plan's, and first how far the LP relaxation sits above
 the MILP at explain's gap: the LP re-solve alone lets a MILP re-solve be skipped only where that
 is less than the gap. ``--skipped`` instead counts the MILP re-solves an LP proved unmoved (the
-LP re-solve, or the LP over the added room) in one in-process explain. Not a test: CI does not
-run it.
+LP re-solve, or the LP over the added room) in one in-process explain; ``--phases`` times HiGHS's runs (LPs, the
+kernel's MIPs, the full MIPs, with their nodes) and the model builds of one in-process explain on
+one thread. Not a test: CI does not run it.
 """
 
 from __future__ import annotations
@@ -83,16 +84,75 @@ def skipped(scenario: str) -> str:
     return f"{len(results)} limits re-solved, {sum(why.values())} MILP re-solves skipped: {dict(why)}"
 
 
+def phases(scenario: str) -> str:
+    """Where one thread's explain spends its solver and model-building time: HiGHS's runs by kind, with their nodes, and the model builds of the re-solves."""
+    from planner.analyses.explaining import explain_plan
+    from planner.model import resolve
+    from planner.model.backends import HighsBackend
+    from planner.plans.plan import solve
+
+    plan = solve(ROOT / scenario)
+    runs: dict[str, list[tuple[float, int]]] = {"LP": [], "kernel MIP": [], "full MIP": []}
+    builds: list[float] = []
+    solve_once, build = HighsBackend._solve, resolve.build
+
+    def timed_solve(self: HighsBackend, start: Any) -> None:
+        kernel = self.h.getOptionValue("mip_max_nodes")[1] < self._hs.kHighsIInf
+        begin = time.perf_counter()
+        solve_once(self, start)
+        kind = "LP" if not self._mip else "kernel MIP" if kernel else "full MIP"
+        nodes = int(self.h.getInfo().mip_node_count) if self._mip else 0
+        runs[kind].append((time.perf_counter() - begin, nodes))
+
+    def timed_build(*args: Any, **kwargs: Any) -> Any:
+        begin = time.perf_counter()
+        out = build(*args, **kwargs)
+        builds.append(time.perf_counter() - begin)
+        return out
+
+    HighsBackend._solve = timed_solve  # type: ignore[method-assign]
+    resolve.build = timed_build  # type: ignore[assignment]
+    try:
+        begin = time.perf_counter()
+        explain_plan(plan, workers=1)
+        wall = time.perf_counter() - begin
+    finally:
+        HighsBackend._solve = solve_once  # type: ignore[method-assign]
+        resolve.build = build  # type: ignore[assignment]
+    lines = [f"{scenario}: explain of the solved plan, one thread, in this process: {wall:.2f} s"]
+    lines.append(
+        f"{'HiGHS runs':<12} {'n':>4} {'total s':>8} {'median ms':>10} {'nodes: median':>14} {'max':>5}"
+    )
+    for kind, found in runs.items():
+        seconds, nodes = [t for t, _ in found], [k for _, k in found]
+        lines.append(
+            f"{kind:<12} {len(found):>4} {sum(seconds):>8.2f} {1000 * statistics.median(seconds):>10.1f} "
+            f"{statistics.median(nodes):>14.0f} {max(nodes):>5}"
+        )
+    lines.append(
+        f"{'model builds':<12} {len(builds):>4} {sum(builds):>8.2f} {1000 * statistics.median(builds):>10.1f}"
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--skipped", action="store_true", help="only count the MILP re-solves skipped, and stop"
     )
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="only time HiGHS's runs and the model builds of one thread, and stop",
+    )
     parser.add_argument("scenario", nargs="?", default="budgets/base-7b.yaml")
     args = parser.parse_args()
     if args.skipped:
         print(skipped(args.scenario))
+        return
+    if args.phases:
+        print(phases(args.scenario))
         return
     print(integrality_gap(args.scenario))
     cpus = os.cpu_count() or 1
