@@ -568,8 +568,8 @@ def _risk_plan(report: SampleAverage, con: Console) -> None:
     metric = next(iter(report.in_sample["summary"]))
     shown = money if metric == "cost_usd" else (lambda v: num(v, 0))
     columns = [
-        ("this plan, in sample", report.in_sample),
-        ("this plan, out of sample", report.out_of_sample),
+        ("in sample", report.in_sample),
+        ("out of sample", report.out_of_sample),
     ]
     if report.base_out_of_sample is not None:
         columns.append(("base plan, out of sample", report.base_out_of_sample))
@@ -585,7 +585,14 @@ def _risk_plan(report: SampleAverage, con: Console) -> None:
         rows.append(
             ["  95% interval"] + [_interval(c.get("p_target_missed_ci95", {}).get(t)) for _, c in columns]
         )
-    con.print(table(con, "Outcomes over the futures", cols, rows))
+    con.print(
+        table(
+            con,
+            "Outcomes: this plan in and out of sample, the base plan out of sample",
+            cols,
+            rows,
+        )
+    )
     say(
         con,
         "In sample, each future's re-plan after its first shock is continuous (a linear program); out of "
