@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -13,6 +15,8 @@ from planner.analyses.saa import RiskObjective, futures, risk_plan
 from planner.cli import main
 from planner.errors import InputError
 from planner.inputs.shocks import load_shocks
+from planner.outputs.render import TrimmedConsole, plan_report
+from planner.outputs.workbook import write_plan_workbook
 
 
 def slow_a(tmp_path, factor, probability=0.3):
@@ -89,6 +93,29 @@ def test_chance_constraints_set_the_odds_of_meeting_a_target(tiny, tmp_path):
     assert loose.sample_average.in_sample["p_target_missed"] == {"2025Q2 pflops": hit / 20}
     assert tight.sample_average.in_sample["p_target_missed"] == {"2025Q2 pflops": 0.0}
     assert tight.sample_average.out_of_sample["p_target_missed"]["2025Q2 pflops"] == 0.0
+    # side by side, a row per plan and sample: the report's table and the workbook's Risk sheet
+    outcomes = loose.sample_average.outcomes()
+    share, low, high = loose.sample_average.missed_columns("2025Q2 pflops")
+    assert outcomes["plan"].tolist() == ["in sample", "out of sample", "base plan, out of sample"]
+    oos = loose.sample_average.out_of_sample
+    # the base plan (the cheapest: 8 a) is this plan, so it misses in the same fresh futures
+    missed = oos["p_target_missed"]["2025Q2 pflops"]
+    assert missed > 0 and outcomes[share].tolist() == [hit / 20, missed, missed]
+    assert outcomes[low].isna().tolist() == [True, False, False]  # no interval on the futures planned on
+    assert [outcomes.at[1, low], outcomes.at[1, high]] == oos["p_target_missed_ci95"]["2025Q2 pflops"]
+    assert outcomes.at[1, "cost_usd_p95"] == oos["summary"]["cost_usd"]["p95"]
+    book = tmp_path / "loose.xlsx"
+    write_plan_workbook(loose, book)
+    sheet = [[c.value for c in row] for row in openpyxl.load_workbook(book)["Risk"].iter_rows()]
+    assert sheet[0] == list(outcomes.columns) and sheet[2][0] == "out of sample"
+    assert sheet[1][list(outcomes.columns).index(share)] == hit / 20
+    con = TrimmedConsole(
+        width=80, highlight=False, markup=False, emoji=False, file=io.StringIO(), record=True
+    )
+    plan_report(loose, con)
+    text = con.export_text()
+    assert "P(miss 2025Q2 pflops)" in text and "95% interval" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
     # none of 40 fresh futures missed: 95% Wilson interval 0 to 1.959964^2 / (40 + 1.959964^2) = 0.087622
     assert tight.sample_average.out_of_sample["p_target_missed_ci95"]["2025Q2 pflops"] == [0.0, 0.087622]
     assert "p_target_missed_ci95" not in tight.sample_average.in_sample  # the futures the plan was made on

@@ -550,9 +550,9 @@ def _diagnosis(d: Diagnosis, con: Console) -> None:
         bullets(con, list(d.limits))
 
 
-def _interval(bounds: list[float] | tuple[float, float] | None) -> str:
+def _interval(low: float | None, high: float | None) -> str:
     """A 95% interval of a probability, or "" where there is none (in sample: the futures the plan was made on)."""
-    return "" if bounds is None else f"{bounds[0]:.1%} - {bounds[1]:.1%}"
+    return "" if low is None or high is None or math.isnan(low) else f"{low:.1%} - {high:.1%}"
 
 
 def _risk_plan(report: SampleAverage, con: Console) -> None:
@@ -565,26 +565,19 @@ def _risk_plan(report: SampleAverage, con: Console) -> None:
         + (f", targets met in at least {made['chance']:.0%} of them" if made["chance"] is not None else "")
         + f"); checked on {made['out_of_sample_samples']} fresh futures (seed {made['out_of_sample_seed']})",
     )
+    outcomes = report.outcomes()  # a row per plan; shown here with a row per figure
+    plans = outcomes.to_dict("records")
     metric = next(iter(report.in_sample["summary"]))
     shown = money if metric == "cost_usd" else (lambda v: num(v, 0))
-    columns = [
-        ("in sample", report.in_sample),
-        ("out of sample", report.out_of_sample),
-    ]
-    if report.base_out_of_sample is not None:
-        columns.append(("base plan, out of sample", report.base_out_of_sample))
-    cols = [Col(metric.replace("_", " "), key=True)] + [Col(name, right=True) for name, _ in columns]
+    cols = [Col(metric.replace("_", " "), key=True)] + [Col(p["plan"], right=True) for p in plans]
     rows = [
-        [stat.upper() if stat.startswith("p") else stat]
-        + [shown(c["summary"][metric][stat]) for _, c in columns]
-        for stat in ("mean", "p5", "p50", "p95", "min")
+        [stat.upper() if stat.startswith("p") else stat] + [shown(p[f"{metric}_{stat}"]) for p in plans]
+        for stat in report.STATS
     ]
-    targets = sorted(report.in_sample["p_target_missed"])
-    for t in targets:
-        rows.append([f"P(miss {t})"] + [f"{c['p_target_missed'].get(t, 0.0):.1%}" for _, c in columns])
-        rows.append(
-            ["  95% interval"] + [_interval(c.get("p_target_missed_ci95", {}).get(t)) for _, c in columns]
-        )
+    for t in report.targets():
+        share, low, high = report.missed_columns(t)
+        rows.append([f"P(miss {t})"] + [f"{p[share]:.1%}" for p in plans])
+        rows.append(["  95% interval"] + [_interval(p[low], p[high]) for p in plans])
     con.print(
         table(
             con,

@@ -516,7 +516,7 @@ SCHEDULE_HEADERS = {
 
 
 def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame] | None = None) -> None:
-    """Summary, Schedule, Sites, Capacity, Spend, Channels, Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
+    """Summary, Schedule, Sites, Capacity, Spend, Channels, (Workloads, Clusters, Cash flow, Book value, Risk where the plan has them,) Compliance, Inputs (and Explain sheets when given); an infeasible plan gets Summary, Diagnosis and Inputs."""
     from planner.outputs.report import plan_report
 
     data = plan.data
@@ -588,6 +588,17 @@ def write_plan_workbook(plan: Plan, path: Path, explain: dict[str, pd.DataFrame]
             book.frame("Cash flow", rep.cash_flow, local)
         if rep.book_values is not None:
             book.frame("Book value", rep.book_values)
+        if plan.sample_average is not None:  # in and out of sample, and the base plan out of sample
+            outcomes = plan.sample_average.outcomes()
+            money = outcomes.columns[1].startswith("cost_usd")
+            book.frame(
+                "Risk",
+                outcomes,
+                {
+                    c: PERCENT if c.startswith("missed_") else MONEY if money else ONE
+                    for c in outcomes.columns[1:]
+                },
+            )
         book.frame("Compliance", compliance_frame(plan), {"tpp": COUNT, "pd": TWO})
         _inputs_sheet(book, plan)
         for name, frame in (explain or {}).items():
