@@ -447,7 +447,7 @@ def risk_plan(
     checked = roll_plans(
         loaded, cat, shock_file, options, made, check_samples, seed + 1, workers, None, progress
     )
-    from planner.plans.results import SampleAverage
+    from planner.analyses.risk_results import SampleAverage
 
     report = SampleAverage(
         {

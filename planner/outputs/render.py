@@ -26,8 +26,8 @@ from planner.errors import one_line
 from planner.inputs.units import format_money
 
 if TYPE_CHECKING:
+    from planner.analyses.risk_results import SampleAverage
     from planner.plans.diagnose import Diagnosis
-    from planner.plans.results import SampleAverage
     from planner.plans.robust import PriceOfRobustness, RobustInfo
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ from planner.model.rows import Part
 from planner.model.runs import PLAN_STATUSES
 
 if TYPE_CHECKING:
+    from planner.analyses.risk_results import SampleAverage
     from planner.plans.diagnose import Diagnosis
     from planner.plans.robust import RobustInfo
 
@@ -158,54 +159,6 @@ class WorkloadFigures:
                 }
                 for r in records(self.split)
             ],
-        }
-
-
-@dataclass(frozen=True)
-class SampleAverage:
-    """A sample-average plan's making (``made``: shocks, samples, seeds, objective) and its outcomes in and out of sample, with the base plan's out of sample."""
-
-    made: dict[str, Any]
-    in_sample: dict[str, Any]
-    out_of_sample: dict[str, Any]
-    base_out_of_sample: dict[str, Any] | None
-    #: the statistics of the outcome that :meth:`outcomes` gives
-    STATS: ClassVar[tuple[str, ...]] = ("mean", "p5", "p50", "p95", "min")
-
-    def outcomes(self) -> pd.DataFrame:
-        """This plan in and out of sample and the base plan out of sample, one row each: the objective's outcome (mean, P5, P50, P95, min), then per target the share of futures that miss it and that share's 95% interval (None in sample: those are the futures the plan was made on)."""
-        metric = next(iter(self.in_sample["summary"]))
-        plans = {"in sample": self.in_sample, "out of sample": self.out_of_sample}
-        if self.base_out_of_sample is not None:
-            plans["base plan, out of sample"] = self.base_out_of_sample
-        rows = []
-        for name, summary in plans.items():
-            row: dict[str, Any] = {"plan": name}
-            row |= {f"{metric}_{stat}": summary["summary"][metric][stat] for stat in self.STATS}
-            for t in self.targets():
-                share, low, high = self.missed_columns(t)
-                row[share] = summary["p_target_missed"].get(t, 0.0)
-                row[low], row[high] = summary.get("p_target_missed_ci95", {}).get(t) or (None, None)
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def targets(self) -> list[str]:
-        """The targets ("PERIOD MEASURE"), in order."""
-        return sorted(self.in_sample["p_target_missed"])
-
-    @staticmethod
-    def missed_columns(target: str) -> tuple[str, str, str]:
-        """The columns of :meth:`outcomes` for a target: the share of futures missing it and its 95% interval."""
-        name = f"missed_{target.replace(' ', '_')}"
-        return name, f"{name}_ci95_low", f"{name}_ci95_high"
-
-    def to_json(self) -> dict[str, Any]:
-        """The plan JSON's keys ``risk_plan``, ``in_sample``, ``out_of_sample`` and ``base_out_of_sample``."""
-        return {
-            "risk_plan": self.made,
-            "in_sample": self.in_sample,
-            "out_of_sample": self.out_of_sample,
-            "base_out_of_sample": self.base_out_of_sample,
         }
 
 
