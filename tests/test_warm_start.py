@@ -188,6 +188,15 @@ def test_reduced_cost_bounds_by_hand():
     assert lo.tolist() == [0, 0, 0, 0] and hi.tolist() == [10, 10, 10, 10]
 
 
+#: HiGHS's options that search around an incumbent, and its restarts (HighsBackend._proving)
+SEARCH = (
+    "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens",
+    "mip_heuristic_run_root_reduced_cost",
+    "mip_allow_restart",
+)
+
+
 def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypatch):
     model = model_of(synthetic.make(tmp_path, 20, 3, 5, objective="min-cost", seed=3))
     backend = HighsBackend(model, SolverOptions(warm_start=True))
@@ -198,18 +207,17 @@ def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypat
         lp = backend.h.getLp()
         nodes = backend.h.getOptionValue("mip_max_nodes")[1]
         seen.append((np.array(lp.col_lower_), np.array(lp.col_upper_), nodes, start))
-        heuristics.append(
-            tuple(backend.h.getOptionValue(f"mip_heuristic_run_{h}")[1] for h in ("rins", "rens"))
-        )
+        heuristics.append(tuple(backend.h.getOptionValue(o)[1] for o in SEARCH))
         solve_once(start)
 
-    heuristics: list[tuple[bool, bool]] = []
+    heuristics: list[tuple[bool, ...]] = []
     monkeypatch.setattr(backend, "_solve", spy)
     result = backend.run(Sense.MINIMIZE, scenario_goal(model.main).lin)
     assert result.status.value == "optimal" and len(seen) == 2
     (sub_lo, sub_hi, sub_nodes, _), (lo, hi, nodes, start) = seen
-    # RINS and RENS search the kernel's MIP, not the full MIP within the reduced-cost bounds
-    assert heuristics == [(True, True), (False, False)]
+    # RINS, RENS and the root's reduced-cost heuristic search the kernel's MIP, which may restart;
+    # the full MIP within the reduced-cost bounds runs without them and without restarts
+    assert heuristics == [(True, True, True, True), (False, False, False, False)]
     lower, upper = np.asarray(model.col_lower), np.asarray(model.col_upper)
     free = sub_lo < sub_hi
     # a kernel column keeps its bounds within the window around its LP value, every other column is
@@ -228,4 +236,4 @@ def test_the_kernel_mip_fixes_the_columns_outside_the_kernel(tmp_path, monkeypat
     # and HiGHS holds the model's own bounds and heuristics again afterwards
     lp = backend.h.getLp()
     assert np.array_equal(lp.col_lower_, lower) and np.array_equal(lp.col_upper_, upper)
-    assert all(backend.h.getOptionValue(f"mip_heuristic_run_{h}")[1] is True for h in ("rins", "rens"))
+    assert all(backend.h.getOptionValue(o)[1] is True for o in SEARCH)

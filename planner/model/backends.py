@@ -251,9 +251,8 @@ class HighsBackend(Backend):
             self._set_mip(True)
             spent = time.perf_counter() - begin
             self._seconds = max(time_limit - spent, 1.0) if time_limit is not None else None
-        # within reduced-cost bounds around the kernel's plan, HiGHS's sub-MIP heuristics around an
-        # incumbent (RINS, RENS) search where the kernel already has: the run only proves the gap
-        self._sub_mips(held is None)
+        # within reduced-cost bounds around the kernel's plan the run only proves the gap
+        self._proving(held is not None)
         try:
             self._solve(start)
             if start is not None and self._start_returned(cost):
@@ -262,12 +261,22 @@ class HighsBackend(Backend):
         finally:  # after the result is read: a bound change clears HiGHS's solution
             if held is not None:
                 h.changeColsBounds(n, np.arange(n, dtype=np.int32), *held)
-                self._sub_mips(True)
+                self._proving(False)
 
-    def _sub_mips(self, on: bool) -> None:
-        """Turn HiGHS's RINS and RENS heuristics on or off."""
-        self._set("mip_heuristic_run_rins", on)
-        self._set("mip_heuristic_run_rens", on)
+    def _proving(self, on: bool) -> None:
+        """Set HiGHS for a run that only proves the gap of a plan it starts from, within reduced-cost bounds (or back).
+
+        The heuristics that search around an incumbent by sub-MIPs (RINS, RENS, and the root's
+        reduced-cost one) search where the kernel's MIP and :func:`reduced_cost_bounds` already
+        have; and restarts, which presolve and solve the root again when the root fixes some
+        columns, cost more than they save on these models that presolve to a few rows and a few
+        dozen columns. On explain's re-solves of base-7b the three took 3.7 s of one thread
+        against 2.6 s without them, to the same answers (``benchmarks/explain.py --phases``).
+        """
+        self._set("mip_heuristic_run_rins", not on)
+        self._set("mip_heuristic_run_rens", not on)
+        self._set("mip_heuristic_run_root_reduced_cost", not on)
+        self._set("mip_allow_restart", not on)
 
     def _result(self, mip: bool, time_limit: float | None, seconds: float) -> RunResult:
         """The last run's status, plan and (for an LP) duals, read from HiGHS."""
