@@ -1,13 +1,16 @@
 """Benchmark: HiGHS alone on each stage of a scenario's plan, under other HiGHS options.
 
 Usage: python benchmarks/highs_options.py [--repeat 1] [--set "KEY=VALUE ..."]... [SCENARIO]
+       python benchmarks/highs_options.py --synthetic 40x3x8x3 [--seed 1] [--set ...]
 
 Solves the scenario (default ``budgets/workloads-7b.yaml``) once as ``gpuplan plan`` does and
 writes each MIP that HiGHS runs (stage 1; stage 2 with stage 1's value kept, and stage 1's plan
 as its start) to a temporary ``.mps`` file. Then solves each file with HiGHS alone (one thread,
 seed 0, the plan's gap, the same start) under its default options and under each ``--set``
 (several ``KEY=VALUE`` pairs in one ``--set`` go together), ``--repeat`` times, and prints the
-median seconds, nodes and objective of each stage and their total.
+median seconds, nodes and objective of each stage and their total. ``--synthetic
+SKUSxCHANNELSxQUARTERSxSITES`` uses the instance of ``benchmarks/synthetic.py`` with workload
+targets and clusters (``--seed``) instead of a scenario file.
 
 Stage 2's file is the one the default options lead to: other options may end stage 1 at another
 plan within the gap, and so a stage 2 bounded by another value. The total is therefore what the
@@ -30,6 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def value(text: str) -> Any:
@@ -108,6 +112,10 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], help='HiGHS options, e.g. "mip_heuristic_effort=0.3"'
     )
+    parser.add_argument(
+        "--synthetic", help="SKUSxCHANNELSxQUARTERSxSITES: a synthetic instance with clusters"
+    )
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("scenario", nargs="?", default="budgets/workloads-7b.yaml")
     args = parser.parse_args()
     sets: list[dict[str, Any]] = [{}]
@@ -115,6 +123,13 @@ def main() -> None:
         pairs = [p.split("=", 1) for p in given.split()]
         sets.append({k: value(v) for k, v in pairs})
     with tempfile.TemporaryDirectory() as tmp:
+        if args.synthetic:
+            from synthetic import make
+
+            skus, channels, quarters, sites = (int(v) for v in args.synthetic.split("x"))
+            folder = Path(tmp) / "synthetic"
+            made = make(folder, skus, channels, quarters, seed=args.seed, sites=sites, workloads=True)
+            args.scenario = str(made)
         runs, gap = dump_stages(args.scenario, Path(tmp))
         print(
             f"{args.scenario}: HiGHS alone on each stage's model, gap {gap:g}, one thread, medians of {args.repeat}"
@@ -132,7 +147,7 @@ def main() -> None:
                 total += seconds
                 cells.append(f"{seconds:>10.2f} {nodes:>7} {found[0][2]:>16,.2f}")
             name = " ".join(f"{k}={v}" for k, v in options.items()) or "(defaults)"
-            print(f"{name:<44} {'  '.join(cells)}  {total:>8.2f}")
+            print(f"{name:<44} {'  '.join(cells)}  {total:>8.2f}", flush=True)
 
 
 if __name__ == "__main__":
