@@ -5,7 +5,8 @@ Usage: python benchmarks/highs_options.py [--repeat 1] [--set "KEY=VALUE ..."]..
 
 Solves the scenario (default ``budgets/workloads-7b.yaml``) once as ``gpuplan plan`` does and
 writes each MIP that HiGHS runs (stage 1; stage 2 with stage 1's value kept, and stage 1's plan
-as its start) to a temporary ``.mps`` file. Then solves each file with HiGHS alone (one thread,
+as its start; on a model with a kernel start, its sub-MIP and the full MIP from its plan are
+runs of their own, numbered as stages) to a temporary ``.mps`` file. Then solves each file with HiGHS alone (one thread,
 seed 0, the plan's gap, the same start) under its default options and under each ``--set``
 (several ``KEY=VALUE`` pairs in one ``--set`` go together), ``--repeat`` times, and prints the
 median seconds, nodes and objective of each stage and their total. ``--synthetic
@@ -49,7 +50,7 @@ def value(text: str) -> Any:
 
 
 def dump_stages(scenario: str, folder: Path) -> tuple[list[tuple[Path, Path | None]], float]:
-    """Solve ``scenario`` as ``gpuplan plan`` does, writing each MIP run (and its start) to ``folder``; the files and the plan's gap."""
+    """Solve ``scenario`` as ``gpuplan plan`` does (printing the time, files written included), writing each MIP run (and its start) to ``folder``; the files and the plan's gap."""
     from planner.model.backends import HighsBackend
     from planner.model.runs import SolverOptions
     from planner.plans.plan import solve
@@ -69,11 +70,15 @@ def dump_stages(scenario: str, folder: Path) -> tuple[list[tuple[Path, Path | No
         solve_once(self, start)
 
     HighsBackend._solve = written  # type: ignore[method-assign]
+    begin = time.perf_counter()
     try:
         plan = solve(ROOT / scenario)
     finally:
         HighsBackend._solve = solve_once  # type: ignore[method-assign]
     assert plan.status == "optimal", plan.status
+    print(
+        f"{scenario}: gpuplan's plan {time.perf_counter() - begin:.2f} s ({len(runs)} MIP runs)", flush=True
+    )
     return runs, SolverOptions().mip_gap
 
 
