@@ -3,11 +3,12 @@
 Usage: python benchmarks/highs_options.py [--repeat 1] [--set "KEY=VALUE ..."]... [SCENARIO]
        python benchmarks/highs_options.py --synthetic 40x3x8x3 [--seed 1] [--set ...]
 
-Solves the scenario (default ``budgets/workloads-7b.yaml``) once as ``gpuplan plan`` does and
-writes each MIP that HiGHS runs (stage 1; stage 2 with stage 1's value kept, and stage 1's plan
-as its start; on a model with a kernel start, its sub-MIP and the full MIP from its plan are
-runs of their own, numbered as stages) to a temporary ``.mps`` file. Then solves each file with HiGHS alone (one thread,
-seed 0, the plan's gap, the same start) under its default options and under each ``--set``
+Solves the scenario (default ``budgets/workloads-7b.yaml``) once as ``gpuplan plan`` does,
+printing its time, and writes each MIP that HiGHS runs (stage 1; stage 2 with stage 1's value
+kept, and stage 1's plan as its start; on a model with a kernel start, its sub-MIP, here without
+its node limit, and the full MIP from its plan are runs of their own, numbered as stages) to a
+temporary ``.mps`` file. Then solves each file with HiGHS alone (one thread, seed 0, the plan's
+gap, the same start) under its default options and under each ``--set``
 (several ``KEY=VALUE`` pairs in one ``--set`` go together), ``--repeat`` times, and prints the
 median seconds, nodes and objective of each stage and their total. ``--synthetic
 SKUSxCHANNELSxQUARTERSxSITES`` uses the instance of ``benchmarks/synthetic.py`` with workload
@@ -34,7 +35,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def value(text: str) -> Any:
@@ -62,11 +62,11 @@ def dump_stages(scenario: str, folder: Path) -> tuple[list[tuple[Path, Path | No
         if self._mip:
             model = folder / f"stage{len(runs) + 1}.mps"
             self.h.writeModel(str(model))
-            begin = None
+            saved = None
             if start is not None:
-                begin = folder / f"stage{len(runs) + 1}-start.npy"
-                np.save(begin, np.asarray(start, dtype=np.float64))
-            runs.append((model, begin))
+                saved = folder / f"stage{len(runs) + 1}-start.npy"
+                np.save(saved, np.asarray(start, dtype=np.float64))
+            runs.append((model, saved))
         solve_once(self, start)
 
     HighsBackend._solve = written  # type: ignore[method-assign]
