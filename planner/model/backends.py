@@ -270,8 +270,9 @@ class HighsBackend(Backend):
         reduced-cost one) search where the kernel's MIP and :func:`reduced_cost_bounds` already
         have; and restarts, which presolve and solve the root again when the root fixes some
         columns, cost more than they save on these models that presolve to a few rows and a few
-        dozen columns. On explain's re-solves of base-7b the three took 3.7 s of one thread
-        against 2.6 s without them, to the same answers (``benchmarks/explain.py --phases``).
+        dozen columns. With RINS and RENS already off, turning off the other two took explain's
+        re-solves of base-7b from 3.7 s of one thread to 2.6 s, to the same answers
+        (``benchmarks/explain.py --phases``).
         """
         self._set("mip_heuristic_run_rins", not on)
         self._set("mip_heuristic_run_rens", not on)
