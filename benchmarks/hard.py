@@ -55,7 +55,7 @@ WRITE_OLD = r"""
 import sys
 from pathlib import Path
 from planner.inputs.catalog import load_catalog
-from planner.model.backends import write_model
+from planner.model.pulp_io import write_model
 from planner.model.build import build
 from planner.model.data import prepare
 from planner.model.solve import scenario_goal

@@ -30,10 +30,10 @@ from planner.model.backends import (
     _time_message,
     highs_lp,
     stdout_fd_silenced,
-    to_pulp,
 )
 from planner.model.build import build
 from planner.model.data import prepare
+from planner.model.pulp_io import to_pulp
 from planner.model.rows import INF
 from planner.model.runs import SolverOptions, Status
 from planner.model.solve import optimize, register_stage2, scenario_goal

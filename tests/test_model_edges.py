@@ -444,7 +444,7 @@ def test_a_target_after_a_quarter_without_one_is_diagnosed(tiny):
 
 
 def test_the_kernel_keeps_every_column_the_lp_leaves_fractional():
-    from planner.model.backends import kernel_bounds
+    from planner.model.kernel import kernel_bounds
 
     x = np.array([2.0, 0.5, 3.0, 1.25])
     reduced = np.array([0.0, 9.0, 9.0, 9.0])  # only column 0 is among the 1 smallest

@@ -20,9 +20,8 @@ from planner.model.backends import (
     KERNEL_NODES,
     KERNEL_WINDOW,
     HighsBackend,
-    kernel_bounds,
-    reduced_cost_bounds,
 )
+from planner.model.kernel import kernel_bounds, reduced_cost_bounds
 from planner.model.linear import Sense
 from planner.model.runs import SolverOptions
 from planner.model.solve import optimize, scenario_goal

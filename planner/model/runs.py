@@ -47,6 +47,9 @@ class SolverOptions:
     #: HiGHS: start each MIP from a kernel search; ``None``: for models of at least
     #: ``KERNEL_MIN_COLUMNS`` columns (below, HiGHS alone is as fast); ``False``: never
     warm_start: bool | None = None
+    #: HiGHS, on a model with clusters (contract v3, section 7): bound and fix the cluster counts
+    #: first (:meth:`planner.model.backends.HighsBackend.run`); ``False``: HiGHS on the whole MIP
+    clusters_first: bool = True
 
     def __post_init__(self) -> None:
         """The checks the CLI makes on --solver, --time-limit and --mip-gap, with the same words."""
@@ -86,7 +89,7 @@ class SolverOptions:
             unknown = sorted(set(options) - set(SolverOptions.__dataclass_fields__))
             if unknown:
                 raise InputError(
-                    f"unknown option {unknown[0]!r}; expected solver, time_limit, mip_gap, deadline or warm_start",
+                    f"unknown option {unknown[0]!r}; expected solver, time_limit, mip_gap, deadline, warm_start or clusters_first",
                     key="options",
                 )
             return SolverOptions(**options)  # type: ignore[arg-type]

@@ -84,7 +84,7 @@ def solve_data(
     model = build(data)
     aim = scenario_goal(model.main) if goal is None else goal(model)
     if write_model is not None:
-        from planner.model.backends import write_model as write
+        from planner.model.pulp_io import write_model as write
 
         write(model, aim.sense, aim.lin, write_model)
     outcome = optimize(model, aim, options)
