@@ -60,7 +60,7 @@ import sys, time, os
 t0 = time.perf_counter()
 import highspy
 h = highspy.Highs(); h.setOptionValue("output_flag", False); h.setOptionValue("threads", 1)
-h.setOptionValue("mip_rel_gap", float(sys.argv[2])); h.setOptionValue("random_seed", 0)
+h.setOptionValue("mip_rel_gap", float(sys.argv[2])); h.setOptionValue("random_seed", int(sys.argv[3]))
 h.readModel(sys.argv[1]); h.run()
 print(time.perf_counter() - t0, h.getModelStatus())
 """
@@ -87,7 +87,13 @@ def bench_size(
     work: Path,
     sites: int = 1,
     workloads: bool = False,
+    seeds: bool = False,
 ) -> dict:
+    """Time one generated size: gpuplan's stages and whole command, and HiGHS alone on its ``.mps``.
+
+    HiGHS alone runs ``repeat`` times with seed 0, or with ``seeds`` once with each of the seeds
+    0 to ``repeat - 1``; the median is reported either way.
+    """
     name = f"{skus}x{channels}x{quarters}" + (f", {sites} sites with leases" if sites > 1 else "")
     folder = work / name.replace(", ", "-").replace(" ", "-")
     scenario = synthetic.make(
@@ -117,7 +123,10 @@ def bench_size(
         timed(["gpuplan", "plan", str(scenario), "--format", "json", "--mip-gap", str(gap)])[0]
         for _ in range(repeat)
     ]
-    alone = [timed([sys.executable, "-c", HIGHS_ALONE, str(mps), str(gap)])[0] for _ in range(repeat)]
+    alone = [
+        timed([sys.executable, "-c", HIGHS_ALONE, str(mps), str(gap), str(k if seeds else 0)])[0]
+        for k in range(repeat)
+    ]
     row = {
         k: median([s[k] for s in stages]) for k in ("import", "load", "build", "solve", "write", "peak_mb")
     }
