@@ -1,0 +1,121 @@
+"""HiGHS on a model with clusters: the cluster counts bounded and fixed first (``HighsBackend._clusters_first``).
+
+Worked by hand on chips of the conftest helper (1 effective PFLOPS and $1000 a chip): the runs it
+makes, the plans it returns, and that the row it adds for the last run is gone after it; and, on
+the generated instances of ``test_workloads``, the same proven value as HiGHS on the whole MIP.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from conftest import chip, model_of, offer
+from rederive import check_plan
+from test_workloads import HOME, _random_instance, bought
+
+from planner.model.backends import HighsBackend
+from planner.model.runs import SolverOptions, Status
+from planner.model.solve import optimize, scenario_goal
+from planner.plans.plan import solve
+
+
+def clusters_case(tiny, per_server: int, objective: str, **scenario):
+    """One site and one chip in servers of ``per_server``, 30 on offer at $1000, clusters of 4."""
+    return tiny(
+        [chip("a", chips_per_server=per_server)],
+        [offer("a", "2025Q1", max_units=30)],
+        periods=["2025Q1"],
+        objective=objective,
+        sites=[HOME],
+        **scenario,
+    )
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Each full run ``HighsBackend._run`` makes (the relaxation is not one), with the rows HiGHS held."""
+    seen: list[int] = []
+    plain = HighsBackend._run
+
+    def counted(self, *args):
+        seen.append(int(self.h.getNumRow()))
+        return plain(self, *args)
+
+    monkeypatch.setattr(HighsBackend, "_run", counted)
+    return seen
+
+
+def solved(path, options: SolverOptions | None = None):
+    """Solve a scenario as ``gpuplan plan`` does, on a backend the test can look into afterwards."""
+    model = model_of(path)
+    options = options or SolverOptions()
+    backend = HighsBackend(model, options)
+    return model, backend, optimize(model, scenario_goal(model.main), options, backend)
+
+
+def test_when_the_fixed_clusters_prove_the_gap_each_stage_is_one_run(tiny, runs):
+    # budget for 10 chips, clusters of 4: with servers in fractions at most 2 clusters (8 PFLOPS),
+    # and 8 whole chips reach it: proven at once; stage 2 the same at $8,000
+    path = clusters_case(
+        tiny,
+        1,
+        "max-training",
+        budget={"total_usd": 10000},
+        targets={"2025Q1": {"training": {"cluster_chips": 4}}},
+    )
+    model, backend, out = solved(path)
+    assert out.status == Status.OPTIMAL and out.value == pytest.approx(8.0)
+    assert float(model.main.cost.value(out.x)) == pytest.approx(8000.0)
+    assert len(runs) == 2  # one per stage
+
+
+def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny, runs):
+    # two clusters of 4 for 8 PFLOPS: in fractions 8/3 servers of 3 ($8,000); whole servers need 3
+    # of them ($9,000), 11% above that bound: the full MIP runs from it, with the bound as a row
+    path = clusters_case(
+        tiny,
+        3,
+        "min-cost",
+        targets={"2025Q1": {"training": {"cluster_chips": 4, "pflops": 8}}},
+    )
+    model, backend, out = solved(path)
+    assert out.status == Status.OPTIMAL
+    assert float(model.main.cost.value(out.x)) == pytest.approx(9000.0)
+    rows = len(model.rows)
+    assert runs == [rows, rows + 1]  # the fixed clusters, then the full MIP with the bound's row
+    assert backend.h.getNumRow() == rows  # and the row is gone after it
+    plan = solve(path)
+    check_plan(plan)
+    assert bought(plan) == [("a", "home", 9)]
+
+
+def test_no_plan_even_with_servers_in_fractions_is_infeasible_without_a_full_run(tiny, runs):
+    # 30 chips on offer cannot make the 8 clusters of 4 that 32 PFLOPS need
+    path = clusters_case(
+        tiny,
+        1,
+        "min-cost",
+        targets={"2025Q1": {"training": {"cluster_chips": 4, "pflops": 32}}},
+    )
+    _, _, out = solved(path)
+    assert out.status == Status.INFEASIBLE and runs == []
+    plan = solve(path)
+    assert plan.status == "infeasible"
+    assert [s.measure for s in plan.diagnosis.shortfalls] == ["training_pflops"]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_same_proven_value_as_highs_on_the_whole_mip(tiny, seed):
+    chips, offers, scenario = _random_instance(random.Random(seed))
+    path = tiny(chips, offers, name=f"g{seed}", **scenario)
+    model, backend, first = solved(path)
+    _, _, whole = solved(path, SolverOptions(clusters_first=False))
+    assert first.status == whole.status
+    assert backend.h.getNumRow() == len(model.rows)
+    if first.value is None or whole.value is None:
+        return
+    gap = SolverOptions().mip_gap
+    assert abs(first.value - whole.value) <= gap * max(abs(first.value), abs(whole.value)) + 1e-6
+    assert np.isfinite(first.x).all()
