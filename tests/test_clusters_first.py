@@ -16,6 +16,8 @@ from rederive import check_plan
 from test_workloads import HOME, _random_instance, bought
 
 from planner.model.backends import HighsBackend
+from planner.model.linear import Sense
+from planner.model.rows import Model
 from planner.model.runs import SolverOptions, Status
 from planner.model.solve import optimize, scenario_goal
 from planner.plans.plan import solve
@@ -35,15 +37,20 @@ def clusters_case(tiny, per_server: int, objective: str, **scenario):
 
 @pytest.fixture
 def runs(monkeypatch):
-    """Each full run ``HighsBackend._run`` makes (the relaxation is not one), with the rows HiGHS held."""
-    seen: list[int] = []
-    plain = HighsBackend._run
+    """The runs after the relaxation: ``("plan", rows)`` for the kernel search with the counts fixed, ``("full", rows)`` for a full MIP, with the rows HiGHS held."""
+    seen: list[tuple[str, int]] = []
+    plan, full = HighsBackend._cluster_plan, HighsBackend._run
 
-    def counted(self, *args):
-        seen.append(int(self.h.getNumRow()))
-        return plain(self, *args)
+    def planned(self, *args):
+        seen.append(("plan", int(self.h.getNumRow())))
+        return plan(self, *args)
 
-    monkeypatch.setattr(HighsBackend, "_run", counted)
+    def whole(self, *args, **kw):
+        seen.append(("full", int(self.h.getNumRow())))
+        return full(self, *args, **kw)
+
+    monkeypatch.setattr(HighsBackend, "_cluster_plan", planned)
+    monkeypatch.setattr(HighsBackend, "_run", whole)
     return seen
 
 
@@ -55,7 +62,7 @@ def solved(path, options: SolverOptions | None = None):
     return model, backend, optimize(model, scenario_goal(model.main), options, backend)
 
 
-def test_when_the_fixed_clusters_prove_the_gap_each_stage_is_one_run(tiny, runs):
+def test_when_the_fixed_clusters_prove_the_gap_no_stage_runs_the_full_mip(tiny, runs):
     # budget for 10 chips, clusters of 4: with servers in fractions at most 2 clusters (8 PFLOPS),
     # and 8 whole chips reach it: proven at once; stage 2 the same at $8,000
     path = clusters_case(
@@ -68,7 +75,9 @@ def test_when_the_fixed_clusters_prove_the_gap_each_stage_is_one_run(tiny, runs)
     model, backend, out = solved(path)
     assert out.status == Status.OPTIMAL and out.value == pytest.approx(8.0)
     assert float(model.main.cost.value(out.x)) == pytest.approx(8000.0)
-    assert len(runs) == 2  # one per stage
+    rows = len(model.rows)
+    # one kernel search per stage, no full MIP (stage 2's row, keeping stage 1's value, comes after stage 1)
+    assert runs == [("plan", rows - 1), ("plan", rows)]
 
 
 def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny, runs):
@@ -84,7 +93,7 @@ def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny
     assert out.status == Status.OPTIMAL
     assert float(model.main.cost.value(out.x)) == pytest.approx(9000.0)
     rows = len(model.rows)
-    assert runs == [rows, rows + 1]  # the fixed clusters, then the full MIP with the bound's row
+    assert runs == [("plan", rows), ("full", rows + 1)]  # the fixed counts, then the full MIP with the bound
     assert backend.h.getNumRow() == rows  # and the row is gone after it
     plan = solve(path)
     check_plan(plan)
@@ -119,3 +128,14 @@ def test_the_same_proven_value_as_highs_on_the_whole_mip(tiny, seed):
     gap = SolverOptions().mip_gap
     assert abs(first.value - whole.value) <= gap * max(abs(first.value), abs(whole.value)) + 1e-6
     assert np.isfinite(first.x).all()
+
+
+@pytest.mark.parametrize("sense", [Sense.MINIMIZE, Sense.MAXIMIZE])
+@pytest.mark.parametrize("bound", [64_289_452.1, -64_289_452.1, 1234.5, -1234.5])
+def test_the_kernel_search_stops_at_the_least_good_value_that_proves_the_gap(sense, bound):
+    backend = HighsBackend(Model(), SolverOptions(mip_gap=1e-4))
+    target = backend._target(sense, bound)
+    worse = 1.0 if sense == Sense.MINIMIZE else -1.0
+    assert worse * (target - bound) > 0.99e-4 * abs(bound)  # about the gap away, on the worse side
+    assert backend._proves(target, bound)
+    assert not backend._proves(target + worse * 1e-7 * abs(bound), bound)
