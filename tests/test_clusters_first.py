@@ -16,8 +16,8 @@ from rederive import check_plan
 from test_workloads import HOME, _random_instance, bought
 
 from planner.model.backends import HighsBackend
+from planner.model.kernel import proves, proving_target
 from planner.model.linear import Sense
-from planner.model.rows import Model
 from planner.model.runs import SolverOptions, Status
 from planner.model.solve import optimize, scenario_goal
 from planner.plans.plan import solve
@@ -133,9 +133,8 @@ def test_the_same_proven_value_as_highs_on_the_whole_mip(tiny, seed):
 @pytest.mark.parametrize("sense", [Sense.MINIMIZE, Sense.MAXIMIZE])
 @pytest.mark.parametrize("bound", [64_289_452.1, -64_289_452.1, 1234.5, -1234.5])
 def test_the_kernel_search_stops_at_the_least_good_value_that_proves_the_gap(sense, bound):
-    backend = HighsBackend(Model(), SolverOptions(mip_gap=1e-4))
-    target = backend._target(sense, bound)
+    value = proving_target(sense, bound, 1e-4)
     worse = 1.0 if sense == Sense.MINIMIZE else -1.0
-    assert worse * (target - bound) > 0.99e-4 * abs(bound)  # about the gap away, on the worse side
-    assert backend._proves(target, bound)
-    assert not backend._proves(target + worse * 1e-7 * abs(bound), bound)
+    assert worse * (value - bound) > 0.99e-4 * abs(bound)  # about the gap away, on the worse side
+    assert proves(value, bound, 1e-4)
+    assert not proves(value + worse * 1e-7 * abs(bound), bound, 1e-4)

@@ -24,7 +24,7 @@ import pulp
 
 from planner.errors import Setting, SolverError, words
 from planner.model.choices import Solver
-from planner.model.kernel import kernel_bounds, reduced_cost_bounds
+from planner.model.kernel import Relaxed, kernel_bounds, proves, proving_target, reduced_cost_bounds
 from planner.model.linear import FloatArray, Lin, Sense
 from planner.model.pulp_io import pulp_outcome, to_pulp
 from planner.model.rows import INF, Model, Room, Row
@@ -343,10 +343,12 @@ class HighsBackend(Backend):
         try:
             fits = start is not None and np.array_equal(np.round(start[ys]), counts)
             self._seconds = left()
-            plan = self._cluster_plan(start if fits else None, self._target(sense, bound))
+            plan = self._cluster_plan(
+                start if fits else None, proving_target(sense, bound, float(self.options.mip_gap))
+            )
         finally:
             h.changeColsBounds(ys.size, ys, lower, upper)
-        if plan is not None and self._proves(float(cost @ plan), bound):
+        if plan is not None and proves(float(cost @ plan), bound, float(self.options.mip_gap)):
             return RunResult(Status.OPTIMAL, plan, time.perf_counter() - begin)
         nz = np.flatnonzero(cost).astype(np.int32)
         slack = 1e-9 * max(1.0, abs(bound))  # against rounding in the bound's last digits
@@ -375,52 +377,21 @@ class HighsBackend(Backend):
         within the gap in under a second, and on workloads-7b, windowed, in 0.02 s (README,
         Performance).
         """
-        h, m = self.h, self.model
-        n = m.n_cols
-        ints = np.asarray(m.col_integer, dtype=bool)
-        self._set_mip(False)
-        h.clearSolver()
-        self._limit_run()
-        _run_interruptibly(h)
-        optimal = h.getModelStatus() == self._hs.HighsModelStatus.kOptimal
-        sol = h.getSolution()  # read before integrality changes back, which clears it
-        x, reduced = np.asarray(sol.col_value, dtype=np.float64), np.asarray(sol.col_dual, dtype=np.float64)
-        self._set_mip(True)
-        if not optimal:
+        m = self.model
+        relaxed = self._lp()
+        if relaxed is None:
             return start
-        lp = h.getLp()
-        lower = np.asarray(lp.col_lower_, dtype=np.float64)
-        upper = np.asarray(lp.col_upper_, dtype=np.float64)
-        window = KERNEL_WINDOW if n < KERNEL_MIN_COLUMNS else INF
+        ints = np.asarray(m.col_integer, dtype=bool)
+        held = (relaxed.lower, relaxed.upper)
+        window = KERNEL_WINDOW if m.n_cols < KERNEL_MIN_COLUMNS else INF
         low, high = kernel_bounds(
-            x, np.where(ints, reduced, INF), lower, upper, CLUSTER_KERNEL, start, window
+            relaxed.x, np.where(ints, relaxed.reduced, INF), *held, CLUSTER_KERNEL, start, window
         )
-        cols = np.arange(n, dtype=np.int32)
-        h.changeColsBounds(n, cols, np.where(ints, low, lower), np.where(ints, high, upper))
-        self._set("mip_max_nodes", KERNEL_NODES)
-        self._set("objective_target", target)
-        self._set("mip_rel_gap", min(float(self.options.mip_gap), KERNEL_GAP))
-        try:
-            self._solve(start)
-            found = h.getInfo().primal_solution_status == 2
-            return np.asarray(h.getSolution().col_value, dtype=np.float64) if found else start
-        finally:
-            self._set("mip_max_nodes", self._hs.kHighsIInf)
-            self._set("objective_target", -INF)
-            self._set("mip_rel_gap", float(self.options.mip_gap))
-            h.changeColsBounds(n, cols, lower, upper)
-
-    def _target(self, sense: Sense, bound: float) -> float:
-        """The least good objective value that :meth:`_proves` accepts against ``bound``, a hair inside."""
-        gap = float(self.options.mip_gap)
-        toward = 1.0 if sense == Sense.MINIMIZE else -1.0  # from the bound towards worse plans
-        shrink = 1.0 - gap if (bound >= 0) == (toward > 0) else 1.0 + gap
-        value = bound / shrink if shrink > 0 else bound
-        return value - toward * 1e-9 * max(1.0, abs(value - bound))
-
-    def _proves(self, value: float, bound: float) -> bool:
-        """Whether a plan of objective ``value`` is within the options' gap of ``bound`` (HiGHS's measure: ``|bound - value| / |value|``)."""
-        return abs(bound - value) <= max(float(self.options.mip_gap) * abs(value), 1e-6)
+        gap = min(float(self.options.mip_gap), KERNEL_GAP)
+        found = self._kernel_mip(
+            np.where(ints, low, held[0]), np.where(ints, high, held[1]), held, start, gap, target
+        )
+        return start if found is None else found
 
     def _proving(self, on: bool) -> None:
         """Set HiGHS for a run that only proves the gap of a plan it starts from, within reduced-cost bounds (or back).
@@ -515,47 +486,71 @@ class HighsBackend(Backend):
         """
         h, m = self.h, self.model
         n = m.n_cols
+        relaxed = self._lp()
+        if relaxed is None:
+            return start, None
+        small = n < KERNEL_MIN_COLUMNS  # a kernel start asked for (explain, risk): windowed, then bounded
+        window = KERNEL_WINDOW if small else INF
+        size = max(KERNEL_COLUMNS, 2 * len(m.rows))
+        held = (relaxed.lower, relaxed.upper)
+        sub_lower, sub_upper = kernel_bounds(relaxed.x, relaxed.reduced, *held, size, start, window)
+        gap = float(self.options.mip_gap)
+        found = self._kernel_mip(sub_lower, sub_upper, held, start, max(gap, KERNEL_GAP) if small else gap)
+        start = start if found is None else found
+        if found is None or not small:
+            return start, None
+        ints = np.asarray(m.col_integer, dtype=bool)
+        tight_lower, tight_upper = reduced_cost_bounds(
+            relaxed.x, relaxed.reduced, *held, ints, sense, relaxed.value, float(cost @ found), found
+        )
+        h.changeColsBounds(n, np.arange(n, dtype=np.int32), tight_lower, tight_upper)
+        return start, held
+
+    def _lp(self) -> Relaxed | None:
+        """The LP relaxation of the model as HiGHS holds it (integrality back on after), or None when it has no optimum."""
+        h = self.h
         self._set_mip(False)
         h.clearSolver()
         self._limit_run()
         _run_interruptibly(h)
-        if h.getModelStatus() != self._hs.HighsModelStatus.kOptimal:
-            return start, None
-        sol = h.getSolution()
-        bound = float(h.getInfo().objective_function_value)
+        optimal = h.getModelStatus() == self._hs.HighsModelStatus.kOptimal
+        sol, value = h.getSolution(), float(h.getInfo().objective_function_value)
         x, reduced = np.asarray(sol.col_value, dtype=np.float64), np.asarray(sol.col_dual, dtype=np.float64)
+        self._set_mip(True)  # after reading: integrality changes clear HiGHS's solution
+        if not optimal:
+            return None
         lp = h.getLp()  # the bounds held in HiGHS (a re-solve may hold some apart from the model's)
-        lower, upper = (
-            np.asarray(lp.col_lower_, dtype=np.float64),
-            np.asarray(lp.col_upper_, dtype=np.float64),
-        )
-        small = n < KERNEL_MIN_COLUMNS  # a kernel start asked for (explain, risk): windowed, then bounded
-        window = KERNEL_WINDOW if small else INF
-        size = max(KERNEL_COLUMNS, 2 * len(m.rows))
-        sub_lower, sub_upper = kernel_bounds(x, reduced, lower, upper, size, start, window)
+        lower = np.asarray(lp.col_lower_, dtype=np.float64)
+        return Relaxed(value, x, reduced, lower, np.asarray(lp.col_upper_, dtype=np.float64))
+
+    def _kernel_mip(
+        self,
+        lower: FloatArray,
+        upper: FloatArray,
+        held: tuple[FloatArray, FloatArray],
+        start: FloatArray | None,
+        gap: float,
+        target: float = -INF,
+    ) -> FloatArray | None:
+        """A kernel search's MIP: within ``lower``/``upper``, at most ``KERNEL_NODES`` nodes, at ``gap``, stopped at ``target`` (HiGHS's ``objective_target``), from ``start``.
+
+        Its plan, or None when it finds none; the column bounds ``held`` are put back after.
+        """
+        h, n = self.h, self.model.n_cols
         cols = np.arange(n, dtype=np.int32)
-        self._set_mip(True)
-        h.changeColsBounds(n, cols, sub_lower, sub_upper)
+        h.changeColsBounds(n, cols, lower, upper)
         self._set("mip_max_nodes", KERNEL_NODES)
-        gap = float(self.options.mip_gap)
-        self._set("mip_rel_gap", max(gap, KERNEL_GAP) if small else gap)
+        self._set("mip_rel_gap", gap)
+        self._set("objective_target", target)
         try:
             self._solve(start)
             found = h.getInfo().primal_solution_status == 2
-            if found:
-                start = np.asarray(h.getSolution().col_value, dtype=np.float64)
+            return np.asarray(h.getSolution().col_value, dtype=np.float64) if found else None
         finally:
             self._set("mip_max_nodes", self._hs.kHighsIInf)
             self._set("mip_rel_gap", float(self.options.mip_gap))
-            h.changeColsBounds(n, cols, lower, upper)
-        if not found or start is None or not small:
-            return start, None
-        ints = np.asarray(m.col_integer, dtype=bool)
-        tight_lower, tight_upper = reduced_cost_bounds(
-            x, reduced, lower, upper, ints, sense, bound, float(cost @ start), start
-        )
-        h.changeColsBounds(n, cols, tight_lower, tight_upper)
-        return start, (lower, upper)
+            self._set("objective_target", -INF)
+            h.changeColsBounds(n, cols, *held)
 
     def _solve(self, start: FloatArray | None) -> None:
         """One run from scratch (results do not depend on earlier runs), from ``start`` when given."""

@@ -1,12 +1,38 @@
-"""The kernel search's pure arithmetic: which columns its sub-MIP frees, and the bounds reduced costs prove (used by :class:`planner.model.backends.HighsBackend`)."""
+"""The kernel search's pure arithmetic: which columns its sub-MIP frees, the bounds reduced costs prove, and when a plan proves the gap (used by :class:`planner.model.backends.HighsBackend`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from planner.model.linear import FloatArray, Sense
 from planner.model.rows import INF
+
+
+@dataclass(frozen=True)
+class Relaxed:
+    """An LP relaxation's optimum: its value, column values and reduced costs, and the column bounds HiGHS held."""
+
+    value: float
+    x: FloatArray
+    reduced: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+
+
+def proves(value: float, bound: float, gap: float) -> bool:
+    """Whether a plan of objective ``value`` is within ``gap`` of ``bound`` (HiGHS's measure: ``|bound - value| / |value|``, at least 1e-6 absolute)."""
+    return abs(bound - value) <= max(gap * abs(value), 1e-6)
+
+
+def proving_target(sense: Sense, bound: float, gap: float) -> float:
+    """The least good objective value that :func:`proves` accepts against ``bound``, a hair inside."""
+    toward = 1.0 if sense == Sense.MINIMIZE else -1.0  # from the bound towards worse plans
+    shrink = 1.0 - gap if (bound >= 0) == (toward > 0) else 1.0 + gap
+    value = bound / shrink if shrink > 0 else bound
+    return value - toward * 1e-9 * max(1.0, abs(value - bound))
 
 
 def kernel_bounds(
