@@ -18,7 +18,7 @@ from test_workloads import HOME, _random_instance, bought
 from planner.model.backends import HighsBackend
 from planner.model.kernel import proves, proving_target
 from planner.model.linear import Sense
-from planner.model.runs import SolverOptions, Status
+from planner.model.runs import RunResult, SolverOptions, Status
 from planner.model.solve import optimize, scenario_goal
 from planner.plans.plan import solve
 
@@ -98,6 +98,27 @@ def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == [("a", "home", 9)]
+
+
+def test_a_full_mip_the_time_limit_stops_returns_the_kernel_plan_and_the_gap_to_the_bound(tiny, monkeypatch):
+    # as above, with the full MIP stopped before it has a plan: the kernel's plan ($9,000) is
+    # reported, 11.11% from the bound of servers in fractions ($8,000), with the stage's time limit
+    path = clusters_case(
+        tiny,
+        3,
+        "min-cost",
+        targets={"2025Q1": {"training": {"cluster_chips": 4, "pflops": 8}}},
+    )
+    monkeypatch.setattr(
+        HighsBackend, "_run", lambda self, *a, **kw: RunResult(Status.ERROR, None, 0.0, "stopped")
+    )
+    model, _, out = solved(path, SolverOptions(time_limit=5))
+    assert out.status == Status.FEASIBLE
+    assert float(model.main.cost.value(out.x)) == pytest.approx(9000.0)
+    assert out.message == (
+        "not proven optimal: the time limit (5 s) stopped the solver 11.11% from the best bound; "
+        "raise the time limit for a proven plan"
+    )
 
 
 def test_no_plan_even_with_servers_in_fractions_is_infeasible_without_a_full_run(tiny, runs):

@@ -84,6 +84,16 @@ def _trivial(model: Model) -> RunResult:
     return RunResult(Status.OPTIMAL if ok else Status.INFEASIBLE, x if ok else None, 0.0)
 
 
+def _not_proven(limit: float | None, gap: float) -> str:
+    """What a plan the time limit stopped ``gap`` from the best bound says."""
+    seconds = f" ({limit:g} s)" if limit is not None else ""
+    distance = f"{gap:.2%}" if gap < 1 else "more than 100%"
+    return (
+        f"not proven optimal: the time limit{seconds} stopped the solver {distance} from the best bound; "
+        "raise the time limit for a proven plan"
+    )
+
+
 def _time_message(limit: float | None) -> str:
     return (
         ""
@@ -360,8 +370,17 @@ class HighsBackend(Backend):
             )
         finally:
             h.deleteRows(1, np.array([h.getNumRow() - 1], dtype=np.int32))
-        full.seconds = time.perf_counter() - begin
-        return full
+        seconds = time.perf_counter() - begin
+        best = full.x if full.x is not None else plan
+        if full.status == Status.OPTIMAL or best is None:
+            return RunResult(full.status, full.x, seconds, full.message)
+        value = float(cost @ best)  # stopped by the time limit: D is a bound even before HiGHS's own
+        return RunResult(
+            Status.FEASIBLE,
+            best,
+            seconds,
+            _not_proven(time_limit, abs(bound - value) / max(abs(value), 1e-9)),
+        )
 
     def _cluster_plan(self, start: FloatArray | None, target: float) -> FloatArray | None:
         """A plan in whole servers with the cluster counts as HiGHS holds them (fixed), or ``start``: a kernel search.
@@ -421,13 +440,7 @@ class HighsBackend(Backend):
         if mip:
             message = ""
             if status == Status.FEASIBLE:
-                gap = float(h.getInfo().mip_gap)
-                limit = f" ({time_limit:g} s)" if time_limit is not None else ""
-                distance = f"{gap:.2%}" if gap < 1 else "more than 100%"
-                message = (
-                    f"not proven optimal: the time limit{limit} stopped the solver {distance} from the best "
-                    "bound; raise the time limit for a proven plan"
-                )
+                message = _not_proven(time_limit, float(h.getInfo().mip_gap))
             return RunResult(status, x, seconds, message)
         return RunResult(
             status,
