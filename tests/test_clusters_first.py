@@ -35,6 +35,13 @@ def clusters_case(tiny, per_server: int, objective: str, **scenario):
     )
 
 
+def round_up_case(tiny):
+    """Two clusters of 4 for 8 PFLOPS, at the least cost, from servers of 3 chips."""
+    return clusters_case(
+        tiny, 3, "min-cost", targets={"2025Q1": {"training": {"cluster_chips": 4, "pflops": 8}}}
+    )
+
+
 @pytest.fixture
 def runs(monkeypatch):
     """The runs after the relaxation: ``("plan", rows)`` for the kernel search with the counts fixed, ``("full", rows)`` for a full MIP, with the rows HiGHS held."""
@@ -83,12 +90,7 @@ def test_when_the_fixed_clusters_prove_the_gap_no_stage_runs_the_full_mip(tiny, 
 def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny, runs):
     # two clusters of 4 for 8 PFLOPS: in fractions 8/3 servers of 3 ($8,000); whole servers need 3
     # of them ($9,000), 11% above that bound: the full MIP runs from it, with the bound as a row
-    path = clusters_case(
-        tiny,
-        3,
-        "min-cost",
-        targets={"2025Q1": {"training": {"cluster_chips": 4, "pflops": 8}}},
-    )
+    path = round_up_case(tiny)
     model, backend, out = solved(path)
     assert out.status == Status.OPTIMAL
     assert float(model.main.cost.value(out.x)) == pytest.approx(9000.0)
@@ -103,12 +105,7 @@ def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny
 def test_a_full_mip_the_time_limit_stops_returns_the_kernel_plan_and_the_gap_to_the_bound(tiny, monkeypatch):
     # as above, with the full MIP stopped before it has a plan: the kernel's plan ($9,000) is
     # reported, 11.11% from the bound of servers in fractions ($8,000), with the stage's time limit
-    path = clusters_case(
-        tiny,
-        3,
-        "min-cost",
-        targets={"2025Q1": {"training": {"cluster_chips": 4, "pflops": 8}}},
-    )
+    path = round_up_case(tiny)
     monkeypatch.setattr(
         HighsBackend, "_run", lambda self, *a, **kw: RunResult(Status.ERROR, None, 0.0, "stopped")
     )
