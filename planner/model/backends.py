@@ -392,9 +392,8 @@ class HighsBackend(Backend):
         value. It stops at the first plan that reaches ``target`` (HiGHS's
         ``objective_target``: what proves the gap), else after ``KERNEL_NODES`` nodes or at the
         tighter of the options' gap and ``KERNEL_GAP``. On the large generated instance with
-        clusters, HiGHS on every column took 48 s at its root; the kernel's MIP finds a plan
-        within the gap in under a second, and on workloads-7b, windowed, in 0.02 s (README,
-        Performance).
+        clusters the kernel start over nearly every column took 53 s, this search 3 s, to a plan
+        within the gap; on workloads-7b, windowed, 0.02 s (``benchmarks/clusters_first.py``).
         """
         m = self.model
         relaxed = self._lp()
