@@ -315,8 +315,8 @@ class HighsBackend(Backend):
         In the LP relaxation a cluster count is free to be fractional, so the cluster rows do not
         bind at all, and HiGHS's root bound lies far from the optimum (on workloads-7b 8%, closed
         after thousands of nodes). With the servers continuous and only the few cluster counts
-        ``y`` integer, the relaxation solves in a fraction of a second and its bound ``D`` is
-        within a few servers of the optimum. With ``y`` fixed at that relaxation's counts,
+        ``y`` integer, the relaxation solves quickly (0.16 s on workloads-7b) and its bound ``D`` is
+        close to the optimum (whole servers are all it leaves out). With ``y`` fixed at that relaxation's counts,
         :meth:`_cluster_plan` looks for a plan in whole servers; when it is within the options'
         gap of ``D``, it is proven (``D`` bounds every plan). Otherwise the full MIP runs from it,
         with the valid row "objective no better than ``D``" added for the run, which gives HiGHS
