@@ -6,9 +6,9 @@ Usage: python benchmarks/clusters_first.py [SCENARIO]
 Solves the scenario (default ``budgets/workloads-7b.yaml``) as ``gpuplan plan`` does and prints,
 for each stage, every HiGHS run of ``HighsBackend._clusters_first``: the bound (the relaxation
 with only the cluster counts integer), the plan (the kernel search with the counts fixed: its
-MIP, then the LP and that MIP together) and, when that plan falls short of the gap, the full MIP with the
-bound's row, each with its seconds, nodes, objective and HiGHS's bound, and the stage's value
-against the bound. Then solves it again with ``SolverOptions(clusters_first=False)`` (HiGHS on
+MIP, then the LP and that MIP together) and, when that plan falls short of the gap, the full MIP
+from it, each with its seconds, nodes, objective and HiGHS's bound; then the plan's status,
+stage-1 value and solver time. Then solves it again with ``SolverOptions(clusters_first=False)`` (HiGHS on
 the whole MIP, as before) and prints each stage's seconds, nodes and value. ``--synthetic
 SKUSxCHANNELSxQUARTERSxSITES`` uses the min-cost instance of ``benchmarks/workloads.py``
 (``benchmarks/synthetic.py`` with workload targets and clusters; ``--seed``) instead. One run
@@ -56,7 +56,7 @@ def traced(scenario: Path, clusters_first: bool) -> None:
 
     def full(self: HighsBackend, *args: Any, **kw: Any) -> Any:
         if clusters_first:
-            phase[0] = "full MIP with the bound's row"
+            phase[0] = "full MIP from the plan"
         return plain["_run"](self, *args, **kw)
 
     def one(self: HighsBackend, start: Any) -> None:

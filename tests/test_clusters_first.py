@@ -1,7 +1,7 @@
 """HiGHS on a model with clusters: the cluster counts bounded and fixed first (``HighsBackend._clusters_first``).
 
 Worked by hand on chips of the conftest helper (1 effective PFLOPS and $1000 a chip): the runs it
-makes, the plans it returns, and that the row it adds for the last run is gone after it; and, on
+makes, the plans it returns, and the rows HiGHS holds after it; and, on
 the generated instances of ``test_workloads``, the same proven value as HiGHS on the whole MIP.
 """
 
@@ -87,16 +87,16 @@ def test_when_the_fixed_clusters_prove_the_gap_no_stage_runs_the_full_mip(tiny, 
     assert runs == [("plan", rows - 1), ("plan", rows)]
 
 
-def test_servers_that_round_up_send_the_plan_to_the_full_mip_with_the_bound(tiny, runs):
+def test_servers_that_round_up_send_the_plan_to_the_full_mip(tiny, runs):
     # two clusters of 4 for 8 PFLOPS: in fractions 8/3 servers of 3 ($8,000); whole servers need 3
-    # of them ($9,000), 11% above that bound: the full MIP runs from it, with the bound as a row
+    # of them ($9,000), 11% above that bound: the full MIP runs from it
     path = round_up_case(tiny)
     model, backend, out = solved(path)
     assert out.status == Status.OPTIMAL
     assert float(model.main.cost.value(out.x)) == pytest.approx(9000.0)
     rows = len(model.rows)
-    assert runs == [("plan", rows), ("full", rows + 1)]  # the fixed counts, then the full MIP with the bound
-    assert backend.h.getNumRow() == rows  # and the row is gone after it
+    assert runs == [("plan", rows), ("full", rows)]  # the fixed counts, then the full MIP
+    assert backend.h.getNumRow() == rows
     plan = solve(path)
     check_plan(plan)
     assert bought(plan) == [("a", "home", 9)]
